@@ -1,0 +1,1 @@
+"""Settings schema, loader and the default Kiều Phú deployment file."""

@@ -1,0 +1,199 @@
+"""The settings schema: one pydantic model per block of the deployment file.
+
+Every field has a description and, where it has one, a unit in its name. Secrets never live in the file: they are read
+from the environment variables named here (see `config.loader`).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from config.base import StrictModel
+from detectors.dust.settings import DustSettings
+from detectors.flood.settings import FloodSettings
+
+SUBJECT_ID = r"^[A-Za-z0-9_-]{1,64}$"
+"""Station and camera ids: they are MQTT topic levels, so no '/', '+', '#' or spaces."""
+
+
+class MqttSettings(StrictModel):
+    """The MQTT broker the gateways and cameras publish to."""
+
+    host: str = Field("127.0.0.1", description="Broker host name or address (env TICHWATCH_MQTT_HOST overrides).")
+    port: int = Field(1883, ge=1, le=65535, description="Broker TCP port (env TICHWATCH_MQTT_PORT overrides).")
+    protocol: Literal["5", "3.1.1"] = Field("5", description="MQTT protocol version.")
+    tls: bool = Field(False, description="Connect with TLS.")
+    tls_ca_file: Path | None = Field(None, description="CA certificate file for TLS; system CAs when empty.")
+    username: str | None = Field(None, description="User name (env TICHWATCH_MQTT_USERNAME overrides).")
+    password_env: str = Field(
+        "TICHWATCH_MQTT_PASSWORD", description="Name of the environment variable that holds the broker password."
+    )
+    client_id: str = Field("tichwatch-kieuphu", min_length=1, max_length=64, description="MQTT client id; fixed so the "
+                           "broker keeps the persistent session (queued QoS 1 messages) across restarts.")
+    topic_prefix: str = Field("tich/v1", description="Prefix of every topic of the contract.")
+    keepalive_s: int = Field(30, ge=5, le=600, description="MQTT keep-alive interval in seconds.")
+    session_expiry_s: int = Field(7 * 24 * 3600, ge=0, description="How long the broker keeps the session while the "
+                                  "service is away (MQTT 5), seconds.")
+    reconnect_min_s: float = Field(1.0, gt=0, description="First reconnect delay, seconds (doubles up to the max).")
+    reconnect_max_s: float = Field(60.0, gt=0, description="Longest reconnect delay, seconds.")
+    receive_maximum: int = Field(1000, ge=1, le=65535, description="MQTT 5 receive maximum: QoS 1 messages in flight "
+                                 "to the service before the broker waits for acknowledgements (back-pressure).")
+
+    @field_validator("topic_prefix")
+    @classmethod
+    def _prefix_is_plain(cls, v: str) -> str:
+        if not v or v.startswith("/") or v.endswith("/") or any(c in v for c in "+#\x00"):
+            raise ValueError("must be a plain topic path without leading/trailing '/' or wildcards")
+        return v
+
+
+class AlarmLevels(StrictModel):
+    """Official alarm levels (Decision 05/2020/QĐ-TTg) on the station's datum, metres."""
+
+    bd1_m: float = Field(description="Báo động I, metres.")
+    bd2_m: float = Field(description="Báo động II, metres.")
+    bd3_m: float = Field(description="Báo động III, metres.")
+    record_m: float | None = Field(None, description="Highest level on record, metres (a level of its own when passed).")
+    record_year: int | None = Field(None, description="Year of the record flood.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "AlarmLevels":
+        if not self.bd1_m < self.bd2_m < self.bd3_m:
+            raise ValueError("alarm levels must rise: bd1_m < bd2_m < bd3_m")
+        if self.record_m is not None and self.record_m <= self.bd3_m:
+            raise ValueError("record_m must be above bd3_m")
+        return self
+
+
+class UpstreamLink(StrictModel):
+    """An upstream station whose level leads this one, for the forecast."""
+
+    station_id: str = Field(pattern=SUBJECT_ID, description="Id of the upstream station.")
+    lag_s: int = Field(ge=0, description="Typical travel time of a flood wave from there to here, seconds.")
+
+
+class StationConfig(StrictModel):
+    """A water-level gauge."""
+
+    id: str = Field(pattern=SUBJECT_ID, description="Station id; the topic level in tich/v1/water/<id>/reading.")
+    name: str = Field(min_length=1, description="Name people know the station by.")
+    river: str = Field("Sông Tích", description="River name.")
+    lat: float = Field(ge=-90, le=90, description="Latitude, degrees WGS84.")
+    lon: float = Field(ge=-180, le=180, description="Longitude, degrees WGS84.")
+    datum: str = Field("Hòn Dấu", description="Height datum of levels and alarm levels.")
+    alarm: AlarmLevels = Field(description="Official alarm levels.")
+    expected_interval_s: int = Field(600, ge=1, description="How often the gateway reports, seconds.")
+    min_level_m: float = Field(description="Lowest physically possible level, metres (below is a sensor fault).")
+    max_level_m: float = Field(description="Highest physically possible level, metres (above is a sensor fault).")
+    upstream: list[UpstreamLink] = Field(default_factory=list, description="Upstream stations for the forecast.")
+    area_radius_m: float = Field(2000, gt=0, description="Radius of the area a warning for this station covers, metres.")
+
+    @model_validator(mode="after")
+    def _range_holds_levels(self) -> "StationConfig":
+        if not self.min_level_m < self.alarm.bd1_m:
+            raise ValueError("min_level_m must be below alarm.bd1_m")
+        top = self.alarm.record_m if self.alarm.record_m is not None else self.alarm.bd3_m
+        if not self.max_level_m > top:
+            raise ValueError("max_level_m must be above alarm.bd3_m and alarm.record_m")
+        return self
+
+
+class CameraConfig(StrictModel):
+    """A construction-site camera."""
+
+    id: str = Field(pattern=SUBJECT_ID, description="Camera id; the topic level in tich/v1/camera/<id>/frame.")
+    site: str = Field(min_length=1, description="Name of the construction site it watches.")
+    lat: float = Field(ge=-90, le=90, description="Latitude, degrees WGS84.")
+    lon: float = Field(ge=-180, le=180, description="Longitude, degrees WGS84.")
+    expected_interval_s: int = Field(60, ge=1, description="How often the camera sends a frame, seconds.")
+    roi: list[tuple[float, float]] | None = Field(
+        None, description="Region of interest as a polygon of (x, y) in fractions 0..1 of the image; whole image when empty."
+    )
+    sensitivity: float = Field(1.0, gt=0, le=3, description="Multiplier on the detector's sensitivity for this camera.")
+
+    @field_validator("roi")
+    @classmethod
+    def _roi_polygon(cls, v: list[tuple[float, float]] | None) -> list[tuple[float, float]] | None:
+        if v is None:
+            return v
+        if len(v) < 3:
+            raise ValueError("a region of interest needs at least 3 points")
+        if any(not (0 <= x <= 1 and 0 <= y <= 1) for x, y in v):
+            raise ValueError("polygon points are fractions of the image: 0 <= x, y <= 1")
+        return v
+
+
+class LimitsSettings(StrictModel):
+    """Input limits that protect the service from bad or hostile payloads."""
+
+    max_reading_payload_bytes: int = Field(256 * 1024, ge=256, description="Largest reading payload, bytes.")
+    max_batch_readings: int = Field(5000, ge=1, description="Most readings in one batch payload.")
+    max_frame_bytes: int = Field(8 * 1024 * 1024, ge=1024, description="Largest JPEG frame, bytes.")
+    max_frame_width_px: int = Field(4096, ge=16, description="Widest frame accepted, pixels (from the JPEG header).")
+    max_frame_height_px: int = Field(4096, ge=16, description="Tallest frame accepted, pixels (from the JPEG header).")
+    max_future_s: int = Field(300, ge=0, description="How far ahead of the service clock a timestamp may be, seconds.")
+    max_age_s: int = Field(30 * 24 * 3600, ge=60, description="How old a reading may be when it arrives, seconds.")
+
+
+class StoreSettings(StrictModel):
+    """The embedded SQLite store and on-disk frames."""
+
+    data_dir: Path = Field(Path("./data"), description="Directory for the database, frames and evidence "
+                           "(env TICHWATCH_DATA_DIR overrides).")
+    readings_retention_days: int = Field(3650, ge=1, description="How long readings are kept, days.")
+    evidence_retention_days: int = Field(180, ge=1, description="How long evidence snapshots are kept, days.")
+    batch_max: int = Field(500, ge=1, description="Most messages committed in one transaction.")
+    batch_wait_s: float = Field(0.05, ge=0, description="How long the worker waits to fill a batch, seconds.")
+    queue_max: int = Field(10000, ge=10, description="Bound of the queue from the MQTT thread to the store worker.")
+
+
+class HttpSettings(StrictModel):
+    """The HTTP listener for the API and dashboard."""
+
+    host: str = Field("127.0.0.1", description="Address to listen on (env TICHWATCH_HTTP_HOST overrides).")
+    port: int = Field(8080, ge=0, le=65535, description="TCP port (env TICHWATCH_HTTP_PORT overrides; 0 = any free).")
+    public_url: str = Field("http://127.0.0.1:8080", description="Base URL people reach the service at (for links).")
+
+
+class Settings(StrictModel):
+    """A whole deployment: one commune's broker, stations, cameras, store and listener."""
+
+    commune: str = Field("Kiều Phú", description="Commune name shown to people.")
+    timezone: str = Field("Asia/Ho_Chi_Minh", description="Time zone for times shown to people (stored in UTC).")
+    language: Literal["vi", "en"] = Field("vi", description="Default language of people-facing text.")
+    mqtt: MqttSettings = Field(default_factory=MqttSettings, description="MQTT broker.")
+    stations: list[StationConfig] = Field(default_factory=list, description="Water-level stations.")
+    cameras: list[CameraConfig] = Field(default_factory=list, description="Construction-site cameras.")
+    limits: LimitsSettings = Field(default_factory=LimitsSettings, description="Input limits.")
+    store: StoreSettings = Field(default_factory=StoreSettings, description="Embedded store.")
+    http: HttpSettings = Field(default_factory=HttpSettings, description="HTTP listener.")
+    flood: FloodSettings = Field(default_factory=FloodSettings, description="Flood detector tuning.")
+    dust: DustSettings = Field(default_factory=DustSettings, description="Dust detector tuning.")
+
+    @model_validator(mode="after")
+    def _ids_unique_and_links_known(self) -> "Settings":
+        ids = [s.id for s in self.stations]
+        dup = {i for i in ids if ids.count(i) > 1}
+        if dup:
+            raise ValueError(f"duplicate station ids: {sorted(dup)}")
+        cams = [c.id for c in self.cameras]
+        dup = {i for i in cams if cams.count(i) > 1}
+        if dup:
+            raise ValueError(f"duplicate camera ids: {sorted(dup)}")
+        for s in self.stations:
+            for up in s.upstream:
+                if up.station_id not in ids or up.station_id == s.id:
+                    raise ValueError(f"station {s.id!r}: upstream {up.station_id!r} is not another configured station")
+        return self
+
+    def station(self, station_id: str) -> StationConfig | None:
+        """The station with this id, or None."""
+        return next((s for s in self.stations if s.id == station_id), None)
+
+    def camera(self, camera_id: str) -> CameraConfig | None:
+        """The camera with this id, or None."""
+        return next((c for c in self.cameras if c.id == camera_id), None)
+
+
