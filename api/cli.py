@@ -1,0 +1,166 @@
+"""The `tichwatch` command: run the service, simulate gateways, replay recordings, check a config, evaluate detectors."""
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from config.loader import ConfigError, load_settings, secret
+from config.schema import Settings
+
+log = logging.getLogger("tichwatch")
+
+
+def _load(path: Path | None) -> Settings:
+    try:
+        return load_settings(path)
+    except ConfigError as exc:
+        for issue in exc.issues:
+            print(f"config error: {issue}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    """Validate a deployment file; print each error with its path in the file."""
+    try:
+        settings = load_settings(args.file)
+    except ConfigError as exc:
+        for issue in exc.issues:
+            print(issue)
+        print(f"{len(exc.issues)} error(s)")
+        return 1
+    print(f"{args.file}: ok ({len(settings.stations)} stations, {len(settings.cameras)} cameras)")
+    return 0
+
+
+def _ensure_broker(settings: Settings) -> object | None:
+    """Start a local Mosquitto for the demo when the configured local broker is not running."""
+    from ingest.broker import MosquittoProcess, is_listening
+
+    host, port = settings.mqtt.host, settings.mqtt.port
+    if is_listening(host, port) or host not in ("127.0.0.1", "localhost"):
+        return None
+    log.info("no MQTT broker on %s:%s: starting a local Mosquitto", host, port)
+    return MosquittoProcess(Path(settings.store.data_dir) / "mosquitto", port=port).start()
+
+
+def _start_simulator(settings: Settings, speed: float, stop: threading.Event) -> threading.Thread:
+    from ingest.publisher import GatewayPublisher
+    from ingest.simulator import Simulator
+
+    publisher = GatewayPublisher(settings.mqtt, "tichwatch-simulator").connect()
+    sim = Simulator(settings, publisher, speed=speed)
+    thread = threading.Thread(target=sim.run, args=(stop,), name="simulator", daemon=True)
+    thread.start()
+    return thread
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run the service (and, with --simulate, simulated gateways and cameras) until SIGTERM/SIGINT."""
+    import uvicorn
+
+    from api.app import create_app
+    from api.service import Service
+
+    settings = _load(args.config)
+    broker = _ensure_broker(settings) if args.simulate else None
+    service = Service(settings)
+    app = create_app(service)
+    config = uvicorn.Config(app, host=settings.http.host, port=settings.http.port, log_config=None,
+                            lifespan="on")
+    server = uvicorn.Server(config)
+    stop = threading.Event()
+    if args.simulate:
+        threading.Timer(1.0, lambda: _start_simulator(settings, args.speed, stop)).start()
+    log.info("HTTP on http://%s:%s (dashboard /, API /api/v1, docs /docs)", settings.http.host, settings.http.port)
+    try:
+        server.run()  # uvicorn handles SIGTERM/SIGINT: lifespan shutdown drains and acknowledges the pipeline
+    finally:
+        stop.set()
+        if broker is not None:
+            broker.stop()  # type: ignore[attr-defined]
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    """Publish simulated readings and frames to the configured broker until interrupted."""
+    settings = _load(args.config)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    _start_simulator(settings, args.speed, stop)
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        stop.set()
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    """Publish a recorded levels CSV for one station."""
+    from ingest.contract import Topics
+    from ingest.publisher import GatewayPublisher
+    from ingest.replay import replay
+
+    settings = _load(args.config)
+    if settings.station(args.station) is None:
+        print(f"unknown station {args.station!r}; configured: {[s.id for s in settings.stations]}", file=sys.stderr)
+        return 2
+    publisher = GatewayPublisher(settings.mqtt, f"tichwatch-replay-{args.station}", settings.mqtt.username,
+                                 secret(settings.mqtt.password_env)).connect()
+    try:
+        n = replay(args.file, args.station, publisher, Topics(settings.mqtt.topic_prefix), args.speed,
+                   shift_to_now=not args.keep_time)
+    finally:
+        publisher.close()
+    print(f"published {n} readings for {args.station}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line interface."""
+    p = argparse.ArgumentParser(prog="tichwatch", description=__doc__)
+    p.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the service")
+    run.add_argument("--config", type=Path, help="deployment file (default: the embedded Kiều Phú file)")
+    run.add_argument("--simulate", action="store_true", help="also run simulated gateways and cameras; start a "
+                     "local Mosquitto if none is listening")
+    run.add_argument("--speed", type=float, default=600.0, help="simulation speed while catching up (default 600)")
+    run.set_defaults(func=cmd_run)
+
+    sim = sub.add_parser("simulate", help="publish simulated readings and frames")
+    sim.add_argument("--config", type=Path)
+    sim.add_argument("--speed", type=float, default=600.0)
+    sim.set_defaults(func=cmd_simulate)
+
+    rep = sub.add_parser("replay", help="publish a recorded time_utc,level_m CSV through MQTT")
+    rep.add_argument("file", type=Path)
+    rep.add_argument("--station", required=True, help="station id to publish as")
+    rep.add_argument("--speed", type=float, default=3600.0, help="times faster than recorded (default 3600)")
+    rep.add_argument("--keep-time", action="store_true", help="keep the recorded timestamps (default: shift the "
+                     "series so it ends now)")
+    rep.add_argument("--config", type=Path)
+    rep.set_defaults(func=cmd_replay)
+
+    chk = sub.add_parser("check-config", help="validate a deployment file")
+    chk.add_argument("file", type=Path)
+    chk.set_defaults(func=cmd_check_config)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script."""
+    from api.logs import setup_logging
+
+    args = build_parser().parse_args(argv)
+    setup_logging(args.log_level)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

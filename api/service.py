@@ -1,0 +1,74 @@
+"""The composition root: builds the store, pipeline, detectors and MQTT connection of one deployment and runs them."""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from config.loader import secret
+from config.schema import Settings
+from ingest.contract import Topics
+from ingest.metrics import Metrics
+from ingest.mqtt import MqttClient
+from ingest.pipeline import Pipeline
+from ingest.store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """Whether the service can do its job now, and why not."""
+
+    broker_connected: bool
+    store_writable: bool
+    detail: str
+
+    @property
+    def ready(self) -> bool:
+        """True when both the broker and the store are usable."""
+        return self.broker_connected and self.store_writable
+
+
+class Service:
+    """One running deployment: MQTT in, pipeline, store; the HTTP app reads from it."""
+
+    def __init__(self, settings: Settings, clock: Callable[[], float] = time.time):
+        self.settings = settings
+        self.clock = clock
+        self.topics = Topics(settings.mqtt.topic_prefix)
+        self.metrics = Metrics()
+        self.store = Store(settings.store.data_dir)
+        self.pipeline = Pipeline(settings, self.store, self.metrics, clock=clock)
+        self.mqtt = MqttClient(settings.mqtt, self.topics, self.pipeline.submit,
+                               password=secret(settings.mqtt.password_env), clock=clock,
+                               on_connected=lambda up: self.metrics.mqtt_connected.set(1 if up else 0))
+        self.pipeline.broker = self.mqtt
+        self.started_ts: float | None = None
+
+    def start(self) -> None:
+        """Start the pipeline (warming detectors from the store), then connect to the broker."""
+        self.pipeline.start()
+        self.mqtt.start()
+        self.started_ts = self.clock()
+        log.info("TichWatch started for %s: %d stations, %d cameras, data in %s", self.settings.commune,
+                 len(self.settings.stations), len(self.settings.cameras), self.settings.store.data_dir)
+
+    def stop(self) -> None:
+        """Drain and acknowledge what is queued, say offline, disconnect, close the store."""
+        self.pipeline.stop()
+        self.mqtt.stop()
+        self.store.close()
+        log.info("TichWatch stopped")
+
+    def readiness(self) -> Readiness:
+        """Broker connected and store writable?"""
+        broker = self.mqtt.connected.is_set()
+        store = self.store.writable()
+        problems = []
+        if not broker:
+            problems.append(f"MQTT: {self.mqtt.auth_failed or 'not connected'}")
+        if not store:
+            problems.append("store: not writable")
+        return Readiness(broker, store, "; ".join(problems) or "ok")
