@@ -1,6 +1,7 @@
 """A local Mosquitto broker as a child process: for the demo (when none listens) and for tests (on a free port)."""
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -43,6 +44,10 @@ class MosquittoProcess:
             f"log_dest file {self.workdir}/mosquitto.log\n"
             "max_queued_messages 100000\n"
             "max_inflight_messages 1000\n"
+            # Started as root, Mosquitto would switch to the `mosquitto` user, which cannot write a persistence
+            # directory under a private (0700) parent: sessions and queued messages would silently not survive a
+            # broker restart. Keep the identity of the process that started it, as it does for non-root users.
+            + ("user root\n" if os.geteuid() == 0 else "")
             + (extra_conf if extra_conf else "allow_anonymous true\n"))
         self.proc: subprocess.Popen[bytes] | None = None
 

@@ -117,3 +117,13 @@ def decode_reduced(data: bytes, target_width_px: int, max_width_px: int = DEFAUL
         raise JpegError("corrupt_body", f"decoded {image.shape[1]}x{image.shape[0]}, header announced "
                                         f"{size.width}x{size.height} at 1/{factor}")
     return image, size
+
+
+def analysis_image(data: bytes, width_px: int, max_width_px: int = DEFAULT_MAX_SIDE_PX,
+                   max_height_px: int = DEFAULT_MAX_SIDE_PX) -> tuple[np.ndarray, JpegSize]:
+    """Decode a JPEG to a float32 BGR image `width_px` wide (aspect kept), the size every analysis works at."""
+    image, size = decode_reduced(data, width_px, max_width_px, max_height_px)
+    height = max(1, round(size.height * width_px / size.width))
+    if image.shape[1] != width_px or image.shape[0] != height:
+        image = cv2.resize(image, (width_px, height), interpolation=cv2.INTER_AREA)
+    return image.astype(np.float32), size

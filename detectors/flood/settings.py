@@ -50,6 +50,18 @@ class FloodSettings(StrictModel):
     forecast_update_interval_s: float = Field(
         3600, ge=0, description="Shortest time between two re-announcements of one active warning, seconds."
     )
+    forecast_feature_windows_s: tuple[float, ...] = Field(
+        (12 * 3600, 24 * 3600), description="Windows of the longer robust rates the model learns from besides the "
+        "trend window (about one and two tidal cycles, which separate a tide from a flood), seconds."
+    )
+    forecast_use_model: bool = Field(
+        True, description="Use each station's learnt model once it has enough history; false = robust trend "
+        "extrapolation only."
+    )
+    forecast_model_trust_quantile: float = Field(
+        0.01, ge=0, lt=0.5, description="The model is used only while the rates and the level lie within these "
+        "quantiles of its training data (q .. 1-q); outside, the robust trend extrapolation is used."
+    )
     refit_interval_s: float = Field(6 * 3600, gt=0, description="How often each station's forecast model is refitted, "
                                     "seconds of data time.")
     forecast_min_train_samples: int = Field(
@@ -76,6 +88,9 @@ class FloodSettings(StrictModel):
     spike_max_rate_m_per_h: float = Field(
         2.0, ge=0, description="Fastest real change allowed for on top of the trend, metres per hour of time since the "
         "last clean reading (so a real rise after a gap is not a spike)."
+    )
+    spike_confirm_readings: int = Field(
+        3, ge=2, description="Consecutive outliers that agree with each other and are then taken as a real level shift."
     )
     battery_low_v: float = Field(11.5, description="Battery voltage below which `sensor.battery` is raised, volts.")
     battery_ok_v: float = Field(11.8, description="Battery voltage at or above which `sensor.battery` clears, volts.")

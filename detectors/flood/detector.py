@@ -1,0 +1,290 @@
+"""The flood-risk detector: alarm levels, rapid rise, early warning and sensor health for every station.
+
+It composes the pure parts (levels, trend, forecast, warning, health) and keeps their state per station. A faulty
+reading (out of range, spike, stuck sensor) only ever moves sensor-health detections; the flood detections see clean
+readings only. Readings not newer than the station's last one (duplicates of an at-least-once delivery) are ignored.
+"""
+from __future__ import annotations
+
+from collections import deque
+from typing import Any, Sequence
+
+import numpy as np
+
+from config.schema import StationConfig
+from detectors.detection import Detection, Severity
+from detectors.flood import health
+from detectors.flood.forecast import Forecast, ForecastModel, model_forecast, trend_forecast, upstream_rise
+from detectors.flood.history import LevelHistory
+from detectors.flood.levels import Ladder, LevelChange, LevelState, severity_of, step_level
+from detectors.flood.settings import FloodSettings
+from detectors.flood.status import CommuneStatus, StationStatus, commune_status, station_status
+from detectors.flood.trend import Trend, rapid_rise, window_trend
+from detectors.flood.warning import WarningState, step_warning
+from ingest.samples import Reading
+
+LEVEL = "flood.level"
+RAPID_RISE = "flood.rapid_rise"
+FORECAST = "flood.forecast"
+FLOOD_KINDS: tuple[str, ...] = (LEVEL, RAPID_RISE, FORECAST)
+"""Every flood detection kind."""
+
+
+class _Station:
+    """One station's state across readings."""
+
+    def __init__(self, cfg: StationConfig, settings: FloodSettings, keep_s: float) -> None:
+        self.cfg = cfg
+        self.ladder = Ladder.from_alarm(cfg.alarm)
+        self.history = LevelHistory(keep_s)
+        self.level = LevelState()
+        self.warning = WarningState()
+        self.model = ForecastModel(
+            settings, 1 + len(settings.forecast_feature_windows_s) + len(cfg.upstream), max_gap_s=2 * max(cfg.expected_interval_s, settings.forecast_step_s)
+        )
+        self.run: health.FlatRun | None = None
+        self.outliers: list[tuple[float, float]] = []
+        self.offsets: deque[float] = deque(maxlen=settings.clock_skew_readings)
+        self.faults: dict[str, Detection] = {}
+        self.rapid = False
+        self.trend: Trend | None = None
+        self.forecast: Forecast | None = None
+        self.last_ts: float | None = None
+        self.last_seen_ts: float | None = None
+
+    def next_level(self) -> tuple[str, float] | None:
+        """The next alarm level up and its threshold, None at the top."""
+        nxt = self.level.index + 1
+        name, thr = self.ladder.name(nxt) if nxt <= self.ladder.top else None, self.ladder.threshold(nxt)
+        return (name, thr) if name is not None and thr is not None else None
+
+
+class FloodDetector:
+    """Flood-risk and sensor-health detector over water-level readings (implements `ReadingDetector`)."""
+
+    def __init__(self, stations: Sequence[StationConfig], settings: FloodSettings) -> None:
+        self.settings = settings
+        s = settings
+        max_lag = max((u.lag_s for st in stations for u in st.upstream), default=0)
+        keep_s = max(2 * s.trend_max_span_s, s.forecast_horizon_s + 4 * s.forecast_step_s, max_lag + s.trend_window_s,
+                     *s.forecast_feature_windows_s)
+        self._stations = {st.id: _Station(st, s, 2 * keep_s) for st in stations}
+        self._first_tick_ts: float | None = None
+
+    @property
+    def station_ids(self) -> tuple[str, ...]:
+        """Ids of the configured stations."""
+        return tuple(self._stations)
+
+    def warm(self, history: Sequence[Reading]) -> None:
+        """Load recent history (oldest first) at start-up without emitting detections."""
+        for reading in history:
+            self._process(reading)
+
+    def update(self, reading: Reading) -> list[Detection]:
+        """Take one accepted reading (in time order per station) and return what changed."""
+        return self._process(reading)
+
+    def tick(self, now: float) -> list[Detection]:
+        """Raise `sensor.offline` for stations silent too long (a never-heard station counts from the first tick)."""
+        if self._first_tick_ts is None:
+            self._first_tick_ts = now
+        out: list[Detection] = []
+        for st in self._stations.values():
+            last = st.last_seen_ts if st.last_seen_ts is not None else self._first_tick_ts
+            if health.OFFLINE not in st.faults and health.is_offline(now, last, st.cfg.expected_interval_s, self.settings):
+                silence = now - last
+                sev = Severity.CRITICAL if st.level.index > 0 else Severity.WARNING  # a dark gauge in a flood is worse
+                out += self._set_fault(st, health.OFFLINE, True, now, "no reading for too long", sev, silence / 3600,
+                                       "h", {"last_seen_ts": st.last_seen_ts, "silence_s": round(silence, 1),
+                                             "expected_interval_s": st.cfg.expected_interval_s,
+                                             "offline_after_s": self.settings.offline_factor * st.cfg.expected_interval_s,
+                                             "alarm_level": st.ladder.name(st.level.index)})
+        return out
+
+    def status(self, station_id: str) -> StationStatus:
+        """The station's current status (KeyError for an unknown station)."""
+        st = self._stations[station_id]
+        return station_status(
+            st.cfg.id, st.cfg.name, st.history.last(), st.ladder.name(st.level.index), st.next_level(),
+            None if st.trend is None else round(st.trend.rate_m_per_h, 4), st.forecast, st.warning.active, st.rapid,
+            [k for k in health.HEALTH_KINDS if k in st.faults],
+        )
+
+    def commune_status(self) -> CommuneStatus:
+        """The status of every station and the commune's summary."""
+        return commune_status([self.status(i) for i in self._stations])
+
+    # --- readings -----------------------------------------------------------------------------------------------
+
+    def _process(self, reading: Reading) -> list[Detection]:
+        st = self._stations.get(reading.station_id)
+        if st is None or (st.last_ts is not None and reading.ts <= st.last_ts):
+            return []
+        st.last_ts = reading.ts
+        seen = reading.received_ts if reading.received_ts is not None else reading.ts
+        st.last_seen_ts = seen if st.last_seen_ts is None else max(st.last_seen_ts, seen)
+        out = self._set_fault(st, health.OFFLINE, False, reading.ts, "reading received")
+        out += self._station_faults(st, reading)
+        clean = self._screen(st, reading, out)
+        for ts, level in clean:
+            out += self._flood(st, ts, level)
+        return out
+
+    def _station_faults(self, st: _Station, r: Reading) -> list[Detection]:
+        """Battery and clock: faults of the gateway, not of the reading (its level is still used)."""
+        s = self.settings
+        out: list[Detection] = []
+        if r.battery_v is not None:
+            low = health.battery_low(health.BATTERY in st.faults, r.battery_v, s)
+            out += self._set_fault(st, health.BATTERY, low, r.ts, "battery low" if low else "battery recovered",
+                                   Severity.WARNING, r.battery_v, "V",
+                                   {"battery_v": r.battery_v, "battery_low_v": s.battery_low_v,
+                                    "battery_ok_v": s.battery_ok_v})
+        if r.received_ts is not None:
+            st.offsets.append(r.received_ts - r.ts)
+            skewed = health.clock_skewed(st.offsets, s)
+            offset = health.clock_offset_s(st.offsets)
+            out += self._set_fault(st, health.CLOCK, skewed, r.ts, "gateway clock off" if skewed else "clock in step",
+                                   Severity.WARNING, offset, "s",
+                                   {"offset_s": round(offset, 1), "clock_skew_max_s": s.clock_skew_max_s})
+        return out
+
+    def _screen(self, st: _Station, r: Reading, out: list[Detection]) -> list[tuple[float, float]]:
+        """Range, stuck and spike checks; returns the clean readings to feed the flood logic (none if faulty)."""
+        s, ts, level = self.settings, r.ts, r.level_m
+        if health.out_of_range(level, st.cfg):
+            out += self._set_fault(st, health.RANGE, True, ts, "reading outside the possible range", Severity.WARNING,
+                                   level if np.isfinite(level) else None, "m",
+                                   {"level_m": level if np.isfinite(level) else None,
+                                    "min_level_m": st.cfg.min_level_m, "max_level_m": st.cfg.max_level_m})
+            return []
+        out += self._set_fault(st, health.RANGE, False, ts, "reading in range")
+        st.run = health.extend_run(st.run, ts, level, s.stuck_tolerance_m)
+        stuck = health.is_stuck(st.run, s)
+        out += self._set_fault(st, health.STUCK, stuck, ts, "identical readings" if stuck else "readings move again",
+                               Severity.WARNING, level, "m",
+                               {"level_m": level, "since_ts": st.run.since_ts, "readings": st.run.count,
+                                "stuck_window_s": s.stuck_window_s})
+        if stuck:
+            return []
+        verdict = health.spike_verdict(ts, level, st.history, s)
+        if verdict is None or not verdict.spike:
+            st.outliers.clear()
+            out += self._set_fault(st, health.SPIKE, False, ts, "reading consistent again")
+            return [(ts, level)]
+        st.outliers.append((ts, level))
+        if health.confirms_shift(st.outliers, s):
+            # Several outliers that agree are a real jump of the level (e.g. a fast rise after a gap), not spikes.
+            shift, st.outliers = st.outliers, []
+            out += self._set_fault(st, health.SPIKE, False, ts, "level shift confirmed")
+            return shift
+        out += self._set_fault(st, health.SPIKE, True, ts, "spike", Severity.INFO, level, "m",
+                               {"level_m": level, "expected_m": round(verdict.expected_m, 3),
+                                "deviation_m": round(verdict.deviation_m, 3), "limit_m": round(verdict.limit_m, 3)})
+        return []
+
+    def _set_fault(self, st: _Station, kind: str, active: bool, ts: float, reason: str,
+                   severity: Severity = Severity.INFO, value: float | None = None, unit: str = "",
+                   evidence: dict[str, Any] | None = None) -> list[Detection]:
+        """Raise or clear a health fault; a detection only when its state changes."""
+        if active == (kind in st.faults):
+            return []
+        det = Detection(kind, st.cfg.id, ts, active, severity if active else Severity.INFO, value, unit,
+                        reason=reason, evidence=evidence or {})
+        if active:
+            st.faults[kind] = det
+        else:
+            del st.faults[kind]
+        return [det]
+
+    # --- flood --------------------------------------------------------------------------------------------------
+
+    def _flood(self, st: _Station, ts: float, level: float) -> list[Detection]:
+        s = self.settings
+        st.history.append(ts, level)
+        st.level, change = step_level(st.level, ts, level, st.ladder, s.hysteresis_m, s.dwell_s)
+        st.trend = window_trend(st.history, s.trend_window_s, s.trend_min_points, s.trend_max_span_s)
+        st.forecast = self._forecast(st, ts, level)
+        out: list[Detection] = []
+        if change is not None:
+            out.append(self._level_detection(st, ts, level, change))
+        out += self._rapid_rise(st, ts, level)
+        out += self._warning(st, ts)
+        return out
+
+    def _forecast(self, st: _Station, ts: float, level: float) -> Forecast | None:
+        s = self.settings
+        if st.trend is None:
+            return None
+        rates = [st.trend.rate_m_per_h]
+        for w in s.forecast_feature_windows_s:
+            longer = window_trend(st.history, w, s.trend_min_points, max(w, s.trend_max_span_s))
+            rates.append(longer.rate_m_per_h if longer is not None else rates[-1])
+        features = np.array(rates + [
+            upstream_rise(self._stations[u.station_id].history, ts, max(u.lag_s, s.trend_window_s),
+                          3 * self._stations[u.station_id].cfg.expected_interval_s)
+            if u.station_id in self._stations else 0.0
+            for u in st.cfg.upstream
+        ])
+        st.model.observe(ts, level, features, st.history)
+        st.model.maybe_refit(ts)
+        nxt = st.next_level()
+        if nxt is None:
+            return None
+        pred = st.model.predict(features, level) if s.forecast_use_model else None
+        if pred is None:
+            return trend_forecast(ts, level, st.trend, nxt[0], nxt[1], s)
+        return model_forecast(ts, level, st.trend.rate_m_per_h, pred, nxt[0], nxt[1], s)
+
+    def _flood_evidence(self, st: _Station, level: float) -> dict[str, Any]:
+        nxt = st.next_level()
+        return {
+            "station_name": st.cfg.name,
+            "level_m": level,
+            "level": st.ladder.name(st.level.index),
+            "threshold_m": st.ladder.threshold(st.level.index),
+            "next_level": nxt[0] if nxt else None,
+            "next_threshold_m": nxt[1] if nxt else None,
+            "distance_m": round(nxt[1] - level, 3) if nxt else None,
+            "rate_m_per_h": None if st.trend is None else round(st.trend.rate_m_per_h, 3),
+            "record_m": st.cfg.alarm.record_m,
+        }
+
+    def _level_detection(self, st: _Station, ts: float, level: float, change: LevelChange) -> Detection:
+        ev = self._flood_evidence(st, level)
+        ev["previous_level"] = st.ladder.name(change.old)
+        ev["direction"] = "up" if change.new > change.old else "down"
+        if change.new < change.old:
+            ev["fell_below_m"] = st.ladder.threshold(change.old)
+        return Detection(LEVEL, st.cfg.id, ts, change.new > 0, severity_of(change.new), level, "m",
+                         st.ladder.name(change.new), change.reason, ev)
+
+    def _rapid_rise(self, st: _Station, ts: float, level: float) -> list[Detection]:
+        s = self.settings
+        rate = None if st.trend is None else st.trend.rate_m_per_h
+        now = rapid_rise(st.rapid, rate, s.rapid_rise_m_per_h, s.rapid_rise_clear_ratio)
+        if now == st.rapid:
+            return []
+        st.rapid = now
+        ev = self._flood_evidence(st, level)
+        ev.update({"rapid_rise_m_per_h": s.rapid_rise_m_per_h, "trend_window_s": s.trend_window_s})
+        return [Detection(RAPID_RISE, st.cfg.id, ts, now, Severity.WARNING if now else Severity.INFO, rate, "m/h",
+                          st.ladder.name(st.level.index), "rising fast" if now else "rise slowed", ev)]
+
+    def _warning(self, st: _Station, ts: float) -> list[Detection]:
+        step = step_warning(st.warning, st.forecast, ts, self.settings)
+        st.warning = step.state
+        if step.action is None:
+            return []
+        fc = st.forecast
+        if step.action == "clear" or fc is None:
+            return [Detection(FORECAST, st.cfg.id, ts, False, Severity.INFO, None, "h", None, step.reason,
+                              fc.evidence() if fc else {})]
+        ev = fc.evidence()
+        ev.update({"horizon_s": self.settings.forecast_horizon_s, "warning_since_ts": step.state.since_ts,
+                   "station_name": st.cfg.name})
+        index = st.ladder.names.index(fc.next_level) + 1
+        severity = max(Severity.WARNING, Severity(severity_of(index) - 10))  # one notch below being at the level
+        value = None if fc.eta_s is None else round(fc.eta_s / 3600, 2)
+        return [Detection(FORECAST, st.cfg.id, ts, True, severity, value, "h", fc.next_level, step.reason, ev)]

@@ -1,0 +1,244 @@
+"""Forecast of the time until the next alarm level, with an uncertainty band and a probability of getting there.
+
+Two methods, one result type:
+* `ForecastModel`: per station, a multi-horizon ridge regression (scikit-learn) of the level change at each step of the
+  horizon from the robust rates (and upstream stations' rises over their lag), learnt from the history the detector
+  has seen and refitted every `refit_interval_s`; its residuals give the band and the probability.
+* `trend_forecast`: robust extrapolation of the Theil-Sen rate, the fallback while a station has too little history;
+  the spread of the pairwise slopes gives the band and the probability.
+"""
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sklearn.linear_model import Ridge
+
+from detectors.flood.history import LevelHistory
+from detectors.flood.settings import FloodSettings
+from detectors.flood.trend import Trend
+
+_RESIDUAL_QUANTILES = np.linspace(0.02, 0.98, 49)  # how finely the residual distribution is kept per horizon
+
+
+@dataclass(frozen=True, slots=True)
+class Forecast:
+    """When the water is predicted to reach the next alarm level (times relative to `ts`, None = not within the
+    horizon), and how likely it is to get there within the horizon."""
+
+    ts: float
+    level_m: float
+    next_level: str
+    threshold_m: float
+    rate_m_per_h: float
+    p_reach: float
+    eta_s: float | None
+    eta_low_s: float | None
+    eta_high_s: float | None
+    method: str  # "model" or "trend"
+
+    @property
+    def distance_m(self) -> float:
+        """Metres still to rise to the next level."""
+        return self.threshold_m - self.level_m
+
+    def evidence(self) -> dict[str, Any]:
+        """JSON-serialisable facts for messages."""
+        return {
+            "level_m": round(self.level_m, 3),
+            "next_level": self.next_level,
+            "threshold_m": self.threshold_m,
+            "distance_m": round(self.distance_m, 3),
+            "rate_m_per_h": round(self.rate_m_per_h, 3),
+            "confidence": round(self.p_reach, 3),
+            "eta_s": _round(self.eta_s),
+            "eta_low_s": _round(self.eta_low_s),
+            "eta_high_s": _round(self.eta_high_s),
+            "eta_ts": _round(None if self.eta_s is None else self.ts + self.eta_s),
+            "method": self.method,
+        }
+
+
+def _round(x: float | None) -> float | None:
+    return None if x is None else round(x, 1)
+
+
+def _eta_from_rate(distance_m: float, rate_m_per_h: float, horizon_s: float) -> float | None:
+    if distance_m <= 0:
+        return 0.0
+    if rate_m_per_h <= 0:
+        return None
+    eta = distance_m / rate_m_per_h * 3600.0
+    return eta if eta <= horizon_s else None
+
+
+def trend_forecast(
+    ts: float, level_m: float, trend: Trend, next_level: str, threshold_m: float, settings: FloodSettings
+) -> Forecast:
+    """Extrapolate the robust rate; the share of pairwise slopes that get there within the horizon is the probability."""
+    dist = threshold_m - level_m
+    horizon_h = settings.forecast_horizon_s / 3600.0
+    slopes = trend.slopes_m_per_h
+    p = 1.0 if dist <= 0 else float(len(slopes) - np.searchsorted(slopes, dist / horizon_h, side="left")) / len(slopes)
+    q = settings.forecast_band_quantile
+    h = settings.forecast_horizon_s
+    return Forecast(
+        ts, level_m, next_level, threshold_m, trend.rate_m_per_h, p,
+        _eta_from_rate(dist, trend.rate_m_per_h, h),
+        _eta_from_rate(dist, trend.quantile(q), h),
+        _eta_from_rate(dist, trend.quantile(1 - q), h),
+        "trend",
+    )
+
+
+def first_crossing(horizons_s: np.ndarray, rise_m: np.ndarray, distance_m: float) -> float | None:
+    """First time the predicted rise path (0 at time 0) reaches `distance_m`, interpolated; None if it never does."""
+    if distance_m <= 0:
+        return 0.0
+    above = np.nonzero(rise_m >= distance_m)[0]
+    if len(above) == 0:
+        return None
+    k = int(above[0])
+    h0, r0 = (0.0, 0.0) if k == 0 else (float(horizons_s[k - 1]), float(rise_m[k - 1]))
+    h1, r1 = float(horizons_s[k]), float(rise_m[k])
+    return h0 + (h1 - h0) * (distance_m - r0) / (r1 - r0) if r1 > r0 else h1
+
+
+@dataclass(frozen=True, slots=True)
+class ModelPrediction:
+    """The model's predicted rise at each horizon and the residual quantiles around it."""
+
+    horizons_s: np.ndarray  # (K,)
+    rise_m: np.ndarray  # (K,)
+    residual_q: np.ndarray  # (len(_RESIDUAL_QUANTILES), K)
+    band_lo_m: np.ndarray  # (K,) lower band quantile of the residuals
+    band_hi_m: np.ndarray  # (K,) upper band quantile of the residuals
+
+
+def model_forecast(
+    ts: float, level_m: float, rate_m_per_h: float, pred: ModelPrediction, next_level: str, threshold_m: float,
+    settings: FloodSettings,
+) -> Forecast:
+    """Read the ETA, its band and the probability of reaching the level off the model's prediction."""
+    dist = threshold_m - level_m
+    if dist <= 0:
+        p = 1.0
+    else:
+        # Per horizon, the share of past errors that would have put the water at the level; the best horizon bounds
+        # the probability of getting there at some time within the horizon from below.
+        p = float(np.max(np.mean(pred.residual_q >= dist - pred.rise_m, axis=0)))
+    return Forecast(
+        ts, level_m, next_level, threshold_m, rate_m_per_h, p,
+        first_crossing(pred.horizons_s, pred.rise_m, dist),
+        first_crossing(pred.horizons_s, pred.rise_m + pred.band_hi_m, dist),
+        first_crossing(pred.horizons_s, pred.rise_m + pred.band_lo_m, dist),
+        "model",
+    )
+
+
+class ForecastModel:
+    """One station's learnt forecast: ridge regression of the rise at each forecast step from the current features.
+
+    Training samples are the features seen at most every `forecast_step_s`; each becomes a sample once the history
+    holds the levels a whole horizon later. Only the newest `forecast_max_train_samples` are kept.
+    """
+
+    def __init__(self, settings: FloodSettings, n_features: int, max_gap_s: float) -> None:
+        self.settings = settings
+        k = int(np.ceil(settings.forecast_horizon_s / settings.forecast_step_s))
+        self.horizons_s = settings.forecast_step_s * np.arange(1, k + 1)
+        self.max_gap_s = max_gap_s
+        cap = settings.forecast_max_train_samples
+        self._x = np.empty((cap, n_features))
+        self._y = np.empty((cap, k))
+        self._lv = np.empty(cap)
+        self._n = 0
+        self._next = 0
+        self._pending: deque[tuple[float, float, np.ndarray]] = deque()
+        self._coef: np.ndarray | None = None
+        self._intercept: np.ndarray | None = None
+        self._residual_q: np.ndarray | None = None
+        self._band: np.ndarray | None = None
+        self._trusted: np.ndarray | None = None  # (2, features + 1): range of features and level the model knows
+        self.fitted_ts: float | None = None
+
+    @property
+    def n_samples(self) -> int:
+        """Training samples held."""
+        return self._n
+
+    def observe(self, ts: float, level_m: float, features: np.ndarray, history: LevelHistory) -> None:
+        """Queue the features seen now as a future training sample and complete the samples whose horizon has passed."""
+        if not self._pending or ts - self._pending[-1][0] >= self.settings.forecast_step_s:
+            self._pending.append((ts, level_m, features))
+        horizon = float(self.horizons_s[-1])
+        while self._pending and self._pending[0][0] + horizon <= ts:
+            t0, level0, x = self._pending.popleft()
+            y = self._targets(t0, level0, history)
+            if y is not None:
+                self._add(x, level0, y)
+
+    def _targets(self, t0: float, level0: float, history: LevelHistory) -> np.ndarray | None:
+        hts, hlv = history.since(t0)
+        when = t0 + self.horizons_s
+        idx = np.searchsorted(hts, when, side="left")
+        if len(hts) < 2 or idx[-1] >= len(hts) or idx[0] == 0:
+            return None
+        # A target interpolated across a long gap is a guess, not an observation.
+        if np.any(hts[idx] - hts[idx - 1] > self.max_gap_s):
+            return None
+        return np.interp(when, hts, hlv) - level0
+
+    def _add(self, x: np.ndarray, level_m: float, y: np.ndarray) -> None:
+        self._x[self._next] = x
+        self._lv[self._next] = level_m
+        self._y[self._next] = y
+        self._next = (self._next + 1) % len(self._x)
+        self._n = min(self._n + 1, len(self._x))
+
+    def maybe_refit(self, ts: float) -> bool:
+        """Refit when enough samples are held and `refit_interval_s` has passed since the last fit."""
+        s = self.settings
+        if self._n < s.forecast_min_train_samples:
+            return False
+        if self.fitted_ts is not None and ts - self.fitted_ts < s.refit_interval_s:
+            return False
+        x, y = self._x[: self._n], self._y[: self._n]
+        model = Ridge(alpha=s.forecast_ridge_alpha).fit(x, y)
+        # Keep plain arrays: predicting with numpy is ~50x cheaper per reading than Ridge.predict's validation.
+        self._coef = np.asarray(model.coef_, dtype=float)
+        self._intercept = np.asarray(model.intercept_, dtype=float)
+        residuals = y - (x @ self._coef.T + self._intercept)
+        self._residual_q = np.quantile(residuals, _RESIDUAL_QUANTILES, axis=0)
+        q = s.forecast_band_quantile
+        self._band = np.quantile(residuals, [1 - q, q], axis=0)
+        t = s.forecast_model_trust_quantile
+        self._trusted = np.quantile(np.column_stack([x, self._lv[: self._n]]), [t, 1 - t], axis=0)
+        self.fitted_ts = ts
+        return True
+
+    def predict(self, features: np.ndarray, level_m: float) -> ModelPrediction | None:
+        """The predicted rise path; None before the first fit and when the rates or the level lie outside what the
+        model learnt from (a flood higher or faster than anything in its history: a regression fitted on calmer
+        water would damp it, so the robust trend is the better guess)."""
+        if (self._coef is None or self._intercept is None or self._residual_q is None or self._band is None
+                or self._trusted is None):
+            return None
+        lo, hi = self._trusted
+        if np.any(features < lo[:-1]) or np.any(features > hi[:-1]) or not lo[-1] <= level_m <= hi[-1]:
+            return None
+        return ModelPrediction(
+            self.horizons_s, self._coef @ features + self._intercept, self._residual_q, self._band[0], self._band[1]
+        )
+
+
+def upstream_rise(history: LevelHistory, ts: float, lag_s: float, max_age_s: float) -> float:
+    """How much an upstream station rose over the `lag_s` before `ts` (0 when its readings do not cover that span:
+    a missing upstream must not look like a flood wave)."""
+    hts, hlv = history.ts, history.levels
+    if len(hts) < 2 or hts[0] > ts - lag_s or ts - hts[-1] > max_age_s:
+        return 0.0
+    start, end = np.interp([ts - lag_s, min(ts, float(hts[-1]))], hts, hlv)
+    return float(end - start)

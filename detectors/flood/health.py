@@ -1,0 +1,116 @@
+"""Sensor-health decisions: range, spike (Hampel on the robust trend line), stuck, battery, clock skew, dead-man.
+
+Each is a small pure function over plain values; the detector keeps the state and turns changes into detections.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from config.schema import StationConfig
+from detectors.flood.history import LevelHistory
+from detectors.flood.settings import FloodSettings
+from detectors.flood.trend import theil_sen
+
+OFFLINE = "sensor.offline"
+STUCK = "sensor.stuck"
+SPIKE = "sensor.spike"
+RANGE = "sensor.range"
+BATTERY = "sensor.battery"
+CLOCK = "sensor.clock"
+HEALTH_KINDS: tuple[str, ...] = (OFFLINE, STUCK, SPIKE, RANGE, BATTERY, CLOCK)
+"""Every sensor-health detection kind, in the order a status lists them."""
+
+_MAD_TO_SIGMA = 1.4826  # makes the median absolute deviation estimate a standard deviation for normal noise
+
+
+def out_of_range(level_m: float, station: StationConfig) -> bool:
+    """Is the reading physically impossible for this station (or not a number)?"""
+    return not (station.min_level_m <= level_m <= station.max_level_m)
+
+
+@dataclass(frozen=True, slots=True)
+class SpikeVerdict:
+    """Whether a reading is a spike, with the figures that decided it."""
+
+    spike: bool
+    expected_m: float
+    deviation_m: float
+    limit_m: float
+
+
+def spike_verdict(ts: float, level_m: float, history: LevelHistory, settings: FloodSettings) -> SpikeVerdict | None:
+    """Compare a reading with the robust line through the last clean readings (Hampel filter on the residuals);
+    None when there are too few clean readings to judge."""
+    t, y = history.tail(settings.spike_window)
+    line = theil_sen(t, y) if len(t) >= 3 else None
+    if line is None:
+        return None
+    rate_s = line.rate_m_per_h / 3600.0
+    residuals = y - (line.level_m + rate_s * (t - line.ts))
+    scale = _MAD_TO_SIGMA * float(np.median(np.abs(residuals - np.median(residuals))))
+    dt = max(0.0, ts - line.ts)
+    # Extrapolate the line no further than it was fitted over: after a long gap only the allowance below matters.
+    expected = line.level_m + rate_s * min(dt, line.span_s)
+    limit = max(settings.spike_mad_k * scale, settings.spike_min_m) + settings.spike_max_rate_m_per_h * dt / 3600.0
+    deviation = level_m - expected
+    return SpikeVerdict(abs(deviation) > limit, expected, deviation, limit)
+
+
+def confirms_shift(outliers: Sequence[tuple[float, float]], settings: FloodSettings) -> bool:
+    """Do these consecutive outliers (ts, level) agree with each other enough to be a real shift of the level?"""
+    if len(outliers) < settings.spike_confirm_readings:
+        return False
+    levels = [lv for _, lv in outliers]
+    span_h = (outliers[-1][0] - outliers[0][0]) / 3600.0
+    return max(levels) - min(levels) <= settings.spike_min_m + settings.spike_max_rate_m_per_h * span_h
+
+
+@dataclass(frozen=True, slots=True)
+class FlatRun:
+    """The current run of (nearly) identical readings."""
+
+    since_ts: float
+    last_ts: float
+    low_m: float
+    high_m: float
+    count: int
+
+
+def extend_run(run: FlatRun | None, ts: float, level_m: float, tolerance_m: float) -> FlatRun:
+    """The flat run after this reading: extended when the reading stays within the tolerance, else a new run."""
+    if run is not None and max(run.high_m, level_m) - min(run.low_m, level_m) <= tolerance_m:
+        return FlatRun(run.since_ts, ts, min(run.low_m, level_m), max(run.high_m, level_m), run.count + 1)
+    return FlatRun(ts, ts, level_m, level_m, 1)
+
+
+def is_stuck(run: FlatRun | None, settings: FloodSettings) -> bool:
+    """Has the sensor repeated one value for long enough to be stuck?"""
+    return (
+        run is not None
+        and run.count >= settings.stuck_min_readings
+        and run.last_ts - run.since_ts >= settings.stuck_window_s
+    )
+
+
+def battery_low(active: bool, battery_v: float, settings: FloodSettings) -> bool:
+    """Is the battery low (with hysteresis: once low, it must recover to `battery_ok_v`)?"""
+    return battery_v < (settings.battery_ok_v if active else settings.battery_low_v)
+
+
+def clock_offset_s(offsets_s: Sequence[float]) -> float:
+    """The gateway clock's offset: the smallest-magnitude receive delay among recent readings (a backlog after an
+    outage has old timestamps, but its newest reading is fresh, so it does not look like a skew)."""
+    return min(offsets_s, key=abs)
+
+
+def clock_skewed(offsets_s: Sequence[float], settings: FloodSettings) -> bool:
+    """Is the gateway's clock off by more than the limit on each of the last readings?"""
+    return len(offsets_s) >= settings.clock_skew_readings and abs(clock_offset_s(offsets_s)) > settings.clock_skew_max_s
+
+
+def is_offline(now: float, last_seen_ts: float, expected_interval_s: float, settings: FloodSettings) -> bool:
+    """Has the station been silent for longer than `offline_factor` expected intervals?"""
+    return now - last_seen_ts > settings.offline_factor * expected_interval_s

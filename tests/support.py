@@ -1,0 +1,89 @@
+"""Helpers shared by the tests: settings for a test broker, waiting without fixed sleeps, an MQTT recorder."""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import paho.mqtt.client as paho
+import yaml
+from paho.mqtt.enums import CallbackAPIVersion
+
+from config.loader import parse_settings
+from config.schema import Settings
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+"""The recorded real data beside the repository (absent on some machines: tests that need it skip)."""
+
+STATION = {
+    "id": "st1", "name": "Trạm thử", "lat": 21.0, "lon": 105.6,
+    "alarm": {"bd1_m": 6.5, "bd2_m": 7.3, "bd3_m": 8.0, "record_m": 8.45},
+    "expected_interval_s": 600, "min_level_m": 2.0, "max_level_m": 12.0,
+}
+
+
+def make_settings(data_dir: Path, port: int = 1883, **overrides: Any) -> Settings:
+    """Settings for tests: one station `st1`, one camera `cam1`, the given broker port and data directory."""
+    raw: dict[str, Any] = {
+        "mqtt": {"host": "127.0.0.1", "port": port, "client_id": f"tw-test-{port}"},
+        "stations": [STATION, {**STATION, "id": "st2", "name": "Trạm hai"}],
+        "cameras": [{"id": "cam1", "site": "Công trường thử", "lat": 21.0, "lon": 105.6}],
+        "store": {"data_dir": str(data_dir), "batch_wait_s": 0.01},
+        "http": {"port": 0},
+    }
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(raw.get(key), dict):
+            raw[key] = {**raw[key], **value}
+        else:
+            raw[key] = value
+    return parse_settings(raw, "<test>", env={})
+
+
+def write_config(path: Path, settings: Settings) -> Path:
+    """Write settings as a deployment YAML file."""
+    path.write_text(yaml.safe_dump(json.loads(settings.model_dump_json()), allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def wait_for(predicate: Callable[[], Any], timeout_s: float = 10.0, interval_s: float = 0.02,
+             message: Callable[[], str] | None = None) -> Any:
+    """Poll until `predicate()` is truthy; return its value or fail with a timeout (and `message()`)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval_s)
+    raise AssertionError(f"condition not met within {timeout_s} s" + (f": {message()}" if message else ""))
+
+
+class Recorder:
+    """Subscribes to a topic filter and keeps what arrives (dead letters, alert states)."""
+
+    def __init__(self, port: int, topic: str):
+        self.messages: list[tuple[str, bytes]] = []
+        self._lock = threading.Lock()
+        self._ready = threading.Event()
+        self._client = paho.Client(callback_api_version=CallbackAPIVersion.VERSION2, protocol=paho.MQTTv5)
+        self._client.on_connect = lambda c, u, f, rc, p: (c.subscribe(topic, qos=1), self._ready.set())
+        self._client.on_message = self._on_message
+        self._client.connect("127.0.0.1", port)
+        self._client.loop_start()
+        assert self._ready.wait(5), "recorder could not connect"
+        time.sleep(0.1)  # let the SUBACK arrive
+
+    def _on_message(self, client: paho.Client, userdata: object, msg: paho.MQTTMessage) -> None:
+        with self._lock:
+            self.messages.append((msg.topic, bytes(msg.payload)))
+
+    def json(self) -> list[dict[str, Any]]:
+        """Messages received so far, parsed as JSON."""
+        with self._lock:
+            return [json.loads(p) for _, p in self.messages]
+
+    def close(self) -> None:
+        """Disconnect."""
+        self._client.disconnect()
+        self._client.loop_stop()
