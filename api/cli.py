@@ -120,6 +120,28 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return 0
 
 
+REFERENCE_START = "<!-- config-reference:start -->"
+REFERENCE_END = "<!-- config-reference:end -->"
+
+
+def cmd_config_reference(args: argparse.Namespace) -> int:
+    """Print the config reference (Markdown), or rewrite it between the markers of a README."""
+    from config.reference import config_reference
+
+    table = config_reference()
+    if args.update is None:
+        print(table, end="")
+        return 0
+    text = args.update.read_text(encoding="utf-8")
+    head, _, rest = text.partition(REFERENCE_START)
+    _, _, tail = rest.partition(REFERENCE_END)
+    if not rest:
+        print(f"{args.update}: no {REFERENCE_START} marker", file=sys.stderr)
+        return 1
+    args.update.write_text(f"{head}{REFERENCE_START}\n{table}{REFERENCE_END}{tail}", encoding="utf-8")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     p = argparse.ArgumentParser(prog="tichwatch", description=__doc__)
@@ -150,6 +172,10 @@ def build_parser() -> argparse.ArgumentParser:
     chk = sub.add_parser("check-config", help="validate a deployment file")
     chk.add_argument("file", type=Path)
     chk.set_defaults(func=cmd_check_config)
+
+    ref = sub.add_parser("config-reference", help="print the config reference generated from the schema")
+    ref.add_argument("--update", type=Path, help="rewrite the reference between the markers of this Markdown file")
+    ref.set_defaults(func=cmd_config_reference)
     return p
 
 

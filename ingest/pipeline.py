@@ -68,7 +68,8 @@ class Pipeline:
         self.broker: Broker | None = None
         self._clock = clock
         self._tick_interval_s = tick_interval_s
-        self._queue: queue.Queue[InboundMessage] = queue.Queue(maxsize=settings.store.queue_max)
+        self._queue: queue.Queue[tuple[str, InboundMessage]] = queue.Queue(maxsize=settings.store.queue_max)
+        self._count_in = {k: metrics.messages_in.labels(k) for k in ("water", "camera", "unknown")}
         self._accepting = threading.Event()
         self._stop = threading.Event()
         self._worker: threading.Thread | None = None
@@ -117,7 +118,7 @@ class Pipeline:
         if not self._accepting.is_set():
             return  # not acknowledged: the broker redelivers it after the restart
         kind = self.topics.classify(msg.topic)
-        self.metrics.messages_in.labels(kind[0] if kind else "unknown").inc()
+        self._count_in[kind[0] if kind else "unknown"].inc()
         if kind is None:
             self._reject(msg, [Rejection("bad_topic", "topic is not part of the contract")])
             self._ack(msg)
@@ -126,7 +127,7 @@ class Pipeline:
         else:
             while self._accepting.is_set():
                 try:
-                    self._queue.put(msg, timeout=0.5)
+                    self._queue.put((kind[1], msg), timeout=0.5)
                     return
                 except queue.Full:
                     continue
@@ -171,7 +172,7 @@ class Pipeline:
                 log.exception("pipeline batch of %d messages failed; left unacknowledged for redelivery", len(batch))
                 time.sleep(0.5)
 
-    def _collect(self, timeout: float) -> list[InboundMessage]:
+    def _collect(self, timeout: float) -> list[tuple[str, InboundMessage]]:
         """Up to batch_max messages: wait for the first, then take what arrives within batch_wait_s."""
         try:
             first = self._queue.get(timeout=timeout)
@@ -186,14 +187,12 @@ class Pipeline:
                 break
         return batch
 
-    def _process(self, batch: list[InboundMessage]) -> None:
+    def _process(self, batch: list[tuple[str, InboundMessage]]) -> None:
         """Decode, commit readings and detections in one transaction, then acknowledge and notify listeners."""
         now = self._clock()
         readings: list[Reading] = []
-        for msg in batch:
-            kind = self.topics.classify(msg.topic)
-            assert kind is not None and kind[0] == "water"
-            decoded = decode_readings(kind[1], msg.payload, self.settings, msg.received_ts)
+        for station_id, msg in batch:
+            decoded = decode_readings(station_id, msg.payload, self.settings, msg.received_ts)
             readings.extend(decoded.readings)
             if decoded.rejections:
                 self._reject(msg, decoded.rejections)
@@ -205,7 +204,7 @@ class Pipeline:
         self.metrics.batch_seconds.observe(time.perf_counter() - started)
         self.metrics.readings_stored.inc(len(new))
         self.metrics.readings_duplicate.inc(len(readings) - len(new))
-        for msg in batch:
+        for _, msg in batch:
             self._ack(msg)
         self._notify(new, detections)
 

@@ -18,7 +18,7 @@ Definitions (fixed before tuning, independent of the detector's settings):
 * Lead time of a BD2/BD3/RECORD crossing: how long `flood.forecast` had been warning of that level at the reading
   before the crossing (0 = no early warning).
 * False early warning: a warning of a level (its start) after which the water did not reach the level within the
-  horizon plus `false_margin_s`.
+  horizon plus `false_margin_s` (warnings too close to the end of the data to tell are left out).
 * Station-months: time covered by readings (steps longer than two days are outages, not coverage) / 30.44 days.
 * Quiet seasons: calendar years of a station with no crossing of any level.
 """
@@ -318,8 +318,10 @@ def _warning_score(series: StationSeries, level: np.ndarray, since: np.ndarray, 
     for i in starts:
         thr = thresholds[level[i] - 1]
         j = np.searchsorted(ts, ts[i] + window, side="right")
+        if thr is None or (j == len(ts) and float(lv[i:].max()) < thr):
+            continue  # the data end before the warning could come true or be proven false
         score.warnings += 1
-        if thr is not None and float(lv[i:j].max()) < thr:
+        if float(lv[i:j].max()) < thr:
             score.false += 1
             score.false_in_quiet_years += int(years[i] in quiet)
     return score

@@ -9,6 +9,7 @@ Two methods, one result type:
 """
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
@@ -65,30 +66,34 @@ def _round(x: float | None) -> float | None:
     return None if x is None else round(x, 1)
 
 
-def _eta_from_rate(distance_m: float, rate_m_per_h: float, horizon_s: float) -> float | None:
+def _eta_from_rate(distance_m: float, rate_m_per_h: float, settings: FloodSettings) -> float | None:
+    """Time to rise `distance_m` when the rate decays with the persistence time constant; None beyond the horizon."""
     if distance_m <= 0:
         return 0.0
-    if rate_m_per_h <= 0:
+    tau_h = settings.forecast_trend_persistence_s / 3600.0
+    reach_m = rate_m_per_h * tau_h  # the most a decaying rise can still add
+    if reach_m <= distance_m:
         return None
-    eta = distance_m / rate_m_per_h * 3600.0
-    return eta if eta <= horizon_s else None
+    eta = -tau_h * math.log(1.0 - distance_m / reach_m) * 3600.0
+    return eta if eta <= settings.forecast_horizon_s else None
 
 
 def trend_forecast(
     ts: float, level_m: float, trend: Trend, next_level: str, threshold_m: float, settings: FloodSettings
 ) -> Forecast:
-    """Extrapolate the robust rate; the share of pairwise slopes that get there within the horizon is the probability."""
+    """Extrapolate the robust rate, decaying with `forecast_trend_persistence_s` (rises end, and a straight line
+    overstates the far end); the share of pairwise slopes that get there within the horizon is the probability."""
     dist = threshold_m - level_m
-    horizon_h = settings.forecast_horizon_s / 3600.0
+    tau_h = settings.forecast_trend_persistence_s / 3600.0
+    gain_h = tau_h * (1.0 - math.exp(-settings.forecast_horizon_s / 3600.0 / tau_h))  # rise within horizon per m/h
     slopes = trend.slopes_m_per_h
-    p = 1.0 if dist <= 0 else float(len(slopes) - np.searchsorted(slopes, dist / horizon_h, side="left")) / len(slopes)
+    p = 1.0 if dist <= 0 else float(len(slopes) - np.searchsorted(slopes, dist / gain_h, side="left")) / len(slopes)
     q = settings.forecast_band_quantile
-    h = settings.forecast_horizon_s
     return Forecast(
         ts, level_m, next_level, threshold_m, trend.rate_m_per_h, p,
-        _eta_from_rate(dist, trend.rate_m_per_h, h),
-        _eta_from_rate(dist, trend.quantile(q), h),
-        _eta_from_rate(dist, trend.quantile(1 - q), h),
+        _eta_from_rate(dist, trend.rate_m_per_h, settings),
+        _eta_from_rate(dist, trend.quantile(q), settings),
+        _eta_from_rate(dist, trend.quantile(1 - q), settings),
         "trend",
     )
 

@@ -50,6 +50,10 @@ class FloodSettings(StrictModel):
     forecast_update_interval_s: float = Field(
         3600, ge=0, description="Shortest time between two re-announcements of one active warning, seconds."
     )
+    forecast_trend_persistence_s: float = Field(
+        6 * 3600, gt=0, description="Time constant with which the trend extrapolation lets a rise slow down (rises end; "
+        "a straight line overstates the far end), seconds."
+    )
     forecast_feature_windows_s: tuple[float, ...] = Field(
         (12 * 3600, 24 * 3600), description="Windows of the longer robust rates the model learns from besides the "
         "trend window (about one and two tidal cycles, which separate a tide from a flood), seconds."

@@ -1,0 +1,277 @@
+"""The dust detector: camera frames in, dust-plume and camera-health detections out (a FrameDetector).
+
+Per camera it keeps a scene model (background without dust), the health conditions, the k-of-n persistence of the
+dust index and a ring of recent JPEGs for evidence. Calls for one camera take that camera's lock, so the pipeline may
+call `update` for different cameras from different worker threads (and for one camera it serialises them anyway).
+Frames of cameras that are not configured are ignored.
+"""
+from __future__ import annotations
+
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from config.schema import CameraConfig
+from detectors.detection import Detection, Severity
+from detectors.dust.background import Comparison, SceneModel
+from detectors.dust.classifier import MODEL_PATH, DustModel
+from detectors.dust.evidence import local_time, snapshot
+from detectors.dust.features import roi_cell_fraction
+from detectors.dust.health import (CameraHealth, Condition, is_blurred, is_dark, is_moved, is_obstructed,
+                                   is_repeat)
+from detectors.dust.jpeg import JpegError, analysis_image
+from detectors.dust.settings import DustSettings
+from ingest.samples import Frame
+
+DUST_KIND = "dust.plume"
+"""Detection kind of a dust plume."""
+_MAX_THRESHOLD = 0.95  # a low sensitivity must still leave a reachable threshold
+
+
+@dataclass(frozen=True)
+class CameraStatus:
+    """What the API shows about one camera: latest dust index and grid, health, last frame time."""
+
+    camera_id: str
+    site: str
+    last_frame_ts: float | None
+    dust_index: float | None  # None until a frame was judged (warming up, dark, faulty view)
+    cells: list[list[float]] | None  # per-cell dust index, rows × cols
+    dust_active: bool
+    suspended: str | None  # why dust is not being judged right now
+    health: dict[str, bool]
+    frames_analysed: int
+    frames_rejected: int
+    last_reject_reason: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form."""
+        return dict(self.__dict__)
+
+
+@dataclass
+class _Camera:
+    """Everything the detector remembers about one camera."""
+
+    config: CameraConfig
+    scene: SceneModel
+    health: CameraHealth
+    roi: np.ndarray  # (rows, cols) bool
+    on_threshold: float
+    off_threshold: float
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    recent: deque[bool] = field(default_factory=deque)  # over on_threshold, last persistence_n judged frames
+    below_streak: int = 0
+    dust_active: bool = False
+    index: float | None = None
+    cells: np.ndarray | None = None
+    suspended: str | None = "warming up"
+    was_dark: bool = False
+    last_ts: float | None = None
+    watch_since: float | None = None  # first tick time: a camera that never sends goes offline from here
+    ring: deque[bytes] = field(default_factory=deque)
+    frames_analysed: int = 0
+    frames_rejected: int = 0
+    last_reject_reason: str | None = None
+
+
+class DustDetector:
+    """Dust plumes and camera health for every configured camera (implements detectors.detection.FrameDetector)."""
+
+    def __init__(self, cameras: Sequence[CameraConfig], settings: DustSettings, model_path: Path | None = None) -> None:
+        self.settings = settings
+        self.model = DustModel.load(model_path or MODEL_PATH)
+        self._cameras: dict[str, _Camera] = {}
+        s = settings
+        for cam in cameras:
+            roi = roi_cell_fraction(cam.roi, s.grid_rows, s.grid_cols) >= s.roi_min_cell_fraction
+            if not roi.any():
+                raise ValueError(f"camera {cam.id!r}: the region of interest covers no cell of the "
+                                 f"{s.grid_cols}x{s.grid_rows} grid")
+            on = min(s.on_threshold / cam.sensitivity, _MAX_THRESHOLD)
+            off = min(s.off_threshold / cam.sensitivity, on * s.off_threshold / s.on_threshold)
+            self._cameras[cam.id] = _Camera(
+                cam, SceneModel(s, roi), CameraHealth(s), roi, on, off,
+                recent=deque(maxlen=s.persistence_n), ring=deque(maxlen=max(s.evidence_context_frames, 1)))
+
+    def update(self, frame: Frame) -> list[Detection]:
+        """Judge one frame; raise JpegError (a ValueError with `.reason`) when its bytes cannot be decoded."""
+        cam = self._cameras.get(frame.camera_id)
+        if cam is None:
+            return []
+        with cam.lock:
+            return self._update(cam, frame)
+
+    def tick(self, now: float) -> list[Detection]:
+        """Raise camera.offline for cameras silent longer than offline_factor × their expected interval."""
+        out: list[Detection] = []
+        for cam in self._cameras.values():
+            with cam.lock:
+                if cam.watch_since is None:
+                    cam.watch_since = now
+                since = cam.last_ts if cam.last_ts is not None else cam.watch_since
+                silence = now - since
+                if not cam.health.offline and silence > cam.config.expected_interval_s * self.settings.offline_factor:
+                    cam.health.offline = True
+                    out.append(self._health(cam, "camera.offline", now, True, silence, "s", "no frames",
+                                            {"last_frame_ts": cam.last_ts, "silence_s": round(silence, 1),
+                                             "expected_interval_s": cam.config.expected_interval_s}))
+        return out
+
+    def status(self, camera_id: str) -> CameraStatus | None:
+        """The latest dust index, cell grid, health and last frame time of a camera; None when not configured."""
+        cam = self._cameras.get(camera_id)
+        if cam is None:
+            return None
+        with cam.lock:
+            return CameraStatus(
+                camera_id, cam.config.site, cam.last_ts, cam.index,
+                None if cam.cells is None else np.round(cam.cells, 3).tolist(), cam.dust_active, cam.suspended,
+                cam.health.active(), cam.frames_analysed, cam.frames_rejected, cam.last_reject_reason)
+
+    # -- one frame ---------------------------------------------------------------------------------------------
+
+    def _update(self, cam: _Camera, frame: Frame) -> list[Detection]:
+        s = self.settings
+        if cam.last_ts is not None and frame.ts <= cam.last_ts:
+            return []  # older than what was judged already: latest wins
+        try:
+            img, _ = analysis_image(frame.jpeg, s.analysis_width_px)
+        except JpegError as exc:
+            cam.frames_rejected += 1
+            cam.last_reject_reason = exc.reason
+            raise
+        out: list[Detection] = []
+        gap = None if cam.last_ts is None else frame.ts - cam.last_ts
+        cam.last_ts = frame.ts
+        cam.frames_analysed += 1
+        if cam.health.offline:
+            cam.health.offline = False
+            out.append(self._health(cam, "camera.offline", frame.ts, False, gap, "s", "frames again", {}))
+        if gap is not None and gap > cam.config.expected_interval_s * s.offline_factor:
+            cam.scene.reset()  # the scene may have changed while nothing came: learn it afresh
+        cam.ring.append(frame.jpeg)
+        c = cam.scene.compare(img)
+        try:
+            out += self._judge(cam, frame, img, c, gap or 0.0)
+        finally:
+            cam.scene.advance(c)
+        return out
+
+    def _judge(self, cam: _Camera, frame: Frame, img: np.ndarray, c: Comparison, dt: float) -> list[Detection]:
+        s, h, ts = self.settings, cam.health, frame.ts
+        out: list[Detection] = []
+        repeat = is_repeat(c, s)
+        out += self._observe(cam, h.frozen, "camera.frozen", ts, repeat, c.frame_diff, "luma", "identical frames",
+                             {"identical_frames": s.frozen_frames})
+        if repeat:
+            return out  # nothing new to judge; dust keeps its state
+        dark = is_dark(c, s, cam.was_dark)
+        cam.was_dark = dark
+        out += self._observe(cam, h.dark, "camera.dark", ts, dark, c.luma_median, "luma", "too dark",
+                             {"luma_median": round(c.luma_median, 1), "threshold": s.dark_luma_max})
+        if dark:
+            cam.scene.reset()  # daylight will look different: learn the scene again at dawn
+            return out + self._suspend(cam, ts, "too dark")
+        if not cam.scene.ready:
+            cam.scene.learn(img, dt)
+            cam.suspended = "warming up"
+            return out
+        blur, obstructed = is_blurred(c, s), is_obstructed(c, s)
+        moved = is_moved(c, s) and not (blur or obstructed)  # a blurred or covered view cannot be matched
+        out += self._observe(cam, h.blur, "camera.blur", ts, blur, c.sharpness_ratio, "ratio", "lost sharpness",
+                             {"sharpness_ratio": _r(c.sharpness_ratio), "threshold": s.blur_sharpness_ratio_max})
+        out += self._observe(cam, h.obstructed, "camera.obstructed", ts, obstructed, c.featureless_fraction,
+                             "fraction", "view covered", {"featureless_fraction": _r(c.featureless_fraction),
+                                                          "threshold": s.obstructed_fraction_min})
+        out += self._observe(cam, h.moved, "camera.moved", ts, moved, c.view_match, "ratio", "view changed",
+                             {"view_match": _r(c.view_match), "threshold": s.moved_match_min})
+        if h.moved.active and s.moved_relearn_frames and h.moved.active_frames >= s.moved_relearn_frames:
+            h.moved.set(False)
+            cam.scene.reset()
+            cam.scene.learn(img, dt)
+            out.append(self._health(cam, "camera.moved", ts, False, c.view_match, "ratio", "new view learned", {}))
+            cam.suspended = "warming up"
+            return out
+        if blur or obstructed or moved or h.blur.active or h.obstructed.active or h.moved.active:
+            cam.suspended = "camera fault"
+            return out  # dust is not judged, and the background not learned, through a faulty view
+        return out + self._dust(cam, frame, img, c, dt)
+
+    def _dust(self, cam: _Camera, frame: Frame, img: np.ndarray, c: Comparison, dt: float) -> list[Detection]:
+        s = self.settings
+        assert c.features is not None  # the scene model is ready
+        p = self.model.predict(c.features.matrix).reshape(s.grid_rows, s.grid_cols).astype(np.float32)
+        p[~cam.roi] = 0.0
+        cam.cells, cam.index, cam.suspended = p, float(p.max()), None
+        cam.scene.learn(img, dt, p >= cam.off_threshold)
+        over = cam.index >= cam.on_threshold
+        cam.recent.append(over)
+        cam.below_streak = cam.below_streak + 1 if cam.index < cam.off_threshold else 0
+        if not cam.dust_active and over and sum(cam.recent) >= s.persistence_k:
+            cam.dust_active = True
+            cam.below_streak = 0
+            return [self._dust_onset(cam, frame, p)]
+        if cam.dust_active and cam.below_streak >= s.clear_frames:
+            return [self._dust_clear(cam, frame.ts, f"below {cam.off_threshold:.2f} for {s.clear_frames} frames")]
+        return []
+
+    def _suspend(self, cam: _Camera, ts: float, reason: str) -> list[Detection]:
+        """Stop judging dust; an active dust detection clears because nothing can be said about it."""
+        cam.suspended, cam.index, cam.cells = reason, None, None
+        cam.recent.clear()
+        if cam.dust_active:
+            return [self._dust_clear(cam, ts, f"suspended: {reason}")]
+        return []
+
+    # -- detections --------------------------------------------------------------------------------------------
+
+    def _dust_onset(self, cam: _Camera, frame: Frame, p: np.ndarray) -> Detection:
+        s = self.settings
+        flagged = p >= cam.on_threshold
+        index = float(p.max())
+        evidence = {
+            "dust_index": round(index, 3), "threshold": round(cam.on_threshold, 3),
+            "cells": [[int(r), int(c)] for r, c in zip(*np.nonzero(flagged))], "grid": [s.grid_rows, s.grid_cols],
+            "frames_over_threshold": [int(sum(cam.recent)), s.persistence_n], "site": cam.config.site,
+            "camera_id": cam.config.id, "local_time": local_time(frame.ts), "frame_size": [frame.width, frame.height],
+            "sensitivity": cam.config.sensitivity, "model": self.model.info.get("real", "unknown"),
+        }
+        caption = [f"{cam.config.site} · {cam.config.id}",
+                   f"{local_time(frame.ts).replace('T', ' ')} · chỉ số bụi / dust index {index:.2f}"]
+        image = snapshot(frame.jpeg, p, flagged, caption, s.evidence_width_px, s.evidence_jpeg_quality)
+        context = tuple(cam.ring)[-s.evidence_context_frames:] if s.evidence_context_frames else ()
+        return Detection(DUST_KIND, cam.config.id, frame.ts, True, Severity.WARNING, round(index, 3), "index",
+                         reason=f"dust index over {cam.on_threshold:.2f} in {sum(cam.recent)} of the last "
+                                f"{s.persistence_n} frames", evidence=evidence, snapshot_jpeg=image,
+                         context_jpegs=context)
+
+    def _dust_clear(self, cam: _Camera, ts: float, reason: str) -> Detection:
+        cam.dust_active = False
+        cam.recent.clear()
+        value = None if cam.index is None else round(cam.index, 3)
+        return Detection(DUST_KIND, cam.config.id, ts, False, Severity.WARNING, value, "index", reason=reason,
+                         evidence={"dust_index": value, "threshold": round(cam.off_threshold, 3),
+                                   "site": cam.config.site, "camera_id": cam.config.id, "local_time": local_time(ts)})
+
+    def _observe(self, cam: _Camera, cond: Condition, kind: str, ts: float, present: bool, value: float | None,
+                 unit: str, reason: str, evidence: dict[str, Any]) -> list[Detection]:
+        change = cond.observe(present)
+        if change is None:
+            return []
+        return [self._health(cam, kind, ts, change, value, unit, reason if change else "recovered", evidence)]
+
+    def _health(self, cam: _Camera, kind: str, ts: float, active: bool, value: float | None, unit: str, reason: str,
+                evidence: dict[str, Any]) -> Detection:
+        severity = Severity.INFO if kind == "camera.dark" else Severity.WARNING
+        full = {"site": cam.config.site, "camera_id": cam.config.id, "local_time": local_time(ts), **evidence}
+        return Detection(kind, cam.config.id, ts, active, severity, _r(value), unit, reason=reason, evidence=full)
+
+
+def _r(x: float | None) -> float | None:
+    """Round a figure for evidence (and make numpy floats plain floats)."""
+    return None if x is None else round(float(x), 3)
