@@ -10,9 +10,12 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from alerts.settings import AlertSettings
 from config.base import StrictModel
 from detectors.dust.settings import DustSettings
 from detectors.flood.settings import FloodSettings
+from ingest.gateway_auth_settings import GatewayAuthSettings
+from ingest.historian_settings import HistorianSettings
 
 SUBJECT_ID = r"^[A-Za-z0-9_-]{1,64}$"
 """Station and camera ids: they are MQTT topic levels, so no '/', '+', '#' or spaces."""
@@ -171,6 +174,11 @@ class Settings(StrictModel):
     http: HttpSettings = Field(default_factory=HttpSettings, description="HTTP listener.")
     flood: FloodSettings = Field(default_factory=FloodSettings, description="Flood detector tuning.")
     dust: DustSettings = Field(default_factory=DustSettings, description="Dust detector tuning.")
+    alerts: AlertSettings = Field(default_factory=AlertSettings, description="Alert routing, silences, escalation "
+                                  "and channels.")
+    historian: HistorianSettings = Field(default_factory=HistorianSettings, description="InfluxDB historian.")
+    gateway_auth: GatewayAuthSettings = Field(default_factory=GatewayAuthSettings, description="Per-message "
+                                              "gateway authentication (HMAC).")
 
     @model_validator(mode="after")
     def _ids_unique_and_links_known(self) -> "Settings":

@@ -165,11 +165,6 @@ class DustDetector:
     def _judge(self, cam: _Camera, frame: Frame, img: np.ndarray, c: Comparison, dt: float) -> list[Detection]:
         s, h, ts = self.settings, cam.health, frame.ts
         out: list[Detection] = []
-        repeat = is_repeat(c, s)
-        out += self._observe(cam, h.frozen, "camera.frozen", ts, repeat, c.frame_diff, "luma", "identical frames",
-                             {"identical_frames": s.frozen_frames})
-        if repeat:
-            return out  # nothing new to judge; dust keeps its state
         dark = is_dark(c, s, cam.was_dark)
         cam.was_dark = dark
         out += self._observe(cam, h.dark, "camera.dark", ts, dark, c.luma_median, "luma", "too dark",
@@ -177,6 +172,11 @@ class DustDetector:
         if dark:
             cam.scene.reset()  # daylight will look different: learn the scene again at dawn
             return out + self._suspend(cam, ts, "too dark")
+        repeat = is_repeat(c, s)  # judged in daylight only: a black night picture compresses to identical frames
+        out += self._observe(cam, h.frozen, "camera.frozen", ts, repeat, c.frame_diff, "luma", "identical frames",
+                             {"identical_frames": s.frozen_frames})
+        if repeat:
+            return out  # nothing new to judge; dust keeps its state
         if not cam.scene.ready:
             cam.scene.learn(img, dt)
             cam.suspended = "warming up"
