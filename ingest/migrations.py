@@ -1,6 +1,8 @@
 """Versioned schema of the embedded store. Append a new entry to add a version; never edit a released one."""
 from __future__ import annotations
 
+from alerts.schema import ALERTS_SCHEMA
+
 MIGRATIONS: list[str] = [
     # 1: readings, latest frames, evidence, detections
     """
@@ -55,4 +57,6 @@ MIGRATIONS: list[str] = [
     CREATE INDEX detections_subject_ts ON detections (subject, ts);
     CREATE INDEX detections_ts ON detections (ts);
     """,
+    # 2: alerts, audit log, silences, notification log and outbox (alerts/schema.py)
+    ALERTS_SCHEMA,
 ]
