@@ -6,7 +6,7 @@ from typing import AsyncIterator
 
 from fastapi import FastAPI
 
-from api import problems, routes_ops, routes_stations
+from api import auth, problems, routes_ops, routes_stations
 from api.service import Service
 
 
@@ -30,4 +30,5 @@ def create_app(service: Service, manage_lifecycle: bool = True) -> FastAPI:
     problems.install(app)
     app.include_router(routes_ops.router)
     app.include_router(routes_stations.router)
+    app.include_router(auth.router)
     return app

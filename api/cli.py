@@ -120,6 +120,44 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_user_add(args: argparse.Namespace) -> int:
+    """Create (or reset) an officer account; the password comes from TICHWATCH_NEW_PASSWORD or a prompt."""
+    import getpass
+    import time
+
+    from api.accounts import Accounts, Role
+    from ingest.store import Store
+
+    settings = _load(args.config)
+    password = secret("TICHWATCH_NEW_PASSWORD") or getpass.getpass(f"password for {args.username}: ")
+    store = Store(settings.store.data_dir)
+    try:
+        Accounts(store).add_user(args.username, password, Role(args.role), time.time())
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        store.close()
+    print(f"user {args.username} ({args.role}) saved")
+    return 0
+
+
+def cmd_apikey_add(args: argparse.Namespace) -> int:
+    """Create an API key for a machine and print it once."""
+    import time
+
+    from api.accounts import Accounts, Role
+    from ingest.store import Store
+
+    settings = _load(args.config)
+    store = Store(settings.store.data_dir)
+    try:
+        print(Accounts(store).add_api_key(args.name, Role(args.role), time.time()))
+    finally:
+        store.close()
+    return 0
+
+
 REFERENCE_START = "<!-- config-reference:start -->"
 REFERENCE_END = "<!-- config-reference:end -->"
 
@@ -172,6 +210,19 @@ def build_parser() -> argparse.ArgumentParser:
     chk = sub.add_parser("check-config", help="validate a deployment file")
     chk.add_argument("file", type=Path)
     chk.set_defaults(func=cmd_check_config)
+
+    user = sub.add_parser("user-add", help="create or reset an officer account (password from "
+                          "TICHWATCH_NEW_PASSWORD or a prompt)")
+    user.add_argument("username")
+    user.add_argument("--role", choices=["viewer", "officer", "admin"], default="officer")
+    user.add_argument("--config", type=Path)
+    user.set_defaults(func=cmd_user_add)
+
+    key = sub.add_parser("apikey-add", help="create an API key for a machine (printed once)")
+    key.add_argument("name")
+    key.add_argument("--role", choices=["viewer", "officer", "admin"], default="viewer")
+    key.add_argument("--config", type=Path)
+    key.set_defaults(func=cmd_apikey_add)
 
     ref = sub.add_parser("config-reference", help="print the config reference generated from the schema")
     ref.add_argument("--update", type=Path, help="rewrite the reference between the markers of this Markdown file")

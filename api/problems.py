@@ -20,10 +20,11 @@ def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
 class ApiProblem(Exception):
     """Raise from an endpoint to answer with a problem document."""
 
-    def __init__(self, status: int, title: str, detail: str):
+    def __init__(self, status: int, title: str, detail: str, headers: dict[str, str] | None = None):
         self.status = status
         self.title = title
         self.detail = detail
+        self.headers = headers or {}
         super().__init__(detail)
 
 
@@ -32,7 +33,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(ApiProblem)
     async def _api_problem(request: Request, exc: ApiProblem) -> JSONResponse:
-        return problem(exc.status, exc.title, exc.detail, instance=str(request.url.path))
+        resp = problem(exc.status, exc.title, exc.detail, instance=str(request.url.path))
+        resp.headers.update(exc.headers)
+        if exc.status == 401:
+            resp.headers["WWW-Authenticate"] = "Bearer"
+        return resp
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
+from api.accounts import Accounts, Role
 from config.loader import secret
 from config.schema import Settings
 from ingest.contract import Topics
@@ -40,6 +41,7 @@ class Service:
         self.topics = Topics(settings.mqtt.topic_prefix)
         self.metrics = Metrics()
         self.store = Store(settings.store.data_dir)
+        self.accounts = Accounts(self.store)
         self.pipeline = Pipeline(settings, self.store, self.metrics, clock=clock)
         self.mqtt = MqttClient(settings.mqtt, self.topics, self.pipeline.submit,
                                password=secret(settings.mqtt.password_env), clock=clock,
@@ -49,11 +51,19 @@ class Service:
 
     def start(self) -> None:
         """Start the pipeline (warming detectors from the store), then connect to the broker."""
+        self._bootstrap_admin()
         self.pipeline.start()
         self.mqtt.start()
         self.started_ts = self.clock()
         log.info("TichWatch started for %s: %d stations, %d cameras, data in %s", self.settings.commune,
                  len(self.settings.stations), len(self.settings.cameras), self.settings.store.data_dir)
+
+    def _bootstrap_admin(self) -> None:
+        """With no accounts yet, create `admin` from TICHWATCH_ADMIN_PASSWORD (so a new install can sign in)."""
+        password = secret("TICHWATCH_ADMIN_PASSWORD")
+        if password and not self.accounts.has_users():
+            self.accounts.add_user("admin", password, Role.ADMIN, self.clock())
+            log.info("created the first account 'admin' from TICHWATCH_ADMIN_PASSWORD")
 
     def stop(self) -> None:
         """Drain and acknowledge what is queued, say offline, disconnect, close the store."""

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from alerts.schema import ALERTS_SCHEMA
+from api.auth_schema import AUTH_SCHEMA
 
 MIGRATIONS: list[str] = [
     # 1: readings, latest frames, evidence, detections
@@ -59,4 +60,6 @@ MIGRATIONS: list[str] = [
     """,
     # 2: alerts, audit log, silences, notification log and outbox (alerts/schema.py)
     ALERTS_SCHEMA,
+    # 3: officer accounts, sessions, API keys, login throttling, officer audit log (api/auth_schema.py)
+    AUTH_SCHEMA,
 ]

@@ -102,6 +102,14 @@ class Store:
             self._local.conn = conn
         return conn
 
+    def query_one(self, sql: str, params: tuple[object, ...] = ()) -> sqlite3.Row | None:
+        """One row of a read query on this thread's read connection."""
+        return self._read().execute(sql, params).fetchone()
+
+    def query_all(self, sql: str, params: tuple[object, ...] = ()) -> list[sqlite3.Row]:
+        """All rows of a read query on this thread's read connection."""
+        return self._read().execute(sql, params).fetchall()
+
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One write transaction on the writer connection; everything inside commits or rolls back together."""

@@ -49,6 +49,8 @@ class _Station:
         self.rapid = False
         self.trend: Trend | None = None
         self.forecast: Forecast | None = None
+        self.long_rates: list[float] = []
+        self.long_rates_ts: float | None = None
         self.last_ts: float | None = None
         self.last_seen_ts: float | None = None
 
@@ -217,11 +219,7 @@ class FloodDetector:
         s = self.settings
         if st.trend is None:
             return None
-        rates = [st.trend.rate_m_per_h]
-        for w in s.forecast_feature_windows_s:
-            longer = window_trend(st.history, w, s.trend_min_points, max(w, s.trend_max_span_s))
-            rates.append(longer.rate_m_per_h if longer is not None else rates[-1])
-        features = np.array(rates + [
+        features = np.array([st.trend.rate_m_per_h] + self._long_rates(st, ts) + [
             upstream_rise(self._stations[u.station_id].history, ts, max(u.lag_s, s.trend_window_s),
                           3 * self._stations[u.station_id].cfg.expected_interval_s)
             if u.station_id in self._stations else 0.0
@@ -236,6 +234,21 @@ class FloodDetector:
         if pred is None:
             return trend_forecast(ts, level, st.trend, nxt[0], nxt[1], s)
         return model_forecast(ts, level, st.trend.rate_m_per_h, pred, nxt[0], nxt[1], s)
+
+    def _long_rates(self, st: _Station, ts: float) -> list[float]:
+        """The rates over the longer feature windows, recomputed once per forecast step: they barely move within one,
+        and on 10-minute data they are most of the detector's cost."""
+        s = self.settings
+        if st.long_rates_ts is not None and ts - st.long_rates_ts < s.forecast_step_s:
+            return st.long_rates
+        rates: list[float] = []
+        last = st.trend.rate_m_per_h if st.trend is not None else 0.0
+        for w in s.forecast_feature_windows_s:
+            longer = window_trend(st.history, w, s.trend_min_points, max(w, s.trend_max_span_s))
+            last = longer.rate_m_per_h if longer is not None else last
+            rates.append(last)
+        st.long_rates, st.long_rates_ts = rates, ts
+        return rates
 
     def _flood_evidence(self, st: _Station, level: float) -> dict[str, Any]:
         nxt = st.next_level()

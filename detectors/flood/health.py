@@ -7,12 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-import numpy as np
-
 from config.schema import StationConfig
 from detectors.flood.history import LevelHistory
 from detectors.flood.settings import FloodSettings
-from detectors.flood.trend import theil_sen
+from detectors.flood.trend import median, theil_sen
 
 OFFLINE = "sensor.offline"
 STUCK = "sensor.stuck"
@@ -50,7 +48,7 @@ def spike_verdict(ts: float, level_m: float, history: LevelHistory, settings: Fl
         return None
     rate_s = line.rate_m_per_h / 3600.0
     residuals = y - (line.level_m + rate_s * (t - line.ts))
-    scale = _MAD_TO_SIGMA * float(np.median(np.abs(residuals - np.median(residuals))))
+    scale = _MAD_TO_SIGMA * median(abs(residuals - median(residuals)))
     dt = max(0.0, ts - line.ts)
     # Extrapolate the line no further than it was fitted over: after a long gap only the allowance below matters.
     expected = line.level_m + rate_s * min(dt, line.span_s)

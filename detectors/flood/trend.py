@@ -25,6 +25,13 @@ class Trend:
         return float(np.quantile(self.slopes_m_per_h, q))
 
 
+def median(values: np.ndarray) -> float:
+    """Median of a small array (np.median's generality costs more than the sort for a few dozen values)."""
+    v = np.sort(values)
+    n = len(v)
+    return 0.5 * float(v[(n - 1) // 2] + v[n // 2])
+
+
 @lru_cache(maxsize=256)
 def _pairs(n: int) -> tuple[np.ndarray, np.ndarray]:
     return np.triu_indices(n, k=1)
@@ -43,7 +50,7 @@ def theil_sen(ts: np.ndarray, levels: np.ndarray) -> Trend | None:
     m = len(slopes)
     rate_s = 0.5 * float(slopes[(m - 1) // 2] + slopes[m // 2])
     t_end = float(ts[-1])
-    level = float(np.median(levels - rate_s * (ts - t_end)))
+    level = median(levels - rate_s * (ts - t_end))
     return Trend(rate_s * 3600.0, slopes * 3600.0, level, t_end, n, float(ts[-1] - ts[0]))
 
 

@@ -1,0 +1,40 @@
+"""Store tables of officer authentication (migration 3 of ingest.migrations)."""
+from __future__ import annotations
+
+AUTH_SCHEMA = """
+CREATE TABLE users (
+    username TEXT PRIMARY KEY,
+    password_hash TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('viewer', 'officer', 'admin')),
+    created_ts REAL NOT NULL,
+    disabled INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE sessions (
+    token_hash TEXT PRIMARY KEY,
+    username TEXT NOT NULL REFERENCES users (username) ON DELETE CASCADE,
+    created_ts REAL NOT NULL,
+    expires_ts REAL NOT NULL
+);
+CREATE TABLE api_keys (
+    key_hash TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    role TEXT NOT NULL CHECK (role IN ('viewer', 'officer', 'admin')),
+    created_ts REAL NOT NULL,
+    revoked INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE login_failures (
+    username TEXT NOT NULL,
+    client TEXT NOT NULL,
+    ts REAL NOT NULL
+);
+CREATE INDEX login_failures_user_ts ON login_failures (username, ts);
+CREATE TABLE officer_audit (
+    id INTEGER PRIMARY KEY,
+    ts REAL NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL,
+    detail TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX officer_audit_ts ON officer_audit (ts);
+"""
