@@ -1,12 +1,13 @@
 """The FastAPI application factory; the service runs inside the app's lifespan."""
 from __future__ import annotations
 
+import asyncio
 from contextlib import asynccontextmanager
 from typing import AsyncIterator
 
 from fastapi import FastAPI
 
-from api import auth, problems, routes_ops, routes_stations
+from api import auth, problems, routes_live, routes_ops, routes_stations
 from api.service import Service
 
 
@@ -15,6 +16,7 @@ def create_app(service: Service, manage_lifecycle: bool = True) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        service.hub.bind(asyncio.get_running_loop())
         if manage_lifecycle:
             service.start()
         try:
@@ -31,4 +33,5 @@ def create_app(service: Service, manage_lifecycle: bool = True) -> FastAPI:
     app.include_router(routes_ops.router)
     app.include_router(routes_stations.router)
     app.include_router(auth.router)
+    app.include_router(routes_live.router)
     return app

@@ -4,9 +4,13 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Sequence
 
 from api.accounts import Accounts, Role
+from api.live import EventHub
+from api.timefmt import iso_local, iso_utc
+from detectors.detection import Detection
+from ingest.samples import Reading
 from config.loader import secret
 from config.schema import Settings
 from ingest.contract import Topics
@@ -42,11 +46,13 @@ class Service:
         self.metrics = Metrics()
         self.store = Store(settings.store.data_dir)
         self.accounts = Accounts(self.store)
+        self.hub = EventHub()
         self.pipeline = Pipeline(settings, self.store, self.metrics, clock=clock)
         self.mqtt = MqttClient(settings.mqtt, self.topics, self.pipeline.submit,
                                password=secret(settings.mqtt.password_env), clock=clock,
                                on_connected=lambda up: self.metrics.mqtt_connected.set(1 if up else 0))
         self.pipeline.broker = self.mqtt
+        self.pipeline.listeners.append(self._publish_live)
         self.started_ts: float | None = None
 
     def start(self) -> None:
@@ -57,6 +63,17 @@ class Service:
         self.started_ts = self.clock()
         log.info("TichWatch started for %s: %d stations, %d cameras, data in %s", self.settings.commune,
                  len(self.settings.stations), len(self.settings.cameras), self.settings.store.data_dir)
+
+    def _publish_live(self, readings: Sequence[Reading], detections: Sequence[Detection]) -> None:
+        """Put committed readings and detections on the live stream."""
+        tz = self.settings.timezone
+        for r in readings:
+            self.hub.publish("reading", {"station_id": r.station_id, "ts": iso_utc(r.ts),
+                                         "ts_local": iso_local(r.ts, tz), "level_m": r.level_m})
+        for d in detections:
+            self.hub.publish("detection", {"kind": d.kind, "subject": d.subject, "ts": iso_utc(d.ts),
+                                           "active": d.active, "severity": d.severity.name.lower(),
+                                           "level": d.level, "value": d.value, "unit": d.unit})
 
     def _bootstrap_admin(self) -> None:
         """With no accounts yet, create `admin` from TICHWATCH_ADMIN_PASSWORD (so a new install can sign in)."""

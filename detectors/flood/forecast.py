@@ -143,6 +143,16 @@ def model_forecast(
     )
 
 
+def _quantiles_of_sorted(sorted_cols: np.ndarray, qs: np.ndarray) -> np.ndarray:
+    """Quantiles (linear interpolation, as numpy's default) of each column of an array sorted along axis 0; one sort
+    serves all quantiles, where np.quantile would partition again for each."""
+    pos = qs * (len(sorted_cols) - 1)
+    lo = np.floor(pos).astype(int)
+    hi = np.minimum(lo + 1, len(sorted_cols) - 1)
+    w = (pos - lo)[:, None]
+    return sorted_cols[lo] * (1 - w) + sorted_cols[hi] * w
+
+
 class ForecastModel:
     """One station's learnt forecast: ridge regression of the rise at each forecast step from the current features.
 
@@ -215,12 +225,12 @@ class ForecastModel:
         # Keep plain arrays: predicting with numpy is ~50x cheaper per reading than Ridge.predict's validation.
         self._coef = np.asarray(model.coef_, dtype=float)
         self._intercept = np.asarray(model.intercept_, dtype=float)
-        residuals = y - (x @ self._coef.T + self._intercept)
-        self._residual_q = np.quantile(residuals, _RESIDUAL_QUANTILES, axis=0)
-        q = s.forecast_band_quantile
-        self._band = np.quantile(residuals, [1 - q, q], axis=0)
-        t = s.forecast_model_trust_quantile
-        self._trusted = np.quantile(np.column_stack([x, self._lv[: self._n]]), [t, 1 - t], axis=0)
+        residuals = np.sort(y - (x @ self._coef.T + self._intercept), axis=0)
+        q, t = s.forecast_band_quantile, s.forecast_model_trust_quantile
+        self._residual_q = _quantiles_of_sorted(residuals, _RESIDUAL_QUANTILES)
+        self._band = _quantiles_of_sorted(residuals, np.array([1 - q, q]))
+        known = np.sort(np.column_stack([x, self._lv[: self._n]]), axis=0)
+        self._trusted = _quantiles_of_sorted(known, np.array([t, 1 - t]))
         self.fitted_ts = ts
         return True
 
