@@ -1,9 +1,12 @@
 """Public read-only station and reading endpoints."""
 from __future__ import annotations
 
-from typing import Any
+import csv
+import io
+import json
+from typing import Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 
 from api.problems import ApiProblem
 from api.service import Service
@@ -13,8 +16,12 @@ from ingest.samples import Reading
 
 router = APIRouter(prefix="/api/v1", tags=["stations"])
 
+PUBLIC_SHORT_CACHE = "public, max-age=10"
+"""Cache lifetime of live public data: short, so a cited figure is fresh, but a crowd does not hit the store."""
+PUBLIC_LONG_CACHE = "public, max-age=86400, immutable"
+"""Cache lifetime of data that cannot change (a reading at a past time)."""
 MAX_RAW_POINTS = 20_000
-"""Most raw readings one request returns; ask for downsampling (points/bucket_s) beyond that."""
+"""Most raw readings one request returns; ask for downsampling (points) beyond that."""
 
 
 def _service(request: Request) -> Service:
@@ -28,41 +35,61 @@ def _station(service: Service, station_id: str) -> StationConfig:
     return station
 
 
-def reading_json(r: Reading, tz: str) -> dict[str, Any]:
+def permalink(service: Service, r: Reading) -> str:
+    """The URL that returns exactly this reading, for citing it."""
+    return f"{service.settings.http.public_url}/api/v1/stations/{r.station_id}/readings/{iso_utc(r.ts)}"
+
+
+def reading_json(service: Service, r: Reading) -> dict[str, Any]:
     """A reading as the API shows it."""
+    tz = service.settings.timezone
     out: dict[str, Any] = {"station_id": r.station_id, "ts": iso_utc(r.ts), "ts_local": iso_local(r.ts, tz),
-                           "level_m": r.level_m}
+                           "level_m": r.level_m, "permalink": permalink(service, r)}
     if r.battery_v is not None:
         out["battery_v"] = r.battery_v
     return out
 
 
-def station_json(s: StationConfig, latest: Reading | None, tz: str) -> dict[str, Any]:
-    """A station with its alarm levels and latest reading."""
+def station_json(service: Service, s: StationConfig, latest: Reading | None) -> dict[str, Any]:
+    """A station with its alarm levels, latest reading and status."""
     return {
         "id": s.id, "name": s.name, "river": s.river, "lat": s.lat, "lon": s.lon, "datum": s.datum,
         "alarm_levels_m": {"BD1": s.alarm.bd1_m, "BD2": s.alarm.bd2_m, "BD3": s.alarm.bd3_m,
                            "record": s.alarm.record_m},
         "expected_interval_s": s.expected_interval_s,
-        "latest": reading_json(latest, tz) if latest else None,
+        "latest": reading_json(service, latest) if latest else None,
     }
 
 
-@router.get("/stations", summary="All stations with alarm levels and their latest reading")
-def list_stations(request: Request) -> dict[str, Any]:
-    """Every configured station."""
-    service = _service(request)
+def _all_stations(service: Service) -> list[dict[str, Any]]:
     latest = service.store.latest_readings()
-    tz = service.settings.timezone
-    return {"stations": [station_json(s, latest.get(s.id), tz) for s in service.settings.stations]}
+    return [station_json(service, s, latest.get(s.id)) for s in service.settings.stations]
+
+
+@router.get("/stations", summary="All stations with alarm levels and their latest reading")
+def list_stations(request: Request, response: Response) -> dict[str, Any]:
+    """Every configured station."""
+    response.headers["Cache-Control"] = PUBLIC_SHORT_CACHE
+    return {"stations": _all_stations(_service(request))}
+
+
+@router.get("/stations.geojson", summary="Stations as a GeoJSON FeatureCollection (for maps)",
+            response_class=Response, responses={200: {"content": {"application/geo+json": {}}}})
+def stations_geojson(request: Request) -> Response:
+    """Every station as a GeoJSON point with its properties."""
+    features = [{"type": "Feature", "id": s["id"], "geometry": {"type": "Point", "coordinates": [s["lon"], s["lat"]]},
+                 "properties": s} for s in _all_stations(_service(request))]
+    body = json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False)
+    return Response(body, media_type="application/geo+json", headers={"Cache-Control": PUBLIC_SHORT_CACHE})
 
 
 @router.get("/stations/{station_id}", summary="One station with alarm levels and its latest reading")
-def get_station(request: Request, station_id: str) -> dict[str, Any]:
+def get_station(request: Request, response: Response, station_id: str) -> dict[str, Any]:
     """One station."""
     service = _service(request)
     station = _station(service, station_id)
-    return station_json(station, service.store.latest_readings().get(station_id), service.settings.timezone)
+    response.headers["Cache-Control"] = PUBLIC_SHORT_CACHE
+    return station_json(service, station, service.store.latest_readings().get(station_id))
 
 
 def _range(service: Service, start: str | None, end: str | None) -> tuple[float, float]:
@@ -77,21 +104,38 @@ def _range(service: Service, start: str | None, end: str | None) -> tuple[float,
     return t0, t1
 
 
-@router.get("/stations/{station_id}/readings", summary="Readings over a time range, raw or downsampled")
+def _csv(header: list[str], rows: list[list[Any]], filename: str) -> Response:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return Response(buf.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"',
+                             "Cache-Control": PUBLIC_SHORT_CACHE})
+
+
+@router.get("/stations/{station_id}/readings", summary="Readings over a time range, raw or downsampled, JSON or CSV")
 def get_readings(
-    request: Request, station_id: str,
-    start: str | None = Query(None, description="Range start, RFC 3339 or epoch seconds (default: end − 24 h)."),
+    request: Request, response: Response, station_id: str,
+    start: str | None = Query(None, description="Range start, RFC 3339 or epoch seconds (default: end − 24 h).",
+                              examples=["2026-09-20T00:00:00+07:00"]),
     end: str | None = Query(None, description="Range end, RFC 3339 or epoch seconds (default: now)."),
     points: int | None = Query(None, ge=2, le=5000, description="Downsample to about this many min/mean/max buckets."),
-) -> dict[str, Any]:
+    format: Literal["json", "csv"] = Query("json", description="json, or csv for a spreadsheet."),
+) -> Any:
     """Raw readings, or min/mean/max buckets when `points` is given."""
     service = _service(request)
     _station(service, station_id)
     t0, t1 = _range(service, start, end)
     tz = service.settings.timezone
+    response.headers["Cache-Control"] = PUBLIC_SHORT_CACHE
     if points:
         bucket_s = max(1.0, (t1 - t0) / points)
         buckets = service.store.downsample(station_id, t0, t1, bucket_s)
+        if format == "csv":
+            return _csv(["ts_utc", "ts_local", "min_m", "mean_m", "max_m", "count"],
+                        [[iso_utc(b.start_ts), iso_local(b.start_ts, tz), b.min_m, round(b.mean_m, 4), b.max_m,
+                          b.count] for b in buckets], f"{station_id}-buckets.csv")
         return {"station_id": station_id, "start": iso_utc(t0), "end": iso_utc(t1), "bucket_s": bucket_s,
                 "buckets": [{"ts": iso_utc(b.start_ts), "ts_local": iso_local(b.start_ts, tz), "min_m": b.min_m,
                              "mean_m": round(b.mean_m, 4), "max_m": b.max_m, "count": b.count} for b in buckets]}
@@ -99,5 +143,25 @@ def get_readings(
     if len(rows) > MAX_RAW_POINTS:
         raise ApiProblem(400, "Too many readings", f"more than {MAX_RAW_POINTS} readings in range: narrow the "
                                                    "range or ask for downsampling with ?points=N")
+    if format == "csv":
+        return _csv(["ts_utc", "ts_local", "level_m"], [[iso_utc(r.ts), iso_local(r.ts, tz), r.level_m] for r in rows],
+                    f"{station_id}-readings.csv")
     return {"station_id": station_id, "start": iso_utc(t0), "end": iso_utc(t1),
-            "readings": [reading_json(r, tz) for r in rows]}
+            "readings": [reading_json(service, r) for r in rows]}
+
+
+@router.get("/stations/{station_id}/readings/{ts}", summary="Permalink: exactly one reading, for citing it")
+def get_reading_at(request: Request, response: Response, station_id: str, ts: str) -> dict[str, Any]:
+    """The reading of a station at exactly `ts` (RFC 3339 or epoch seconds), with its time and station."""
+    service = _service(request)
+    station = _station(service, station_id)
+    try:
+        at = parse_query_time(ts)
+    except ValueError as exc:
+        raise ApiProblem(400, "Invalid time", str(exc)) from None
+    r = service.store.reading_at(station_id, at)
+    if r is None:
+        raise ApiProblem(404, "No such reading", f"station {station_id} has no reading at {iso_utc(at)}")
+    response.headers["Cache-Control"] = PUBLIC_LONG_CACHE
+    return {**reading_json(service, r), "station_name": station.name, "river": station.river,
+            "datum": station.datum}
