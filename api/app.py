@@ -7,7 +7,7 @@ from typing import AsyncIterator
 
 from fastapi import FastAPI
 
-from api import auth, problems, routes_live, routes_ops, routes_stations
+from api import auth, problems, routes_cameras, routes_dashboard, routes_live, routes_ops, routes_stations
 from api.service import Service
 
 
@@ -32,6 +32,8 @@ def create_app(service: Service, manage_lifecycle: bool = True) -> FastAPI:
     problems.install(app)
     app.include_router(routes_ops.router)
     app.include_router(routes_stations.router)
+    app.include_router(routes_cameras.router)
     app.include_router(auth.router)
     app.include_router(routes_live.router)
+    app.include_router(routes_dashboard.router)
     return app

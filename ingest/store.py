@@ -226,6 +226,13 @@ class Store:
             conn.execute("INSERT OR REPLACE INTO dust_index (camera_id, ts, dust_index, status) VALUES (?, ?, ?, ?)",
                          (camera_id, ts, dust_index, status))
 
+    def latest_dust_index(self, camera_id: str) -> tuple[float, float | None, str, int | None] | None:
+        """(ts, dust index, status, newest evidence id) of a camera's latest processed frame, or None."""
+        row = self._read().execute(
+            "SELECT ts, dust_index, status, (SELECT MAX(id) FROM evidence WHERE subject = ?) FROM dust_index "
+            "WHERE camera_id = ? ORDER BY ts DESC LIMIT 1", (camera_id, camera_id)).fetchone()
+        return (row[0], row[1], row[2], row[3]) if row else None
+
     def dust_series(self, camera_id: str, start: float, end: float) -> list[tuple[float, float | None, str]]:
         """(ts, dust index, status) of a camera's frames over [start, end), oldest first."""
         rows = self._read().execute(

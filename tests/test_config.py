@@ -25,7 +25,7 @@ def test_errors_name_file_and_path(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as exc:
         load_settings(bad, env={})
     paths = {i.path for i in exc.value.issues}
-    assert "stations[0].alarm.bd2_m" in paths
+    assert "stations[1].alarm.bd2_m" in paths
     assert "cameras[0].expected_intervl_s" in paths
     assert all(i.file == str(bad) for i in exc.value.issues)
 
@@ -33,7 +33,7 @@ def test_errors_name_file_and_path(tmp_path: Path) -> None:
 def test_cross_field_rules(tmp_path: Path) -> None:
     bad = tmp_path / "x.yaml"
     bad.write_text(DEFAULT_CONFIG.read_text(encoding="utf-8").replace("bd1_m: 6.50", "bd1_m: 7.50"), encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"stations\[0\]\.alarm: .*bd1_m < bd2_m < bd3_m"):
+    with pytest.raises(ConfigError, match=r"stations\[1\]\.alarm: .*bd1_m < bd2_m < bd3_m"):
         load_settings(bad, env={})
 
 

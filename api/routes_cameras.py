@@ -1,0 +1,81 @@
+"""Public read-only camera endpoints: latest frame, dust index and status, evidence snapshots."""
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import FileResponse
+
+from api.problems import ApiProblem
+from api.routes_stations import PUBLIC_LONG_CACHE, PUBLIC_SHORT_CACHE
+from api.service import Service
+from api.timefmt import iso_local, iso_utc
+from config.schema import CameraConfig
+
+router = APIRouter(prefix="/api/v1", tags=["cameras"])
+
+
+def _service(request: Request) -> Service:
+    return request.app.state.service
+
+
+def camera_json(service: Service, cam: CameraConfig) -> dict[str, Any]:
+    """A camera with its latest frame, dust index and status."""
+    tz = service.settings.timezone
+    frame = service.store.latest_frame(cam.id)
+    latest = service.store.latest_dust_index(cam.id)
+    return {
+        "id": cam.id, "site": cam.site, "lat": cam.lat, "lon": cam.lon,
+        "expected_interval_s": cam.expected_interval_s,
+        "last_frame_ts": iso_utc(frame.ts) if frame else None,
+        "last_frame_ts_local": iso_local(frame.ts, tz) if frame else None,
+        "snapshot_url": f"/api/v1/cameras/{cam.id}/latest.jpg" if frame else None,
+        "dust_index": latest[1] if latest else None,
+        "status": latest[2] if latest else None,
+        "evidence_url": (f"/api/v1/evidence/{latest[3]}.jpg" if latest and latest[3] else None),
+    }
+
+
+def _camera(service: Service, camera_id: str) -> CameraConfig:
+    cam = service.settings.camera(camera_id)
+    if cam is None:
+        raise ApiProblem(404, "Unknown camera", f"no camera with id {camera_id!r}; see /api/v1/cameras")
+    return cam
+
+
+@router.get("/cameras", summary="All cameras with their latest dust index, status and snapshot")
+def list_cameras(request: Request, response: Response) -> dict[str, Any]:
+    """Every configured camera."""
+    service = _service(request)
+    response.headers["Cache-Control"] = PUBLIC_SHORT_CACHE
+    return {"cameras": [camera_json(service, c) for c in service.settings.cameras]}
+
+
+@router.get("/cameras/{camera_id}", summary="One camera with its latest dust index, status and snapshot")
+def get_camera(request: Request, response: Response, camera_id: str) -> dict[str, Any]:
+    """One camera."""
+    service = _service(request)
+    response.headers["Cache-Control"] = PUBLIC_SHORT_CACHE
+    return camera_json(service, _camera(service, camera_id))
+
+
+@router.get("/cameras/{camera_id}/latest.jpg", summary="The camera's latest frame", response_class=FileResponse,
+            responses={200: {"content": {"image/jpeg": {}}}})
+def latest_frame(request: Request, camera_id: str) -> FileResponse:
+    """The newest stored JPEG of the camera."""
+    service = _service(request)
+    _camera(service, camera_id)
+    frame = service.store.latest_frame(camera_id)
+    if frame is None or not frame.path.exists():
+        raise ApiProblem(404, "No frame yet", f"camera {camera_id} has not sent a frame yet")
+    return FileResponse(frame.path, media_type="image/jpeg", headers={"Cache-Control": PUBLIC_SHORT_CACHE})
+
+
+@router.get("/evidence/{evidence_id}.jpg", summary="An evidence snapshot of a dust detection",
+            response_class=FileResponse, responses={200: {"content": {"image/jpeg": {}}}})
+def evidence(request: Request, evidence_id: int) -> FileResponse:
+    """The annotated snapshot stored with a detection."""
+    path = _service(request).store.evidence_path(evidence_id)
+    if path is None or not path.exists():
+        raise ApiProblem(404, "No such evidence", f"evidence {evidence_id} does not exist or has expired")
+    return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": PUBLIC_LONG_CACHE})
