@@ -1,0 +1,139 @@
+"""SSE fan-out: 200 clients on /api/v1/stream (real uvicorn), events published by the service; latency from publish
+to receipt at every client (p50, p99), against a baseline in the same run: the same clients on a bare asyncio server
+that writes the same SSE lines to every connection (the least any fan-out can cost here).
+
+    .venv/bin/python bench/sse_fanout.py [--clients 200] [--events 50]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+CLIENT = r'''
+import asyncio, json, sys, time
+host, port, n_clients, n_events = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+lat = []
+async def one(ready):
+    r, w = await asyncio.open_connection(host, port)
+    w.write(f"GET /api/v1/stream?types=reading HTTP/1.1\r\nHost: {host}\r\nAccept: text/event-stream\r\n\r\n".encode())
+    await w.drain()
+    ready.release()
+    seen = 0
+    while seen < n_events:
+        line = await r.readline()
+        if not line:
+            return
+        if line.startswith(b"data: "):
+            d = json.loads(line[6:])
+            lat.append(time.time() - d["sent"])
+            seen += 1
+    w.close()
+async def main():
+    ready = asyncio.Semaphore(0)
+    tasks = [asyncio.create_task(one(ready)) for _ in range(n_clients)]
+    for _ in range(n_clients):
+        await ready.acquire()
+    print("READY", flush=True)
+    await asyncio.wait_for(asyncio.gather(*tasks), 120)
+    print(json.dumps(lat), flush=True)
+asyncio.run(main())
+'''
+
+
+def percentile(xs: list[float], p: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(p * len(xs)))]
+
+
+class BareFanout:
+    """A minimal SSE server: accepts connections, then writes each published event to all of them."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.writers: list[asyncio.StreamWriter] = []
+        self.port = 0
+        started = threading.Event()
+
+        async def serve() -> None:
+            server = await asyncio.start_server(self._client, "127.0.0.1", 0, backlog=2048)
+            self.port = server.sockets[0].getsockname()[1]
+            started.set()
+            await server.serve_forever()
+
+        threading.Thread(target=lambda: self.loop.run_until_complete(serve()), daemon=True).start()
+        started.wait(10)
+
+    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while (await reader.readline()) not in (b"\r\n", b""):
+            pass
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n")
+        self.writers.append(writer)
+
+    def publish(self, data: dict[str, object]) -> None:
+        line = f"event: reading\ndata: {json.dumps(data)}\n\n".encode()
+
+        def write_all() -> None:
+            for w in self.writers:
+                w.write(line)
+
+        self.loop.call_soon_threadsafe(write_all)
+
+
+def run_clients(port: int, clients: int, events: int, publish) -> list[float]:  # type: ignore[no-untyped-def]
+    """Start the client process, publish the events at 10 per second, return every delivery's latency."""
+    proc = subprocess.Popen([sys.executable, "-c", CLIENT, "127.0.0.1", str(port), str(clients), str(events)],
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "READY"
+    time.sleep(1.0)
+    for i in range(events):
+        publish({"station_id": "st1", "level_m": 5.0, "sent": time.time(), "n": i})
+        time.sleep(0.1)
+    lat = json.loads(proc.stdout.readline())
+    proc.wait(timeout=60)
+    return lat
+
+
+def main() -> None:
+    import uvicorn
+
+    from api.app import create_app
+    from api.service import Service
+    from ingest.broker import free_port
+    from tests.support import make_settings, wait_for
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--clients", type=int, default=200)
+    ap.add_argument("--events", type=int, default=50)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        svc = Service(make_settings(Path(tmp) / "data"))
+        port = free_port()
+        server = uvicorn.Server(uvicorn.Config(create_app(svc, manage_lifecycle=False), host="127.0.0.1", port=port,
+                                               log_config=None, limit_concurrency=1000, backlog=2048))
+        threading.Thread(target=server.run, daemon=True).start()
+        wait_for(lambda: server.started, timeout_s=15)
+        lat = run_clients(port, args.clients, args.events, lambda d: svc.hub.publish("reading", d))
+        server.should_exit = True
+    bare = BareFanout()
+    base = run_clients(bare.port, args.clients, args.events, bare.publish)
+    expected = args.clients * args.events
+    print(f"clients: {args.clients}, events: {args.events}, deliveries: {len(lat)} of {expected} (bare {len(base)})")
+    for name, xs in (("TichWatch /api/v1/stream", lat), ("bare asyncio fan-out", base)):
+        print(f"{name}: p50 {statistics.median(xs) * 1000:.1f} ms, p99 {percentile(xs, 0.99) * 1000:.1f} ms")
+    print(f"ratio p50: {statistics.median(lat) / statistics.median(base):.2f}, "
+          f"p99: {percentile(lat, 0.99) / percentile(base, 0.99):.2f}")
+
+
+if __name__ == "__main__":
+    main()

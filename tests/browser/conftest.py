@@ -1,0 +1,77 @@
+"""Browser fixtures: Debian's headless Chromium driven through chromedriver (no browser download at run time),
+against the real service behind a real uvicorn server and a real broker."""
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+import uvicorn
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service as DriverService
+
+from api.app import create_app
+from api.service import Service
+from config.schema import Settings
+from ingest.broker import free_port
+from tests.support import wait_for
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+
+
+def _browser_available() -> bool:
+    return Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()
+
+
+@pytest.fixture
+def live_app(settings: Settings) -> Iterator[tuple[Service, str]]:
+    """The service (with its broker) behind uvicorn on a free port."""
+    svc = Service(settings)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(svc), host="127.0.0.1", port=port, log_config=None))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    wait_for(lambda: server.started, timeout_s=15)
+    assert svc.mqtt.connected.wait(10)
+    yield svc, f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=15)
+
+
+def make_driver(width: int, height: int, mobile: bool = False) -> webdriver.Chrome:
+    """A headless Chromium of the given window size (emulating a phone's viewport) that records console messages."""
+    if not _browser_available():
+        if os.environ.get("CI"):
+            pytest.fail("Chromium/chromedriver missing in CI: .ci/setup installs the Debian packages")
+        pytest.skip("Debian's chromium and chromium-driver are not installed (make setup installs them)")
+    opts = webdriver.ChromeOptions()
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-quic", f"--window-size={width},{height}"):
+        opts.add_argument(arg)
+    if mobile:
+        opts.add_experimental_option("mobileEmulation", {"deviceMetrics": {"width": width, "height": height,
+                                                                           "pixelRatio": 3.0, "touch": True}})
+    opts.binary_location = CHROMIUM
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    return webdriver.Chrome(service=DriverService(CHROMEDRIVER), options=opts)
+
+
+@pytest.fixture
+def browser() -> Iterator[webdriver.Chrome]:
+    """A desktop-sized browser."""
+    driver = make_driver(1300, 1500)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture
+def phone() -> Iterator[webdriver.Chrome]:
+    """A phone-sized browser (390 × 844, a common phone viewport)."""
+    driver = make_driver(390, 844, mobile=True)
+    yield driver
+    driver.quit()
