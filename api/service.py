@@ -14,6 +14,8 @@ from ingest.samples import Reading
 from config.loader import secret
 from config.schema import Settings
 from ingest.contract import Topics
+from ingest.gateway_auth import build_verifier
+from ingest.historian import build_historian
 from ingest.metrics import Metrics
 from ingest.mqtt import MqttClient
 from ingest.pipeline import Pipeline
@@ -53,11 +55,17 @@ class Service:
                                on_connected=lambda up: self.metrics.mqtt_connected.set(1 if up else 0))
         self.pipeline.broker = self.mqtt
         self.pipeline.listeners.append(self._publish_live)
+        self.pipeline.verifier = build_verifier(settings)
+        self.historian = build_historian(settings, self.metrics.registry)
+        if self.historian is not None:
+            self.pipeline.listeners.append(self.historian.on_commit)
         self.started_ts: float | None = None
 
     def start(self) -> None:
         """Start the pipeline (warming detectors from the store), then connect to the broker."""
         self._bootstrap_admin()
+        if self.historian is not None:
+            self.historian.start()
         self.pipeline.start()
         self.mqtt.start()
         self.started_ts = self.clock()
@@ -85,6 +93,8 @@ class Service:
     def stop(self) -> None:
         """Drain and acknowledge what is queued, say offline, disconnect, close the store."""
         self.pipeline.stop()
+        if self.historian is not None:
+            self.historian.close()
         self.mqtt.stop()
         self.store.close()
         log.info("TichWatch stopped")

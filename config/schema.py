@@ -190,6 +190,7 @@ class Settings(StrictModel):
         dup = {i for i in cams if cams.count(i) > 1}
         if dup:
             raise ValueError(f"duplicate camera ids: {sorted(dup)}")
+        self.gateway_auth.check_subjects(ids, cams)
         for s in self.stations:
             for up in s.upstream:
                 if up.station_id not in ids or up.station_id == s.id:

@@ -36,6 +36,7 @@ class InboundMessage:
     generation: int  # which connection delivered it: a mid is only meaningful on that connection
     received_ts: float
     user_properties: dict[str, str] = field(default_factory=dict)
+    redelivered: bool = False  # the broker's DUP flag: a copy of a message it sent before
 
 
 class MqttClient:
@@ -143,7 +144,7 @@ class MqttClient:
         if msg.properties is not None and hasattr(msg.properties, "UserProperty"):
             props = {str(k): str(v) for k, v in msg.properties.UserProperty}
         inbound = InboundMessage(msg.topic, bytes(msg.payload), msg.qos, msg.mid, self._generation, self._clock(),
-                                 props)
+                                 props, bool(msg.dup))
         try:
             self._on_message_cb(inbound)
         except Exception:  # one bad message or handler must never take the network thread down

@@ -18,6 +18,7 @@ from typing import Callable, Protocol, Sequence
 from config.schema import Settings
 from detectors.detection import Detection, FrameDetector, ReadingDetector
 from ingest.contract import Rejection, Topics, decode_frame, decode_readings
+from ingest.gateway_auth import GatewayVerifier
 from ingest.metrics import Metrics
 from ingest.mqtt import InboundMessage
 from ingest.samples import Frame, Reading
@@ -66,6 +67,7 @@ class Pipeline:
         self.listeners: list[Listener] = []
         self.frame_listeners: list[Callable[[Frame], None]] = []
         self.broker: Broker | None = None
+        self.verifier: GatewayVerifier | None = None  # per-message gateway HMAC, when configured
         self._clock = clock
         self._tick_interval_s = tick_interval_s
         self._queue: queue.Queue[tuple[str, InboundMessage]] = queue.Queue(maxsize=settings.store.queue_max)
@@ -119,8 +121,13 @@ class Pipeline:
             return  # not acknowledged: the broker redelivers it after the restart
         kind = self.topics.classify(msg.topic)
         self._count_in[kind[0] if kind else "unknown"].inc()
+        refused = self.verifier.verify(msg.topic, msg.payload, msg.user_properties, msg.received_ts,
+                                       msg.redelivered) if self.verifier and kind else None
         if kind is None:
             self._reject(msg, [Rejection("bad_topic", "topic is not part of the contract")])
+            self._ack(msg)
+        elif refused is not None:
+            self._reject(msg, [refused])
             self._ack(msg)
         elif kind[0] == "camera":
             self._take_frame(kind[1], msg)

@@ -1,0 +1,132 @@
+"""Per-message gateway authentication: HMAC-SHA256 signatures in MQTT 5 user properties, with replay protection.
+
+A gateway signs `f"{topic}\\n{sig_ts}\\n{nonce}\\n".encode() + payload` with its key and sends the hex digest, the
+time and the nonce as the user properties `sig`, `sig_ts` and `nonce`. The service checks the signature with the key
+of the gateway that owns the topic's station or camera, refuses times outside the clock window and nonces it has seen
+within it. No I/O here: keys come in, time comes in.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import heapq
+import re
+import secrets
+import threading
+from typing import Mapping
+
+from config.loader import secret
+from config.schema import Settings
+from ingest.contract import Rejection, Topics
+
+SIG = "sig"
+SIG_TS = "sig_ts"
+NONCE = "nonce"
+NONCE_PATTERN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+"""A nonce: 8 to 64 characters of A-Z a-z 0-9 _ - (sign() uses 32 random hex digits)."""
+SIG_TS_PATTERN = re.compile(r"^[0-9]{1,12}(\.[0-9]{1,6})?$")
+"""The signature time: epoch seconds, optionally with a fraction."""
+MIN_KEY_BYTES = 16
+"""Shortest key accepted (use `openssl rand -hex 32`)."""
+
+
+def canonical(topic: str, sig_ts: str, nonce: str, payload: bytes) -> bytes:
+    """The bytes a signature covers: topic, time and nonce (each ending in a newline), then the payload."""
+    return f"{topic}\n{sig_ts}\n{nonce}\n".encode() + payload
+
+
+def signature(key: bytes, topic: str, sig_ts: str, nonce: str, payload: bytes) -> str:
+    """Hex HMAC-SHA256 of the canonical bytes."""
+    return hmac.new(key, canonical(topic, sig_ts, nonce, payload), hashlib.sha256).hexdigest()
+
+
+def sign(topic: str, payload: bytes, key: bytes, now: float, nonce: str | None = None) -> dict[str, str]:
+    """The user properties that authenticate one message (what a gateway adds to its PUBLISH)."""
+    nonce = nonce or secrets.token_hex(16)
+    sig_ts = str(int(now))
+    return {SIG: signature(key, topic, sig_ts, nonce, payload), SIG_TS: sig_ts, NONCE: nonce}
+
+
+class NonceCache:
+    """Nonces seen within the clock window; bounded: when full, the oldest is forgotten and no older time accepted."""
+
+    def __init__(self, max_entries: int, window_s: float):
+        self._max = max_entries
+        self._window_s = window_s
+        self._seen: dict[str, tuple[float, str]] = {}  # nonce key -> (signature time, signature)
+        self._by_time: list[tuple[float, str]] = []  # heap of (signature time, nonce key)
+        self._floor = float("-inf")  # times at or below this may belong to a forgotten nonce
+
+    def check_and_add(self, key: str, ts: float, sig: str, now: float, redelivered: bool) -> str | None:
+        """None (and remember the nonce) when it is new, else why it is refused."""
+        while self._by_time and self._by_time[0][0] < now - self._window_s:
+            self._seen.pop(heapq.heappop(self._by_time)[1], None)
+        earlier = self._seen.get(key)
+        if earlier is not None:
+            # The broker sets DUP when it delivers a message again after a reconnect: the same message, not a replay.
+            return None if redelivered and hmac.compare_digest(earlier[1], sig) else "nonce already used"
+        if ts <= self._floor:
+            return "older than the oldest remembered nonce (replay cache full)"
+        self._seen[key] = (ts, sig)
+        heapq.heappush(self._by_time, (ts, key))
+        if len(self._by_time) > self._max:
+            oldest_ts, oldest = heapq.heappop(self._by_time)
+            self._seen.pop(oldest, None)
+            self._floor = max(self._floor, oldest_ts)
+        return None
+
+
+class GatewayVerifier:
+    """Checks the signature of messages on the topics of stations and cameras whose gateway has a key."""
+
+    def __init__(self, settings: Settings, keys: Mapping[str, bytes]):
+        auth = settings.gateway_auth
+        self._topics = Topics(settings.mqtt.topic_prefix)
+        self._owner: dict[tuple[str, str], str] = {}
+        for g in auth.gateways:
+            if g.username in keys:
+                self._owner.update({("water", s): g.username for s in g.stations})
+                self._owner.update({("camera", c): g.username for c in g.cameras})
+        self._keys = dict(keys)
+        self._window_s = auth.clock_window_s
+        self._cache = NonceCache(auth.replay_cache_max, auth.clock_window_s)
+        self._lock = threading.Lock()
+
+    def verify(self, topic: str, payload: bytes, user_properties: Mapping[str, str], now: float,
+               redelivered: bool = False) -> Rejection | None:
+        """None when the message may pass (authentic, or not a signed subject), else the Rejection to dead-letter."""
+        kind = self._topics.classify(topic)
+        if kind is None or kind not in self._owner:
+            return None
+        gateway = self._owner[kind]
+        sig, sig_ts, nonce = (user_properties.get(k) for k in (SIG, SIG_TS, NONCE))
+        if not sig or not sig_ts or not nonce:
+            return Rejection("missing_signature", f"{kind[0]} {kind[1]} must be signed by gateway {gateway}: "
+                                                  "user properties sig, sig_ts and nonce are required")
+        if not SIG_TS_PATTERN.match(sig_ts) or not NONCE_PATTERN.match(nonce):
+            return Rejection("bad_signature", "sig_ts must be epoch seconds and nonce 8-64 characters of "
+                                              "A-Z a-z 0-9 _ -")
+        expected = signature(self._keys[gateway], topic, sig_ts, nonce, payload)
+        if not hmac.compare_digest(expected.encode(), sig.lower().encode()):
+            return Rejection("bad_signature", f"signature does not match the key of gateway {gateway}")
+        skew = float(sig_ts) - now
+        if abs(skew) > self._window_s:
+            return Rejection("stale_signature", f"sig_ts is {skew:+.0f} s from the service clock "
+                                                f"(allowed ±{self._window_s} s)")
+        with self._lock:
+            refused = self._cache.check_and_add(f"{gateway}/{nonce}", float(sig_ts), expected, now, redelivered)
+        return Rejection("replayed", f"{refused} (nonce {nonce})") if refused else None
+
+
+def build_verifier(settings: Settings, env: Mapping[str, str] | None = None) -> GatewayVerifier | None:
+    """The verifier of the gateways that have a key_env (None when none has); ValueError for an unset or short key."""
+    keys: dict[str, bytes] = {}
+    for g in settings.gateway_auth.gateways:
+        if g.key_env is None:
+            continue
+        value = secret(g.key_env, env)
+        if value is None or len(value.encode()) < MIN_KEY_BYTES:
+            raise ValueError(f"gateway {g.username}: environment variable {g.key_env} must hold its HMAC key "
+                             f"(at least {MIN_KEY_BYTES} bytes)")
+        keys[g.username] = value.encode()
+    return GatewayVerifier(settings, keys) if keys else None
