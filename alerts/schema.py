@@ -1,6 +1,94 @@
-"""Store tables of the alert engine (migration 2 of ingest.migrations)."""
+"""Store tables of the alert engine (migration 2 of ingest.migrations).
+
+- `alerts`: one row per episode of a (kind, subject); at most one open (not resolved) row per key.
+- `alert_log`: the audit log: every change of an alert or silence, with who, when and why.
+- `silences`: officer-made silences with matchers, a reason and an expiry.
+- `notifications`: the outbox and the log of what was sent (one row per message to one receiver).
+- `ack_link_nonces`: acknowledge-link nonces already used (links are single-use).
+"""
 from __future__ import annotations
 
 ALERTS_SCHEMA = """
-SELECT 1;
+CREATE TABLE alerts (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('firing', 'acknowledged', 'resolved')),
+    severity INTEGER NOT NULL,
+    level TEXT,
+    value REAL,
+    unit TEXT NOT NULL DEFAULT '',
+    reason TEXT NOT NULL DEFAULT '',
+    evidence TEXT NOT NULL DEFAULT '{}',
+    started_ts REAL NOT NULL,
+    detected_ts REAL NOT NULL,
+    opened_ts REAL NOT NULL,
+    updated_ts REAL NOT NULL,
+    firing_since_ts REAL NOT NULL,
+    clearing_ts REAL,
+    resolve_after_ts REAL,
+    acknowledged_ts REAL,
+    acknowledged_by TEXT,
+    resolved_ts REAL,
+    resolved_by TEXT,
+    resolve_reason TEXT
+);
+CREATE UNIQUE INDEX alerts_open_key ON alerts (kind, subject) WHERE state != 'resolved';
+CREATE INDEX alerts_key_opened ON alerts (kind, subject, opened_ts);
+CREATE INDEX alerts_started ON alerts (started_ts);
+CREATE INDEX alerts_state ON alerts (state);
+
+CREATE TABLE silences (
+    id TEXT PRIMARY KEY,
+    matchers TEXT NOT NULL,
+    starts_ts REAL NOT NULL,
+    ends_ts REAL NOT NULL,
+    reason TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_ts REAL NOT NULL,
+    expired_ts REAL,
+    expired_by TEXT
+);
+CREATE INDEX silences_ends ON silences (ends_ts);
+
+CREATE TABLE alert_log (
+    id INTEGER PRIMARY KEY,
+    alert_id TEXT REFERENCES alerts (id),
+    silence_id TEXT REFERENCES silences (id),
+    ts REAL NOT NULL,
+    action TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    reason TEXT NOT NULL DEFAULT '',
+    data TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX alert_log_alert ON alert_log (alert_id, id);
+CREATE INDEX alert_log_silence ON alert_log (silence_id, id);
+
+CREATE TABLE notifications (
+    id INTEGER PRIMARY KEY,
+    idempotency_key TEXT NOT NULL UNIQUE,
+    alert_id TEXT NOT NULL REFERENCES alerts (id),
+    receiver TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    notice TEXT NOT NULL,
+    severity INTEGER NOT NULL,
+    tier TEXT,
+    created_ts REAL NOT NULL,
+    payload TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sent', 'failed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_ts REAL NOT NULL,
+    last_error TEXT,
+    sent_ts REAL,
+    remote_id TEXT
+);
+CREATE INDEX notifications_pending ON notifications (state, receiver, id);
+CREATE INDEX notifications_alert_receiver ON notifications (alert_id, receiver, id);
+
+CREATE TABLE ack_link_nonces (
+    nonce TEXT PRIMARY KEY,
+    alert_id TEXT NOT NULL REFERENCES alerts (id),
+    used_ts REAL NOT NULL,
+    used_by TEXT NOT NULL
+);
 """

@@ -17,13 +17,14 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from ingest.store import Store
 
-ROLE_RANK = {"viewer": 1, "officer": 2, "admin": 3}
+ROLE_RANK = {"viewer": 1, "communicator": 2, "officer": 3, "admin": 4}
 
 
 class Role(StrEnum):
-    """What a signed-in person or machine may do: read, act on alerts, administer."""
+    """What a signed-in person or machine may do: read, draft bulletins, act on alerts, administer."""
 
     VIEWER = "viewer"
+    COMMUNICATOR = "communicator"
     OFFICER = "officer"
     ADMIN = "admin"
 

@@ -6,8 +6,11 @@ from contextlib import asynccontextmanager
 from typing import AsyncIterator
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
-from api import auth, problems, routes_cameras, routes_dashboard, routes_live, routes_ops, routes_stations
+from api import (auth, problems, routes_alerts, routes_bulletins, routes_cameras, routes_dashboard, routes_feeds,
+                 routes_indicators, routes_live, routes_ops, routes_stations)
+from api.ratelimit import RateLimitMiddleware, TokenBuckets
 from api.service import Service
 
 
@@ -30,10 +33,20 @@ def create_app(service: Service, manage_lifecycle: bool = True) -> FastAPI:
                               "Public endpoints are read-only; times are UTC with a local (Asia/Ho_Chi_Minh) copy.")
     app.state.service = service
     problems.install(app)
+    http = service.settings.http
+    app.add_middleware(RateLimitMiddleware, buckets=TokenBuckets(http.rate_limit_per_min, http.rate_limit_burst),
+                       trusted_proxies=frozenset(http.trusted_proxies), authenticated=auth.has_valid_credentials)
+    if http.cors_origins:  # browsers elsewhere may read the public API only from the configured origins
+        app.add_middleware(CORSMiddleware, allow_origins=http.cors_origins, allow_methods=["GET"],
+                           allow_headers=["Last-Event-ID"], allow_credentials=False, max_age=3600)
     app.include_router(routes_ops.router)
     app.include_router(routes_stations.router)
     app.include_router(routes_cameras.router)
     app.include_router(auth.router)
     app.include_router(routes_live.router)
+    app.include_router(routes_alerts.router)
+    app.include_router(routes_indicators.router)
+    app.include_router(routes_bulletins.router)
+    app.include_router(routes_feeds.router)
     app.include_router(routes_dashboard.router)
     return app

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from api.accounts import Accounts, LoginThrottled, Principal, Role
 from api.problems import ApiProblem
-from api.timefmt import iso_utc
+from ingest.timefmt import iso_utc
 
 __all__ = ["Principal", "Role", "require_role", "router"]
 
@@ -51,6 +51,16 @@ def current_principal(request: Request, bearer: HTTPAuthorizationCredentials | N
             raise Unauthenticated("the API key is invalid or revoked")
         return principal
     raise Unauthenticated("sign in (POST /api/v1/auth/login) and send 'Authorization: Bearer <token>'")
+
+
+def has_valid_credentials(request: Request) -> bool:
+    """True when the request carries a valid bearer token or API key (used by the rate limiter)."""
+    accounts = _accounts(request)
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return accounts.from_token(header[7:].strip(), _clock(request)) is not None
+    key = request.headers.get("x-api-key")
+    return bool(key) and accounts.from_api_key(key) is not None
 
 
 def require_role(role: Role) -> Callable[..., Principal]:

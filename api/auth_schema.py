@@ -5,7 +5,7 @@ AUTH_SCHEMA = """
 CREATE TABLE users (
     username TEXT PRIMARY KEY,
     password_hash TEXT NOT NULL,
-    role TEXT NOT NULL CHECK (role IN ('viewer', 'officer', 'admin')),
+    role TEXT NOT NULL CHECK (role IN ('viewer', 'communicator', 'officer', 'admin')),
     created_ts REAL NOT NULL,
     disabled INTEGER NOT NULL DEFAULT 0
 );
@@ -18,7 +18,7 @@ CREATE TABLE sessions (
 CREATE TABLE api_keys (
     key_hash TEXT PRIMARY KEY,
     name TEXT NOT NULL UNIQUE,
-    role TEXT NOT NULL CHECK (role IN ('viewer', 'officer', 'admin')),
+    role TEXT NOT NULL CHECK (role IN ('viewer', 'communicator', 'officer', 'admin')),
     created_ts REAL NOT NULL,
     revoked INTEGER NOT NULL DEFAULT 0
 );

@@ -158,6 +158,15 @@ def cmd_apikey_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Replay a recorded data folder through the same detectors and report how they did."""
+    if args.what == "flood":
+        from detectors.flood.evaluation import main_eval
+    else:
+        from detectors.dust.evaluation import main_eval
+    return main_eval(args.dir, json_out=args.json)
+
+
 REFERENCE_START = "<!-- config-reference:start -->"
 REFERENCE_END = "<!-- config-reference:end -->"
 
@@ -214,15 +223,21 @@ def build_parser() -> argparse.ArgumentParser:
     user = sub.add_parser("user-add", help="create or reset an officer account (password from "
                           "TICHWATCH_NEW_PASSWORD or a prompt)")
     user.add_argument("username")
-    user.add_argument("--role", choices=["viewer", "officer", "admin"], default="officer")
+    user.add_argument("--role", choices=["viewer", "communicator", "officer", "admin"], default="officer")
     user.add_argument("--config", type=Path)
     user.set_defaults(func=cmd_user_add)
 
     key = sub.add_parser("apikey-add", help="create an API key for a machine (printed once)")
     key.add_argument("name")
-    key.add_argument("--role", choices=["viewer", "officer", "admin"], default="viewer")
+    key.add_argument("--role", choices=["viewer", "communicator", "officer", "admin"], default="viewer")
     key.add_argument("--config", type=Path)
     key.set_defaults(func=cmd_apikey_add)
+
+    ev = sub.add_parser("eval", help="evaluate the flood or dust detectors on a recorded data folder")
+    ev.add_argument("what", choices=["flood", "dust"])
+    ev.add_argument("dir", type=Path, help="data folder (the format of ../shared/data/)")
+    ev.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    ev.set_defaults(func=cmd_eval)
 
     ref = sub.add_parser("config-reference", help="print the config reference generated from the schema")
     ref.add_argument("--update", type=Path, help="rewrite the reference between the markers of this Markdown file")

@@ -28,6 +28,12 @@ def dashboard() -> FileResponse:
     return FileResponse(STATIC_DIR / "index.html", headers={**SECURITY_HEADERS, "Cache-Control": "no-cache"})
 
 
+@router.get("/alerts/{alert_id}")
+def alert_page(alert_id: str) -> FileResponse:
+    """The page an alert's notification links to (the dashboard renders the alert named in the path)."""
+    return dashboard()
+
+
 @router.get("/static/{name}")
 def static_file(name: str) -> FileResponse:
     """The dashboard's script and style sheet (a fixed list: no path from the request reaches the file system)."""

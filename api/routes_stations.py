@@ -10,8 +10,9 @@ from fastapi import APIRouter, Query, Request, Response
 
 from api.problems import ApiProblem
 from api.service import Service
-from api.timefmt import iso_local, iso_utc, parse_query_time
+from ingest.timefmt import iso_local, iso_utc, parse_query_time
 from config.schema import StationConfig
+from ingest.links import reading_permalink
 from ingest.samples import Reading
 
 router = APIRouter(prefix="/api/v1", tags=["stations"])
@@ -37,7 +38,7 @@ def _station(service: Service, station_id: str) -> StationConfig:
 
 def permalink(service: Service, r: Reading) -> str:
     """The URL that returns exactly this reading, for citing it."""
-    return f"{service.settings.http.public_url}/api/v1/stations/{r.station_id}/readings/{iso_utc(r.ts)}"
+    return reading_permalink(service.settings.http.public_url, r)
 
 
 def reading_json(service: Service, r: Reading) -> dict[str, Any]:
@@ -50,6 +51,17 @@ def reading_json(service: Service, r: Reading) -> dict[str, Any]:
     return out
 
 
+def status_json(service: Service, station_id: str) -> dict[str, Any]:
+    """A station's flood status: alarm level, distance to the next level, trend, forecast (with band), faults."""
+    status = service.station_status(station_id).to_dict()
+    status.pop("station_id"), status.pop("name")
+    ts = status.pop("ts")
+    status["ts"] = iso_utc(ts) if ts is not None else None
+    eta = status["eta_s"]
+    status["eta_at"] = iso_utc(ts + eta) if ts is not None and eta is not None else None
+    return status
+
+
 def station_json(service: Service, s: StationConfig, latest: Reading | None) -> dict[str, Any]:
     """A station with its alarm levels, latest reading and status."""
     return {
@@ -58,6 +70,7 @@ def station_json(service: Service, s: StationConfig, latest: Reading | None) -> 
                            "record": s.alarm.record_m},
         "expected_interval_s": s.expected_interval_s,
         "latest": reading_json(service, latest) if latest else None,
+        "status": status_json(service, s.id),
     }
 
 
@@ -81,6 +94,18 @@ def stations_geojson(request: Request) -> Response:
                  "properties": s} for s in _all_stations(_service(request))]
     body = json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False)
     return Response(body, media_type="application/geo+json", headers={"Cache-Control": PUBLIC_SHORT_CACHE})
+
+
+@router.get("/status", summary="The commune's flood status: worst station, soonest forecast, every station")
+def commune(request: Request, response: Response) -> dict[str, Any]:
+    """The commune summary for dashboards and bulletins."""
+    service = _service(request)
+    summary = service.commune_status()
+    response.headers["Cache-Control"] = PUBLIC_SHORT_CACHE
+    return {"alarm_level": summary.alarm_level, "worst_station_id": summary.worst_station_id,
+            "soonest_eta_s": summary.soonest_eta_s, "soonest_station_id": summary.soonest_station_id,
+            "early_warning": summary.early_warning, "stations_with_faults": list(summary.stations_with_faults),
+            "stations": {s.station_id: status_json(service, s.station_id) for s in summary.stations}}
 
 
 @router.get("/stations/{station_id}", summary="One station with alarm levels and its latest reading")

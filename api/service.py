@@ -6,16 +6,22 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
+from alerts.bulletins.desk import BulletinDesk
+from alerts.feeds.publication import Feeds
+from alerts.runtime import AlertRuntime
 from api.accounts import Accounts, Role
 from api.live import EventHub
-from api.timefmt import iso_local, iso_utc
+from ingest.timefmt import iso_local, iso_utc
 from detectors.detection import Detection
+from detectors.flood.detector import FloodDetector
+from detectors.flood.status import CommuneStatus, StationStatus
 from ingest.samples import Reading
 from config.loader import secret
 from config.schema import Settings
 from ingest.contract import Topics
 from ingest.gateway_auth import build_verifier
 from ingest.historian import build_historian
+from ingest.links import reading_permalink
 from ingest.metrics import Metrics
 from ingest.mqtt import MqttClient
 from ingest.pipeline import Pipeline
@@ -38,6 +44,17 @@ class Readiness:
         return self.broker_connected and self.store_writable
 
 
+class _LockedFlood:
+    """The flood detector's status as other threads may read it (under the pipeline's detector lock)."""
+
+    def __init__(self, service: "Service"):
+        self._service = service
+
+    def status(self, station_id: str) -> StationStatus:
+        """A station's status now."""
+        return self._service.station_status(station_id)
+
+
 class Service:
     """One running deployment: MQTT in, pipeline, store; the HTTP app reads from it."""
 
@@ -49,7 +66,8 @@ class Service:
         self.store = Store(settings.store.data_dir)
         self.accounts = Accounts(self.store)
         self.hub = EventHub()
-        self.pipeline = Pipeline(settings, self.store, self.metrics, clock=clock)
+        self.flood = FloodDetector(settings.stations, settings.flood)
+        self.pipeline = Pipeline(settings, self.store, self.metrics, reading_detectors=[self.flood], clock=clock)
         self.mqtt = MqttClient(settings.mqtt, self.topics, self.pipeline.submit,
                                password=secret(settings.mqtt.password_env), clock=clock,
                                on_connected=lambda up: self.metrics.mqtt_connected.set(1 if up else 0))
@@ -59,6 +77,13 @@ class Service:
         self.historian = build_historian(settings, self.metrics.registry)
         if self.historian is not None:
             self.pipeline.listeners.append(self.historian.on_commit)
+        self.alerts = AlertRuntime(settings, self.store, self.metrics, self.mqtt.publish, clock)
+        self.pipeline.sinks.append(self.alerts.engine)
+        self.pipeline.listeners.append(self.alerts.on_commit)
+        self.bulletins = BulletinDesk(settings, settings.bulletins, self.store,
+                                      lambda r: reading_permalink(settings.http.public_url, r), clock,
+                                      flood=_LockedFlood(self), channels=self.alerts.delivery.channels.get)
+        self.feeds = Feeds(settings, settings.bulletins, self.store)
         self.started_ts: float | None = None
 
     def start(self) -> None:
@@ -68,9 +93,21 @@ class Service:
             self.historian.start()
         self.pipeline.start()
         self.mqtt.start()
+        self.alerts.start()
+        self.bulletins.start()
         self.started_ts = self.clock()
         log.info("TichWatch started for %s: %d stations, %d cameras, data in %s", self.settings.commune,
                  len(self.settings.stations), len(self.settings.cameras), self.settings.store.data_dir)
+
+    def station_status(self, station_id: str) -> StationStatus:
+        """A station's flood status now (level, alarm level, distance, trend, forecast, faults)."""
+        with self.pipeline.detect_lock:
+            return self.flood.status(station_id)
+
+    def commune_status(self) -> CommuneStatus:
+        """The commune's flood status now, with every station's."""
+        with self.pipeline.detect_lock:
+            return self.flood.commune_status()
 
     def _publish_live(self, readings: Sequence[Reading], detections: Sequence[Detection]) -> None:
         """Put committed readings and detections on the live stream."""
@@ -93,6 +130,8 @@ class Service:
     def stop(self) -> None:
         """Drain and acknowledge what is queued, say offline, disconnect, close the store."""
         self.pipeline.stop()
+        self.bulletins.stop()
+        self.alerts.stop()
         if self.historian is not None:
             self.historian.close()
         self.mqtt.stop()

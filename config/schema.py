@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from alerts.bulletins.settings import BulletinSettings
 from alerts.settings import AlertSettings
 from config.base import StrictModel
 from detectors.dust.settings import DustSettings
@@ -158,6 +159,23 @@ class HttpSettings(StrictModel):
     host: str = Field("127.0.0.1", description="Address to listen on (env TICHWATCH_HTTP_HOST overrides).")
     port: int = Field(8080, ge=0, le=65535, description="TCP port (env TICHWATCH_HTTP_PORT overrides; 0 = any free).")
     public_url: str = Field("http://127.0.0.1:8080", description="Base URL people reach the service at (for links).")
+    cors_origins: list[str] = Field(default_factory=list, description="Web origins allowed to call the API from a "
+                                    "browser (e.g. the commune portal https://kieuphu.hanoi.gov.vn); none by default.")
+    rate_limit_per_min: int = Field(300, ge=1, description="Requests per minute one client address may make to the "
+                                    "public API (officers signed in are not limited).")
+    rate_limit_burst: int = Field(60, ge=1, description="Requests a client may make at once before the per-minute "
+                                  "rate applies.")
+    trusted_proxies: list[str] = Field(default_factory=lambda: ["127.0.0.1", "::1"], description="Addresses of "
+                                       "reverse proxies whose X-Forwarded-For header names the real client.")
+
+
+class IndicatorSettings(StrictModel):
+    """How the commune's indicators on the dashboard are counted."""
+
+    ack_target_s: int = Field(900, ge=60, description="Target time for an officer to acknowledge a warning, seconds.")
+    window_days: int = Field(30, ge=1, description="Period the acknowledgement figures cover, days.")
+    available_within_factor: float = Field(3.0, gt=1, description="A sensor or camera counts as available when its "
+                                           "last sample is within this many expected intervals.")
 
 
 class Settings(StrictModel):
@@ -172,10 +190,13 @@ class Settings(StrictModel):
     limits: LimitsSettings = Field(default_factory=LimitsSettings, description="Input limits.")
     store: StoreSettings = Field(default_factory=StoreSettings, description="Embedded store.")
     http: HttpSettings = Field(default_factory=HttpSettings, description="HTTP listener.")
+    indicators: IndicatorSettings = Field(default_factory=IndicatorSettings, description="Dashboard indicators.")
     flood: FloodSettings = Field(default_factory=FloodSettings, description="Flood detector tuning.")
     dust: DustSettings = Field(default_factory=DustSettings, description="Dust detector tuning.")
     alerts: AlertSettings = Field(default_factory=AlertSettings, description="Alert routing, silences, escalation "
                                   "and channels.")
+    bulletins: BulletinSettings = Field(default_factory=BulletinSettings, description="Bulletins: schedule, "
+                                        "approval, channels, radio audio and CAP feeds.")
     historian: HistorianSettings = Field(default_factory=HistorianSettings, description="InfluxDB historian.")
     gateway_auth: GatewayAuthSettings = Field(default_factory=GatewayAuthSettings, description="Per-message "
                                               "gateway authentication (HMAC).")

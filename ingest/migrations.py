@@ -1,6 +1,7 @@
 """Versioned schema of the embedded store. Append a new entry to add a version; never edit a released one."""
 from __future__ import annotations
 
+from alerts.bulletins.schema import BULLETINS_SCHEMA
 from alerts.schema import ALERTS_SCHEMA
 from api.auth_schema import AUTH_SCHEMA
 
@@ -62,4 +63,6 @@ MIGRATIONS: list[str] = [
     ALERTS_SCHEMA,
     # 3: officer accounts, sessions, API keys, login throttling, officer audit log (api/auth_schema.py)
     AUTH_SCHEMA,
+    # 4: bulletins, their audit log and published feed entries (alerts/bulletins/schema.py)
+    BULLETINS_SCHEMA,
 ]

@@ -80,7 +80,7 @@ class Pipeline:
         self._frame_busy: set[str] = set()
         self._frame_lock = threading.Lock()
         self._frame_pool = ThreadPoolExecutor(max_workers=frame_workers, thread_name_prefix="frames")
-        self._detect_lock = threading.Lock()  # detectors keep state: one caller at a time per detector set
+        self.detect_lock = threading.Lock()  # reading detectors keep state: one caller at a time (API reads too)
         metrics.queue_depth.labels("readings").set_function(self._queue.qsize)
         metrics.queue_depth.labels("frames").set_function(lambda: len(self._frame_slots))
 
@@ -218,7 +218,7 @@ class Pipeline:
     def _detect_readings(self, new: Sequence[Reading]) -> list[Detection]:
         """Feed new readings in time order to the detectors; late ones (older than what was fed) are stored only."""
         out: list[Detection] = []
-        with self._detect_lock:
+        with self.detect_lock:
             for r in sorted(new, key=lambda r: r.ts):
                 if r.ts <= self._last_fed.get(r.station_id, float("-inf")):
                     continue
@@ -232,7 +232,7 @@ class Pipeline:
     def tick(self, now: float) -> None:
         """Let time-based checks (silence, offline cameras) run and commit what they detect."""
         detections: list[Detection] = []
-        with self._detect_lock:
+        with self.detect_lock:
             for det in [*self.reading_detectors, *self.frame_detectors]:
                 detections.extend(det.tick(now))
         if detections:

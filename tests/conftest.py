@@ -1,6 +1,8 @@
 """Fixtures: a real Mosquitto broker on a free port, test settings, a running service."""
 from __future__ import annotations
 
+import logging
+import os
 from pathlib import Path
 from typing import Iterator
 
@@ -10,7 +12,42 @@ from api.service import Service
 from config.schema import Settings
 from ingest.broker import MosquittoProcess
 from ingest.publisher import GatewayPublisher
-from tests.support import make_settings
+from tests.support import SECRET_ENV_WORDS, SECRETS, make_settings
+
+
+class SecretLeakHandler(logging.Handler):
+    """Checks every log record of the test run for registered secrets and secret-named environment values."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.leaks: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = self.format(record)
+        except Exception:  # a record that cannot be formatted cannot leak either
+            return
+        env = {v for k, v in os.environ.items() if any(w in k for w in SECRET_ENV_WORDS) and len(v) >= 6}
+        for value in SECRETS | env:
+            if value and value in text:
+                self.leaks.append(f"{record.name}: {text[:200]}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_secret_in_logs() -> Iterator[None]:
+    """Fails the run (at teardown) if any secret appeared in any log record during it."""
+    handler = SecretLeakHandler()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    old_level = root.level
+    root.setLevel(logging.DEBUG)
+    for chatty in ("selenium", "urllib3", "hpack", "httpcore", "PIL", "matplotlib"):  # wire-level noise only
+        logging.getLogger(chatty).setLevel(logging.INFO)
+    yield
+    root.removeHandler(handler)
+    root.setLevel(old_level)
+    assert not handler.leaks, f"secrets were logged: {handler.leaks[:5]}"
 
 
 @pytest.fixture

@@ -14,6 +14,18 @@ from paho.mqtt.enums import CallbackAPIVersion
 from config.loader import parse_settings
 from config.schema import Settings
 
+SECRETS: set[str] = set()
+"""Secret values used by tests; the session-wide log check fails if any of them is ever logged."""
+SECRET_ENV_WORDS = ("PASSWORD", "TOKEN", "SECRET", "KEY")
+"""Environment variables whose names contain one of these hold secrets (their values must never be logged)."""
+
+
+def secret(value: str) -> str:
+    """Register a secret value used by a test (so the log check looks for it) and return it."""
+    SECRETS.add(value)
+    return value
+
+
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 """The recorded real data beside the repository (absent on some machines: tests that need it skip)."""
 

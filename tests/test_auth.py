@@ -12,7 +12,7 @@ from api.accounts import Principal, Role
 from api.app import create_app
 from api.auth import require_role
 from api.service import Service
-from tests.support import make_settings
+from tests.support import make_settings, secret
 
 NOW = [1_790_000_000.0]
 
@@ -26,8 +26,8 @@ def client(tmp_path: Path) -> Iterator[tuple[TestClient, Service]]:
     def admin_only(p: Principal = Depends(require_role(Role.ADMIN))) -> dict[str, str]:
         return {"who": p.username}
 
-    svc.accounts.add_user("officer1", "officer-password-1", Role.OFFICER, NOW[0])
-    svc.accounts.add_user("admin1", "admin-password-1", Role.ADMIN, NOW[0])
+    svc.accounts.add_user("officer1", secret("officer-password-1"), Role.OFFICER, NOW[0])
+    svc.accounts.add_user("admin1", secret("admin-password-1"), Role.ADMIN, NOW[0])
     with TestClient(app) as c:
         yield c, svc
     svc.store.close()

@@ -18,7 +18,7 @@ from config.schema import Settings
 from ingest.broker import MosquittoProcess, free_port
 from ingest.contract import Topics, encode_reading
 from ingest.publisher import GatewayPublisher
-from tests.support import Recorder, make_settings, wait_for
+from tests.support import Recorder, make_settings, secret, wait_for
 from tests.test_contract import forged_header, jpeg
 
 T = Topics()
@@ -174,13 +174,13 @@ def test_http_errors_are_problem_documents(http_service: tuple[Service, str]) ->
 def test_bad_credentials_stop_retrying_with_a_clear_log(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     pwfile = tmp_path / "passwd"
     pwfile.write_text("")
-    subprocess.run(["mosquitto_passwd", "-b", str(pwfile), "tichwatch", "right-password"], check=True)
+    subprocess.run(["mosquitto_passwd", "-b", str(pwfile), "tichwatch", secret("right-password")], check=True)
     broker = MosquittoProcess(tmp_path / "authbroker", extra_conf=f"allow_anonymous false\npassword_file {pwfile}\n")
     broker.start()
     try:
         settings = make_settings(tmp_path / "data", broker.port, mqtt={"username": "tichwatch"})
         svc = Service(settings)
-        svc.mqtt._client.username_pw_set("tichwatch", "wrong-password")
+        svc.mqtt._client.username_pw_set("tichwatch", secret("wrong-password"))
         svc.start()
         wait_for(lambda: svc.mqtt.auth_failed, timeout_s=10)
         time.sleep(2.5)  # a retrying client would have tried again by now (backoff starts at 1 s)

@@ -16,7 +16,11 @@ const I18N = {
     sensors_up: "Cảm biến hoạt động", cameras_up: "Camera hoạt động", acked_in_target: "Cảnh báo xác nhận đúng hạn",
     median_ack: "Thời gian xác nhận (trung vị)", minutes: "phút", status: "Trạng thái", no_frame: "Chưa có ảnh",
     fired: "Bắt đầu", firing: "Đang cảnh báo", acknowledged: "Đã xác nhận", chart_label: "Biểu đồ mực nước 24 giờ",
-    schematic_label: "Sơ đồ sông Tích từ thượng lưu xuống hạ lưu",
+    schematic_label: "Sơ đồ sông Tích từ thượng lưu xuống hạ lưu", back: "← Bảng điều khiển", history: "Lịch sử",
+    resolved: "Đã kết thúc", value: "Giá trị", subject: "Trạm / camera", severity: "Mức độ",
+    "sensor.offline": "Mất tín hiệu", "sensor.stuck": "Số liệu đứng yên", "sensor.spike": "Giá trị bất thường",
+    "sensor.range": "Ngoài dải đo", "sensor.battery": "Pin yếu", "sensor.clock": "Lệch đồng hồ",
+    warning: "Cảnh báo", critical: "Nghiêm trọng", emergency: "Khẩn cấp", info: "Thông tin",
   },
   en: {
     skip: "Skip to content", subtitle: "Tích river flood and construction dust monitoring", connecting: "Connecting…",
@@ -33,7 +37,11 @@ const I18N = {
     sensors_up: "Sensors reporting", cameras_up: "Cameras reporting", acked_in_target: "Alerts acknowledged in time",
     median_ack: "Median time to acknowledge", minutes: "min", status: "Status", no_frame: "No image yet",
     fired: "Since", firing: "Firing", acknowledged: "Acknowledged", chart_label: "24-hour water-level chart",
-    schematic_label: "Schematic of the Tích river from upstream to downstream",
+    schematic_label: "Schematic of the Tích river from upstream to downstream", back: "← Dashboard", history: "History",
+    resolved: "Resolved", value: "Value", subject: "Station / camera", severity: "Severity",
+    "sensor.offline": "Offline", "sensor.stuck": "Stuck value", "sensor.spike": "Spike", "sensor.range": "Out of range",
+    "sensor.battery": "Low battery", "sensor.clock": "Clock skew",
+    warning: "Warning", critical: "Critical", emergency: "Emergency", info: "Info",
   },
 };
 const state = { lang: localStorage.getItem("tw.lang") || "vi", token: sessionStorage.getItem("tw.token"),
@@ -108,9 +116,9 @@ function chart(st) {
     const pts = data.map((b) => `${x(Date.parse(b.ts)).toFixed(1)},${y(b.mean_m).toFixed(1)}`).join(" ");
     s.append(svg("polyline", { points: pts, fill: "none", stroke: "#0d47a1", "stroke-width": 2.5 }));
   }
-  if (status.eta_s && st.latest && status.next_level_m) {
+  if (status.eta_s && st.latest && status.next_threshold_m) {
     const tl = Date.parse(st.latest.ts), te = tl + status.eta_s * 1000;
-    s.append(svg("line", { x1: x(tl), y1: y(st.latest.level_m), x2: x(Math.min(te, tEnd)), y2: y(status.next_level_m), stroke: "#b34700", "stroke-width": 2, "stroke-dasharray": "6 4" }));
+    s.append(svg("line", { x1: x(tl), y1: y(st.latest.level_m), x2: x(Math.min(te, tEnd)), y2: y(status.next_threshold_m), stroke: "#b34700", "stroke-width": 2, "stroke-dasharray": "6 4" }));
   }
   s.append(svg("line", { x1: x(t1), y1: 8, x2: x(t1), y2: H - 18, stroke: "#888", "stroke-dasharray": "2 3" }));
   return s;
@@ -119,16 +127,17 @@ function chart(st) {
 function stationCard(st) {
   const lvl = levelClass(st); const status = st.status || {};
   const badge = el("span", { class: "badge " + (lvl || "") }, lvl ? t(lvl) : t("normal"));
-  const faults = (status.faults || []).map((f) => el("span", { class: "badge fault" }, f));
+  const faults = (status.faults || []).map((f) => el("span", { class: "badge fault" }, t(f)));
   const trend = status.rate_m_per_h === undefined || status.rate_m_per_h === null ? "–" :
     `${fmtNum(status.rate_m_per_h, 2)} ${t("m_per_h")} (${status.rate_m_per_h > 0.02 ? t("rising") : status.rate_m_per_h < -0.02 ? t("falling") : t("steady")})`;
-  const eta = status.eta_s ? `${status.next_level || ""} ~${fmtNum(status.eta_s / 3600, 1)} ${t("hours")}` : "–";
+  const eta = status.eta_s ? `${t(status.next_level)} ~${fmtNum(status.eta_s / 3600, 1)} ${t("hours")}` +
+    (status.eta_low_s && status.eta_high_s ? ` (${fmtNum(status.eta_low_s / 3600, 1)}–${fmtNum(status.eta_high_s / 3600, 1)})` : "") : "–";
   return el("article", { class: "station st-" + (lvl || "ok"), "data-station": st.id, tabindex: "0", "aria-label": st.name },
     el("h3", {}, st.name, " ", badge, ...faults),
     st.latest ? el("div", {}, el("span", { class: "level", "data-level": st.id }, `${fmtNum(st.latest.level_m)} m`),
       " ", el("span", { class: "muted" }, `${t("at")} ${fmtTime(st.latest.ts)}`)) : el("p", { class: "muted" }, t("no_data")),
     el("dl", { class: "facts" },
-      el("dt", {}, t("to_next")), el("dd", {}, status.distance_to_next_m !== undefined && status.distance_to_next_m !== null ? `${fmtNum(status.distance_to_next_m)} m (${status.next_level || ""})` : "–"),
+      el("dt", {}, t("to_next")), el("dd", {}, status.distance_m !== undefined && status.distance_m !== null ? `${fmtNum(status.distance_m)} m (${t(status.next_level) || ""})` : "–"),
       el("dt", {}, t("trend")), el("dd", {}, trend),
       el("dt", {}, t("eta")), el("dd", {}, eta)),
     chart(st));
@@ -200,7 +209,23 @@ function connectStream() {
 
 async function acknowledge(id) {
   const r = await api(`/api/v1/alerts/${encodeURIComponent(id)}/ack`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ comment: "" }) });
-  if (r.ok) await refresh();
+  if (r.ok) await (alertPageId() ? renderAlertPage() : refresh());
+}
+
+const alertPageId = () => { const m = location.pathname.match(/^\/alerts\/([A-Za-z0-9_-]+)$/); return m ? m[1] : null; };
+
+async function renderAlertPage() {
+  const id = alertPageId();
+  const doc = await getJSON(`/api/v1/alerts/${encodeURIComponent(id)}`);
+  const a = doc.alert;
+  $("#alert-title").textContent = a.title || `${a.kind} · ${a.subject_name || a.subject}`;
+  const facts = [["status", t(a.state)], ["severity", t(a.severity)], ["subject", a.subject_name || a.subject],
+    ["value", a.value === null ? "–" : `${fmtNum(a.value)} ${a.unit || ""}`], ["fired", fmtTime(a.started_at)]];
+  if (a.acknowledged_by) facts.push(["acked", `${a.acknowledged_by} · ${fmtTime(a.acknowledged_at)}`]);
+  $("#alert-facts").replaceChildren(...facts.flatMap(([k, v]) => [el("dt", {}, t(k)), el("dd", {}, v)]));
+  const canAck = state.user && state.user.role !== "viewer" && a.state === "firing";
+  $("#alert-actions").replaceChildren(canAck ? el("button", { type: "button", class: "primary ack", onclick: () => acknowledge(a.id) }, t("ack")) : "");
+  $("#alert-log").replaceChildren(...doc.log.map((e) => el("li", {}, `${fmtTime(e.ts)} · ${e.action} · ${e.actor}${e.reason ? " · " + e.reason : ""}`)));
 }
 
 function showUser() {
@@ -237,6 +262,11 @@ document.addEventListener("DOMContentLoaded", async () => {
   $("#signin-form").addEventListener("submit", signIn);
   $("#signout").addEventListener("click", async () => { await api("/api/v1/auth/logout", { method: "POST" }); signOut(); });
   await restoreSession(); showUser();
+  if (alertPageId()) {
+    $("#main").hidden = true; $("#alert-page").hidden = false;
+    await renderAlertPage().catch(() => { $("#alert-title").textContent = "404"; });
+    return;
+  }
   await refresh().catch(() => {});
   connectStream();
   setInterval(() => refresh().catch(() => {}), 60000);

@@ -6,8 +6,9 @@ readings only. Readings not newer than the station's last one (duplicates of an 
 """
 from __future__ import annotations
 
+import math
 from collections import deque
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -16,16 +17,19 @@ from detectors.detection import Detection, Severity
 from detectors.flood import health
 from detectors.flood.forecast import Forecast, ForecastModel, model_forecast, trend_forecast, upstream_rise
 from detectors.flood.history import LevelHistory
-from detectors.flood.levels import Ladder, LevelChange, LevelState, severity_of, step_level
+from detectors.flood.levels import Ladder, LevelChange, LevelState, severity_of, step_level, warning_severity
 from detectors.flood.settings import FloodSettings
 from detectors.flood.status import CommuneStatus, StationStatus, commune_status, station_status
-from detectors.flood.trend import Trend, rapid_rise, window_trend
+from detectors.flood.trend import Trend, rapid_rise, theil_sen, window_trend
 from detectors.flood.warning import WarningState, step_warning
 from ingest.samples import Reading
 
 LEVEL = "flood.level"
+"""The alarm level (BD1/BD2/BD3/RECORD) a station is at: raised, moved up or down, cleared below BD1."""
 RAPID_RISE = "flood.rapid_rise"
+"""The river rises faster than `rapid_rise_m_per_h` near flood levels."""
 FORECAST = "flood.forecast"
+"""Early warning: the next alarm level is predicted within the horizon with enough confidence."""
 FLOOD_KINDS: tuple[str, ...] = (LEVEL, RAPID_RISE, FORECAST)
 """Every flood detection kind."""
 
@@ -39,12 +43,15 @@ class _Station:
         self.history = LevelHistory(keep_s)
         self.level = LevelState()
         self.warning = WarningState()
-        self.model = ForecastModel(
-            settings, 1 + len(settings.forecast_feature_windows_s) + len(cfg.upstream), max_gap_s=2 * max(cfg.expected_interval_s, settings.forecast_step_s)
-        )
+        n_features = 1 + len(settings.forecast_feature_windows_s) + len(cfg.upstream)
+        # A training target interpolated across more than two reporting steps would be a guess, not an observation.
+        max_gap_s = 2 * max(cfg.expected_interval_s, settings.forecast_step_s)
+        self.model = ForecastModel(settings, n_features, max_gap_s)
         self.run: health.FlatRun | None = None
         self.outliers: list[tuple[float, float]] = []
-        self.offsets: deque[float] = deque(maxlen=settings.clock_skew_readings)
+        self.offsets: deque[float] = deque(maxlen=settings.clock_skew_readings)  # one per receive batch
+        self.last_received_ts: float | None = None
+        self.shift_ts: float | None = None  # start of the last confirmed level shift
         self.faults: dict[str, Detection] = {}
         self.rapid = False
         self.trend: Trend | None = None
@@ -94,14 +101,16 @@ class FloodDetector:
         out: list[Detection] = []
         for st in self._stations.values():
             last = st.last_seen_ts if st.last_seen_ts is not None else self._first_tick_ts
-            if health.OFFLINE not in st.faults and health.is_offline(now, last, st.cfg.expected_interval_s, self.settings):
-                silence = now - last
-                sev = Severity.CRITICAL if st.level.index > 0 else Severity.WARNING  # a dark gauge in a flood is worse
-                out += self._set_fault(st, health.OFFLINE, True, now, "no reading for too long", sev, silence / 3600,
-                                       "h", {"last_seen_ts": st.last_seen_ts, "silence_s": round(silence, 1),
-                                             "expected_interval_s": st.cfg.expected_interval_s,
-                                             "offline_after_s": self.settings.offline_factor * st.cfg.expected_interval_s,
-                                             "alarm_level": st.ladder.name(st.level.index)})
+            interval = st.cfg.expected_interval_s
+            if health.OFFLINE in st.faults or not health.is_offline(now, last, interval, self.settings):
+                continue
+            silence = now - last
+            evidence = {"last_seen_ts": st.last_seen_ts, "silence_s": round(silence, 1),
+                        "expected_interval_s": interval, "offline_after_s": self.settings.offline_factor * interval,
+                        "alarm_level": st.ladder.name(st.level.index)}
+            severity = Severity.CRITICAL if st.level.index > 0 else Severity.WARNING  # a dark gauge in a flood is worse
+            out += self._set_fault(st, health.OFFLINE, True, now, "no reading for too long", severity, silence / 3600,
+                                   "h", lambda: evidence)
         return out
 
     def status(self, station_id: str) -> StationStatus:
@@ -141,36 +150,42 @@ class FloodDetector:
             low = health.battery_low(health.BATTERY in st.faults, r.battery_v, s)
             out += self._set_fault(st, health.BATTERY, low, r.ts, "battery low" if low else "battery recovered",
                                    Severity.WARNING, r.battery_v, "V",
-                                   {"battery_v": r.battery_v, "battery_low_v": s.battery_low_v,
-                                    "battery_ok_v": s.battery_ok_v})
+                                   lambda: {"battery_v": r.battery_v, "battery_low_v": s.battery_low_v,
+                                            "battery_ok_v": s.battery_ok_v})
         if r.received_ts is not None:
-            st.offsets.append(r.received_ts - r.ts)
+            # Readings received together are one batch (a backlog after an outage): only its newest reading's delay
+            # says anything about the gateway's clock.
+            if st.offsets and r.received_ts == st.last_received_ts:
+                st.offsets[-1] = r.received_ts - r.ts
+            else:
+                st.offsets.append(r.received_ts - r.ts)
+            st.last_received_ts = r.received_ts
             skewed = health.clock_skewed(st.offsets, s)
             offset = health.clock_offset_s(st.offsets)
             out += self._set_fault(st, health.CLOCK, skewed, r.ts, "gateway clock off" if skewed else "clock in step",
                                    Severity.WARNING, offset, "s",
-                                   {"offset_s": round(offset, 1), "clock_skew_max_s": s.clock_skew_max_s})
+                                   lambda: {"offset_s": round(offset, 1), "clock_skew_max_s": s.clock_skew_max_s})
         return out
 
     def _screen(self, st: _Station, r: Reading, out: list[Detection]) -> list[tuple[float, float]]:
         """Range, stuck and spike checks; returns the clean readings to feed the flood logic (none if faulty)."""
         s, ts, level = self.settings, r.ts, r.level_m
         if health.out_of_range(level, st.cfg):
+            shown = level if math.isfinite(level) else None  # JSON has no NaN or infinity
             out += self._set_fault(st, health.RANGE, True, ts, "reading outside the possible range", Severity.WARNING,
-                                   level if np.isfinite(level) else None, "m",
-                                   {"level_m": level if np.isfinite(level) else None,
-                                    "min_level_m": st.cfg.min_level_m, "max_level_m": st.cfg.max_level_m})
+                                   shown, "m", lambda: {"level_m": shown, "min_level_m": st.cfg.min_level_m,
+                                                        "max_level_m": st.cfg.max_level_m})
             return []
         out += self._set_fault(st, health.RANGE, False, ts, "reading in range")
-        st.run = health.extend_run(st.run, ts, level, s.stuck_tolerance_m)
-        stuck = health.is_stuck(st.run, s)
+        st.run = run = health.extend_run(st.run, ts, level, s.stuck_tolerance_m)
+        stuck = health.is_stuck(run, s)
         out += self._set_fault(st, health.STUCK, stuck, ts, "identical readings" if stuck else "readings move again",
                                Severity.WARNING, level, "m",
-                               {"level_m": level, "since_ts": st.run.since_ts, "readings": st.run.count,
-                                "stuck_window_s": s.stuck_window_s})
+                               lambda: {"level_m": level, "since_ts": run.since_ts, "readings": run.count,
+                                        "stuck_window_s": s.stuck_window_s})
         if stuck:
             return []
-        verdict = health.spike_verdict(ts, level, st.history, s)
+        verdict = health.spike_verdict(ts, level, self._spike_reference(st, ts), s)
         if verdict is None or not verdict.spike:
             st.outliers.clear()
             out += self._set_fault(st, health.SPIKE, False, ts, "reading consistent again")
@@ -179,21 +194,32 @@ class FloodDetector:
         if health.confirms_shift(st.outliers, s):
             # Several outliers that agree are a real jump of the level (e.g. a fast rise after a gap), not spikes.
             shift, st.outliers = st.outliers, []
+            st.shift_ts = shift[0][0]
             out += self._set_fault(st, health.SPIKE, False, ts, "level shift confirmed")
             return shift
         out += self._set_fault(st, health.SPIKE, True, ts, "spike", Severity.INFO, level, "m",
-                               {"level_m": level, "expected_m": round(verdict.expected_m, 3),
-                                "deviation_m": round(verdict.deviation_m, 3), "limit_m": round(verdict.limit_m, 3)})
+                               lambda: {"level_m": level, "expected_m": round(verdict.expected_m, 3),
+                                        "deviation_m": round(verdict.deviation_m, 3),
+                                        "limit_m": round(verdict.limit_m, 3)})
         return []
+
+    def _spike_reference(self, st: _Station, ts: float) -> Trend | None:
+        """The line a reading is judged against: the trend, but only through the readings since a level shift while
+        the trend window still reaches back before it (the old level would make every new reading look like a spike)."""
+        if st.shift_ts is None or st.shift_ts <= ts - self.settings.trend_window_s:
+            return st.trend
+        t, y = st.history.since(st.shift_ts)
+        return theil_sen(t, y)
 
     def _set_fault(self, st: _Station, kind: str, active: bool, ts: float, reason: str,
                    severity: Severity = Severity.INFO, value: float | None = None, unit: str = "",
-                   evidence: dict[str, Any] | None = None) -> list[Detection]:
-        """Raise or clear a health fault; a detection only when its state changes."""
+                   evidence: Callable[[], dict[str, Any]] | None = None) -> list[Detection]:
+        """Raise or clear a health fault; a detection only when its state changes (the evidence is built only then:
+        this runs for every reading)."""
         if active == (kind in st.faults):
             return []
         det = Detection(kind, st.cfg.id, ts, active, severity if active else Severity.INFO, value, unit,
-                        reason=reason, evidence=evidence or {})
+                        reason=reason, evidence=evidence() if evidence else {})
         if active:
             st.faults[kind] = det
         else:
@@ -230,7 +256,9 @@ class FloodDetector:
         nxt = st.next_level()
         if nxt is None:
             return None
-        pred = st.model.predict(features, level) if s.forecast_use_model else None
+        # The model learns the river's everyday behaviour (tides, releases); once in flood (at BD1 or above) the water
+        # is beyond what it learnt from, and the robust trend is the better guess.
+        pred = st.model.predict(features) if s.forecast_use_model and st.level.index == 0 else None
         if pred is None:
             return trend_forecast(ts, level, st.trend, nxt[0], nxt[1], s)
         return model_forecast(ts, level, st.trend.rate_m_per_h, pred, nxt[0], nxt[1], s)
@@ -252,6 +280,7 @@ class FloodDetector:
 
     def _flood_evidence(self, st: _Station, level: float) -> dict[str, Any]:
         nxt = st.next_level()
+        fc = st.forecast if st.forecast is not None and nxt is not None and st.forecast.next_level == nxt[0] else None
         return {
             "station_name": st.cfg.name,
             "level_m": level,
@@ -261,6 +290,9 @@ class FloodDetector:
             "next_threshold_m": nxt[1] if nxt else None,
             "distance_m": round(nxt[1] - level, 3) if nxt else None,
             "rate_m_per_h": None if st.trend is None else round(st.trend.rate_m_per_h, 3),
+            "eta_s": None if fc is None or fc.eta_s is None else round(fc.eta_s, 1),
+            "eta_low_s": None if fc is None or fc.eta_low_s is None else round(fc.eta_low_s, 1),
+            "eta_high_s": None if fc is None or fc.eta_high_s is None else round(fc.eta_high_s, 1),
             "record_m": st.cfg.alarm.record_m,
         }
 
@@ -276,7 +308,8 @@ class FloodDetector:
     def _rapid_rise(self, st: _Station, ts: float, level: float) -> list[Detection]:
         s = self.settings
         rate = None if st.trend is None else st.trend.rate_m_per_h
-        now = rapid_rise(st.rapid, rate, s.rapid_rise_m_per_h, s.rapid_rise_clear_ratio)
+        near = level >= st.cfg.alarm.bd1_m - s.rapid_rise_max_below_bd1_m
+        now = rapid_rise(st.rapid, rate, near, s.rapid_rise_m_per_h, s.rapid_rise_clear_ratio)
         if now == st.rapid:
             return []
         st.rapid = now
@@ -286,18 +319,21 @@ class FloodDetector:
                           st.ladder.name(st.level.index), "rising fast" if now else "rise slowed", ev)]
 
     def _warning(self, st: _Station, ts: float) -> list[Detection]:
+        warned = st.warning.level
         step = step_warning(st.warning, st.forecast, ts, self.settings)
         st.warning = step.state
         if step.action is None:
             return []
         fc = st.forecast
         if step.action == "clear" or fc is None:
-            return [Detection(FORECAST, st.cfg.id, ts, False, Severity.INFO, None, "h", None, step.reason,
-                              fc.evidence() if fc else {})]
+            ev = fc.evidence() if fc else {}
+            ev.update({"withdrawn_level": warned, "station_name": st.cfg.name})
+            reached = warned is not None and st.level.index >= st.ladder.names.index(warned) + 1
+            reason = f"{warned} reached" if reached else step.reason  # the top level leaves no forecast to tell
+            return [Detection(FORECAST, st.cfg.id, ts, False, Severity.INFO, None, "h", None, reason, ev)]
         ev = fc.evidence()
         ev.update({"horizon_s": self.settings.forecast_horizon_s, "warning_since_ts": step.state.since_ts,
                    "station_name": st.cfg.name})
-        index = st.ladder.names.index(fc.next_level) + 1
-        severity = max(Severity.WARNING, Severity(severity_of(index) - 10))  # one notch below being at the level
+        severity = warning_severity(st.ladder.names.index(fc.next_level) + 1)
         value = None if fc.eta_s is None else round(fc.eta_s / 3600, 2)
         return [Detection(FORECAST, st.cfg.id, ts, True, severity, value, "h", fc.next_level, step.reason, ev)]

@@ -5,13 +5,15 @@ Formats read (the only I/O of the flood package):
   historical_flood_m, historical_flood_year, file) and one `time_utc,level_m` CSV per station.
 * Single-station style: `meta.json` with `thresholds_m` and `levels.csv` (`time_utc,level_m`, empty level = gap).
   Thresholds named BD1/BD2/BD3 are used as they are. Korean HRFCO thresholds are mapped: flood advisory (홍수주의보)
-  -> BD2, flood warning (홍수경보) -> BD3, and BD1 (which HRFCO does not have) is synthesised half-way between the
-  advisory's distance to the warning below the advisory: BD1 = advisory - (warning - advisory) / 2.
+  -> BD2, flood warning (홍수경보) -> BD3, and BD1 (HRFCO has none) is synthesised half the advisory-to-warning gap
+  below the advisory: BD1 = advisory - (warning - advisory) / 2 (Hangang Bridge: 9.57 / 10.57 / 12.57 m EL).
+  A historical flood level above BD3 becomes the RECORD level. The station's possible range is set generously around
+  the data, its expected interval is the median step.
 
 Definitions (fixed before tuning, independent of the detector's settings):
 * A crossing of a level is a reading at or above it whose previous reading was below it, when the water had been
-  below it for at least `episode_gap_s` (a shorter dip is the same flood event); a series that starts above a level
-  has no crossing of it there, and the detector's first reading is not counted as an alert.
+  below it for at least `episode_gap_s` or since the record began (a shorter dip is the same flood event); a series
+  that starts above a level has no crossing of it there, and the detector's first reading is not counted as an alert.
 * Alerted on time: the detector is at that level (or higher) after the crossing reading; delay = time from the
   crossing reading to the first reading where it is.
 * Alerts per crossing: upward moves of the detector through a level / crossings of it.
@@ -21,6 +23,10 @@ Definitions (fixed before tuning, independent of the detector's settings):
   horizon plus `false_margin_s` (warnings too close to the end of the data to tell are left out).
 * Station-months: time covered by readings (steps longer than two days are outages, not coverage) / 30.44 days.
 * Quiet seasons: calendar years of a station with no crossing of any level.
+
+Each station is replayed through its own fresh `FloodDetector` (no warm-up), with `tick(ts)` before every reading.
+The trade-off sweep re-runs the detector's own early-warning decision (`warning.step_warning`) over the forecasts the
+detector made at each clean reading (read from `status()`), once per value of `forecast_min_confidence`.
 """
 from __future__ import annotations
 
@@ -29,6 +35,7 @@ import json
 import math
 import re
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -39,6 +46,7 @@ from detectors.flood.detector import FORECAST, FloodDetector
 from detectors.flood.forecast import Forecast
 from detectors.flood.levels import LEVEL_NAMES
 from detectors.flood.settings import FloodSettings
+from detectors.flood.status import StationStatus
 from detectors.flood.warning import WarningState, step_warning
 from ingest.samples import Reading
 
@@ -48,6 +56,8 @@ FALSE_MARGIN_S = 3 * 3600.0
 """Grace after the horizon before an early warning that did not come true counts as false."""
 HOURLY_STEP_S = 3600.0
 """Stations whose median step is at most this are "hourly" for the lead-time target."""
+LEAD_TARGET_S = 2 * 3600.0
+"""The early-warning lead the target asks for before BD2/BD3 crossings at hourly stations."""
 SWEEP_CONFIDENCES: tuple[float, ...] = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
 """Values of `forecast_min_confidence` (the main early-warning setting) in the trade-off sweep."""
 _MONTH_S = 30.44 * 86400
@@ -132,6 +142,7 @@ class EvalReport:
     dataset: str
     settings: dict[str, Any]
     stations: list[StationReport]
+    skipped: list[str]  # stations that could not be evaluated, with the reason
     total_levels: list[LevelScore]
     total_warnings: WarningScore
     lead_hourly_s: list[float]
@@ -156,19 +167,22 @@ def _jsonable(x: Any) -> Any:
 # --- loading ----------------------------------------------------------------------------------------------------
 
 
+def _epoch_s(text: str) -> float:
+    t = datetime.fromisoformat(text.strip())
+    return (t if t.tzinfo is not None else t.replace(tzinfo=timezone.utc)).timestamp()
+
+
 def _read_levels(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    times: list[str] = []
-    levels: list[float] = []
-    with path.open(newline="") as f:
+    """Times and levels in time order; empty or non-finite levels are gaps, a repeated time keeps its last value."""
+    by_ts: dict[float, float] = {}
+    with path.open(newline="", encoding="utf-8") as f:
         for row in csv.DictReader(f):
             v = (row.get("level_m") or "").strip()
-            if v:
-                times.append(row["time_utc"].strip().rstrip("Z"))
-                levels.append(float(v))
-    ts = np.array(times, dtype="datetime64[s]").astype(np.int64).astype(float)
-    lv = np.array(levels, dtype=float)
-    order = np.argsort(ts, kind="stable")
-    return ts[order], lv[order]
+            level = float(v) if v else math.nan
+            if math.isfinite(level):
+                by_ts[_epoch_s(row["time_utc"])] = level
+    ts = np.array(sorted(by_ts), dtype=float)
+    return ts, np.array([by_ts[t] for t in ts.tolist()], dtype=float)
 
 
 def _subject_id(raw: str) -> str:
@@ -187,7 +201,9 @@ def _alarm(thresholds: dict[str, float], record_m: float | None, record_year: in
     return AlarmLevels(bd1_m=bd1, bd2_m=bd2, bd3_m=bd3, record_m=record_m, record_year=record_year)
 
 
-def _station(sid: str, name: str, meta: dict[str, Any], alarm: AlarmLevels, ts: np.ndarray, lv: np.ndarray) -> StationSeries:
+def _station(
+    sid: str, name: str, meta: dict[str, Any], alarm: AlarmLevels, ts: np.ndarray, lv: np.ndarray
+) -> StationSeries:
     step = float(np.median(np.diff(ts))) if len(ts) > 1 else 3600.0
     top = alarm.record_m if alarm.record_m is not None else alarm.bd3_m
     lo = min(float(lv.min()) if len(lv) else alarm.bd1_m, alarm.bd1_m)
@@ -201,27 +217,36 @@ def _station(sid: str, name: str, meta: dict[str, Any], alarm: AlarmLevels, ts: 
     return StationSeries(cfg, ts, lv)
 
 
-def load_dataset(folder: Path) -> list[StationSeries]:
+@dataclass
+class Dataset:
+    """The stations of a data folder that can be evaluated, and why the others cannot."""
+
+    stations: list[StationSeries]
+    skipped: list[str]
+
+
+def load_dataset(folder: Path) -> Dataset:
     """The stations of a data folder with synthesised configurations."""
     meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
-    out: list[StationSeries] = []
-    for m in meta.get("other_stations") or []:
-        ts, lv = _read_levels(folder / m["file"])
-        alarm = _alarm(m["thresholds_m"], m.get("historical_flood_m"), m.get("historical_flood_year"))
-        out.append(_station(str(m["station_id"]), m.get("station", ""), m, alarm, ts, lv))
-    if not out:
-        ts, lv = _read_levels(folder / "levels.csv")
-        sid = str(meta.get("station_id") or meta.get("station_id_hrfco") or folder.name)
-        alarm = _alarm(meta["thresholds_m"], meta.get("historical_flood_m"), meta.get("historical_flood_year"))
-        out.append(_station(sid, meta.get("station", ""), meta, alarm, ts, lv))
-    return out
+    entries = [(m, folder / m["file"]) for m in meta.get("other_stations") or []] or [(meta, folder / "levels.csv")]
+    data = Dataset([], [])
+    for m, path in entries:
+        sid = str(m.get("station_id") or m.get("station_id_hrfco") or folder.name)
+        try:
+            alarm = _alarm(m["thresholds_m"], m.get("historical_flood_m"), m.get("historical_flood_year"))
+            ts, lv = _read_levels(path)
+            data.stations.append(_station(sid, m.get("station", ""), m, alarm, ts, lv))
+        except (OSError, KeyError, TypeError, ValueError, StopIteration) as e:
+            # One station without usable thresholds or data must not sink the others' evaluation.
+            data.skipped.append(f"{sid}: {type(e).__name__}: {e}")
+    return data
 
 
 # --- replay -----------------------------------------------------------------------------------------------------
 
 
 @dataclass
-class _Replay:
+class Replay:
     """What the detector did at each reading of one station."""
 
     alarm: np.ndarray  # alarm index after each reading
@@ -231,7 +256,7 @@ class _Replay:
     detections: dict[str, int]
 
 
-def replay(series: StationSeries, settings: FloodSettings) -> _Replay:
+def replay(series: StationSeries, settings: FloodSettings) -> Replay:
     """Feed a station's readings (ticking the dead-man before each) through a fresh detector."""
     cfg = series.config
     det = FloodDetector([cfg], settings)
@@ -254,17 +279,17 @@ def replay(series: StationSeries, settings: FloodSettings) -> _Replay:
         warn_level[i], warn_since[i] = wl, ws
         if st.ts == t:
             forecasts.append((i, _forecast_of(st, t)))
-    return _Replay(alarm, warn_level, warn_since, forecasts, counts)
+    return Replay(alarm, warn_level, warn_since, forecasts, counts)
 
 
-def _forecast_of(st: Any, ts: float) -> Forecast | None:
+def _forecast_of(st: StationStatus, ts: float) -> Forecast | None:
     if st.confidence is None or st.level_m is None:
         return None
     return Forecast(ts, st.level_m, st.next_level, st.next_threshold_m, st.rate_m_per_h or 0.0, st.confidence,
                     st.eta_s, st.eta_low_s, st.eta_high_s, st.forecast_method or "")
 
 
-def rewarn(series: StationSeries, rep: _Replay, settings: FloodSettings) -> tuple[np.ndarray, np.ndarray]:
+def rewarn(series: StationSeries, rep: Replay, settings: FloodSettings) -> tuple[np.ndarray, np.ndarray]:
     """Re-run the early-warning decision over the recorded forecasts with other settings (for the sweep)."""
     n = len(series.ts)
     level, since = np.zeros(n, dtype=int), np.full(n, np.nan)
@@ -290,7 +315,8 @@ def crossings(ts: np.ndarray, levels: np.ndarray, threshold: float, gap_s: float
     for i in range(len(ts)):
         if levels[i] < threshold:
             if below_since is None:
-                below_since = float(ts[i])
+                # Below since the start of the record counts as long enough: the water was below before it too.
+                below_since = -math.inf if i == 0 else float(ts[i])
         else:
             if i > 0 and below_since is not None and ts[i] - below_since >= gap_s:
                 out.append(i)
@@ -333,7 +359,7 @@ def _lead(i: int, k: int, level: np.ndarray, since: np.ndarray, ts: np.ndarray) 
     return float(ts[i] - since[i - 1])
 
 
-def score_station(series: StationSeries, rep: _Replay, level: np.ndarray, since: np.ndarray,
+def score_station(series: StationSeries, rep: Replay, level: np.ndarray, since: np.ndarray,
                   settings: FloodSettings, false_margin_s: float, gap_s: float) -> StationReport:
     """Score one station's replay (with the warning states `level`/`since`, the detector's or a sweep's)."""
     ts, lv, cfg = series.ts, series.levels, series.config
@@ -396,7 +422,7 @@ def _targets(levels: Sequence[LevelScore], w: WarningScore, hourly: Sequence[flo
     on_time = sum(sc.alerted_on_time for sc in levels)
     alerts = sum(sc.alerts for sc in levels)
     apc = alerts / n_cross if n_cross else None
-    share = _share(hourly, 2 * 3600.0)
+    share = _share(hourly, LEAD_TARGET_S)
     out: dict[str, dict[str, Any]] = {
         "alerted_on_time": {"value": f"{on_time}/{n_cross}", "target": "all", "ok": on_time == n_cross},
         "alerts_per_crossing": {"value": apc, "target": "<= 1.2", "ok": apc is None or apc <= 1.2},
@@ -420,7 +446,8 @@ def evaluate_flood(dir: Path, settings: FloodSettings, *, false_margin_s: float 
                    episode_gap_s: float = EPISODE_GAP_S) -> EvalReport:
     """Replay every station of a data folder through the flood detector and score it (see the module docstring)."""
     folder = Path(dir)
-    data = load_dataset(folder)
+    dataset = load_dataset(folder)
+    data = dataset.stations
     replays = [replay(s, settings) for s in data]
     reports = [score_station(s, r, r.warn_level, r.warn_since, settings, false_margin_s, episode_gap_s)
                for s, r in zip(data, replays)]
@@ -432,9 +459,9 @@ def evaluate_flood(dir: Path, settings: FloodSettings, *, false_margin_s: float 
         rs = [score_station(s, r, *rewarn(s, r, swept), swept, false_margin_s, episode_gap_s)
               for s, r in zip(data, replays)]
         _, w, hl = _total(rs)
-        sweep.append(SweepPoint(c, _median(w.leads_s), min(w.leads_s) if w.leads_s else None, _share(hl, 7200.0),
+        sweep.append(SweepPoint(c, _median(w.leads_s), min(w.leads_s) if w.leads_s else None, _share(hl, LEAD_TARGET_S),
                                 w.false, w.false_per_month, w.false_in_quiet_years))
-    return EvalReport(folder.name, settings.model_dump(), reports, levels, warn, hourly,
+    return EvalReport(folder.name, settings.model_dump(), reports, dataset.skipped, levels, warn, hourly,
                       _targets(levels, warn, hourly, reports), sweep)
 
 
@@ -465,7 +492,7 @@ def format_table(report: EvalReport) -> str:
         for sc in scores:
             if not sc.crossings and not sc.alerts:
                 continue
-            lead = [x for x in sc.leads_s]
+            lead = sc.leads_s
             lines.append(
                 f"{label if first else '':<22}{step if first else '':>6}{months if first else '':>7}  {sc.level:<7}"
                 f"{sc.crossings:>6}{sc.alerted_on_time:>8}{_h(max(sc.delays_s) if sc.delays_s else None):>10}"
@@ -478,6 +505,7 @@ def format_table(report: EvalReport) -> str:
 
     for r in report.stations:
         level_rows(f"{r.station_id} {r.name}"[:21], _h(r.step_s), _f(r.months), r.levels)
+    lines += [f"skipped {reason}" for reason in report.skipped]
     lines.append("-" * len(head))
     level_rows("TOTAL", "", _f(report.total_warnings.months), report.total_levels)
     lines += ["", f"{'station':<22}{'warnings':>9}{'false':>6}{'false/month':>12}{'quiet yrs':>10}{'false quiet':>12}"

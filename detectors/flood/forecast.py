@@ -2,10 +2,13 @@
 
 Two methods, one result type:
 * `ForecastModel`: per station, a multi-horizon ridge regression (scikit-learn) of the level change at each step of the
-  horizon from the robust rates (and upstream stations' rises over their lag), learnt from the history the detector
-  has seen and refitted every `refit_interval_s`; its residuals give the band and the probability.
-* `trend_forecast`: robust extrapolation of the Theil-Sen rate, the fallback while a station has too little history;
-  the spread of the pairwise slopes gives the band and the probability.
+  horizon from robust rates over several windows (and upstream stations' rises over their lag), learnt from the
+  history the detector has seen and refitted every `refit_interval_s`; its residuals give the band and the
+  probability. It learns a river's everyday behaviour (tides, releases), so it is trusted only within the range of
+  rates it learnt from (and, in the detector, only below BD1).
+* `trend_forecast`: robust extrapolation of the Theil-Sen rate, letting the rise decay with a persistence time; the
+  fallback with too little history and for water beyond the model's experience (floods). The spread of the pairwise
+  slopes gives the band and the probability.
 """
 from __future__ import annotations
 
@@ -87,6 +90,9 @@ def trend_forecast(
     tau_h = settings.forecast_trend_persistence_s / 3600.0
     gain_h = tau_h * (1.0 - math.exp(-settings.forecast_horizon_s / 3600.0 / tau_h))  # rise within horizon per m/h
     slopes = trend.slopes_m_per_h
+    if dist > slopes[-1] * gain_h:
+        # Out of reach even at the steepest pairwise slope: the common case, answered without the details.
+        return Forecast(ts, level_m, next_level, threshold_m, trend.rate_m_per_h, 0.0, None, None, None, "trend")
     p = 1.0 if dist <= 0 else float(len(slopes) - np.searchsorted(slopes, dist / gain_h, side="left")) / len(slopes)
     q = settings.forecast_band_quantile
     return Forecast(
@@ -128,6 +134,9 @@ def model_forecast(
 ) -> Forecast:
     """Read the ETA, its band and the probability of reaching the level off the model's prediction."""
     dist = threshold_m - level_m
+    if dist > float(np.max(pred.rise_m + pred.residual_q[-1])):
+        # Out of reach even for the model's worst errors: the common case, answered without the details.
+        return Forecast(ts, level_m, next_level, threshold_m, rate_m_per_h, 0.0, None, None, None, "model")
     if dist <= 0:
         p = 1.0
     else:
@@ -153,6 +162,17 @@ def _quantiles_of_sorted(sorted_cols: np.ndarray, qs: np.ndarray) -> np.ndarray:
     return sorted_cols[lo] * (1 - w) + sorted_cols[hi] * w
 
 
+@dataclass(frozen=True, slots=True)
+class _Fit:
+    """One fit of the model, as plain arrays."""
+
+    coef: np.ndarray  # (K, features)
+    intercept: np.ndarray  # (K,)
+    residual_q: np.ndarray  # (len(_RESIDUAL_QUANTILES), K)
+    band: np.ndarray  # (2, K): lower and upper band quantiles of the residuals
+    trusted: np.ndarray  # (2, features): the range of each feature the model learnt from
+
+
 class ForecastModel:
     """One station's learnt forecast: ridge regression of the rise at each forecast step from the current features.
 
@@ -168,21 +188,11 @@ class ForecastModel:
         cap = settings.forecast_max_train_samples
         self._x = np.empty((cap, n_features))
         self._y = np.empty((cap, k))
-        self._lv = np.empty(cap)
         self._n = 0
         self._next = 0
         self._pending: deque[tuple[float, float, np.ndarray]] = deque()
-        self._coef: np.ndarray | None = None
-        self._intercept: np.ndarray | None = None
-        self._residual_q: np.ndarray | None = None
-        self._band: np.ndarray | None = None
-        self._trusted: np.ndarray | None = None  # (2, features + 1): range of features and level the model knows
+        self._fit: _Fit | None = None
         self.fitted_ts: float | None = None
-
-    @property
-    def n_samples(self) -> int:
-        """Training samples held."""
-        return self._n
 
     def observe(self, ts: float, level_m: float, features: np.ndarray, history: LevelHistory) -> None:
         """Queue the features seen now as a future training sample and complete the samples whose horizon has passed."""
@@ -193,7 +203,7 @@ class ForecastModel:
             t0, level0, x = self._pending.popleft()
             y = self._targets(t0, level0, history)
             if y is not None:
-                self._add(x, level0, y)
+                self._add(x, y)
 
     def _targets(self, t0: float, level0: float, history: LevelHistory) -> np.ndarray | None:
         hts, hlv = history.since(t0)
@@ -206,9 +216,8 @@ class ForecastModel:
             return None
         return np.interp(when, hts, hlv) - level0
 
-    def _add(self, x: np.ndarray, level_m: float, y: np.ndarray) -> None:
+    def _add(self, x: np.ndarray, y: np.ndarray) -> None:
         self._x[self._next] = x
-        self._lv[self._next] = level_m
         self._y[self._next] = y
         self._next = (self._next + 1) % len(self._x)
         self._n = min(self._n + 1, len(self._x))
@@ -222,31 +231,27 @@ class ForecastModel:
             return False
         x, y = self._x[: self._n], self._y[: self._n]
         model = Ridge(alpha=s.forecast_ridge_alpha).fit(x, y)
-        # Keep plain arrays: predicting with numpy is ~50x cheaper per reading than Ridge.predict's validation.
-        self._coef = np.asarray(model.coef_, dtype=float)
-        self._intercept = np.asarray(model.intercept_, dtype=float)
-        residuals = np.sort(y - (x @ self._coef.T + self._intercept), axis=0)
+        # Keep plain arrays: predicting with numpy is far cheaper per reading than Ridge.predict's input validation.
+        coef = np.asarray(model.coef_, dtype=float)
+        intercept = np.asarray(model.intercept_, dtype=float)
+        residuals = np.sort(y - (x @ coef.T + intercept), axis=0)
         q, t = s.forecast_band_quantile, s.forecast_model_trust_quantile
-        self._residual_q = _quantiles_of_sorted(residuals, _RESIDUAL_QUANTILES)
-        self._band = _quantiles_of_sorted(residuals, np.array([1 - q, q]))
-        known = np.sort(np.column_stack([x, self._lv[: self._n]]), axis=0)
-        self._trusted = _quantiles_of_sorted(known, np.array([t, 1 - t]))
+        self._fit = _Fit(
+            coef, intercept, _quantiles_of_sorted(residuals, _RESIDUAL_QUANTILES),
+            _quantiles_of_sorted(residuals, np.array([1 - q, q])),
+            _quantiles_of_sorted(np.sort(x, axis=0), np.array([t, 1 - t])),
+        )
         self.fitted_ts = ts
         return True
 
-    def predict(self, features: np.ndarray, level_m: float) -> ModelPrediction | None:
-        """The predicted rise path; None before the first fit and when the rates or the level lie outside what the
-        model learnt from (a flood higher or faster than anything in its history: a regression fitted on calmer
-        water would damp it, so the robust trend is the better guess)."""
-        if (self._coef is None or self._intercept is None or self._residual_q is None or self._band is None
-                or self._trusted is None):
+    def predict(self, features: np.ndarray) -> ModelPrediction | None:
+        """The predicted rise path; None before the first fit and when the rates lie outside what the model learnt
+        from (a flood rising faster than anything in its history: a regression fitted on calmer water would damp it,
+        so the robust trend is the better guess)."""
+        f = self._fit
+        if f is None or (features < f.trusted[0]).any() or (features > f.trusted[1]).any():
             return None
-        lo, hi = self._trusted
-        if np.any(features < lo[:-1]) or np.any(features > hi[:-1]) or not lo[-1] <= level_m <= hi[-1]:
-            return None
-        return ModelPrediction(
-            self.horizons_s, self._coef @ features + self._intercept, self._residual_q, self._band[0], self._band[1]
-        )
+        return ModelPrediction(self.horizons_s, f.coef @ features + f.intercept, f.residual_q, f.band[0], f.band[1])
 
 
 def upstream_rise(history: LevelHistory, ts: float, lag_s: float, max_age_s: float) -> float:

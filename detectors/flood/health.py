@@ -8,9 +8,8 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from config.schema import StationConfig
-from detectors.flood.history import LevelHistory
 from detectors.flood.settings import FloodSettings
-from detectors.flood.trend import median, theil_sen
+from detectors.flood.trend import Trend
 
 OFFLINE = "sensor.offline"
 STUCK = "sensor.stuck"
@@ -20,8 +19,6 @@ BATTERY = "sensor.battery"
 CLOCK = "sensor.clock"
 HEALTH_KINDS: tuple[str, ...] = (OFFLINE, STUCK, SPIKE, RANGE, BATTERY, CLOCK)
 """Every sensor-health detection kind, in the order a status lists them."""
-
-_MAD_TO_SIGMA = 1.4826  # makes the median absolute deviation estimate a standard deviation for normal noise
 
 
 def out_of_range(level_m: float, station: StationConfig) -> bool:
@@ -39,20 +36,16 @@ class SpikeVerdict:
     limit_m: float
 
 
-def spike_verdict(ts: float, level_m: float, history: LevelHistory, settings: FloodSettings) -> SpikeVerdict | None:
-    """Compare a reading with the robust line through the last clean readings (Hampel filter on the residuals);
-    None when there are too few clean readings to judge."""
-    t, y = history.tail(settings.spike_window)
-    line = theil_sen(t, y) if len(t) >= 3 else None
-    if line is None:
+def spike_verdict(ts: float, level_m: float, trend: Trend | None, settings: FloodSettings) -> SpikeVerdict | None:
+    """Compare a reading with the robust trend line through the clean readings before it (a Hampel filter on the
+    residuals of that line); None when there is no line to judge by."""
+    if trend is None or trend.n < 3:
         return None
-    rate_s = line.rate_m_per_h / 3600.0
-    residuals = y - (line.level_m + rate_s * (t - line.ts))
-    scale = _MAD_TO_SIGMA * median(abs(residuals - median(residuals)))
-    dt = max(0.0, ts - line.ts)
+    dt = max(0.0, ts - trend.ts)
     # Extrapolate the line no further than it was fitted over: after a long gap only the allowance below matters.
-    expected = line.level_m + rate_s * min(dt, line.span_s)
-    limit = max(settings.spike_mad_k * scale, settings.spike_min_m) + settings.spike_max_rate_m_per_h * dt / 3600.0
+    expected = trend.level_m + trend.rate_m_per_h * min(dt, trend.span_s) / 3600.0
+    noise = max(settings.spike_mad_k * trend.scatter_m, settings.spike_min_m)
+    limit = noise + settings.spike_max_rate_m_per_h * dt / 3600.0
     deviation = level_m - expected
     return SpikeVerdict(abs(deviation) > limit, expected, deviation, limit)
 
@@ -99,13 +92,13 @@ def battery_low(active: bool, battery_v: float, settings: FloodSettings) -> bool
 
 
 def clock_offset_s(offsets_s: Sequence[float]) -> float:
-    """The gateway clock's offset: the smallest-magnitude receive delay among recent readings (a backlog after an
-    outage has old timestamps, but its newest reading is fresh, so it does not look like a skew)."""
+    """The gateway clock's offset: the smallest-magnitude receive delay among the recent receive batches (a network
+    delay only ever adds to one; a clock that is off shifts them all)."""
     return min(offsets_s, key=abs)
 
 
 def clock_skewed(offsets_s: Sequence[float], settings: FloodSettings) -> bool:
-    """Is the gateway's clock off by more than the limit on each of the last readings?"""
+    """Is the gateway's clock off by more than the limit in each of the last receive batches?"""
     return len(offsets_s) >= settings.clock_skew_readings and abs(clock_offset_s(offsets_s)) > settings.clock_skew_max_s
 
 

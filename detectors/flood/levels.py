@@ -14,7 +14,8 @@ from detectors.detection import Severity
 LEVEL_NAMES: tuple[str, ...] = ("BD1", "BD2", "BD3", "RECORD")
 """Names of the alarm levels, lowest first; index 0 of a state means "below BD1"."""
 
-_SEVERITY: dict[int, Severity] = {1: Severity.WARNING, 2: Severity.CRITICAL, 3: Severity.EMERGENCY, 4: Severity.EMERGENCY}
+_SEVERITY = {1: Severity.WARNING, 2: Severity.CRITICAL, 3: Severity.EMERGENCY, 4: Severity.EMERGENCY}
+_WARNING_SEVERITY = {1: Severity.WARNING, 2: Severity.WARNING, 3: Severity.CRITICAL, 4: Severity.CRITICAL}
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,12 +54,17 @@ def severity_of(index: int) -> Severity:
     return _SEVERITY.get(index, Severity.INFO)
 
 
+def warning_severity(index: int) -> Severity:
+    """Severity of an early warning of level `index`: one notch below being there, at least a warning."""
+    return _WARNING_SEVERITY.get(index, Severity.WARNING)
+
+
 @dataclass(frozen=True, slots=True)
 class LevelState:
-    """Where a station stands on its ladder, and since when the water has been below each level."""
+    """Where a station stands on its ladder, and since when the water has been below each level it is at or above."""
 
     index: int = 0
-    below_since: tuple[float | None, ...] = ()  # per level: first ts of the current run below (threshold - hysteresis)
+    below_since: tuple[float | None, ...] = ()  # per level 1..index: first ts of the run below (threshold - hysteresis)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,16 +80,20 @@ def step_level(
     state: LevelState, ts: float, level_m: float, ladder: Ladder, hysteresis_m: float, dwell_s: float
 ) -> tuple[LevelState, LevelChange | None]:
     """Advance the state by one clean reading; return the new state and the change, if any."""
+    raw = ladder.index_of(level_m)
+    if state.index == 0:
+        # Below every level there is nothing to lower: the common case, kept cheap.
+        return (state, None) if raw == 0 else (LevelState(raw, (None,) * raw), _change(0, raw, ladder))
     below = tuple(
         None if level_m >= th - hysteresis_m else (since if since is not None else ts)
-        for th, since in zip(ladder.thresholds_m, state.below_since or (None,) * ladder.top)
+        for th, since in zip(ladder.thresholds_m, state.below_since)
     )
     held = state.index
     # Lower one level at a time while the water has been below that level (minus hysteresis) for the whole dwell.
     while held > 0 and below[held - 1] is not None and ts - below[held - 1] >= dwell_s:
         held -= 1
-    new = max(held, ladder.index_of(level_m))
-    return LevelState(new, below), _change(state.index, new, ladder)
+    new = max(held, raw)
+    return LevelState(new, below[:new] + (None,) * (new - len(below))), _change(state.index, new, ladder)
 
 
 def _change(old: int, new: int, ladder: Ladder) -> LevelChange | None:

@@ -9,6 +9,9 @@ import numpy as np
 from detectors.flood.history import LevelHistory
 
 
+_MAD_TO_SIGMA = 1.4826  # makes the median absolute deviation estimate a standard deviation for normal noise
+
+
 @dataclass(frozen=True, slots=True)
 class Trend:
     """A robust straight line through recent readings."""
@@ -19,15 +22,18 @@ class Trend:
     ts: float
     n: int
     span_s: float
+    scatter_m: float  # robust standard deviation of the readings about the line (1.4826 x MAD)
 
     def quantile(self, q: float) -> float:
-        """A quantile of the pairwise slopes, metres per hour."""
-        return float(np.quantile(self.slopes_m_per_h, q))
+        """A quantile of the pairwise slopes (linear interpolation), metres per hour."""
+        s = self.slopes_m_per_h
+        pos = q * (len(s) - 1)
+        lo = int(pos)
+        hi = min(lo + 1, len(s) - 1)
+        return float(s[lo] + (s[hi] - s[lo]) * (pos - lo))
 
 
-def median(values: np.ndarray) -> float:
-    """Median of a small array (np.median's generality costs more than the sort for a few dozen values)."""
-    v = np.sort(values)
+def _median_sorted(v: np.ndarray) -> float:
     n = len(v)
     return 0.5 * float(v[(n - 1) // 2] + v[n // 2])
 
@@ -38,20 +44,22 @@ def _pairs(n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def theil_sen(ts: np.ndarray, levels: np.ndarray) -> Trend | None:
-    """The Theil-Sen line through (ts, levels), None with fewer than two distinct times."""
+    """The Theil-Sen line through (ts, levels) with strictly increasing ts; None with fewer than two readings."""
     n = len(ts)
-    if n < 2 or ts[-1] <= ts[0]:
+    if n < 2:
         return None
     i, j = _pairs(n)
-    dt = ts[j] - ts[i]
-    ok = dt > 0
-    slopes = (levels[j][ok] - levels[i][ok]) / dt[ok]
+    slopes = (levels[j] - levels[i]) / (ts[j] - ts[i])
     slopes.sort()
-    m = len(slopes)
-    rate_s = 0.5 * float(slopes[(m - 1) // 2] + slopes[m // 2])
+    rate_s = _median_sorted(slopes)
     t_end = float(ts[-1])
-    level = median(levels - rate_s * (ts - t_end))
-    return Trend(rate_s * 3600.0, slopes * 3600.0, level, t_end, n, float(ts[-1] - ts[0]))
+    offsets = levels - rate_s * (ts - t_end)
+    offsets.sort()
+    level = _median_sorted(offsets)
+    deviations = np.abs(offsets - level)
+    deviations.sort()
+    scatter = _MAD_TO_SIGMA * _median_sorted(deviations)
+    return Trend(rate_s * 3600.0, slopes * 3600.0, level, t_end, n, float(ts[-1] - ts[0]), scatter)
 
 
 def window_trend(
@@ -74,8 +82,12 @@ def window_trend(
     return theil_sen(ts, lv)
 
 
-def rapid_rise(active: bool, rate_m_per_h: float | None, raise_m_per_h: float, clear_ratio: float) -> bool:
-    """Is the river rising rapidly (with hysteresis: once raised, it clears below `clear_ratio` of the raise rate)?"""
+def rapid_rise(active: bool, rate_m_per_h: float | None, near_flood: bool, raise_m_per_h: float,
+               clear_ratio: float) -> bool:
+    """Is the river rising rapidly? Raised only near flood levels; once raised, it clears when the rate falls below
+    `clear_ratio` of the raise rate (hysteresis, so a rate wobbling around the limit does not flap)."""
     if rate_m_per_h is None:
         return active
-    return rate_m_per_h >= (raise_m_per_h * clear_ratio if active else raise_m_per_h)
+    if active:
+        return rate_m_per_h >= raise_m_per_h * clear_ratio
+    return near_flood and rate_m_per_h >= raise_m_per_h

@@ -5,9 +5,11 @@ from dataclasses import dataclass
 from typing import Literal
 
 from detectors.flood.forecast import Forecast
+from detectors.flood.levels import LEVEL_NAMES
 from detectors.flood.settings import FloodSettings
 
 Action = Literal["raise", "update", "clear"]
+"""What a warning step did to `flood.forecast`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,9 +55,12 @@ def step_warning(state: WarningState, fc: Forecast | None, ts: float, settings: 
     if fc is None or fc.next_level != state.level:
         # The warned level was reached (the level alert takes over) or the target changed: warn of the new one only
         # if it qualifies on its own.
+        reached = fc is not None and LEVEL_NAMES.index(fc.next_level) > LEVEL_NAMES.index(state.level)
+        before = f"{state.level} reached; " if reached else ""
         if fc is not None and qualifies(fc, settings):
-            return WarningStep(_announce(fc, ts, ts), "update", f"{fc.next_level} predicted within the horizon")
-        return WarningStep(WarningState(), "clear", f"{state.level} no longer the next level")
+            return WarningStep(_announce(fc, ts, ts), "update", f"{before}{fc.next_level} predicted within the horizon")
+        return WarningStep(WarningState(), "clear", f"{state.level} reached" if reached else
+                           f"{state.level} no longer the next level")
     if not still_holds(fc, settings):
         why = "river no longer rising" if fc.rate_m_per_h <= 0 else "reaching the level no longer likely"
         return WarningStep(WarningState(), "clear", why)

@@ -1,0 +1,1 @@
+"""Notification channels, one module each, sharing `base.Channel`: send(notification) -> DeliveryResult."""

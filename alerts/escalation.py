@@ -1,0 +1,15 @@
+"""Escalation: which tiers of which chains an unacknowledged alert has reached (pure)."""
+from __future__ import annotations
+
+from typing import Sequence
+
+from alerts.model import Alert, AlertState, Labels, matches
+from alerts.settings import EscalationChain, EscalationTier
+
+
+def due_tiers(alert: Alert, labels: Labels, chains: Sequence[EscalationChain], now: float) -> list[EscalationTier]:
+    """Tiers whose time has come: the alert is still firing (not acknowledged) `after_s` after it began firing."""
+    if alert.state is not AlertState.FIRING:
+        return []
+    waited = now - alert.firing_since_ts
+    return [tier for chain in chains if matches(chain.match, labels) for tier in chain.tiers if waited >= tier.after_s]

@@ -1,0 +1,147 @@
+"""Rows of the alert tables ↔ model objects. Writes take the caller's transaction; reads take a `Query`, so the same
+function serves inside a transaction (`rows_of(conn)`) and on the store's read connection (`store.query_all`)."""
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import asdict, dataclass, fields
+from typing import Callable, Sequence
+
+from alerts.model import Alert, AlertState, AuditEntry, Silence
+from alerts.settings import Matchers
+from detectors.detection import Severity
+
+Query = Callable[[str, tuple[object, ...]], list[sqlite3.Row]]
+"""Runs a read query and returns all rows."""
+
+_ALERT_COLUMNS = tuple(f.name for f in fields(Alert))
+
+
+def rows_of(conn: sqlite3.Connection) -> Query:
+    """A Query on an open connection (inside a transaction)."""
+    return lambda sql, params=(): conn.execute(sql, params).fetchall()
+
+
+def _alert(row: sqlite3.Row) -> Alert:
+    values = {c: row[c] for c in _ALERT_COLUMNS}
+    values.update(state=AlertState(row["state"]), severity=Severity(row["severity"]),
+                  evidence=json.loads(row["evidence"]))
+    return Alert(**values)
+
+
+def save_alert(conn: sqlite3.Connection, alert: Alert) -> None:
+    """Insert or update an alert."""
+    values = asdict(alert)
+    values.update(state=alert.state.value, severity=int(alert.severity),
+                  evidence=json.dumps(alert.evidence, default=str, ensure_ascii=False))
+    cols = ", ".join(_ALERT_COLUMNS)
+    marks = ", ".join(f":{c}" for c in _ALERT_COLUMNS)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in _ALERT_COLUMNS if c != "id")
+    conn.execute(f"INSERT INTO alerts ({cols}) VALUES ({marks}) ON CONFLICT (id) DO UPDATE SET {updates}", values)
+
+
+def add_audit(conn: sqlite3.Connection, entries: Sequence[AuditEntry]) -> None:
+    """Append audit entries."""
+    conn.executemany(
+        "INSERT INTO alert_log (alert_id, silence_id, ts, action, actor, reason, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [(e.alert_id, e.silence_id, e.ts, e.action, e.actor, e.reason, json.dumps(e.data, default=str,
+                                                                                  ensure_ascii=False))
+         for e in entries])
+
+
+def get_alert(query: Query, alert_id: str) -> Alert | None:
+    """The alert with this id, or None."""
+    rows = query("SELECT * FROM alerts WHERE id = ?", (alert_id,))
+    return _alert(rows[0]) if rows else None
+
+
+def open_alert(query: Query, kind: str, subject: str) -> Alert | None:
+    """The open alert of a key, or None."""
+    rows = query("SELECT * FROM alerts WHERE kind = ? AND subject = ? AND state != 'resolved'", (kind, subject))
+    return _alert(rows[0]) if rows else None
+
+
+def open_alerts(query: Query) -> list[Alert]:
+    """Every open alert, oldest first."""
+    return [_alert(r) for r in query("SELECT * FROM alerts WHERE state != 'resolved' ORDER BY opened_ts, id", ())]
+
+
+def clears_since(query: Query, kind: str, subject: str, since_ts: float) -> int:
+    """How often the detector of a key cleared since `since_ts` (for flap detection)."""
+    return int(query("SELECT COUNT(*) FROM alert_log l JOIN alerts a ON a.id = l.alert_id WHERE a.kind = ? AND "
+                     "a.subject = ? AND l.action = 'cleared' AND l.ts >= ?", (kind, subject, since_ts))[0][0])
+
+
+@dataclass(frozen=True)
+class AlertFilter:
+    """Filters of the alert list; None means any."""
+
+    state: str | None = None  # "active" (firing or acknowledged), "firing", "acknowledged", "resolved"
+    kind: str | None = None  # exact kind or prefix ending in a dot
+    subject: str | None = None
+    min_severity: Severity | None = None
+    since_ts: float | None = None  # started at or after
+    until_ts: float | None = None  # started before
+    limit: int = 100
+
+
+def find_alerts(query: Query, f: AlertFilter) -> list[Alert]:
+    """Alerts matching a filter, newest first."""
+    where, params = ["1 = 1"], []  # type: list[str], list[object]
+    if f.state == "active":
+        where.append("state != 'resolved'")
+    elif f.state:
+        where.append("state = ?")
+        params.append(f.state)
+    if f.kind:
+        where.append("(kind = ? OR (substr(?, -1) = '.' AND substr(kind, 1, length(?)) = ?))")
+        params += [f.kind, f.kind, f.kind, f.kind]
+    for column, value, op in (("subject", f.subject, "="), ("severity", f.min_severity, ">="),
+                              ("started_ts", f.since_ts, ">="), ("started_ts", f.until_ts, "<")):
+        if value is not None:
+            where.append(f"{column} {op} ?")
+            params.append(int(value) if isinstance(value, Severity) else value)
+    sql = f"SELECT * FROM alerts WHERE {' AND '.join(where)} ORDER BY started_ts DESC, id DESC LIMIT ?"
+    return [_alert(r) for r in query(sql, (*params, f.limit))]
+
+
+def _audit(row: sqlite3.Row) -> AuditEntry:
+    return AuditEntry(row["ts"], row["action"], row["actor"], row["reason"], json.loads(row["data"]),
+                      row["alert_id"], row["silence_id"])
+
+
+def audit_of(query: Query, alert_id: str) -> list[AuditEntry]:
+    """An alert's audit log, oldest first."""
+    return [_audit(r) for r in query("SELECT * FROM alert_log WHERE alert_id = ? ORDER BY id", (alert_id,))]
+
+
+def save_silence(conn: sqlite3.Connection, s: Silence) -> None:
+    """Insert or update a silence."""
+    conn.execute(
+        "INSERT INTO silences (id, matchers, starts_ts, ends_ts, reason, created_by, created_ts, expired_ts, "
+        "expired_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (id) DO UPDATE SET expired_ts = excluded.expired_ts, expired_by = excluded.expired_by",
+        (s.id, s.matchers.model_dump_json(), s.starts_ts, s.ends_ts, s.reason, s.created_by, s.created_ts,
+         s.expired_ts, s.expired_by))
+
+
+def _silence(row: sqlite3.Row) -> Silence:
+    return Silence(row["id"], Matchers.model_validate_json(row["matchers"]), row["starts_ts"], row["ends_ts"],
+                   row["reason"], row["created_by"], row["created_ts"], row["expired_ts"], row["expired_by"])
+
+
+def get_silence(query: Query, silence_id: str) -> Silence | None:
+    """The silence with this id, or None."""
+    rows = query("SELECT * FROM silences WHERE id = ?", (silence_id,))
+    return _silence(rows[0]) if rows else None
+
+
+def live_silences(query: Query, now: float) -> list[Silence]:
+    """Silences not yet over at `now` (active or still to start), soonest end first."""
+    return [_silence(r) for r in query("SELECT * FROM silences WHERE expired_ts IS NULL AND ends_ts > ? "
+                                       "ORDER BY ends_ts", (now,))]
+
+
+def lapsed_silences(query: Query, now: float) -> list[Silence]:
+    """Silences whose end has passed but whose expiry is not yet recorded."""
+    return [_silence(r) for r in query("SELECT * FROM silences WHERE expired_ts IS NULL AND ends_ts <= ?", (now,))]

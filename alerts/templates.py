@@ -1,0 +1,130 @@
+"""Messages from templates: one sandboxed Jinja environment over the files in alerts/templates/<language>/.
+
+The context is plain data (names, figures, local times, links); wording and language live in the templates, so a
+commune can change them without touching code, and a template cannot reach into Python objects (sandbox).
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable
+from zoneinfo import ZoneInfo
+
+from jinja2 import FileSystemLoader, StrictUndefined, pass_context, select_autoescape
+from jinja2.runtime import Context
+from jinja2.sandbox import SandboxedEnvironment
+
+from alerts.channels.base import Message
+from alerts.model import Alert, AlertState
+from alerts.settings import LogChannel, ReceiverConfig
+from alerts.stages import Candidate
+from alerts.views import alert_url, subject_name
+from config.schema import Settings
+
+TEMPLATES = Path(__file__).with_name("templates")
+"""Where the *.j2 files are."""
+
+LIST_VIEWER = ReceiverConfig(name="list", channel=LogChannel(type="log"))
+"""The receiver an alert list is rendered for: officers, in the deployment's language."""
+
+def make_environment() -> SandboxedEnvironment:
+    """The one template environment: sandboxed, strict about undefined names, HTML escaped in *.html.j2."""
+    env = SandboxedEnvironment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, trim_blocks=True,
+                               lstrip_blocks=True, autoescape=select_autoescape(["html.j2"]))
+    env.filters.update(num=_num, clock=_clock, day=_day, hm=_hm, sentence=_sentence)
+    return env
+
+
+def _sentence(text: str) -> str:
+    """Upper-case the first letter only (`capitalize` would lower-case names)."""
+    return text[:1].upper() + text[1:]
+
+
+@pass_context
+def _num(ctx: Context, value: float | None, digits: int = 2) -> str:
+    """A number with the language's decimal separator (7,42 in Vietnamese)."""
+    if value is None:
+        return "?"
+    text = f"{value:.{digits}f}"
+    return text.replace(".", ",") if ctx["lang"] == "vi" else text
+
+
+def _local(ctx: Context, ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, ZoneInfo(ctx["timezone"]))
+
+
+@pass_context
+def _clock(ctx: Context, ts: float) -> str:
+    """Local time of day, HH:MM."""
+    return _local(ctx, ts).strftime("%H:%M")
+
+
+@pass_context
+def _day(ctx: Context, ts: float) -> str:
+    """Local date, DD/MM/YYYY."""
+    return _local(ctx, ts).strftime("%d/%m/%Y")
+
+
+def _hm(seconds: float) -> tuple[int, int]:
+    """A duration as (hours, minutes), rounded to the minute."""
+    minutes = int(round(max(0.0, seconds) / 60))
+    return minutes // 60, minutes % 60
+
+
+def eta_s(evidence: dict[str, Any]) -> float | None:
+    """Predicted time to the next level: the detector's, else distance over a positive rate of rise."""
+    if evidence.get("eta_s") is not None:
+        return float(evidence["eta_s"])
+    distance, rate = evidence.get("distance_m"), evidence.get("rate_m_per_h")
+    if distance is None or not rate or rate <= 0:
+        return None
+    return float(distance) / float(rate) * 3600
+
+
+class Composer:
+    """Renders the message of a notification in its receiver's language and for its audience."""
+
+    def __init__(self, settings: Settings, ack_url: Callable[[str, str, float], str] | None = None):
+        self.settings = settings
+        self.env = make_environment()
+        self._ack_url = ack_url
+
+    def context(self, c: Candidate, now: float) -> dict[str, Any]:
+        """The data the templates see (a missing evidence fact reads as none)."""
+        a, s = c.alert, self.settings
+        station = s.station(a.subject)
+        return {
+            "lang": c.receiver.language or s.language, "timezone": s.timezone, "commune": s.commune,
+            "audience": c.receiver.audience, "notice": c.notice, "tier": c.tier.name if c.tier else None,
+            "unacked_s": now - a.firing_since_ts, "id": a.id, "kind": a.kind, "family": a.kind.split(".")[0],
+            "subject": a.subject, "subject_name": subject_name(s, a.subject),
+            "river": station.river if station else None, "is_station": station is not None, "state": a.state.value,
+            "severity": a.severity.name.lower(), "level": a.level, "value": a.value, "unit": a.unit,
+            "reason": a.reason, "evidence": defaultdict(lambda: None, a.evidence), "eta_s": eta_s(a.evidence),
+            "detected_ts": a.detected_ts, "started_ts": a.started_ts, "now": now, "acknowledged_by": a.acknowledged_by,
+            "resolved_by": a.resolved_by, "resolve_reason": a.resolve_reason, "url": alert_url(s, a.id),
+            "ack_url": None,
+        }
+
+    def _render(self, ctx: dict[str, Any], name: str, **extra: Any) -> str:
+        return self.env.get_template(f"{ctx['lang']}/{name}").render(ctx, **extra).strip()
+
+    def title_of(self, alert: Alert, now: float) -> str:
+        """The alert's title in the deployment's language, as officers would see it in a list."""
+        notice = "firing" if alert.state is AlertState.FIRING else alert.state.value
+        candidate = Candidate(alert, alert.labels(), LIST_VIEWER, notice, None)  # type: ignore[arg-type]
+        return self._render(self.context(candidate, now), "title.j2")
+
+    def compose(self, c: Candidate, now: float) -> Message:
+        """Render the title, the body, then the text and HTML around the body, and the short variant; officers'
+        messages about a firing alert carry an acknowledge link."""
+        ctx = self.context(c, now)
+        if (self._ack_url is not None and c.receiver.audience == "officers" and c.alert.state is AlertState.FIRING
+                and c.notice in ("firing", "raised", "lowered", "repeat")):
+            ctx["ack_url"] = self._ack_url(c.alert.id, c.receiver.name, now)
+        title, body = self._render(ctx, "title.j2"), self._render(ctx, "body.j2")
+        lines = [line for line in body.splitlines() if line.strip()]
+        return Message(title, self._render(ctx, "text.j2", body="\n".join(lines)),
+                       self._render(ctx, "message.html.j2", title=title, body_lines=lines),
+                       self._render(ctx, "short.j2"))

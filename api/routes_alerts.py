@@ -1,0 +1,225 @@
+"""Alert endpoints: the public read-only alert list and detail (with the audit log), officers' actions (acknowledge,
+comment, resolve, silences), and the acknowledge link of messages (GET confirms, POST acknowledges)."""
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, Field
+
+from alerts import actions, outbox, storage
+from alerts.ack_links import InvalidLink, use_nonce
+from alerts.actions import ActionError
+from alerts.model import AlertState
+from alerts.runtime import AlertRuntime
+from alerts.settings import Matchers, SeverityName, severity_of
+from alerts.views import alert_document, audit_document, silence_document
+from api.auth import Principal, Role, require_role
+from api.problems import ApiProblem
+from ingest.timefmt import parse_query_time
+
+router = APIRouter(prefix="/api/v1", tags=["alerts"])
+
+_TITLES = {404: "Not found", 409: "Conflict", 422: "Invalid request"}
+
+
+def _runtime(request: Request) -> AlertRuntime:
+    return request.app.state.service.alerts
+
+
+def _time(value: str | None, name: str) -> float | None:
+    if value is None:
+        return None
+    try:
+        return parse_query_time(value)
+    except ValueError as exc:
+        raise ApiProblem(400, "Bad request", f"{name}: {exc}") from None
+
+
+def _problem(exc: ActionError) -> ApiProblem:
+    return ApiProblem(exc.status, _TITLES.get(exc.status, "Error"), str(exc))
+
+
+@router.get("/alerts", summary="Alerts: open ones by default, or history with filters (public)")
+def list_alerts(request: Request,
+                state: Literal["active", "firing", "acknowledged", "resolved", "all"] = Query(
+                    "active", description="`active`: firing or acknowledged."),
+                kind: str | None = Query(None, description="Exact kind, or a prefix ending in a dot (`flood.`)."),
+                subject: str | None = Query(None, description="Station or camera id."),
+                min_severity: SeverityName | None = Query(None),
+                since: str | None = Query(None, description="Started at or after (RFC 3339 or epoch seconds)."),
+                until: str | None = Query(None, description="Started before (RFC 3339 or epoch seconds)."),
+                limit: int = Query(100, ge=1, le=1000)) -> dict[str, Any]:
+    """Alerts newest first."""
+    rt = _runtime(request)
+    f = storage.AlertFilter(None if state == "all" else state, kind, subject,
+                            severity_of(min_severity) if min_severity else None, _time(since, "since"),
+                            _time(until, "until"), limit)
+    found = storage.find_alerts(rt.store.query_all, f)
+    now = rt.clock()
+    return {"alerts": [alert_document(a, rt.settings, rt.composer.title_of(a, now)) for a in found],
+            "count": len(found)}
+
+
+@router.get("/alerts/{alert_id}", summary="One alert with its audit log and notifications (public)")
+def get_alert(request: Request, alert_id: str) -> dict[str, Any]:
+    """The alert, what happened to it (who, when, why) and what was sent to whom."""
+    rt = _runtime(request)
+    alert = storage.get_alert(rt.store.query_all, alert_id)
+    if alert is None:
+        raise ApiProblem(404, "Unknown alert", f"no alert with id {alert_id!r}; see /api/v1/alerts")
+    tz = rt.settings.timezone
+    return {"alert": alert_document(alert, rt.settings, rt.composer.title_of(alert, rt.clock())),
+            "log": [audit_document(e, tz) for e in storage.audit_of(rt.store.query_all, alert_id)],
+            "notifications": outbox.of_alert(rt.store.query_all, alert_id)}
+
+
+class AckBody(BaseModel):
+    """An acknowledgement, optionally with a note."""
+
+    comment: str = Field("", max_length=2000, examples=["Đang ra hiện trường"])
+
+
+class CommentBody(BaseModel):
+    """A remark for the alert's log."""
+
+    text: str = Field(min_length=1, max_length=2000, examples=["Nước đã tràn qua ngầm thôn Đông"])
+
+
+class ResolveBody(BaseModel):
+    """Why an officer closes the alert."""
+
+    reason: str = Field(min_length=1, max_length=2000, examples=["Cảm biến bị rác che, đã vệ sinh"])
+
+
+def _act(request: Request, action: Any, *args: Any) -> Any:
+    """Run an action in one transaction, wake the delivery worker, map refusals to problems."""
+    rt = _runtime(request)
+    try:
+        with rt.store.transaction() as conn:
+            result = action(conn, *args)
+    except ActionError as exc:
+        raise _problem(exc) from None
+    rt.wake()
+    return result
+
+
+@router.post("/alerts/{alert_id}/ack", summary="Acknowledge: stop repeats and escalation (officer)")
+def ack(request: Request, alert_id: str, body: AckBody | None = None,
+        principal: Principal = Depends(require_role(Role.OFFICER))) -> dict[str, Any]:
+    """Take the alert on."""
+    rt = _runtime(request)
+    alert = _act(request, actions.acknowledge, rt.engine, alert_id, principal.username, rt.clock(),
+                 body.comment if body else "")
+    return {"alert": alert_document(alert, rt.settings)}
+
+
+@router.post("/alerts/{alert_id}/comment", summary="Add a remark to the alert's log (officer)", status_code=201)
+def add_comment(request: Request, alert_id: str, body: CommentBody,
+                principal: Principal = Depends(require_role(Role.OFFICER))) -> dict[str, Any]:
+    """Record a remark."""
+    rt = _runtime(request)
+    entry = _act(request, actions.comment, alert_id, principal.username, rt.clock(), body.text)
+    return {"entry": audit_document(entry, rt.settings.timezone)}
+
+
+@router.post("/alerts/{alert_id}/resolve", summary="Resolve by hand, with a reason (officer)")
+def resolve(request: Request, alert_id: str, body: ResolveBody,
+            principal: Principal = Depends(require_role(Role.OFFICER))) -> dict[str, Any]:
+    """Close the alert."""
+    rt = _runtime(request)
+    alert = _act(request, actions.resolve, rt.engine, alert_id, principal.username, rt.clock(), body.reason)
+    return {"alert": alert_document(alert, rt.settings)}
+
+
+@router.get("/silences", summary="Silences not yet over (public)")
+def list_silences(request: Request) -> dict[str, Any]:
+    """Active and upcoming silences, soonest end first."""
+    rt = _runtime(request)
+    now = rt.clock()
+    return {"silences": [silence_document(s, now, rt.settings.timezone)
+                         for s in storage.live_silences(rt.store.query_all, now)]}
+
+
+class SilenceBody(BaseModel):
+    """A new silence: what it mutes, until when, and why."""
+
+    matchers: Matchers = Field(description="Which alerts it mutes (kinds, subjects, areas, severities).")
+    starts_at: str | None = Field(None, description="Start (RFC 3339 or epoch seconds); now when empty.")
+    ends_at: str | None = Field(None, description="End (RFC 3339 or epoch seconds).")
+    duration_s: float | None = Field(None, gt=0, description="Length, seconds (instead of ends_at).")
+    reason: str = Field(min_length=1, max_length=2000, examples=["Thay cảm biến trạm Cầu Kiều Phú"])
+
+
+@router.post("/silences", summary="Create a silence (officer)", status_code=201)
+def create_silence(request: Request, body: SilenceBody,
+                   principal: Principal = Depends(require_role(Role.OFFICER))) -> dict[str, Any]:
+    """Mute matching alerts for a while."""
+    rt = _runtime(request)
+    now = rt.clock()
+    starts = _time(body.starts_at, "starts_at") or now
+    ends = _time(body.ends_at, "ends_at")
+    if (ends is None) == (body.duration_s is None):
+        raise ApiProblem(422, "Invalid request", "give either ends_at or duration_s")
+    ends = ends if ends is not None else starts + (body.duration_s or 0)
+    s = _act(request, actions.create_silence, body.matchers, starts, ends, body.reason, principal.username, now)
+    return {"silence": silence_document(s, now, rt.settings.timezone)}
+
+
+@router.delete("/silences/{silence_id}", summary="End a silence now (officer)")
+def expire_silence(request: Request, silence_id: str,
+                   principal: Principal = Depends(require_role(Role.OFFICER))) -> dict[str, Any]:
+    """End the silence; what it muted is notified."""
+    rt = _runtime(request)
+    now = rt.clock()
+    s = _act(request, actions.expire_silence, rt.engine, silence_id, principal.username, now)
+    return {"silence": silence_document(s, now, rt.settings.timezone)}
+
+
+def _ack_page(rt: AlertRuntime, stage: str, alert_id: str | None = None, detail: str = "",
+              status: int = 200) -> HTMLResponse:
+    alert = storage.get_alert(rt.store.query_all, alert_id) if alert_id else None
+    page = rt.composer.env.get_template(f"{rt.settings.language}/ack_page.html.j2").render(
+        commune=rt.settings.commune, stage=stage, detail=detail,
+        alert=alert_document(alert, rt.settings) if alert else None)
+    return HTMLResponse(page, status_code=status, headers={"Cache-Control": "no-store",
+                                                           "Referrer-Policy": "no-referrer"})
+
+
+@router.get("/ack/{token}", summary="Acknowledge link: a confirmation page (does not acknowledge)",
+            response_class=HTMLResponse)
+def ack_link_page(request: Request, token: str) -> HTMLResponse:
+    """Mail scanners follow links: GET only shows the button that POSTs."""
+    rt = _runtime(request)
+    try:
+        claim = rt.ack_links.verify(token, rt.clock())
+    except InvalidLink as exc:
+        return _ack_page(rt, "invalid", detail=exc.reason, status=400 if exc.reason != "expired" else 410)
+    alert = storage.get_alert(rt.store.query_all, claim.alert_id)
+    if alert is None:
+        return _ack_page(rt, "invalid", detail="unknown", status=404)
+    stage = {AlertState.FIRING: "confirm", AlertState.ACKNOWLEDGED: "already"}.get(alert.state, "resolved")
+    return _ack_page(rt, stage, alert.id)
+
+
+@router.post("/ack/{token}", summary="Acknowledge link: acknowledge (once)", response_class=HTMLResponse)
+def ack_link_use(request: Request, token: str) -> HTMLResponse:
+    """Acknowledge as the receiver the link was sent to; the link then stops working."""
+    rt = _runtime(request)
+    now = rt.clock()
+    try:
+        claim = rt.ack_links.verify(token, now)
+        actor = f"link:{claim.receiver}"
+        with rt.store.transaction() as conn:
+            before = storage.get_alert(storage.rows_of(conn), claim.alert_id)
+            use_nonce(conn, claim, actor, now)
+            actions.acknowledge(conn, rt.engine, claim.alert_id, actor, now, "acknowledge link in the message")
+    except InvalidLink as exc:
+        return _ack_page(rt, "invalid", detail=exc.reason, status=400 if exc.reason != "expired" else 410)
+    except ActionError as exc:
+        return _ack_page(rt, "resolved" if exc.status == 409 else "invalid", claim.alert_id, "unknown",
+                         status=exc.status)
+    rt.wake()
+    stage = "already" if before is not None and before.state is AlertState.ACKNOWLEDGED else "done"
+    return _ack_page(rt, stage, claim.alert_id)

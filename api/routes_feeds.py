@@ -1,0 +1,52 @@
+"""Public feeds: CAP 1.2 messages of alert changes, the Atom feed of active alerts (pointing at them) and the Atom
+feed of published bulletins."""
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Query, Request, Response
+
+from alerts.feeds.atom import ATOM_MEDIA_TYPE
+from alerts.feeds.cap import CAP_MEDIA_TYPE
+from alerts.feeds.publication import Feeds
+from api.problems import ApiProblem
+from api.routes_stations import PUBLIC_SHORT_CACHE
+
+router = APIRouter(prefix="/feeds", tags=["feeds"])
+
+Lang = Literal["vi", "en"]
+
+
+def _feeds(request: Request) -> Feeds:
+    return request.app.state.service.feeds
+
+
+def _xml(body: bytes, media_type: str) -> Response:
+    return Response(body, media_type=f"{media_type}; charset=utf-8", headers={"Cache-Control": PUBLIC_SHORT_CACHE})
+
+
+@router.get("/alerts.atom", summary="Atom feed of active flood and dust alerts, each with its latest CAP message",
+            response_class=Response, responses={200: {"content": {ATOM_MEDIA_TYPE: {}}}})
+def alerts_atom(request: Request, lang: Lang = Query("vi")) -> Response:
+    """Active public alerts, newest change first."""
+    service = request.app.state.service
+    return _xml(_feeds(request).alerts_atom(lang, service.clock()), ATOM_MEDIA_TYPE)
+
+
+@router.get("/bulletins.atom", summary="Atom feed of published bulletins",
+            response_class=Response, responses={200: {"content": {ATOM_MEDIA_TYPE: {}}}})
+def bulletins_atom(request: Request, lang: Lang = Query("vi"), limit: int = Query(50, ge=1, le=200)) -> Response:
+    """Published bulletins, newest first, with their text, card and radio audio."""
+    service = request.app.state.service
+    return _xml(_feeds(request).bulletins_atom(service.bulletins.published(limit), lang, service.clock()),
+                ATOM_MEDIA_TYPE)
+
+
+@router.get("/cap/{message_id}.xml", summary="One CAP 1.2 message (an alert change: Alert, Update or Cancel)",
+            response_class=Response, responses={200: {"content": {CAP_MEDIA_TYPE: {}}}})
+def cap_message(request: Request, message_id: str) -> Response:
+    """The message with an info block in vi-VN and one in en-US."""
+    body = _feeds(request).cap(message_id)
+    if body is None:
+        raise ApiProblem(404, "No such message", f"no CAP message {message_id!r}; see /feeds/alerts.atom")
+    return _xml(body, CAP_MEDIA_TYPE)

@@ -1,0 +1,17 @@
+"""Fixtures of the alert tests."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from tests.alerts.harness import Harness, people_settings
+
+
+@pytest.fixture
+def harness(tmp_path: Path) -> Iterator[Harness]:
+    """A runtime with the people receivers, no hold before resolving."""
+    h = Harness(people_settings(tmp_path / "data"))
+    yield h
+    h.close()

@@ -1,0 +1,111 @@
+"""Messages: Vietnamese by default, English on request; what an officer needs at 2 a.m. is in them."""
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from jinja2.exceptions import SecurityError
+
+from alerts import model
+from alerts.channels.sms import fold
+from alerts.model import AlertState, HoldPolicy
+from alerts.settings import EscalationTier, ReceiverConfig
+from alerts.stages import Candidate
+from alerts.templates import Composer, make_environment
+from detectors.detection import Detection, Severity
+from tests.support import make_settings
+
+AT_0710 = datetime(2026, 9, 20, 7, 10, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh")).timestamp()
+POLICY = HoldPolicy(0, 0, 3)
+BD2 = Detection("flood.level", "st1", AT_0710, True, Severity.CRITICAL, 7.42, "m", "BD2", "crossed BD2 upward",
+                {"level_m": 7.42, "threshold_m": 7.3, "next_level": "BD3", "next_threshold_m": 8.0,
+                 "distance_m": 0.58, "rate_m_per_h": 0.12})
+
+
+def _compose(tmp_path: Path, detection: Detection = BD2, notice: str = "firing", **receiver: object):
+    settings = make_settings(tmp_path, http={"port": 0, "public_url": "https://canhbao.kieuphu.vn"})
+    alert = model.on_detection(None, detection, AT_0710 + 30, POLICY, 0).alert
+    assert alert is not None
+    r = ReceiverConfig.model_validate({"name": "duty", "channel": {"type": "log"}, **receiver})
+    composer = Composer(settings, lambda a, rc, now: f"https://canhbao.kieuphu.vn/api/v1/ack/TOKEN-{a}")
+    return alert, composer, Candidate(alert, alert.labels(), r, notice, None)  # type: ignore[arg-type]
+
+
+def test_vietnamese_flood_message_has_what_an_officer_needs(tmp_path: Path) -> None:
+    alert, composer, c = _compose(tmp_path)
+    m = composer.compose(c, AT_0710 + 30)
+    assert m.title == "[BÁO ĐỘNG II] Trạm thử: mực nước 7,42 m, vượt báo động II"
+    assert "Trạm thử (Sông Tích)" in m.text  # the station's name, not only its id
+    assert "mực nước 7,42 m" in m.text and "lúc 07:10 ngày 20/09/2026" in m.text
+    assert "Ngưỡng báo động II: 7,30 m" in m.text
+    assert "Xu thế: đang lên 0,12 m/giờ" in m.text
+    assert "Dự kiến đạt báo động III (8,00 m) sau khoảng 4 giờ 50 phút, vào khoảng 12:00 ngày 20/09/2026" in m.text
+    assert "Việc cần làm: Huy động lực lượng xung kích" in m.text
+    assert f"https://canhbao.kieuphu.vn/alerts/{alert.id}" in m.text
+    assert f"https://canhbao.kieuphu.vn/api/v1/ack/TOKEN-{alert.id}" in m.text and "ack/TOKEN" in m.html
+    assert "<p" in m.html and "7,42 m" in m.html
+
+
+def test_english_message(tmp_path: Path) -> None:
+    _, composer, c = _compose(tmp_path, language="en")
+    m = composer.compose(c, AT_0710 + 30)
+    assert m.title == "[ALARM LEVEL II] Trạm thử: water level 7.42 m, above alarm level II"
+    assert "at 07:10 on 20/09/2026" in m.text and "Trend: rising 0.12 m/h" in m.text
+    assert "Expected to reach alarm level III (8.00 m) in about 4 h 50 min" in m.text
+
+
+def test_sms_variant_fits_one_gsm_segment(tmp_path: Path) -> None:
+    alert, composer, c = _compose(tmp_path)
+    short = composer.compose(c, AT_0710 + 30).short
+    text = fold(short, ascii_only=True, max_chars=160)
+    assert text.startswith("BAO DONG II Tram thu: muc nuoc 7,42 m, vuot bao dong II, dang len 0,12 m/gio.")
+    assert len(text) <= 160 and text.isascii() and alert.id in text
+    assert fold("x" * 200, True, 160).endswith("...") and len(fold("x" * 200, True, 160)) == 160
+
+
+def test_public_audience_gets_advice_and_no_acknowledge_link(tmp_path: Path) -> None:
+    _, composer, c = _compose(tmp_path, audience="public")
+    m = composer.compose(c, AT_0710 + 30)
+    assert "/ack/" not in m.text and "Người dân vùng trũng" in m.text
+
+
+def test_escalation_resolution_and_forecast_wording(tmp_path: Path) -> None:
+    alert, composer, c = _compose(tmp_path)
+    tier = EscalationTier(name="Phó Chủ tịch UBND xã", after_s=900, receivers=["duty"])
+    escalated = composer.compose(replace(c, tier=tier), alert.firing_since_ts + 900)
+    assert escalated.title.startswith("[CHUYỂN CẤP]")
+    assert "Chưa ai xác nhận sau 15 phút: chuyển đến Phó Chủ tịch UBND xã." in escalated.text
+    done = replace(alert, state=AlertState.RESOLVED, resolved_by="truc.ban", resolve_reason="nước rút")
+    resolved = composer.compose(replace(c, alert=done, notice="resolved"), AT_0710 + 3600)
+    assert resolved.title.startswith("[ĐÃ KẾT THÚC]") and "(nước rút, truc.ban)" in resolved.text
+    assert "/ack/" not in resolved.text
+    forecast = Detection("flood.forecast", "st1", AT_0710, True, Severity.CRITICAL, 3.5, "h", "BD3", "eta",
+                         {"next_level": "BD3", "threshold_m": 8.0, "eta_s": 12600, "eta_low_s": 9000,
+                          "eta_high_s": 18000, "rate_m_per_h": 0.17})
+    _, composer, fc = _compose(tmp_path, forecast)
+    text = composer.compose(fc, AT_0710).text
+    assert "dự báo đạt báo động III sau khoảng 3 giờ 30 phút" in text
+    assert "(sớm nhất 2 giờ 30 phút, muộn nhất 5 giờ 0 phút)" in text
+
+
+@pytest.mark.parametrize("kind", ["sensor.offline", "sensor.stuck", "sensor.spike", "sensor.range", "sensor.battery",
+                                  "sensor.clock", "dust.plume", "camera.offline", "camera.frozen", "camera.dark",
+                                  "camera.blur", "camera.obstructed", "camera.moved", "delivery.failed",
+                                  "something.new"])
+def test_every_kind_renders_in_both_languages(tmp_path: Path, kind: str) -> None:
+    d = Detection(kind, "cam1" if kind.startswith(("camera", "dust")) else "st1", AT_0710, True, Severity.WARNING,
+                  0.62, "index", reason="why", evidence={"error": "HTTP 500", "silence_s": 3600})
+    for lang in ("vi", "en"):
+        _, composer, c = _compose(tmp_path, d, language=lang)
+        m = composer.compose(c, AT_0710)
+        assert m.title and m.text and m.short and "{{" not in m.text
+    if kind.startswith(("camera", "dust")):
+        assert "Công trường thử" in composer.compose(c, AT_0710).text
+
+
+def test_templates_are_sandboxed() -> None:
+    with pytest.raises(SecurityError):
+        make_environment().from_string("{{ text.__class__.__mro__[1].__subclasses__() }}").render(text="x")

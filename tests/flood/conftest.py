@@ -1,0 +1,41 @@
+"""Fixtures for the flood detector tests, and where the shared real data lives."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import pytest
+from flood_support import make_station
+
+from config.schema import StationConfig
+from detectors.flood.detector import FloodDetector
+from detectors.flood.settings import FloodSettings
+
+DATA_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+"""The shared real data (/work/shared/data next to the repository); tests that need it skip when it is absent."""
+
+
+@pytest.fixture(scope="session")
+def data_folder() -> Callable[[str], Path]:
+    """Factory: a folder of the shared real data, or skip the test with the reason."""
+    def find(name: str) -> Path:
+        folder = DATA_DIR / name
+        if not (folder / "meta.json").is_file():
+            pytest.skip(f"real data folder {folder} is absent (tests read it from ../shared/data, never from the repo)")
+        return folder
+    return find
+
+
+@pytest.fixture
+def settings() -> FloodSettings:
+    """Default flood settings."""
+    return FloodSettings()
+
+
+@pytest.fixture
+def detector(settings: FloodSettings) -> Callable[..., FloodDetector]:
+    """Factory: a detector over the given stations (default: one station `tich1`), settings overridable by keyword."""
+    def build(*stations: StationConfig, **overrides: object) -> FloodDetector:
+        s = FloodSettings(**{**settings.model_dump(), **overrides}) if overrides else settings
+        return FloodDetector(list(stations) or [make_station()], s)
+    return build
