@@ -10,6 +10,7 @@ from pathlib import Path
 
 from config.loader import ConfigError, load_settings, secret
 from config.schema import Settings
+from ingest.broker import MosquittoProcess, is_listening
 
 log = logging.getLogger("tichwatch")
 
@@ -36,10 +37,8 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     return 0
 
 
-def _ensure_broker(settings: Settings) -> object | None:
+def _ensure_broker(settings: Settings) -> "MosquittoProcess | None":
     """Start a local Mosquitto for the demo when the configured local broker is not running."""
-    from ingest.broker import MosquittoProcess, is_listening
-
     host, port = settings.mqtt.host, settings.mqtt.port
     if is_listening(host, port) or host not in ("127.0.0.1", "localhost"):
         return None
@@ -66,22 +65,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     from api.service import Service
 
     settings = _load(args.config)
-    broker = _ensure_broker(settings) if args.simulate else None
     service = Service(settings)
-    app = create_app(service)
-    config = uvicorn.Config(app, host=settings.http.host, port=settings.http.port, log_config=None,
-                            lifespan="on")
-    server = uvicorn.Server(config)
-    stop = threading.Event()
     if args.simulate:
-        threading.Timer(1.0, lambda: _start_simulator(settings, args.speed, stop)).start()
-    log.info("HTTP on http://%s:%s (dashboard /, API /api/v1, docs /docs)", settings.http.host, settings.http.port)
-    try:
-        server.run()  # uvicorn handles SIGTERM/SIGINT: lifespan shutdown drains and acknowledges the pipeline
-    finally:
-        stop.set()
+        broker = _ensure_broker(settings)
+        stop = threading.Event()
+        # Stopped from the service's own shutdown: uvicorn re-raises SIGTERM once the app has stopped, so code after
+        # server.run() would never run and the demo's broker would be left behind.
+        service.stop_hooks.append(stop.set)
         if broker is not None:
-            broker.stop()  # type: ignore[attr-defined]
+            service.stop_hooks.insert(0, broker.stop)  # hooks run in reverse: the simulator stops before the broker
+        threading.Timer(1.0, lambda: _start_simulator(settings, args.speed, stop)).start()
+    app = create_app(service)
+    server = uvicorn.Server(uvicorn.Config(app, host=settings.http.host, port=settings.http.port, log_config=None,
+                                          lifespan="on"))
+    log.info("HTTP on http://%s:%s (dashboard /, API /api/v1, docs /docs)", settings.http.host, settings.http.port)
+    server.run()  # uvicorn handles SIGTERM/SIGINT: the lifespan shutdown drains and acknowledges the pipeline
     return 0
 
 

@@ -85,6 +85,7 @@ class Service:
                                       flood=_LockedFlood(self), channels=self.alerts.delivery.channels.get)
         self.feeds = Feeds(settings, settings.bulletins, self.store)
         self.started_ts: float | None = None
+        self.stop_hooks: list[Callable[[], None]] = []  # run last on stop (e.g. the demo's own broker and simulator)
 
     def start(self) -> None:
         """Start the pipeline (warming detectors from the store), then connect to the broker."""
@@ -136,6 +137,8 @@ class Service:
             self.historian.close()
         self.mqtt.stop()
         self.store.close()
+        for hook in reversed(self.stop_hooks):
+            hook()
         log.info("TichWatch stopped")
 
     def readiness(self) -> Readiness:

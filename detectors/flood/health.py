@@ -98,8 +98,15 @@ def clock_offset_s(offsets_s: Sequence[float]) -> float:
 
 
 def clock_skewed(offsets_s: Sequence[float], settings: FloodSettings) -> bool:
-    """Is the gateway's clock off by more than the limit in each of the last receive batches?"""
-    return len(offsets_s) >= settings.clock_skew_readings and abs(clock_offset_s(offsets_s)) > settings.clock_skew_max_s
+    """Is the gateway's clock off by more than the limit, by about the same amount, in each of the last receive batches?
+
+    A clock that is off shifts every batch by the same offset; a backlog being delivered (after an outage, or a
+    replay) arrives stale by an amount that shrinks from batch to batch, and is not a clock fault.
+    """
+    if len(offsets_s) < settings.clock_skew_readings:
+        return False
+    steady = max(offsets_s) - min(offsets_s) <= settings.clock_skew_max_s / 2
+    return steady and abs(clock_offset_s(offsets_s)) > settings.clock_skew_max_s
 
 
 def is_offline(now: float, last_seen_ts: float, expected_interval_s: float, settings: FloodSettings) -> bool:

@@ -121,6 +121,17 @@ def test_clock_skew_raised_and_cleared_but_a_backlog_is_not_skew(detector, setti
     assert det.status("tich1").faults == ()
 
 
+def test_a_backlog_drained_one_reading_at_a_time_is_not_clock_skew(detector, settings):
+    """A gateway (or a replay, or the simulator catching up) sends three days of readings one message at a time,
+    ten times faster than they were taken: every reading is days old on arrival, but less so each time."""
+    det = detector()
+    start = T0 - 3 * 86400
+    dets = []
+    for i in range(60):
+        dets += det.update(Reading("tich1", start + i * 600, 0.5, received_ts=T0 + i * 60))
+    assert not kinds(dets, CLOCK)
+
+
 def test_health_evidence_is_json_serialisable(detector):
     det = detector()
     dets = feed(det, "tich1", [0.5] * 10 + [9.0, 0.5, 42.0], battery_v=10.0)
