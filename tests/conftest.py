@@ -3,16 +3,19 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from pathlib import Path
 from typing import Iterator
 
 import pytest
+import uvicorn
 
+from api.app import create_app
 from api.service import Service
 from config.schema import Settings
-from ingest.broker import MosquittoProcess
+from ingest.broker import MosquittoProcess, free_port
 from ingest.publisher import GatewayPublisher
-from tests.support import SECRET_ENV_WORDS, SECRETS, make_settings
+from tests.support import SECRET_ENV_WORDS, SECRETS, make_settings, wait_for
 
 
 class SecretLeakHandler(logging.Handler):
@@ -80,3 +83,18 @@ def gateway(broker: MosquittoProcess, settings: Settings) -> Iterator[GatewayPub
     pub = GatewayPublisher(settings.mqtt, "test-gateway").connect()
     yield pub
     pub.close()
+
+
+@pytest.fixture
+def live_app(settings: Settings) -> Iterator[tuple[Service, str]]:
+    """The service (with its broker) behind uvicorn on a free port."""
+    svc = Service(settings)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(svc), host="127.0.0.1", port=port, log_config=None))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    wait_for(lambda: server.started, timeout_s=15)
+    assert svc.mqtt.connected.wait(10)
+    yield svc, f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=15)

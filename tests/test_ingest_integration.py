@@ -3,19 +3,15 @@ from __future__ import annotations
 
 import json
 import subprocess
-import threading
 import time
 from pathlib import Path
-from typing import Iterator
 
 import httpx
 import pytest
-import uvicorn
 
-from api.app import create_app
 from api.service import Service
 from config.schema import Settings
-from ingest.broker import MosquittoProcess, free_port
+from ingest.broker import MosquittoProcess
 from ingest.contract import Topics, encode_reading
 from ingest.publisher import GatewayPublisher
 from tests.support import Recorder, make_settings, secret, wait_for
@@ -123,24 +119,9 @@ def test_frames_are_kept_latest_wins(service: Service, gateway: GatewayPublisher
     assert processed + dropped == 5 and processed >= 1
 
 
-@pytest.fixture
-def http_service(settings: Settings) -> Iterator[tuple[Service, str]]:
-    """The service behind a real uvicorn HTTP server on a free port."""
-    svc = Service(settings)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(svc), host="127.0.0.1", port=port, log_config=None))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    wait_for(lambda: server.started, timeout_s=10)
-    assert svc.mqtt.connected.wait(10)
-    yield svc, f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=15)
-
-
-def test_mosquitto_pub_reading_is_served_within_a_second(http_service: tuple[Service, str],
+def test_mosquitto_pub_reading_is_served_within_a_second(live_app: tuple[Service, str],
                                                          broker: MosquittoProcess) -> None:
-    svc, base = http_service
+    svc, base = live_app
     ts = "2026-01-01T00:00:00Z"
     payload = json.dumps({"ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "level_m": 6.42})
     started = time.monotonic()
@@ -160,8 +141,8 @@ def test_mosquitto_pub_reading_is_served_within_a_second(http_service: tuple[Ser
     assert "tichwatch_readings_stored_total 1.0" in httpx.get(f"{base}/metrics").text
 
 
-def test_http_errors_are_problem_documents(http_service: tuple[Service, str]) -> None:
-    _, base = http_service
+def test_http_errors_are_problem_documents(live_app: tuple[Service, str]) -> None:
+    _, base = live_app
     r = httpx.get(f"{base}/api/v1/stations/nope")
     assert r.status_code == 404 and r.headers["content-type"] == "application/problem+json"
     assert "nope" in r.json()["detail"]

@@ -5,20 +5,13 @@ import asyncio
 import json
 import threading
 import time
-from typing import Iterator
 
 import httpx
-import pytest
-import uvicorn
 
-from api.app import create_app
 from api.live import EventHub, stream
 from api.service import Service
-from config.schema import Settings
-from ingest.broker import free_port
 from ingest.contract import Topics, encode_reading
 from ingest.publisher import GatewayPublisher
-from tests.support import wait_for
 
 
 def parse_sse(text: str) -> list[dict[str, str]]:
@@ -64,23 +57,9 @@ def test_resume_with_last_event_id_and_reset_on_stale_id() -> None:
     asyncio.run(scenario())
 
 
-@pytest.fixture
-def http_service(settings: Settings) -> Iterator[tuple[Service, str]]:
-    svc = Service(settings)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(svc), host="127.0.0.1", port=port, log_config=None))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    wait_for(lambda: server.started, timeout_s=10)
-    assert svc.mqtt.connected.wait(10)
-    yield svc, f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=15)
-
-
-def test_reading_over_mqtt_arrives_on_the_stream(http_service: tuple[Service, str],
+def test_reading_over_mqtt_arrives_on_the_stream(live_app: tuple[Service, str],
                                                  gateway: GatewayPublisher) -> None:
-    _, base = http_service
+    _, base = live_app
     received: list[dict[str, str]] = []
 
     def listen() -> None:

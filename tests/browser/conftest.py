@@ -1,23 +1,16 @@
-"""Browser fixtures: Debian's headless Chromium driven through chromedriver (no browser download at run time),
-against the real service behind a real uvicorn server and a real broker."""
+"""Browser fixtures: Debian's headless Chromium driven through chromedriver (no browser download at run time);
+the service behind a real uvicorn server and a real broker is `live_app` from tests/conftest.py."""
 from __future__ import annotations
 
 import os
 import shutil
-import threading
 from pathlib import Path
 from typing import Iterator
 
 import pytest
-import uvicorn
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service as DriverService
 
-from api.app import create_app
-from api.service import Service
-from config.schema import Settings
-from ingest.broker import free_port
-from tests.support import wait_for
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -25,21 +18,6 @@ CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 
 def _browser_available() -> bool:
     return Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()
-
-
-@pytest.fixture
-def live_app(settings: Settings) -> Iterator[tuple[Service, str]]:
-    """The service (with its broker) behind uvicorn on a free port."""
-    svc = Service(settings)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(svc), host="127.0.0.1", port=port, log_config=None))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    wait_for(lambda: server.started, timeout_s=15)
-    assert svc.mqtt.connected.wait(10)
-    yield svc, f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=15)
 
 
 def make_driver(width: int, height: int, mobile: bool = False) -> webdriver.Chrome:

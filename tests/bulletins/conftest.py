@@ -24,7 +24,6 @@ from config.schema import Settings
 from detectors.detection import Detection, Severity
 from detectors.flood.status import StationStatus
 from ingest.samples import Frame, Reading
-from ingest.store import Store
 from tests.support import make_settings
 
 NOW = 1_789_862_400.0
