@@ -19,6 +19,7 @@ from config.schema import Settings
 from detectors.detection import Detection, FrameDetector, ReadingDetector
 from ingest.contract import Rejection, Topics, decode_frame, decode_readings
 from ingest.gateway_auth import GatewayVerifier
+from ingest.jpeg import JpegError
 from ingest.metrics import Metrics
 from ingest.mqtt import InboundMessage
 from ingest.samples import Frame, Reading
@@ -124,10 +125,11 @@ class Pipeline:
         refused = self.verifier.verify(msg.topic, msg.payload, msg.user_properties, msg.received_ts,
                                        msg.redelivered) if self.verifier and kind else None
         if kind is None:
-            self._reject(msg, [Rejection("bad_topic", "topic is not part of the contract")])
+            self._reject(msg.topic, msg.payload, msg.received_ts, [Rejection("bad_topic", "topic is not part of the "
+                                                                                  "contract")])
             self._ack(msg)
         elif refused is not None:
-            self._reject(msg, [refused])
+            self._reject(msg.topic, msg.payload, msg.received_ts, [refused])
             self._ack(msg)
         elif kind[0] == "camera":
             self._take_frame(kind[1], msg)
@@ -143,7 +145,7 @@ class Pipeline:
         """Validate a frame's header and put it in its camera's latest-wins slot; frames are acked on receipt."""
         result = decode_frame(camera_id, msg.payload, msg.user_properties.get("ts"), self.settings, msg.received_ts)
         if isinstance(result, Rejection):
-            self._reject(msg, [result])
+            self._reject(msg.topic, msg.payload, msg.received_ts, [result])
         else:
             self.offer_frame(result)
         self._ack(msg)
@@ -202,7 +204,7 @@ class Pipeline:
             decoded = decode_readings(station_id, msg.payload, self.settings, msg.received_ts)
             readings.extend(decoded.readings)
             if decoded.rejections:
-                self._reject(msg, decoded.rejections)
+                self._reject(msg.topic, msg.payload, msg.received_ts, decoded.rejections)
         started = time.perf_counter()
         with self.store.transaction() as conn:
             new = Store.insert_readings(conn, readings)
@@ -268,13 +270,21 @@ class Pipeline:
                 log.exception("frame from %s failed", camera_id)
 
     def _process_frame(self, frame: Frame) -> None:
-        """Keep the frame as the camera's latest, run the frame detectors, commit what they detect."""
-        self.store.save_latest_frame(frame)
+        """Run the frame detectors, keep the frame as the camera's latest, commit what they detect.
+
+        A frame whose header passed but whose image data cannot be decoded is dead-lettered, not kept.
+        """
         detections: list[Detection] = []
         for det in self.frame_detectors:
             started = time.perf_counter()
-            detections.extend(det.update(frame))
+            try:
+                detections.extend(det.update(frame))
+            except JpegError as exc:
+                self._reject(self.topics.frame(frame.camera_id), frame.jpeg, frame.received_ts,
+                             [Rejection(exc.reason, str(exc))])
+                return
             self.metrics.detector_seconds.labels(type(det).__name__).observe(time.perf_counter() - started)
+        self.store.save_latest_frame(frame)
         self.metrics.frames_processed.labels(frame.camera_id).inc()
         for cb in self.frame_listeners:
             cb(frame)
@@ -288,19 +298,19 @@ class Pipeline:
         if self.broker is not None:
             self.broker.ack(msg)
 
-    def _reject(self, msg: InboundMessage, rejections: Sequence[Rejection]) -> None:
+    def _reject(self, topic: str, payload: bytes, received_ts: float | None, rejections: Sequence[Rejection]) -> None:
         """Count each rejection and report it on the dead-letter topic, with the reason and the payload's size."""
         for rej in rejections:
             self.metrics.rejections.labels(rej.reason).inc()
-            body: dict[str, object] = {"topic": msg.topic, "reason": rej.reason, "detail": rej.detail,
-                                       "size": len(msg.payload), "received_ts": msg.received_ts}
+            body: dict[str, object] = {"topic": topic, "reason": rej.reason, "detail": rej.detail,
+                                       "size": len(payload), "received_ts": received_ts}
             if rej.item is not None:
                 body["item"] = rej.item
-            if len(msg.payload) <= DEADLETTER_PREVIEW_BYTES:
-                body["payload"] = msg.payload.decode("utf-8", errors="replace")
-            log.info("rejected %s: %s (%s)", msg.topic[:200], rej.reason, rej.detail)
+            if len(payload) <= DEADLETTER_PREVIEW_BYTES:
+                body["payload"] = payload.decode("utf-8", errors="replace")
+            log.info("rejected %s: %s (%s)", topic[:200], rej.reason, rej.detail)
             if self.broker is not None:
-                self.broker.publish(self.topics.deadletter(msg.topic), json.dumps(body).encode(), qos=1)
+                self.broker.publish(self.topics.deadletter(topic), json.dumps(body).encode(), qos=1)
 
     def _notify(self, readings: Sequence[Reading], detections: Sequence[Detection]) -> None:
         for cb in self.listeners:
