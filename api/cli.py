@@ -47,11 +47,12 @@ def _ensure_broker(settings: Settings) -> "MosquittoProcess | None":
 
 
 def _start_simulator(settings: Settings, speed: float, stop: threading.Event) -> threading.Thread:
+    from ingest.camera_sim import SyntheticCameras
     from ingest.publisher import GatewayPublisher
     from ingest.simulator import Simulator
 
     publisher = GatewayPublisher(settings.mqtt, "tichwatch-simulator").connect()
-    sim = Simulator(settings, publisher, speed=speed)
+    sim = Simulator(settings, publisher, speed=speed, frame_source=SyntheticCameras())
     thread = threading.Thread(target=sim.run, args=(stop,), name="simulator", daemon=True)
     thread.start()
     return thread

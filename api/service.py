@@ -13,9 +13,10 @@ from api.accounts import Accounts, Role
 from api.live import EventHub
 from ingest.timefmt import iso_local, iso_utc
 from detectors.detection import Detection
+from detectors.dust.detector import DustDetector
 from detectors.flood.detector import FloodDetector
 from detectors.flood.status import CommuneStatus, StationStatus
-from ingest.samples import Reading
+from ingest.samples import Frame, Reading
 from config.loader import secret
 from config.schema import Settings
 from ingest.contract import Topics
@@ -67,7 +68,10 @@ class Service:
         self.accounts = Accounts(self.store)
         self.hub = EventHub()
         self.flood = FloodDetector(settings.stations, settings.flood)
-        self.pipeline = Pipeline(settings, self.store, self.metrics, reading_detectors=[self.flood], clock=clock)
+        self.dust = DustDetector(settings.cameras, settings.dust)
+        self.pipeline = Pipeline(settings, self.store, self.metrics, reading_detectors=[self.flood],
+                                 frame_detectors=[self.dust], clock=clock)
+        self.pipeline.frame_listeners.append(self._record_frame)
         self.mqtt = MqttClient(settings.mqtt, self.topics, self.pipeline.submit,
                                password=secret(settings.mqtt.password_env), clock=clock,
                                on_connected=lambda up: self.metrics.mqtt_connected.set(1 if up else 0))
@@ -77,6 +81,7 @@ class Service:
         self.historian = build_historian(settings, self.metrics.registry)
         if self.historian is not None:
             self.pipeline.listeners.append(self.historian.on_commit)
+            self.pipeline.frame_listeners.append(self.historian.frame_listener(self.dust.status))
         self.alerts = AlertRuntime(settings, self.store, self.metrics, self.mqtt.publish, clock)
         self.pipeline.sinks.append(self.alerts.engine)
         self.pipeline.listeners.append(self.alerts.on_commit)
@@ -99,6 +104,17 @@ class Service:
         self.started_ts = self.clock()
         log.info("TichWatch started for %s: %d stations, %d cameras, data in %s", self.settings.commune,
                  len(self.settings.stations), len(self.settings.cameras), self.settings.store.data_dir)
+
+    def _record_frame(self, frame: Frame) -> None:
+        """Keep the camera's dust index and state for the frame just judged, and put it on the live stream."""
+        status = self.dust.status(frame.camera_id)
+        if status is None:
+            return
+        faults = sorted(k for k, on in status.health.items() if on)
+        state = "dust" if status.dust_active else (faults[0] if faults else status.suspended or "clear")
+        self.store.record_dust_index(frame.camera_id, frame.ts, status.dust_index, state)
+        self.hub.publish("camera", {"camera_id": frame.camera_id, "ts": iso_utc(frame.ts),
+                                    "dust_index": status.dust_index, "status": state})
 
     def station_status(self, station_id: str) -> StationStatus:
         """A station's flood status now (level, alarm level, distance, trend, forecast, faults)."""

@@ -112,11 +112,12 @@ def test_readings_sent_while_service_is_down_arrive_on_restart(settings: Setting
 def test_frames_are_kept_latest_wins(service: Service, gateway: GatewayPublisher) -> None:
     for i in range(5):
         gateway.publish(T.frame("cam1"), jpeg(64 + i, 48), user_properties={"ts": str(time.time() - 10 + i)})
-    latest = wait_for(lambda: (f := service.store.latest_frame("cam1")) and f.width == 68 and f)
+    processed = service.metrics.frames_processed.labels("cam1")._value.get
+    dropped = service.metrics.frames_dropped.labels("cam1")._value.get
+    wait_for(lambda: processed() + dropped() == 5, message=lambda: f"processed {processed()}, dropped {dropped()}")
+    latest = service.store.latest_frame("cam1")
+    assert latest is not None and latest.width == 68 and processed() >= 1
     assert latest.path.read_bytes()[:2] == b"\xff\xd8"
-    processed = service.metrics.frames_processed.labels("cam1")._value.get()
-    dropped = service.metrics.frames_dropped.labels("cam1")._value.get()
-    assert processed + dropped == 5 and processed >= 1
 
 
 def test_mosquitto_pub_reading_is_served_within_a_second(live_app: tuple[Service, str],

@@ -4,10 +4,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
-from detectors.dust.features import Features, Measures, cell_features, measure
+from detectors.dust.features import SUB, Features, Measures, cell_features, from_parts, measure
 from detectors.dust.settings import DustSettings
 
 
@@ -18,23 +17,28 @@ class Comparison:
     measures: Measures
     features: Features | None  # None while the background is still being learned
     luma_median: float  # median cell luma 0..255
-    frame_diff: float | None  # mean absolute luma difference to the previous frame, None for the first frame
+    frame_diff: float | None  # mean absolute sub-block luma difference to the previous frame; None for the first
     sharpness_ratio: float | None  # edge energy per unit of low-frequency contrast, relative to the background
     featureless_fraction: float | None  # share of textured background cells that turned featureless
     view_match: float | None  # correlation of the edge layout with the background's, -1..1
 
 
 class SceneModel:
-    """Background (exponential average of cells not flagged as dust) and previous frame of one camera."""
+    """Background (running averages of the measures of frames, cells that changed held back) and the previous frame.
+
+    The background is not an image but the running averages of what is measured on frames: sub-block means and cell
+    contrast. It is never measured itself, which halves the work per frame.
+    """
 
     def __init__(self, settings: DustSettings, roi_cells: np.ndarray) -> None:
         """`roi_cells` (rows, cols) bool: the cells inside the region of interest (at least one)."""
         self.settings = settings
         self.roi_cells = roi_cells
-        self.image: np.ndarray | None = None
         self.bg: Measures | None = None
+        self.shape: tuple[int, ...] | None = None  # analysis image shape: a new frame size means a new background
         self.frames_learned = 0
-        self.prev_luma: np.ndarray | None = None
+        self.warmup: list[Measures] = []
+        self.prev: Measures | None = None
         self.prev_features: Features | None = None
 
     @property
@@ -44,23 +48,24 @@ class SceneModel:
 
     def reset(self) -> None:
         """Forget the background (new view, after darkness or a long gap); the previous frame is kept."""
-        self.image, self.bg, self.frames_learned, self.prev_features = None, None, 0, None
+        self.bg, self.frames_learned, self.warmup, self.prev_features = None, 0, [], None
 
     def compare(self, img: np.ndarray) -> Comparison:
         """Measure a float32 BGR analysis image against the background and the previous frame."""
         s = self.settings
-        if self.image is not None and self.image.shape != img.shape:
+        if self.shape is not None and self.shape != img.shape:
             self.reset()
-            self.prev_luma = None
+            self.prev = None
+        self.shape = img.shape
         cur = measure(img, s.grid_rows, s.grid_cols)
-        frame_diff = None if self.prev_luma is None else float(cv2.mean(cv2.absdiff(cur.luma_map, self.prev_luma))[0])
+        frame_diff = None if self.prev is None else float(np.mean(np.abs(cur.sub[:, :, 3] - self.prev.sub[:, :, 3])))
         luma_median = float(np.median(cur.luma))
-        if self.bg is None or self.image is None:
-            return Comparison(cur, None, luma_median, frame_diff, None, None, None)
         bg = self.bg
+        if bg is None:
+            return Comparison(cur, None, luma_median, frame_diff, None, None, None)
         features = None
         if self.ready:
-            features = cell_features(img, cur, self.image, bg, self.prev_luma, self.prev_features, self.roi_cells)
+            features = cell_features(cur, bg, self.prev, self.prev_features, self.roi_cells)
         textured = bg.contrast > 2 * s.obstructed_contrast_max
         featureless = float(np.mean(cur.contrast[textured] <= s.obstructed_contrast_max)) if textured.any() else 0.0
         return Comparison(cur, features, luma_median, frame_diff, _sharpness(cur) / max(_sharpness(bg), 1e-6),
@@ -68,32 +73,35 @@ class SceneModel:
 
     def advance(self, comparison: Comparison) -> None:
         """Remember this frame as the previous one (whether or not it is learned)."""
-        self.prev_luma = comparison.measures.luma_map
+        self.prev = comparison.measures
         if comparison.features is not None:
             self.prev_features = comparison.features
 
-    def learn(self, img: np.ndarray, dt_s: float, flagged: np.ndarray | None = None) -> None:
-        """Blend a frame into the background; `flagged` (rows, cols) cells (dust) blend in far more slowly."""
-        s = self.settings
-        if self.image is None:
-            self.image = img.copy()
-            self.frames_learned = 1
-        elif self.frames_learned < s.background_warmup_frames:
+    def learn(self, comparison: Comparison, dt_s: float) -> None:
+        """Blend a frame into the background; cells that changed a lot (plume, vehicle, shadow) blend in slowly.
+
+        Which cells are held back depends on the change alone, never on the classifier, so training (which runs this
+        same code) sees exactly the background dynamics of operation.
+        """
+        s, m = self.settings, comparison.measures
+        if self.bg is None or self.frames_learned < s.background_warmup_frames:
+            self.warmup.append(m)
             self.frames_learned += 1
-            cv2.accumulateWeighted(img, self.image, 1.0 / self.frames_learned)
-        else:
-            self.frames_learned += 1
-            alpha = 1.0 - math.exp(-max(dt_s, 0.0) / s.background_time_constant_s)
-            if flagged is None or not flagged.any():
-                cv2.accumulateWeighted(img, self.image, alpha)
-            else:
-                slow = min(1.0 - math.exp(-max(dt_s, 0.0) / s.background_flagged_time_constant_s), alpha)
-                cv2.accumulateWeighted(img, self.image, slow)
-                rest = 1.0 - (1.0 - alpha) / (1.0 - slow)  # so that clear cells get `alpha` in total
-                h, w = img.shape[:2]
-                mask = cv2.resize((~flagged).astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST)
-                cv2.accumulateWeighted(img, self.image, rest, mask=mask)
-        self.bg = measure(self.image, s.grid_rows, s.grid_cols)
+            # the median of the first frames leaves out what only passed through (a truck in one of three frames)
+            self.bg = from_parts(*(np.median(np.stack(parts), axis=0).astype(np.float32) for parts in
+                                   zip(*((w.sub, w.contrast) for w in self.warmup))))
+            if self.ready:
+                self.warmup = []
+            return
+        self.frames_learned += 1
+        alpha = 1.0 - math.exp(-max(dt_s, 0.0) / s.background_time_constant_s)
+        slow = min(1.0 - math.exp(-max(dt_s, 0.0) / s.background_held_time_constant_s), alpha)
+        rates = np.full(m.contrast.shape, alpha, np.float32)
+        if comparison.features is not None:
+            rates[comparison.features.peak >= s.background_hold_change] = slow
+        bg = self.bg
+        sub = bg.sub + np.repeat(np.repeat(rates, SUB, 0), SUB, 1)[:, :, None] * (m.sub - bg.sub)
+        self.bg = from_parts(sub, bg.contrast + rates * (m.contrast - bg.contrast))
 
 
 def _sharpness(m: Measures) -> float:

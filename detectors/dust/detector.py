@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
+import cv2
 import numpy as np
 
 from config.schema import CameraConfig
@@ -30,6 +31,7 @@ from ingest.samples import Frame
 DUST_KIND = "dust.plume"
 """Detection kind of a dust plume."""
 _MAX_THRESHOLD = 0.95  # a low sensitivity must still leave a reachable threshold
+_NEIGHBOURS = np.ones((3, 3), np.uint8)
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,7 @@ class _Camera:
     on_threshold: float
     off_threshold: float
     lock: threading.Lock = field(default_factory=threading.Lock)
-    recent: deque[bool] = field(default_factory=deque)  # over on_threshold, last persistence_n judged frames
+    history: deque[np.ndarray] = field(default_factory=deque)  # neighbourhood maxima of the last n - 1 frames
     below_streak: int = 0
     dust_active: bool = False
     index: float | None = None
@@ -96,7 +98,7 @@ class DustDetector:
             off = min(s.off_threshold / cam.sensitivity, on * s.off_threshold / s.on_threshold)
             self._cameras[cam.id] = _Camera(
                 cam, SceneModel(s, roi), CameraHealth(s), roi, on, off,
-                recent=deque(maxlen=s.persistence_n), ring=deque(maxlen=max(s.evidence_context_frames, 1)))
+                history=deque(maxlen=s.persistence_n - 1), ring=deque(maxlen=max(s.evidence_context_frames, 1)))
 
     def update(self, frame: Frame) -> list[Detection]:
         """Judge one frame; raise JpegError (a ValueError with `.reason`) when its bytes cannot be decoded."""
@@ -154,15 +156,16 @@ class DustDetector:
             out.append(self._health(cam, "camera.offline", frame.ts, False, gap, "s", "frames again", {}))
         if gap is not None and gap > cam.config.expected_interval_s * s.offline_factor:
             cam.scene.reset()  # the scene may have changed while nothing came: learn it afresh
+            cam.history.clear()
         cam.ring.append(frame.jpeg)
         c = cam.scene.compare(img)
         try:
-            out += self._judge(cam, frame, img, c, gap or 0.0)
+            out += self._judge(cam, frame, c, gap or 0.0)
         finally:
             cam.scene.advance(c)
         return out
 
-    def _judge(self, cam: _Camera, frame: Frame, img: np.ndarray, c: Comparison, dt: float) -> list[Detection]:
+    def _judge(self, cam: _Camera, frame: Frame, c: Comparison, dt: float) -> list[Detection]:
         s, h, ts = self.settings, cam.health, frame.ts
         out: list[Detection] = []
         dark = is_dark(c, s, cam.was_dark)
@@ -178,10 +181,11 @@ class DustDetector:
         if repeat:
             return out  # nothing new to judge; dust keeps its state
         if not cam.scene.ready:
-            cam.scene.learn(img, dt)
+            cam.scene.learn(c, dt)
             cam.suspended = "warming up"
             return out
-        blur, obstructed = is_blurred(c, s), is_obstructed(c, s)
+        obstructed = is_obstructed(c, s)
+        blur = is_blurred(c, s) and not obstructed  # a covered lens loses its edges too: say what happened
         moved = is_moved(c, s) and not (blur or obstructed)  # a blurred or covered view cannot be matched
         out += self._observe(cam, h.blur, "camera.blur", ts, blur, c.sharpness_ratio, "ratio", "lost sharpness",
                              {"sharpness_ratio": _r(c.sharpness_ratio), "threshold": s.blur_sharpness_ratio_max})
@@ -193,29 +197,31 @@ class DustDetector:
         if h.moved.active and s.moved_relearn_frames and h.moved.active_frames >= s.moved_relearn_frames:
             h.moved.set(False)
             cam.scene.reset()
-            cam.scene.learn(img, dt)
+            cam.history.clear()
+            cam.scene.learn(c, dt)
             out.append(self._health(cam, "camera.moved", ts, False, c.view_match, "ratio", "new view learned", {}))
             cam.suspended = "warming up"
             return out
         if blur or obstructed or moved or h.blur.active or h.obstructed.active or h.moved.active:
             cam.suspended = "camera fault"
+            cam.history.clear()
             return out  # dust is not judged, and the background not learned, through a faulty view
-        return out + self._dust(cam, frame, img, c, dt)
+        return out + self._dust(cam, frame, c, dt)
 
-    def _dust(self, cam: _Camera, frame: Frame, img: np.ndarray, c: Comparison, dt: float) -> list[Detection]:
+    def _dust(self, cam: _Camera, frame: Frame, c: Comparison, dt: float) -> list[Detection]:
         s = self.settings
         assert c.features is not None  # the scene model is ready
         p = self.model.predict(c.features.matrix).reshape(s.grid_rows, s.grid_cols).astype(np.float32)
         p[~cam.roi] = 0.0
-        cam.cells, cam.index, cam.suspended = p, float(p.max()), None
-        cam.scene.learn(img, dt, p >= cam.off_threshold)
-        over = cam.index >= cam.on_threshold
-        cam.recent.append(over)
+        cells = persisted(p, cam.history, s.persistence_k)
+        cam.history.append(cv2.dilate(p, _NEIGHBOURS))
+        cam.cells, cam.index, cam.suspended = cells, float(cells.max()), None
+        cam.scene.learn(c, dt)
         cam.below_streak = cam.below_streak + 1 if cam.index < cam.off_threshold else 0
-        if not cam.dust_active and over and sum(cam.recent) >= s.persistence_k:
+        if not cam.dust_active and cam.index >= cam.on_threshold:
             cam.dust_active = True
             cam.below_streak = 0
-            return [self._dust_onset(cam, frame, p)]
+            return [self._dust_onset(cam, frame, cells)]
         if cam.dust_active and cam.below_streak >= s.clear_frames:
             return [self._dust_clear(cam, frame.ts, f"below {cam.off_threshold:.2f} for {s.clear_frames} frames")]
         return []
@@ -223,7 +229,7 @@ class DustDetector:
     def _suspend(self, cam: _Camera, ts: float, reason: str) -> list[Detection]:
         """Stop judging dust; an active dust detection clears because nothing can be said about it."""
         cam.suspended, cam.index, cam.cells = reason, None, None
-        cam.recent.clear()
+        cam.history.clear()
         if cam.dust_active:
             return [self._dust_clear(cam, ts, f"suspended: {reason}")]
         return []
@@ -237,7 +243,7 @@ class DustDetector:
         evidence = {
             "dust_index": round(index, 3), "threshold": round(cam.on_threshold, 3),
             "cells": [[int(r), int(c)] for r, c in zip(*np.nonzero(flagged))], "grid": [s.grid_rows, s.grid_cols],
-            "frames_over_threshold": [int(sum(cam.recent)), s.persistence_n], "site": cam.config.site,
+            "persistence": [s.persistence_k, s.persistence_n], "site": cam.config.site,
             "camera_id": cam.config.id, "local_time": local_time(frame.ts), "frame_size": [frame.width, frame.height],
             "sensitivity": cam.config.sensitivity, "model": self.model.info.get("real", "unknown"),
         }
@@ -246,13 +252,12 @@ class DustDetector:
         image = snapshot(frame.jpeg, p, flagged, caption, s.evidence_width_px, s.evidence_jpeg_quality)
         context = tuple(cam.ring)[-s.evidence_context_frames:] if s.evidence_context_frames else ()
         return Detection(DUST_KIND, cam.config.id, frame.ts, True, Severity.WARNING, round(index, 3), "index",
-                         reason=f"dust index over {cam.on_threshold:.2f} in {sum(cam.recent)} of the last "
-                                f"{s.persistence_n} frames", evidence=evidence, snapshot_jpeg=image,
+                         reason=f"dust index {index:.2f} over {cam.on_threshold:.2f}, seen in {s.persistence_k} of "
+                                f"the last {s.persistence_n} frames", evidence=evidence, snapshot_jpeg=image,
                          context_jpegs=context)
 
     def _dust_clear(self, cam: _Camera, ts: float, reason: str) -> Detection:
         cam.dust_active = False
-        cam.recent.clear()
         value = None if cam.index is None else round(cam.index, 3)
         return Detection(DUST_KIND, cam.config.id, ts, False, Severity.WARNING, value, "index", reason=reason,
                          evidence={"dust_index": value, "threshold": round(cam.off_threshold, 3),
@@ -270,6 +275,20 @@ class DustDetector:
         severity = Severity.INFO if kind == "camera.dark" else Severity.WARNING
         full = {"site": cam.config.site, "camera_id": cam.config.id, "local_time": local_time(ts), **evidence}
         return Detection(kind, cam.config.id, ts, active, severity, _r(value), unit, reason=reason, evidence=full)
+
+
+def persisted(p: np.ndarray, history: Sequence[np.ndarray], k: int) -> np.ndarray:
+    """Per-cell dust index: the cell's probability now, capped by the support it had before at the same place.
+
+    The support is the (k - 1)-th highest of the neighbourhood maxima of the previous frames in `history` (the last
+    n - 1): a plume stays where it rose, a truck or a gust does not. With k = 1 the index is the probability itself.
+    """
+    if k <= 1:
+        return p
+    if len(history) < k - 1:
+        return np.zeros_like(p)
+    support = np.sort(np.stack(history), axis=0)[-(k - 1)]
+    return np.minimum(p, support)
 
 
 def _r(x: float | None) -> float | None:

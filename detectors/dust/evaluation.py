@@ -19,7 +19,7 @@ from config.schema import CameraConfig
 from detectors.dust.detector import DUST_KIND, DustDetector
 from detectors.dust.jpeg import read_jpeg_header
 from detectors.dust.settings import DustSettings
-from detectors.dust.synthetic import FAINT_CHANGE_LEVELS, VISIBLE_CHANGE_LEVELS, cell_change, generate, random_spec
+from detectors.dust.synthetic import cell_labels, generate, random_spec
 from detectors.dust.train import read_folder
 from ingest.samples import Frame
 
@@ -153,8 +153,8 @@ def evaluate_synthetic(seeds: Iterable[int] = EVAL_SEEDS, settings: DustSettings
     for seed in seeds:
         frames = []
         for f in generate(random_spec(seed)):
-            change = float(cell_change(f.plume_change, settings.grid_rows, settings.grid_cols).max())
-            label = True if change >= VISIBLE_CHANGE_LEVELS else False if change < FAINT_CHANGE_LEVELS else None
+            labels = cell_labels(f.plume_change, settings.grid_rows, settings.grid_cols)
+            label = True if (labels == 1).any() else False if (labels == 0).all() else None
             frames.append((f.jpeg, f.ts, label))
         results.append(run_sequence(f"seed {seed}", frames, settings, model_path))
     return DustReport("synthetic", results)

@@ -3,8 +3,9 @@
 A plume in front of a scene is a semi-transparent veil: out = (1 - a)·scene + a·dust. Against the camera's own
 background it lowers contrast and edge energy while keeping the scene's structure (correlation stays positive), it
 brightens dark ground, lowers saturation, lifts the dark channel (haze), shifts colour towards grey-brown, and it
-persists where it was a minute ago. Lighting changes act on the whole frame, so every difference feature is taken
-relative to the frame-wide median; cloud shadows darken without hazing; vehicles replace structure with sharp edges.
+persists where it was a minute ago. Sunlight scales the whole frame and rain or fog add a uniform veil, so brightness is
+compared after a frame-wide fit of both; cloud shadows darken without hazing; vehicles replace structure with sharp
+edges. Everything is measured on sub-blocks of a few pixels, which a camera shaking by a pixel barely changes.
 """
 from __future__ import annotations
 
@@ -14,33 +15,33 @@ import cv2
 import numpy as np
 
 FEATURE_NAMES: tuple[str, ...] = (
-    "d_luma", "d_contrast", "d_edge", "d_sat", "d_dark", "d_warm", "structure_ncc", "change_rel", "change_abs",
+    "d_luma", "d_contrast", "d_cv", "d_edge", "d_sat", "d_dark", "d_warm", "structure_ncc", "change_rel", "change_abs",
     "change_peak", "peak_luma", "peak_edge", "peak_sat", "peak_diff_sharpness", "diff_sharpness", "motion_rel",
     "peak_nb_max", "prev_change_nb", "prev_peak_nb", "change_below", "bg_luma", "bg_texture", "bg_edge", "bg_sat",
-    "global_change", "global_gain", "changed_fraction",
+    "row_fraction", "global_change", "global_slope", "global_offset", "changed_fraction",
 )
 """Column order of the feature matrix the classifier is trained on and applied to."""
 
+SUB = 4
+"""Sub-blocks per cell side: the sub-block that changed most tells a small plume (soft, bright, grey) from a vehicle."""
 _EPS_LUMA = 8.0  # grey levels: keeps ratios of dark cells from exploding on noise
 _EPS_CONTRAST = 2.0
 _CHANGED_REL = 0.08  # relative change above which a cell counts as changed for the frame-wide fraction
-SUB = 4
-"""Sub-blocks per cell side: the sub-block that changed most tells a small plume (soft, bright, grey) from a vehicle."""
-_L, _L2, _E, _S, _D = 3, 4, 5, 6, 7  # channels of Measures.sub after B, G, R: luma, luma², edge, saturation, dark
+_B, _G, _R, _L, _L2, _E = range(6)  # channels of Measures.sub: B, G, R, luma, luma², edge
 
 
 @dataclass(frozen=True)
 class Measures:
-    """Per-cell and per-sub-block statistics of one analysis image plus the maps later comparisons need."""
+    """Sub-block and cell statistics of one analysis image (or of a background: running averages of them)."""
 
-    sub: np.ndarray  # (rows·SUB, cols·SUB, 8) means of B, G, R, luma, luma², edge, saturation, dark channel
+    sub: np.ndarray  # (rows·SUB, cols·SUB, 6) sub-block means of B, G, R, luma, luma², edge
+    sub_sat: np.ndarray  # (rows·SUB, cols·SUB) saturation 0..1 of the sub-block mean colour
     bgr: np.ndarray  # (rows, cols, 3) mean B, G, R
     luma: np.ndarray  # (rows, cols) mean luma
     contrast: np.ndarray  # (rows, cols) luma standard deviation
     edge: np.ndarray  # (rows, cols) mean gradient magnitude
     sat: np.ndarray  # (rows, cols) mean saturation 0..1
-    dark: np.ndarray  # (rows, cols) mean dark channel (min of B, G, R)
-    luma_map: np.ndarray  # (h, w) luma image
+    dark: np.ndarray  # (rows, cols) mean dark channel (min of B, G, R of the sub-blocks)
     edge_small: np.ndarray  # (2·rows, 2·cols) edge energy, for matching the view
     luma_small: np.ndarray  # (2·rows, 2·cols) luma, for the low-frequency contrast
 
@@ -57,51 +58,62 @@ class Features:
 def measure(img: np.ndarray, rows: int, cols: int) -> Measures:
     """Per-cell statistics of a float32 BGR analysis image."""
     luma = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
-    edge = _gradient(luma)
-    b, g, r = cv2.split(img)
-    hi = cv2.max(cv2.max(b, g), r)
-    lo = cv2.min(cv2.min(b, g), r)
-    sat = (hi - lo) / (hi + np.float32(_EPS_LUMA))
     size = (cols * SUB, rows * SUB)  # OpenCV's area resize takes at most 4 channels at non-integer scales
-    sub = np.concatenate([cv2.resize(cv2.merge([b, g, r, luma]), size, interpolation=cv2.INTER_AREA),
-                          cv2.resize(cv2.merge([cv2.multiply(luma, luma), edge, sat, lo]), size,
+    sub = np.concatenate([cv2.resize(img, size, interpolation=cv2.INTER_AREA),
+                          cv2.resize(cv2.merge([luma, cv2.multiply(luma, luma), _gradient(luma)]), size,
                                      interpolation=cv2.INTER_AREA)], axis=2)
-    cells = sub.reshape(rows, SUB, cols, SUB, 8).mean(axis=(1, 3))
-    mean_l = cells[:, :, _L]
-    var = np.maximum(cells[:, :, _L2] - mean_l * mean_l, 0.0)
-    small = sub[:, :, [_E, _L]].reshape(2 * rows, SUB // 2, 2 * cols, SUB // 2, 2).mean(axis=(1, 3))
-    return Measures(sub=sub, bgr=cells[:, :, :3], luma=mean_l, contrast=np.sqrt(var), edge=cells[:, :, _E],
-                    sat=cells[:, :, _S], dark=cells[:, :, _D], luma_map=luma, edge_small=small[:, :, 0],
+    cells = _cell_mean(sub[:, :, _L:_E], rows, cols)
+    contrast = np.sqrt(np.maximum(cells[:, :, 1] - cells[:, :, 0] ** 2, 0.0))
+    return from_parts(sub, contrast)
+
+
+def from_parts(sub: np.ndarray, contrast: np.ndarray) -> Measures:
+    """Measures from sub-block means and cell contrast (all else derives from them).
+
+    A background is kept as running averages of exactly these two parts, so it never has to be measured again.
+    """
+    rows, cols = contrast.shape
+    hi = np.maximum(np.maximum(sub[:, :, _B], sub[:, :, _G]), sub[:, :, _R])
+    lo = np.minimum(np.minimum(sub[:, :, _B], sub[:, :, _G]), sub[:, :, _R])
+    sub_sat = (hi - lo) / (hi + _EPS_LUMA)
+    cells = _cell_mean(np.dstack([sub, sub_sat, lo]), rows, cols)
+    small = cv2.resize(np.ascontiguousarray(sub[:, :, [_E, _L]]), (2 * cols, 2 * rows), interpolation=cv2.INTER_AREA)
+    return Measures(sub=sub, sub_sat=sub_sat, bgr=cells[:, :, :3], luma=cells[:, :, _L], contrast=contrast,
+                    edge=cells[:, :, _E], sat=cells[:, :, 6], dark=cells[:, :, 7], edge_small=small[:, :, 0],
                     luma_small=small[:, :, 1])
 
 
-def cell_features(img: np.ndarray, cur: Measures, bg_img: np.ndarray, bg: Measures, prev_luma: np.ndarray | None,
-                  previous: Features | None, roi_cells: np.ndarray) -> Features:
-    """Compare a frame with its background, cell by cell; `roi_cells` (rows, cols) bool selects the frame-wide medians."""
+def cell_features(cur: Measures, bg: Measures, prev: Measures | None, previous: Features | None,
+                  roi_cells: np.ndarray) -> Features:
+    """Compare a frame with its background (and the previous frame), cell by cell.
+
+    `roi_cells` (rows, cols) bool selects the cells the frame-wide fit and medians are taken over.
+    """
     rows, cols = cur.luma.shape
-    gain = _channel_gain(cur.bgr, bg.bgr, roi_cells)
-    luma_gain = np.float32(np.dot(gain, (0.114, 0.587, 0.299)))
-    sub_diff = cv2.resize(cv2.absdiff(img, bg_img * gain), (cols * SUB, rows * SUB),
-                          interpolation=cv2.INTER_AREA).mean(axis=2)
-    signed = cur.luma_map - bg.luma_map * luma_gain
-    sub_grad = cv2.resize(_gradient(signed), (cols * SUB, rows * SUB), interpolation=cv2.INTER_AREA)
-    diff = _blocks(sub_diff, rows, cols).mean(axis=2)
-    grad = _blocks(sub_grad, rows, cols).mean(axis=2)
-    at_peak = _blocks(sub_diff, rows, cols).argmax(axis=2)[..., None]
+    gain, offset = _global_light(bg.luma, cur.luma, roi_cells)
+    slope = float(np.mean(gain))
+    sub_gain = np.repeat(np.repeat(gain, SUB, 0), SUB, 1)
+    lum = cur.sub[:, :, _L]
+    lum_bg = np.maximum(bg.sub[:, :, _L] * sub_gain + offset, 0.0)
+    signed = lum - lum_bg
+    sub_diff = np.abs(signed)
+    sub_grad = _gradient(sub_diff)
+    blocks = _blocks(sub_diff, rows, cols)
+    at_peak = blocks.argmax(axis=2)
+    peak_y = np.arange(rows)[:, None] * SUB + at_peak // SUB  # sub-grid position of each cell's most changed block
+    peak_x = np.arange(cols)[None, :] * SUB + at_peak % SUB
 
     def peak_of(sub_map: np.ndarray) -> np.ndarray:
-        return np.take_along_axis(_blocks(sub_map, rows, cols), at_peak, axis=2)[..., 0]
+        return sub_map[peak_y, peak_x]
 
     peak = peak_of(sub_diff)
-    bg_luma = bg.luma * luma_gain + _EPS_LUMA
-    peak_bg_luma = peak_of(bg.sub[:, :, _L]) * luma_gain + _EPS_LUMA
-    cross = cv2.resize(cv2.multiply(cur.luma_map, bg.luma_map), (cols, rows), interpolation=cv2.INTER_AREA)
-    ncc = (cross - cur.luma * bg.luma) / (cur.contrast * bg.contrast + 1.0)
+    means = _cell_mean(np.dstack([sub_diff, sub_grad, np.abs(lum - (lum if prev is None else prev.sub[:, :, _L]))]),
+                       rows, cols)
+    diff = means[:, :, 0]
+    bg_luma = np.maximum(bg.luma * gain + offset, 0.0) + _EPS_LUMA
+    ncc = _block_correlation(_blocks(lum, rows, cols), _blocks(bg.sub[:, :, _L], rows, cols))
     change_rel = diff / bg_luma
-    if prev_luma is not None and prev_luma.shape == cur.luma_map.shape:
-        motion = cv2.resize(cv2.absdiff(cur.luma_map, prev_luma), (cols, rows), interpolation=cv2.INTER_AREA)
-    else:
-        motion = np.zeros_like(diff)
+    motion = diff if prev is None else means[:, :, 2]
     same_grid = previous is not None and previous.peak.shape == peak.shape
     prev_change = previous.change_rel if same_grid else change_rel
     prev_peak = previous.peak if same_grid else peak / 255.0
@@ -114,20 +126,21 @@ def cell_features(img: np.ndarray, cur: Measures, bg_img: np.ndarray, bg: Measur
     below[:-1] = change_rel[1:]
     columns = [
         rel(np.log(cur_l / bg_luma)),
-        rel(np.log((cur.contrast + _EPS_CONTRAST) / (bg.contrast * luma_gain + _EPS_CONTRAST))),
-        rel(np.log((cur.edge + _EPS_CONTRAST) / (bg.edge * luma_gain + _EPS_CONTRAST))),
+        rel(np.log((cur.contrast + _EPS_CONTRAST) / (bg.contrast * gain + _EPS_CONTRAST))),
+        rel(np.log((cur.contrast + _EPS_CONTRAST) / cur_l) - np.log((bg.contrast * gain + _EPS_CONTRAST) / bg_luma)),
+        rel(np.log((cur.edge + _EPS_CONTRAST) / (bg.edge * gain + _EPS_CONTRAST))),
         rel(cur.sat - bg.sat),
         rel(cur.dark / cur_l - bg.dark / (bg.luma + _EPS_LUMA)),
         rel((cur.bgr[:, :, 2] - cur.bgr[:, :, 0]) / cur_l - (bg.bgr[:, :, 2] - bg.bgr[:, :, 0]) / (bg.luma + _EPS_LUMA)),
-        np.clip(ncc, -1.0, 1.0),
+        ncc,
         change_rel,
         diff / 255.0,
         peak / 255.0,
-        (peak_of(cur.sub[:, :, _L]) + _EPS_LUMA) / peak_bg_luma - 1.0,
-        np.log((peak_of(cur.sub[:, :, _E]) + _EPS_CONTRAST) / (peak_of(bg.sub[:, :, _E]) * luma_gain + _EPS_CONTRAST)),
-        peak_of(cur.sub[:, :, _S]) - peak_of(bg.sub[:, :, _S]),
+        peak_of(signed) / (peak_of(lum_bg) + _EPS_LUMA),
+        np.log((peak_of(cur.sub[:, :, _E]) + _EPS_CONTRAST) / (peak_of(bg.sub[:, :, _E] * sub_gain) + _EPS_CONTRAST)),
+        peak_of(cur.sub_sat) - peak_of(bg.sub_sat),
         peak_of(sub_grad) / (peak + _EPS_CONTRAST),
-        grad / (diff + _EPS_CONTRAST),
+        means[:, :, 1] / (diff + _EPS_CONTRAST),
         motion / bg_luma,
         _neighbourhood_max(peak / 255.0),
         _neighbourhood_max(prev_change),
@@ -137,6 +150,7 @@ def cell_features(img: np.ndarray, cur: Measures, bg_img: np.ndarray, bg: Measur
         bg.contrast / (bg.luma + _EPS_LUMA),
         bg.edge / (bg.luma + _EPS_LUMA),
         bg.sat,
+        np.repeat((np.arange(rows, dtype=np.float32)[:, None] + 0.5) / rows, cols, axis=1),
     ]
     global_change = float(np.median(change_rel[roi_cells]))
     changed = float(np.mean(change_rel[roi_cells] > _CHANGED_REL))
@@ -144,8 +158,9 @@ def cell_features(img: np.ndarray, cur: Measures, bg_img: np.ndarray, bg: Measur
     for i, col in enumerate(columns):
         matrix[:, i] = col.ravel()
     matrix[:, len(columns)] = global_change
-    matrix[:, len(columns) + 1] = np.log(luma_gain)
-    matrix[:, len(columns) + 2] = changed
+    matrix[:, len(columns) + 1] = np.log(slope)
+    matrix[:, len(columns) + 2] = offset / 255.0
+    matrix[:, len(columns) + 3] = changed
     return Features(matrix=matrix, change_rel=change_rel, peak=peak / 255.0)
 
 
@@ -160,10 +175,28 @@ def roi_cell_fraction(polygon: list[tuple[float, float]] | None, rows: int, cols
     return cv2.resize(mask.astype(np.float32), (cols, rows), interpolation=cv2.INTER_AREA)
 
 
-def _channel_gain(cur_bgr: np.ndarray, bg_bgr: np.ndarray, roi_cells: np.ndarray) -> np.ndarray:
-    """Per-channel brightness change of the whole frame: the median ratio of cell means (robust to a local plume)."""
-    ratio = (cur_bgr[roi_cells] + _EPS_LUMA) / (bg_bgr[roi_cells] + _EPS_LUMA)
-    return np.clip(np.median(ratio, axis=0), 0.2, 5.0).astype(np.float32)
+def _global_light(bg: np.ndarray, cur: np.ndarray, roi_cells: np.ndarray) -> tuple[np.ndarray, float]:
+    """Fit cur ≈ gain(x, y)·bg + offset over cell luma means; return the gain per cell (rows, cols) and the offset.
+
+    Sunlight scales the scene, by a gain that may vary smoothly across the view (a low sun), and rain or fog add a
+    uniform veil (the offset). The fit is refined on the half of the cells that fit best, twice, so a local plume or a
+    large cloud shadow does not bend it: what remains after it is local, which is what a plume is.
+    """
+    rows, cols = bg.shape
+    ys, xs = np.mgrid[-1:1:rows * 1j, -1:1:cols * 1j]
+    x, y = bg[roi_cells], cur[roi_cells]
+    if x.size < 8 or float(np.std(x)) < 4.0:  # too few or too uniform cells to separate gain and offset
+        gain = float(np.clip((np.median(y) + _EPS_LUMA) / (np.median(x) + _EPS_LUMA), 0.2, 5.0))
+        return np.full(bg.shape, gain, np.float32), 0.0
+    design = np.stack([x, x * xs[roi_cells], x * ys[roi_cells], np.ones_like(x)], axis=1)
+    keep = np.ones(x.size, bool)
+    coef = np.array([1.0, 0.0, 0.0, 0.0])
+    for _ in range(3):
+        coef = np.linalg.lstsq(design[keep], y[keep], rcond=None)[0]
+        residual = np.abs(y - design @ coef)
+        keep = residual <= np.quantile(residual, 0.5)
+    gain = np.clip(coef[0] + coef[1] * xs + coef[2] * ys, 0.2, 5.0).astype(np.float32)
+    return gain, float(np.clip(coef[3], -128.0, 128.0))
 
 
 def _gradient(luma: np.ndarray) -> np.ndarray:
@@ -173,9 +206,21 @@ def _gradient(luma: np.ndarray) -> np.ndarray:
     return (np.abs(gx) + np.abs(gy)) * np.float32(0.125)
 
 
+def _cell_mean(sub_maps: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """Mean over each cell's SUB × SUB sub-blocks of a (rows·SUB, cols·SUB, k) array → (rows, cols, k)."""
+    return sub_maps.reshape(rows, SUB, cols, SUB, -1).sum(axis=(1, 3)) * np.float32(1.0 / (SUB * SUB))
+
+
 def _blocks(sub_map: np.ndarray, rows: int, cols: int) -> np.ndarray:
     """(rows·SUB, cols·SUB) → (rows, cols, SUB²): the sub-blocks of each cell side by side."""
     return sub_map.reshape(rows, SUB, cols, SUB).transpose(0, 2, 1, 3).reshape(rows, cols, SUB * SUB)
+
+
+def _block_correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Correlation (rows, cols) of the sub-block layouts of two (rows, cols, SUB²) arrays; 0 where either is flat."""
+    a = a - a.mean(axis=2, keepdims=True)
+    b = b - b.mean(axis=2, keepdims=True)
+    return (a * b).sum(axis=2) / (np.sqrt((a * a).sum(axis=2) * (b * b).sum(axis=2)) + 1.0)
 
 
 def _neighbourhood_max(x: np.ndarray) -> np.ndarray:

@@ -6,16 +6,16 @@ Frames are rendered as float32 BGR, then JPEG-encoded so the detector sees what 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Iterator, Literal, Sequence
 
 import cv2
 import numpy as np
 
-VISIBLE_CHANGE_LEVELS = 6.0
-"""A cell shows dust when the plume changes its pixels by at least this mean absolute amount (0..255)."""
-FAINT_CHANGE_LEVELS = 3.0
-"""Cells between this and VISIBLE_CHANGE_LEVELS are ambiguous: left out of training."""
+VISIBLE_CHANGE_LEVELS = 12.0
+"""A cell shows dust when the plume changes one of its sub-blocks by at least this mean absolute amount (0..255)."""
+FAINT_CHANGE_LEVELS = 4.0
+"""Cells whose most changed sub-block lies between this and VISIBLE_CHANGE_LEVELS are ambiguous: not scored."""
 
 Fault = Literal["frozen", "dark", "blur", "obstructed", "moved"]
 _LABEL_DOWNSCALE = 4  # the plume change map is kept at 1/4 of the render size: enough for any grid
@@ -62,7 +62,6 @@ class SyntheticFrame:
     ts: float
     index: int
     plume_change: np.ndarray  # mean absolute change caused by the plume, 0..255, at 1/4 of the render size
-    nuisance: tuple[str, ...] = field(default_factory=tuple)
 
 
 def random_spec(seed: int, n_frames: int = 36, size_px: tuple[int, int] | None = None) -> SequenceSpec:
@@ -78,15 +77,22 @@ def random_spec(seed: int, n_frames: int = 36, size_px: tuple[int, int] | None =
         plume_opacity=float(rng.uniform(0.25, 0.85)),
         lighting_drift=float(rng.uniform(0.0, 0.35)), lighting_steps=bool(rng.random() < 0.3),
         cloud_shadows=bool(rng.random() < 0.4), sky_clouds=bool(rng.random() < 0.45),
-        vehicles=int(rng.integers(0, 5)) if rng.random() < 0.65 else 0, rain=bool(rng.random() < 0.15),
+        vehicles=int(rng.integers(0, 5)) if rng.random() < 0.65 else 0, rain=bool(rng.random() < 0.3),
         overlay=bool(rng.random() < 0.7), jitter=bool(rng.random() < 0.5),
         noise_sigma=float(rng.uniform(0.5, 4.0)), jpeg_quality=int(rng.integers(55, 93)),
     )
 
 
-def cell_change(plume_change: np.ndarray, rows: int, cols: int) -> np.ndarray:
-    """The plume's mean visible change per grid cell (rows × cols), from a frame's change map."""
-    return cv2.resize(plume_change, (cols, rows), interpolation=cv2.INTER_AREA)
+def cell_change(plume_change: np.ndarray, rows: int, cols: int, sub: int = 4) -> np.ndarray:
+    """The plume's visible change per grid cell (rows × cols): that of the cell's most changed sub-block (sub × sub)."""
+    blocks = cv2.resize(plume_change, (cols * sub, rows * sub), interpolation=cv2.INTER_AREA)
+    return blocks.reshape(rows, sub, cols, sub).max(axis=(1, 3))
+
+
+def cell_labels(plume_change: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """Cell labels of a synthetic frame: 1 dust, 0 clear, -1 too faint to say."""
+    change = cell_change(plume_change, rows, cols)
+    return np.where(change >= VISIBLE_CHANGE_LEVELS, 1, np.where(change < FAINT_CHANGE_LEVELS, 0, -1)).astype(np.int8)
 
 
 def generate(spec: SequenceSpec, base_frames: Sequence[np.ndarray] | None = None) -> Iterator[SyntheticFrame]:
@@ -96,7 +102,7 @@ def generate(spec: SequenceSpec, base_frames: Sequence[np.ndarray] | None = None
     scene = None if base_frames else _render_scene(rng, w, h)
     horizon = scene.horizon if scene else int(h * 0.45)
     plume = _Plume(rng, w, h, horizon, spec) if spec.plume else None
-    sky = _SkyClouds(rng, w, horizon) if spec.sky_clouds and horizon > h // 8 else None
+    sky = _SkyClouds(rng, w, horizon, scene.sky) if scene and spec.sky_clouds and horizon > h // 8 else None
     shadows = _CloudShadows(rng, w, h, horizon) if spec.cloud_shadows else None
     road = scene.road if scene else _default_road(w, h, horizon)
     light = _Lighting(rng, spec)
@@ -106,16 +112,12 @@ def generate(spec: SequenceSpec, base_frames: Sequence[np.ndarray] | None = None
         base = scene.image if scene else _as_float(base_frames[i % len(base_frames)], w, h)
         frame_rng = np.random.default_rng([spec.seed, 3, i])
         img = base.copy()
-        nuisance: list[str] = []
         if shadows:
             shadows.apply(img, i)
-            nuisance.append("cloud_shadows")
         if sky:
             sky.apply(img, i)
-            nuisance.append("sky_clouds")
         for v in range(spec.vehicles):
             _draw_vehicle(frame_rng, img, road, w, v)
-            nuisance.append("vehicle")
         factor = light.factor(i, w)
         change = np.zeros(small_size[::-1], np.float32)
         if plume:
@@ -126,17 +128,16 @@ def generate(spec: SequenceSpec, base_frames: Sequence[np.ndarray] | None = None
         img *= factor
         if spec.rain and (i // 6) % 2 == 1:
             img = _rain(frame_rng, img)
-            nuisance.append("rain")
         if spec.night:
             img = img * 0.07 + 2.0
         img = _camera(frame_rng, img, spec, noise)
         if spec.fault and i >= spec.fault_start and (spec.fault_end is None or i < spec.fault_end):
-            img = _fault(spec.fault, img, rng_seed=spec.seed)
+            img = _fault(spec.fault, img)
         img8 = np.clip(img, 0, 255).astype(np.uint8)
         if spec.overlay:
             _overlay(img8, spec.start_ts + i * spec.interval_s)
         jpeg = _encode(img8, spec.jpeg_quality)
-        yield SyntheticFrame(jpeg, spec.start_ts + i * spec.interval_s, i, change, tuple(sorted(set(nuisance))))
+        yield SyntheticFrame(jpeg, spec.start_ts + i * spec.interval_s, i, change)
 
 
 def frozen_repeat(frames: Sequence[SyntheticFrame], from_index: int) -> list[SyntheticFrame]:
@@ -150,6 +151,7 @@ class _Scene:
     image: np.ndarray
     horizon: int
     road: np.ndarray  # polyline (n, 2) of the road's centre from near to far
+    sky: np.ndarray  # (horizon, w) float32, 1 where the sky is open (clouds pass behind buildings and hills)
 
 
 def fractal_noise(rng: np.random.Generator, h: int, w: int, octaves: int = 5, base_cells: int = 3) -> np.ndarray:
@@ -175,6 +177,7 @@ def _render_scene(rng: np.random.Generator, w: int, h: int) -> _Scene:
     low = np.clip(top + rng.uniform(10, 40), 0, 255)
     t = np.linspace(0, 1, max(horizon, 1), dtype=np.float32)[:, None, None]
     img[:horizon] = top * (1 - t) + low * t
+    sky_only = img[:horizon].copy()
     ground_bgr = np.array(rng.choice([(70, 100, 140), (120, 170, 200), (70, 120, 90), (110, 115, 120),
                                       (90, 130, 160)]), np.float32)
     tex = fractal_noise(rng, h - horizon, w, octaves=6, base_cells=int(rng.integers(3, 8)))
@@ -198,10 +201,11 @@ def _render_scene(rng: np.random.Generator, w: int, h: int) -> _Scene:
     for _ in range(int(rng.integers(0, 8))):
         c = (int(rng.integers(0, w)), int(rng.integers(max(horizon - h // 20, 0), h)))
         cv2.circle(img, c, int(rng.integers(w // 80, w // 25)), (30, 70, 35), -1, cv2.LINE_AA)
+    sky = np.all(img[:horizon] == sky_only, axis=2).astype(np.float32)
     detail = fractal_noise(rng, h, w, octaves=3, base_cells=int(rng.integers(40, 120)))
     ground = np.arange(h)[:, None, None] >= horizon
     img *= np.where(ground, 0.75 + 0.5 * detail[:, :, None], 0.97 + 0.06 * detail[:, :, None])
-    return _Scene(np.clip(img, 0, 255), horizon, road)
+    return _Scene(np.clip(img, 0, 255), horizon, road, sky)
 
 
 def _hills(rng: np.random.Generator, img: np.ndarray, horizon: int, sky_low: np.ndarray) -> None:
@@ -319,8 +323,8 @@ class _Plume:
 class _SkyClouds:
     """Bright or grey clouds drifting across the sky band."""
 
-    def __init__(self, rng: np.random.Generator, w: int, horizon: int) -> None:
-        self.w, self.horizon = w, horizon
+    def __init__(self, rng: np.random.Generator, w: int, horizon: int, open_sky: np.ndarray) -> None:
+        self.w, self.horizon, self.open_sky = w, horizon, open_sky
         self.field = fractal_noise(rng, horizon, w * 3, octaves=5, base_cells=4)
         self.speed = int(rng.uniform(0.01, 0.06) * w) * (1 if rng.random() < 0.5 else -1)
         self.level = rng.uniform(0.45, 0.65)
@@ -331,7 +335,7 @@ class _SkyClouds:
         """Draw the clouds of frame i in place."""
         off = (i * self.speed) % (self.w * 2)
         f = self.field[:, off:off + self.w]
-        a = np.clip((f - self.level) * 4, 0, 1)[:, :, None] * self.opacity
+        a = (np.clip((f - self.level) * 4, 0, 1) * self.open_sky)[:, :, None] * self.opacity
         img[: self.horizon] = img[: self.horizon] * (1 - a) + self.colour * a
 
 
@@ -426,17 +430,17 @@ def _camera(rng: np.random.Generator, img: np.ndarray, spec: SequenceSpec, noise
     return img + noise.sample(rng)
 
 
-def _fault(fault: Fault, img: np.ndarray, rng_seed: int) -> np.ndarray:
+def _fault(fault: Fault, img: np.ndarray) -> np.ndarray:
     """What a camera fault does to the image (frozen is made by repeating bytes, see `frozen_repeat`)."""
     h, w = img.shape[:2]
     if fault == "dark":
         return img * 0.06 + 3.0
     if fault == "blur":
         return cv2.GaussianBlur(img, (0, 0), w / 120)
-    if fault == "obstructed":  # a tarpaulin or hand over most of the lens: dark and featureless
+    if fault == "obstructed":  # a tarpaulin or a hand over most of the lens: featureless
         out = img.copy()
-        pts = np.array([(0, 0), (int(w * 0.7), 0), (int(w * 0.55), h), (0, h)], np.int32)
-        cv2.fillPoly(out, [pts], (25, 28, 30))
+        pts = np.array([(0, 0), (int(w * 0.85), 0), (int(w * 0.7), h), (0, h)], np.int32)
+        cv2.fillPoly(out, [pts], (60, 64, 68))
         return out
     if fault == "moved":  # the camera turned: the view is shifted and rotated
         m = cv2.getRotationMatrix2D((w / 2, h / 2), 8.0, 1.15)

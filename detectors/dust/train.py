@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import sys
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -24,15 +27,20 @@ from detectors.dust.background import SceneModel
 from detectors.dust.classifier import MODEL_PATH, DustModel, fit_model
 from detectors.dust.jpeg import analysis_image, decode_reduced
 from detectors.dust.settings import DustSettings
-from detectors.dust.synthetic import (FAINT_CHANGE_LEVELS, VISIBLE_CHANGE_LEVELS, SyntheticFrame, cell_change,
-                                      generate, random_spec)
+from detectors.dust.synthetic import SyntheticFrame, cell_labels, generate, random_spec
 
-TRAIN_SEEDS = range(0, 240)
+TRAIN_SEEDS = range(0, 480)
 """Seeds of the synthetic training sequences; evaluation uses seeds from 100,000 up, never these."""
 COMPOSITE_SEEDS = range(1000, 1024)
 """Seeds of the plumes composited onto real clear frames."""
+REAL_WEIGHT = 30.0
+"""Weight of a real-sequence row against a synthetic one: few real rows, but they are the real thing."""
+COMPOSITE_WEIGHT = 2.0
+"""Weight of a row from a plume composited onto a real frame against a synthetic one."""
 REAL_MARGIN_LEVELS = 4.0
 """A real smoke-frame cell is dust when its peak change exceeds the most it changed in the clear frames by this much."""
+REAL_MIN_LEVELS = 6.0
+"""... and by at least this much in absolute terms (0..255): below, a change is too faint to call."""
 _NEGATIVE_KEEP = 0.15  # share of unchanged negative cells kept: they are plentiful and easy
 _HARD_PEAK = 0.02  # negative cells whose peak change exceeds this (vehicles, shadows, clouds) are all kept
 
@@ -47,7 +55,7 @@ class TrainingRows:
     counts: dict[str, list[int]] = field(default_factory=dict)
 
     def add(self, source: str, x: np.ndarray, y: np.ndarray, w: np.ndarray) -> None:
-        """Append rows from one frame of one source."""
+        """Append rows from one source."""
         self.x.append(x)
         self.y.append(y)
         self.w.append(w)
@@ -60,10 +68,41 @@ class TrainingRows:
         return np.concatenate(self.x), np.concatenate(self.y), np.concatenate(self.w)
 
 
+@dataclass(frozen=True)
+class Task:
+    """One sequence to turn into rows: a synthetic seed, a composite seed over a real folder, or a real sequence."""
+
+    source: str  # "synthetic", "composite" or "real"
+    seed: int
+    folder: Path | None = None
+    sequence: str | None = None
+
+
 def synthetic_labels(frame: SyntheticFrame, settings: DustSettings) -> np.ndarray:
     """Cell labels of a synthetic frame: 1 dust, 0 clear, -1 too faint to say."""
-    change = cell_change(frame.plume_change, settings.grid_rows, settings.grid_cols)
-    return np.where(change >= VISIBLE_CHANGE_LEVELS, 1, np.where(change < FAINT_CHANGE_LEVELS, 0, -1)).astype(np.int8)
+    return cell_labels(frame.plume_change, settings.grid_rows, settings.grid_cols)
+
+
+def run_task(task: Task, settings: DustSettings) -> TrainingRows:
+    """The rows of one task; its sampling is seeded by the task alone, so tasks can run in any order or process."""
+    rows = TrainingRows()
+    rng = np.random.default_rng([task.seed, ("synthetic", "composite", "real").index(task.source)])
+    if task.source == "synthetic":
+        frames = ((f.jpeg, f.ts, synthetic_labels(f, settings)) for f in generate(random_spec(task.seed)))
+        learn_sequence(frames, settings, rows, "synthetic", 1.0, rng)
+        return rows
+    assert task.folder is not None and task.sequence is not None
+    sequence = read_folder(task.folder)[task.sequence]
+    if task.source == "real":
+        real_rows(sequence, settings, rows, REAL_WEIGHT, rng)
+        return rows
+    clear = [decode_reduced(f.path.read_bytes(), 640)[0] for f in sequence if not f.dust]
+    h, w = clear[0].shape[:2]
+    spec = replace(random_spec(task.seed, n_frames=len(clear), size_px=(w, h)), plume=True, sky_clouds=False,
+                   overlay=False, noise_sigma=1.0, jpeg_quality=88)
+    frames = ((f.jpeg, f.ts, synthetic_labels(f, settings)) for f in generate(spec, base_frames=clear))
+    learn_sequence(frames, settings, rows, "composite", COMPOSITE_WEIGHT, rng)
+    return rows
 
 
 def learn_sequence(frames: Iterable[tuple[bytes, float, np.ndarray | None]], settings: DustSettings,
@@ -76,8 +115,7 @@ def learn_sequence(frames: Iterable[tuple[bytes, float, np.ndarray | None]], set
         comparison = scene.compare(img)
         if comparison.features is not None and labels is not None:
             _add_frame(rows, source, comparison.features.matrix, comparison.features.peak, labels, weight, rng)
-        flagged = None if labels is None else labels != 0  # operation excludes dust cells the same way
-        scene.learn(img, 0.0 if last_ts is None else ts - last_ts, flagged)
+        scene.learn(comparison, 0.0 if last_ts is None else ts - last_ts)
         scene.advance(comparison)
         last_ts = ts
 
@@ -89,24 +127,6 @@ def _add_frame(rows: TrainingRows, source: str, matrix: np.ndarray, peak: np.nda
     keep_p = np.where(lab == 1, 1.0, np.where(hard, 1.0, _NEGATIVE_KEEP))
     keep = (lab >= 0) & (rng.random(lab.size) < keep_p)
     rows.add(source, matrix[keep], lab[keep].astype(np.int8), (weight / keep_p[keep]).astype(np.float32))
-
-
-def synthetic_rows(seeds: Iterable[int], settings: DustSettings, rows: TrainingRows, rng: np.random.Generator) -> None:
-    """Rows from synthetic construction scenes."""
-    for seed in seeds:
-        frames = ((f.jpeg, f.ts, synthetic_labels(f, settings)) for f in generate(random_spec(seed)))
-        learn_sequence(frames, settings, rows, "synthetic", 1.0, rng)
-
-
-def composite_rows(clear_frames: Sequence[np.ndarray], seeds: Iterable[int], settings: DustSettings,
-                   rows: TrainingRows, rng: np.random.Generator) -> None:
-    """Rows from plumes (and shadows, vehicles, lighting) composited onto real clear frames."""
-    h, w = clear_frames[0].shape[:2]
-    for seed in seeds:
-        spec = replace(random_spec(seed, n_frames=len(clear_frames), size_px=(w, h)), plume=True, sky_clouds=False,
-                       overlay=False, noise_sigma=1.0, jpeg_quality=88)
-        frames = ((f.jpeg, f.ts, synthetic_labels(f, settings)) for f in generate(spec, base_frames=clear_frames))
-        learn_sequence(frames, settings, rows, "composite", 1.0, rng)
 
 
 @dataclass(frozen=True)
@@ -151,41 +171,44 @@ def real_rows(frames: Sequence[LabelledFrame], settings: DustSettings, rows: Tra
         if comparison.features is not None:
             peak = comparison.features.peak * 255.0
             if f.dust:
-                floor = np.maximum(clear_max + REAL_MARGIN_LEVELS, VISIBLE_CHANGE_LEVELS)
+                floor = np.maximum(clear_max + REAL_MARGIN_LEVELS, REAL_MIN_LEVELS)
                 labels = np.where(peak >= floor, 1, np.where(peak <= clear_max, 0, -1)).astype(np.int8)
             else:
                 np.maximum(clear_max, peak, out=clear_max)
             _add_frame(rows, "real", comparison.features.matrix, comparison.features.peak, labels, weight, rng)
-        scene.learn(img, 0.0 if last_ts is None else f.ts - last_ts, labels != 0)
+        scene.learn(comparison, 0.0 if last_ts is None else f.ts - last_ts)
         scene.advance(comparison)
         last_ts = f.ts
 
 
 def train(data: Path | None, out: Path, real: str = "all", seed: int = 0, settings: DustSettings | None = None,
-          synthetic_seeds: Iterable[int] = TRAIN_SEEDS) -> DustModel:
+          synthetic_seeds: Iterable[int] = TRAIN_SEEDS, jobs: int | None = None) -> DustModel:
     """Build the training rows, fit the classifier and write it to `out`; `real` is 'all', 'clear' or 'none'."""
     settings = settings or DustSettings()
-    rng = np.random.default_rng(seed)
-    rows = TrainingRows()
     synthetic_seeds = list(synthetic_seeds)
-    synthetic_rows(synthetic_seeds, settings, rows, rng)
+    tasks = [Task("synthetic", s) for s in synthetic_seeds]
     info: dict[str, object] = {"synthetic_seeds": [min(synthetic_seeds), max(synthetic_seeds) + 1], "real": "none",
                                "seed": seed, "sklearn": sklearn.__version__}
     if data is not None and real != "none":
-        sequences = read_folder(data)
-        for name, frames in sequences.items():
-            clear = [decode_reduced(f.path.read_bytes(), 640)[0] for f in frames if not f.dust]
-            if clear:
-                composite_rows(clear, COMPOSITE_SEEDS, settings, rows, rng)
+        sequences = sorted(read_folder(data))
+        for name in sequences:
+            tasks += [Task("composite", s, data, name) for s in COMPOSITE_SEEDS]
             if real == "all":
-                real_rows(frames, settings, rows, 3.0, rng)
-        info.update(real=real, data=data.name, sequences=sorted(sequences),
+                tasks.append(Task("real", 0, data, name))
+        info.update(real=real, data=data.name, sequences=sequences,
                     composite_seeds=[COMPOSITE_SEEDS.start, COMPOSITE_SEEDS.stop])
+    rows = TrainingRows()
+    with ProcessPoolExecutor(max_workers=jobs or os.cpu_count() or 1) as pool:
+        for part in pool.map(partial(run_task, settings=settings), tasks, chunksize=4):  # results keep task order
+            for source, count in part.counts.items():
+                rows.counts.setdefault(source, [0, 0])
+                rows.counts[source] = [a + b for a, b in zip(rows.counts[source], count)]
+            rows.x += part.x
+            rows.y += part.y
+            rows.w += part.w
     x, y, w = rows.arrays()
-    pos = float(w[y == 1].sum())
-    w = np.where(y == 1, w * float(w[y == 0].sum()) / max(pos, 1.0) * 0.5, w)  # positives: half the weight of negatives
     info["rows"] = {k: {"dust": v[0], "clear": v[1]} for k, v in rows.counts.items()}
-    model = fit_model(x, y, w / w.mean(), seed, info)
+    model = fit_model(x, y, w, seed, info)
     out.parent.mkdir(parents=True, exist_ok=True)
     model.save(out)
     return model
@@ -199,12 +222,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--real", choices=("all", "clear", "none"), default="all",
                         help="use the folder's smoke and clear frames (all), only its clear frames as backdrops for "
                              "composited plumes (clear), or synthetic scenes only (none)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed of sampling and fitting")
+    parser.add_argument("--seed", type=int, default=0, help="random seed of the classifier's fitting")
+    parser.add_argument("--jobs", type=int, default=None, help="worker processes (default: all cores)")
     args = parser.parse_args(argv)
     data = args.data if args.data is not None and (args.data / "frames.csv").exists() else None
     if args.data is not None and data is None:
         print(f"{args.data}: no frames.csv; training on synthetic scenes only", file=sys.stderr)
-    model = train(data, args.out, args.real, args.seed)
+    model = train(data, args.out, args.real, args.seed, jobs=args.jobs)
     print(f"wrote {args.out} ({args.out.stat().st_size} bytes): {model.info}")
     return 0
 
