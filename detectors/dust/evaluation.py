@@ -1,10 +1,10 @@
 """Evaluation of the dust detector on labelled frame folders and on synthetic scenes never used in training.
 
-A labelled folder holds frames.csv (path, label, sequence, camera, epoch_s, ...) and optionally labels.csv (path, label);
-label `smoke` (or `dust`) marks frames with a plume. Each sequence runs through a fresh DustDetector exactly as in
-operation; the report gives the delay from the labelled onset to the first dust detection, false detections before it,
-per-frame precision/recall/F1 of the frame decision (dust index ≥ on_threshold) and of the alarm state (detection
-active, i.e. after persistence), and frames per second including JPEG decoding.
+A labelled folder holds frames.csv (path, label, sequence, camera, epoch_s, ...) and optionally labels.csv
+(path, label); label `smoke` (or `dust`) marks frames with a plume. Each sequence runs through a fresh DustDetector
+exactly as in operation; the report gives the delay from the labelled onset to the first dust detection, false
+detections before it, per-frame precision/recall/F1 of the frame decision (dust index ≥ on_threshold) and of the alarm
+state (detection active, i.e. after persistence and hysteresis), and frames per second including JPEG decoding.
 """
 from __future__ import annotations
 

@@ -131,7 +131,8 @@ def cell_features(cur: Measures, bg: Measures, prev: Measures | None, previous: 
         rel(np.log((cur.edge + _EPS_CONTRAST) / (bg.edge * gain + _EPS_CONTRAST))),
         rel(cur.sat - bg.sat),
         rel(cur.dark / cur_l - bg.dark / (bg.luma + _EPS_LUMA)),
-        rel((cur.bgr[:, :, 2] - cur.bgr[:, :, 0]) / cur_l - (bg.bgr[:, :, 2] - bg.bgr[:, :, 0]) / (bg.luma + _EPS_LUMA)),
+        rel((cur.bgr[:, :, _R] - cur.bgr[:, :, _B]) / cur_l
+            - (bg.bgr[:, :, _R] - bg.bgr[:, :, _B]) / (bg.luma + _EPS_LUMA)),
         ncc,
         change_rel,
         diff / 255.0,

@@ -1,8 +1,8 @@
 """JPEG frames read safely: header checks without decoding, then a reduced-resolution decode.
 
 A frame is untrusted input. `read_jpeg_header` walks the marker segments up to the frame header (SOF) and rejects
-non-JPEG bytes, truncated or corrupt headers, unsupported coding processes and absurd dimensions before a single pixel is
-decoded, so a hostile 65,535 × 65,535 header costs a few microseconds and no memory.
+non-JPEG bytes, truncated or corrupt headers, unsupported coding processes and absurd dimensions before a single pixel
+is decoded, so a hostile 65,535 × 65,535 header costs a few microseconds and no memory.
 """
 from __future__ import annotations
 

@@ -96,7 +96,7 @@ def cell_labels(plume_change: np.ndarray, rows: int, cols: int) -> np.ndarray:
 
 
 def generate(spec: SequenceSpec, base_frames: Sequence[np.ndarray] | None = None) -> Iterator[SyntheticFrame]:
-    """Render the frames of a sequence; with `base_frames` (BGR uint8, cycled) the scene is real and only events are drawn."""
+    """Render a sequence; with `base_frames` (BGR uint8, cycled) the scene is real and only events are drawn."""
     rng = np.random.default_rng([spec.seed, 2])
     w, h = spec.size_px
     scene = None if base_frames else _render_scene(rng, w, h)
@@ -214,7 +214,8 @@ def _hills(rng: np.random.Generator, img: np.ndarray, horizon: int, sky_low: np.
     walk = (walk - walk.min()) / max(np.ptp(walk), 1e-6) * h * rng.uniform(0.02, 0.1)
     heights = np.interp(np.arange(w), np.linspace(0, w, walk.size), walk)
     col = sky_low * 0.6 + np.array((120, 100, 90), np.float32) * 0.4
-    pts = np.array([(0, horizon)] + [(x, int(horizon - heights[x])) for x in range(0, w, 4)] + [(w - 1, horizon)], np.int32)
+    ridge = [(x, int(horizon - heights[x])) for x in range(0, w, 4)]
+    pts = np.array([(0, horizon), *ridge, (w - 1, horizon)], np.int32)
     cv2.fillPoly(img, [pts], tuple(float(c) for c in col), cv2.LINE_AA)
 
 
@@ -289,7 +290,8 @@ class _Plume:
                 p[1] += self.wind[1] + self.rng.normal(0, 0.005 * self.w)
                 p[2] *= 1 + self.growth
                 p[3] += 1
-            emitting = self.last >= self.spec.plume_start and (self.spec.plume_end is None or self.last < self.spec.plume_end)
+            end = self.spec.plume_end
+            emitting = self.last >= self.spec.plume_start and (end is None or self.last < end)
             if emitting:
                 for _ in range(self.per_frame):
                     jitter = self.rng.normal(0, self.r0 * 0.5, 2)

@@ -1,12 +1,14 @@
 """Train the per-cell plume classifier, reproducibly.
 
-    python -m detectors.dust.train --data /work/shared/data/smoke-figlib-hpwren-sequences --out detectors/dust/model.joblib
+    python -m detectors.dust.train --data /work/shared/data/smoke-figlib-hpwren-sequences \
+        --out detectors/dust/model.joblib
 
 Training rows come from three sources, all run through the detector's own scene model so features are computed exactly
 as in operation: synthetic construction scenes (seeds TRAIN_SEEDS; plumes plus clouds, cloud shadows, vehicles, rain,
 lighting changes as negatives); plumes composited onto the real clear frames of a labelled folder; and the real smoke
 frames of that folder, whose frame labels are turned into cell labels by comparing each cell's change with the largest
-change the same cell showed during the clear frames. Without a data folder the model is trained on synthetic scenes only.
+change the same cell showed during the clear frames. Without a data folder the model is trained on synthetic scenes
+only. Leave-out variants: --real clear (real frames only as backdrops for composited plumes), --real none.
 """
 from __future__ import annotations
 
@@ -129,6 +131,10 @@ def _add_frame(rows: TrainingRows, source: str, matrix: np.ndarray, peak: np.nda
     rows.add(source, matrix[keep], lab[keep].astype(np.int8), (weight / keep_p[keep]).astype(np.float32))
 
 
+DUST_LABELS = ("smoke", "dust")
+"""Frame labels of a labelled folder that mean a plume is in view; anything else is clear."""
+
+
 @dataclass(frozen=True)
 class LabelledFrame:
     """One frame of a labelled folder (frames.csv / labels.csv)."""
@@ -152,7 +158,7 @@ def read_folder(folder: Path) -> dict[str, list[LabelledFrame]]:
     for r in listed:
         label = labels.get(r["path"], r.get("label", ""))
         frame = LabelledFrame(folder / r["path"], r.get("sequence") or "default", r.get("camera") or r.get("sequence")
-                              or "camera", float(r["epoch_s"]), label == "smoke")
+                              or "camera", float(r["epoch_s"]), label in DUST_LABELS)
         by_seq.setdefault(frame.sequence, []).append(frame)
     return {k: sorted(v, key=lambda f: f.ts) for k, v in sorted(by_seq.items())}
 

@@ -35,7 +35,7 @@ def test_plume_raises_once_with_evidence_and_clears(detector: Factory) -> None:
     (onset, d), (cleared, c) = events
     assert PLUME.plume_start < onset <= PLUME.plume_start + 3 and cleared > PLUME.plume_end
     assert (d.severity, d.unit, d.subject) == (Severity.WARNING, "index", "cam1")
-    assert d.value == d.evidence["dust_index"] >= d.evidence["threshold"] == 0.6
+    assert d.value == d.evidence["dust_index"] >= d.evidence["threshold"] == 0.7
     json.dumps(d.evidence), json.dumps(c.evidence)  # JSON-serialisable
     assert {"dust_index", "threshold", "cells", "grid", "site", "camera_id", "local_time", "persistence"} <= set(
         d.evidence)
@@ -63,7 +63,7 @@ def test_plume_outside_the_region_of_interest_is_ignored(detector: Factory) -> N
 
 def test_sensitivity_scales_the_thresholds(detector: Factory) -> None:
     events = dust_events(feed(detector([camera(sensitivity=2.0)]), generate(PLUME)))
-    assert events[0][1].evidence["threshold"] == 0.3
+    assert events[0][1].evidence["threshold"] == 0.35
 
 
 def test_cameras_are_independent_and_safe_across_threads(detector: Factory) -> None:
