@@ -174,3 +174,17 @@ def test_bad_credentials_stop_retrying_with_a_clear_log(tmp_path: Path, caplog: 
         svc.stop()
     finally:
         broker.stop()
+
+
+def test_frame_with_undecodable_image_data_is_dead_lettered(service: Service, gateway: GatewayPublisher,
+                                                             broker: MosquittoProcess) -> None:
+    """The header is fine and the end marker is there, but the image data is garbage: dead-lettered, not kept."""
+    dead = Recorder(broker.port, "tich/v1/deadletter/#")
+    good = jpeg(640, 480)
+    broken = good[:200] + b"\x00" * (len(good) - 202) + b"\xff\xd9"
+    gateway.publish(T.frame("cam1"), broken)
+    wait_for(lambda: dead.json(), message=lambda: "no dead letter")
+    letter = dead.json()[0]
+    dead.close()
+    assert letter["topic"] == T.frame("cam1") and letter["reason"] in ("corrupt_body", "truncated_body")
+    assert service.store.latest_frame("cam1") is None

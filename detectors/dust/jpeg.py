@@ -11,6 +11,8 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
+from ingest.jpeg import JpegError  # one error type for frames, so the pipeline dead-letters them
+
 DEFAULT_MAX_SIDE_PX = 8192
 """Largest width or height accepted when the caller passes no limit (the ingest layer passes its configured limits)."""
 
@@ -20,14 +22,6 @@ _STANDALONE = {0x01, *range(0xD0, 0xD8)}  # TEM and RSTn carry no length field
 _EOI_SEARCH_BYTES = 1024  # some encoders pad after the end-of-image marker; look this far back for it
 _REDUCED_FLAGS = {1: cv2.IMREAD_COLOR, 2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4,
                   8: cv2.IMREAD_REDUCED_COLOR_8}
-
-
-class JpegError(ValueError):
-    """A frame rejected before or during decoding; `reason` is a short machine-readable code, the message says why."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(f"{reason}: {message}")
-        self.reason = reason
 
 
 class JpegSize(NamedTuple):
