@@ -5,14 +5,12 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import asdict, dataclass, fields
-from typing import Callable, Sequence
+from typing import Sequence
 
 from alerts.model import Alert, AlertState, AuditEntry, Silence
 from alerts.settings import Matchers
 from detectors.detection import Severity
-
-Query = Callable[[str, tuple[object, ...]], list[sqlite3.Row]]
-"""Runs a read query and returns all rows."""
+from ingest.rows import Query
 
 _ALERT_COLUMNS = tuple(f.name for f in fields(Alert))
 
@@ -83,6 +81,7 @@ class AlertFilter:
     since_ts: float | None = None  # started at or after
     until_ts: float | None = None  # started before
     limit: int = 100
+    after: tuple[object, ...] | None = None  # (started_ts, id) of the last alert of the previous page
 
 
 def find_alerts(query: Query, f: AlertFilter) -> list[Alert]:
@@ -101,6 +100,9 @@ def find_alerts(query: Query, f: AlertFilter) -> list[Alert]:
         if value is not None:
             where.append(f"{column} {op} ?")
             params.append(int(value) if isinstance(value, Severity) else value)
+    if f.after is not None:
+        where.append("(started_ts, id) < (?, ?)")
+        params += list(f.after)
     sql = f"SELECT * FROM alerts WHERE {' AND '.join(where)} ORDER BY started_ts DESC, id DESC LIMIT ?"
     return [_alert(r) for r in query(sql, (*params, f.limit))]
 

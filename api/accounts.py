@@ -6,15 +6,14 @@ let anyone sign in.
 from __future__ import annotations
 
 import hashlib
-import json
 import secrets
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from api import audit
 from ingest.store import Store
 
 ROLE_RANK = {"viewer": 1, "communicator": 2, "officer": 3, "admin": 4}
@@ -79,11 +78,12 @@ class Accounts:
         self._hasher = PasswordHasher()
 
     # -- users ------------------------------------------------------------------------------------------------------
-    def add_user(self, username: str, password: str, role: Role, now: float) -> None:
-        """Create or replace a user (password hashed with argon2id)."""
+    def add_user(self, username: str, password: str, role: Role, now: float, actor: str = "cli") -> None:
+        """Create or replace a user (password hashed with argon2id), recorded in the audit log."""
         if len(password) < 10:
             raise ValueError("passwords need at least 10 characters")
         with self.store.transaction() as conn:
+            audit.record(conn, actor, "account.set", username, {"role": role.value}, now)
             conn.execute("INSERT INTO users (username, password_hash, role, created_ts) VALUES (?, ?, ?, ?) "
                          "ON CONFLICT (username) DO UPDATE SET password_hash = excluded.password_hash, "
                          "role = excluded.role, disabled = 0",
@@ -139,10 +139,11 @@ class Accounts:
             "WHERE s.token_hash = ? AND s.expires_ts > ? AND u.disabled = 0", (_digest(token), now))
         return Principal(row["username"], Role(row["role"]), "token") if row else None
 
-    def add_api_key(self, name: str, role: Role, now: float) -> str:
-        """Create an API key for a machine; returns the key (shown once)."""
+    def add_api_key(self, name: str, role: Role, now: float, actor: str = "cli") -> str:
+        """Create an API key for a machine, recorded in the audit log; returns the key (shown once)."""
         key = "twk_" + secrets.token_urlsafe(32)
         with self.store.transaction() as conn:
+            audit.record(conn, actor, "apikey.create", name, {"role": role.value}, now)
             conn.execute("INSERT INTO api_keys (key_hash, name, role, created_ts) VALUES (?, ?, ?, ?)",
                          (_digest(key), name, role.value, now))
         return key
@@ -152,10 +153,3 @@ class Accounts:
         row = self.store.query_one("SELECT name, role FROM api_keys WHERE key_hash = ? AND revoked = 0",
                                    (_digest(key),))
         return Principal(f"key:{row['name']}", Role(row["role"]), "api_key") if row else None
-
-    # -- audit ------------------------------------------------------------------------------------------------------
-    def audit(self, actor: str, action: str, target: str, detail: dict[str, Any], now: float) -> None:
-        """Record an officer action (who, what, on what, when)."""
-        with self.store.transaction() as conn:
-            conn.execute("INSERT INTO officer_audit (ts, actor, action, target, detail) VALUES (?, ?, ?, ?, ?)",
-                         (now, actor, action, target, json.dumps(detail, ensure_ascii=False)))

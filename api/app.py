@@ -8,8 +8,20 @@ from typing import AsyncIterator
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from api import (auth, problems, routes_alerts, routes_bulletins, routes_cameras, routes_dashboard, routes_feeds,
-                 routes_indicators, routes_live, routes_ops, routes_stations)
+from api import (
+    auth,
+    problems,
+    routes_admin,
+    routes_alerts,
+    routes_bulletins,
+    routes_cameras,
+    routes_dashboard,
+    routes_feeds,
+    routes_indicators,
+    routes_live,
+    routes_ops,
+    routes_stations,
+)
 from api.ratelimit import RateLimitMiddleware, TokenBuckets
 from api.service import Service
 
@@ -45,6 +57,7 @@ def create_app(service: Service, manage_lifecycle: bool = True) -> FastAPI:
     app.include_router(auth.router)
     app.include_router(routes_live.router)
     app.include_router(routes_alerts.router)
+    app.include_router(routes_admin.router)
     app.include_router(routes_indicators.router)
     app.include_router(routes_bulletins.router)
     app.include_router(routes_feeds.router)

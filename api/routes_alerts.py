@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
@@ -16,6 +16,7 @@ from alerts.runtime import AlertRuntime
 from alerts.settings import Matchers, SeverityName, severity_of
 from alerts.views import alert_document, audit_document, silence_document
 from api.auth import Principal, Role, require_role
+from api.pagination import CURSOR_QUERY, decode_cursor, paginate
 from api.problems import ApiProblem
 from ingest.timefmt import parse_query_time
 
@@ -42,7 +43,7 @@ def _problem(exc: ActionError) -> ApiProblem:
 
 
 @router.get("/alerts", summary="Alerts: open ones by default, or history with filters (public)")
-def list_alerts(request: Request,
+def list_alerts(request: Request, response: Response,
                 state: Literal["active", "firing", "acknowledged", "resolved", "all"] = Query(
                     "active", description="`active`: firing or acknowledged."),
                 kind: str | None = Query(None, description="Exact kind, or a prefix ending in a dot (`flood.`)."),
@@ -50,16 +51,19 @@ def list_alerts(request: Request,
                 min_severity: SeverityName | None = Query(None),
                 since: str | None = Query(None, description="Started at or after (RFC 3339 or epoch seconds)."),
                 until: str | None = Query(None, description="Started before (RFC 3339 or epoch seconds)."),
-                limit: int = Query(100, ge=1, le=1000)) -> dict[str, Any]:
-    """Alerts newest first."""
+                limit: int = Query(100, ge=1, le=1000, description="Alerts per page."),
+                cursor: str | None = CURSOR_QUERY) -> dict[str, Any]:
+    """Alerts newest first, a page at a time: `next` (and the Link header) gives the following page."""
     rt = _runtime(request)
+    after = decode_cursor(cursor, (float, str))
     f = storage.AlertFilter(None if state == "all" else state, kind, subject,
                             severity_of(min_severity) if min_severity else None, _time(since, "since"),
-                            _time(until, "until"), limit)
-    found = storage.find_alerts(rt.store.query_all, f)
+                            _time(until, "until"), limit + 1, after)
+    found, next_url = paginate(request, response, storage.find_alerts(rt.store.query_all, f), limit,
+                               lambda a: (a.started_ts, a.id))
     now = rt.clock()
     return {"alerts": [alert_document(a, rt.settings, rt.composer.title_of(a, now)) for a in found],
-            "count": len(found)}
+            "count": len(found), "next": next_url}
 
 
 @router.get("/alerts/{alert_id}", summary="One alert with its audit log and notifications (public)")

@@ -22,6 +22,7 @@ from alerts.bulletins.views import figure_document, log_document
 from alerts.bulletins.workflow import EDITABLE, Authority, BulletinRecord, BulletinState, WorkflowError
 from alerts.pictures import chart_png
 from api.auth import Principal, Role, require_role
+from api.pagination import CURSOR_QUERY, decode_cursor, paginate
 from api.problems import ApiProblem
 from api.routes_stations import PUBLIC_LONG_CACHE, PUBLIC_SHORT_CACHE, permalink
 
@@ -79,11 +80,14 @@ def _step(action: Callable[[], BulletinRecord]) -> BulletinRecord:
 
 # -- public ---------------------------------------------------------------------------------------------------------
 @router.get("/bulletins", summary="Published bulletins, newest first (public)")
-def list_bulletins(request: Request, response: Response, limit: int = Query(20, ge=1, le=200)) -> dict[str, Any]:
-    """Titles, quotes and links of the latest published bulletins."""
+def list_bulletins(request: Request, response: Response, limit: int = Query(20, ge=1, le=200),
+                   cursor: str | None = CURSOR_QUERY) -> dict[str, Any]:
+    """Titles, quotes and links of the latest published bulletins, a page at a time (`next`, Link header)."""
     desk = _desk(request)
     response.headers["Cache-Control"] = PUBLIC_SHORT_CACHE
-    return {"bulletins": [_summary(desk, r) for r in desk.published(limit)]}
+    rows, next_url = paginate(request, response, desk.published(limit + 1, decode_cursor(cursor, (float, str))),
+                              limit, lambda r: (r.published_ts, r.id))
+    return {"bulletins": [_summary(desk, r) for r in rows], "next": next_url}
 
 
 @router.get("/bulletins/drafts", summary="Drafts and approved bulletins waiting for publication (communicator)")

@@ -9,8 +9,8 @@ from fastapi.responses import FileResponse
 from api.problems import ApiProblem
 from api.routes_stations import PUBLIC_LONG_CACHE, PUBLIC_SHORT_CACHE
 from api.service import Service
-from ingest.timefmt import iso_local, iso_utc
 from config.schema import CameraConfig
+from ingest.timefmt import iso_local, iso_utc
 
 router = APIRouter(prefix="/api/v1", tags=["cameras"])
 

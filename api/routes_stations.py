@@ -4,16 +4,19 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
+from api.pagination import CURSOR_QUERY, decode_cursor, paginate
 from api.problems import ApiProblem
 from api.service import Service
-from ingest.timefmt import iso_local, iso_utc, parse_query_time
+from config.overrides import AlarmOverride, alarm_json
 from config.schema import StationConfig
 from ingest.links import reading_permalink
 from ingest.samples import Reading
+from ingest.timefmt import iso_local, iso_utc, parse_query_time
 
 router = APIRouter(prefix="/api/v1", tags=["stations"])
 
@@ -21,8 +24,8 @@ PUBLIC_SHORT_CACHE = "public, max-age=10"
 """Cache lifetime of live public data: short, so a cited figure is fresh, but a crowd does not hit the store."""
 PUBLIC_LONG_CACHE = "public, max-age=86400, immutable"
 """Cache lifetime of data that cannot change (a reading at a past time)."""
-MAX_RAW_POINTS = 20_000
-"""Most raw readings one request returns; ask for downsampling (points) beyond that."""
+MAX_RAW_PAGE = 20_000
+"""Most raw readings one page holds (30 days of one-minute readings fill two pages); `points` downsamples instead."""
 
 
 def _service(request: Request) -> Service:
@@ -62,12 +65,15 @@ def status_json(service: Service, station_id: str) -> dict[str, Any]:
     return status
 
 
-def station_json(service: Service, s: StationConfig, latest: Reading | None) -> dict[str, Any]:
-    """A station with its alarm levels, latest reading and status."""
+def station_json(service: Service, s: StationConfig, latest: Reading | None,
+                 override: AlarmOverride | None) -> dict[str, Any]:
+    """A station with its alarm levels (and who set them, when edited at run time), latest reading and status."""
+    tz = service.settings.timezone
     return {
         "id": s.id, "name": s.name, "river": s.river, "lat": s.lat, "lon": s.lon, "datum": s.datum,
-        "alarm_levels_m": {"BD1": s.alarm.bd1_m, "BD2": s.alarm.bd2_m, "BD3": s.alarm.bd3_m,
-                           "record": s.alarm.record_m},
+        "alarm_levels_m": alarm_json(s.alarm),
+        "alarm_levels_set": {"source": "officer", "by": override.updated_by, "ts": iso_utc(override.updated_ts),
+                             "ts_local": iso_local(override.updated_ts, tz)} if override else {"source": "config"},
         "expected_interval_s": s.expected_interval_s,
         "latest": reading_json(service, latest) if latest else None,
         "status": status_json(service, s.id),
@@ -75,8 +81,8 @@ def station_json(service: Service, s: StationConfig, latest: Reading | None) -> 
 
 
 def _all_stations(service: Service) -> list[dict[str, Any]]:
-    latest = service.store.latest_readings()
-    return [station_json(service, s, latest.get(s.id)) for s in service.settings.stations]
+    latest, edited = service.store.latest_readings(), service.alarm_overrides()
+    return [station_json(service, s, latest.get(s.id), edited.get(s.id)) for s in service.settings.stations]
 
 
 @router.get("/stations", summary="All stations with alarm levels and their latest reading")
@@ -114,7 +120,8 @@ def get_station(request: Request, response: Response, station_id: str) -> dict[s
     service = _service(request)
     station = _station(service, station_id)
     response.headers["Cache-Control"] = PUBLIC_SHORT_CACHE
-    return station_json(service, station, service.store.latest_readings().get(station_id))
+    return station_json(service, station, service.store.latest_readings().get(station_id),
+                        service.alarm_overrides().get(station_id))
 
 
 def _range(service: Service, start: str | None, end: str | None) -> tuple[float, float]:
@@ -147,8 +154,11 @@ def get_readings(
     end: str | None = Query(None, description="Range end, RFC 3339 or epoch seconds (default: now)."),
     points: int | None = Query(None, ge=2, le=5000, description="Downsample to about this many min/mean/max buckets."),
     format: Literal["json", "csv"] = Query("json", description="json, or csv for a spreadsheet."),
+    limit: int = Query(MAX_RAW_PAGE, ge=1, le=MAX_RAW_PAGE, description="Raw readings per page."),
+    cursor: str | None = CURSOR_QUERY,
 ) -> Any:
-    """Raw readings, or min/mean/max buckets when `points` is given."""
+    """Raw readings a page at a time, oldest first (`next` and the Link header give the following page), or
+    min/mean/max buckets when `points` is given."""
     service = _service(request)
     _station(service, station_id)
     t0, t1 = _range(service, start, end)
@@ -164,15 +174,17 @@ def get_readings(
         return {"station_id": station_id, "start": iso_utc(t0), "end": iso_utc(t1), "bucket_s": bucket_s,
                 "buckets": [{"ts": iso_utc(b.start_ts), "ts_local": iso_local(b.start_ts, tz), "min_m": b.min_m,
                              "mean_m": round(b.mean_m, 4), "max_m": b.max_m, "count": b.count} for b in buckets]}
-    rows = service.store.readings(station_id, t0, t1, limit=MAX_RAW_POINTS + 1)
-    if len(rows) > MAX_RAW_POINTS:
-        raise ApiProblem(400, "Too many readings", f"more than {MAX_RAW_POINTS} readings in range: narrow the "
-                                                   "range or ask for downsampling with ?points=N")
+    after = decode_cursor(cursor, (float,))
+    first = math.nextafter(after[0], math.inf) if after else t0
+    rows, next_url = paginate(request, response, service.store.readings(station_id, max(t0, first), t1, limit + 1),
+                              limit, lambda r: (r.ts,))
     if format == "csv":
-        return _csv(["ts_utc", "ts_local", "level_m"], [[iso_utc(r.ts), iso_local(r.ts, tz), r.level_m] for r in rows],
-                    f"{station_id}-readings.csv")
+        csv_response = _csv(["ts_utc", "ts_local", "level_m"],
+                            [[iso_utc(r.ts), iso_local(r.ts, tz), r.level_m] for r in rows], f"{station_id}-readings.csv")
+        csv_response.headers.update({k: v for k, v in response.headers.items() if k == "link"})
+        return csv_response
     return {"station_id": station_id, "start": iso_utc(t0), "end": iso_utc(t1),
-            "readings": [reading_json(service, r) for r in rows]}
+            "readings": [reading_json(service, r) for r in rows], "next": next_url}
 
 
 @router.get("/stations/{station_id}/readings/{ts}", summary="Permalink: exactly one reading, for citing it")

@@ -9,16 +9,16 @@ from typing import Callable, Sequence
 from alerts.bulletins.desk import BulletinDesk
 from alerts.feeds.publication import Feeds
 from alerts.runtime import AlertRuntime
+from api import audit
 from api.accounts import Accounts, Role
 from api.live import EventHub
-from ingest.timefmt import iso_local, iso_utc
+from config import overrides
+from config.loader import secret
+from config.schema import AlarmLevels, Settings, StationConfig
 from detectors.detection import Detection
 from detectors.dust.detector import DustDetector
 from detectors.flood.detector import FloodDetector
 from detectors.flood.status import CommuneStatus, StationStatus
-from ingest.samples import Frame, Reading
-from config.loader import secret
-from config.schema import Settings
 from ingest.contract import Topics
 from ingest.gateway_auth import build_verifier
 from ingest.historian import build_historian
@@ -26,7 +26,9 @@ from ingest.links import reading_permalink
 from ingest.metrics import Metrics
 from ingest.mqtt import MqttClient
 from ingest.pipeline import Pipeline
+from ingest.samples import Frame, Reading
 from ingest.store import Store
+from ingest.timefmt import iso_local, iso_utc
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +47,15 @@ class Readiness:
         return self.broker_connected and self.store_writable
 
 
+@dataclass(frozen=True)
+class StationEdit:
+    """A station's configuration before and after an edit, and when."""
+
+    before: StationConfig
+    after: StationConfig
+    ts: float
+
+
 class _LockedFlood:
     """The flood detector's status as other threads may read it (under the pipeline's detector lock)."""
 
@@ -60,11 +71,17 @@ class Service:
     """One running deployment: MQTT in, pipeline, store; the HTTP app reads from it."""
 
     def __init__(self, settings: Settings, clock: Callable[[], float] = time.time):
-        self.settings = settings
         self.clock = clock
+        self.store = Store(settings.store.data_dir)
+        self.configured_stations = {s.id: s for s in settings.stations}
+        """Stations as the configuration file has them (alarm levels edited at run time are reverted to these)."""
+        # Every component shares this one Settings object; its station list is the live station table, whose entries
+        # `set_alarm_levels` replaces (the models themselves stay immutable).
+        settings = settings.model_copy(update={"stations": overrides.apply(settings.stations,
+                                                                            overrides.load(self.store.query_all))})
+        self.settings = settings
         self.topics = Topics(settings.mqtt.topic_prefix)
         self.metrics = Metrics()
-        self.store = Store(settings.store.data_dir)
         self.accounts = Accounts(self.store)
         self.hub = EventHub()
         self.flood = FloodDetector(settings.stations, settings.flood)
@@ -126,6 +143,38 @@ class Service:
         with self.pipeline.detect_lock:
             return self.flood.commune_status()
 
+    def set_alarm_levels(self, station_id: str, alarm: AlarmLevels | None, actor: str, reason: str) -> StationEdit:
+        """Change a station's alarm levels now (None: back to the configuration file's), stored and audited.
+
+        KeyError for an unknown station, ValueError (naming the problem) for levels the station cannot have."""
+        now = self.clock()
+        with self.pipeline.detect_lock:
+            index = next((i for i, s in enumerate(self.settings.stations) if s.id == station_id), None)
+            if index is None:
+                raise KeyError(station_id)
+            before = self.settings.stations[index]
+            configured = self.configured_stations[station_id].alarm
+            after = overrides.with_alarm(before, alarm if alarm is not None else configured)
+            with self.store.transaction() as conn:
+                if alarm is None:
+                    overrides.delete(conn, station_id)
+                else:
+                    overrides.save(conn, station_id, alarm, actor, now)
+                action = "station.alarm_levels" if alarm is not None else "station.alarm_levels_reverted"
+                detail = {"before": overrides.alarm_json(before.alarm), "after": overrides.alarm_json(after.alarm),
+                          "reason": reason}
+                audit.record(conn, actor, action, station_id, detail, now)
+            self.settings.stations[index] = after
+            self.flood.set_station(after)
+        log.warning("alarm levels of %s changed by %s: %s -> %s (%s)", station_id, actor, detail["before"],
+                    detail["after"], reason)
+        self.hub.publish("station", {"station_id": station_id, "alarm_levels_m": detail["after"]})
+        return StationEdit(before, after, now)
+
+    def alarm_overrides(self) -> dict[str, overrides.AlarmOverride]:
+        """Who set which station's alarm levels at run time, and when (stations absent use the file's)."""
+        return overrides.load(self.store.query_all)
+
     def _publish_live(self, readings: Sequence[Reading], detections: Sequence[Detection]) -> None:
         """Put committed readings and detections on the live stream."""
         tz = self.settings.timezone
@@ -141,7 +190,7 @@ class Service:
         """With no accounts yet, create `admin` from TICHWATCH_ADMIN_PASSWORD (so a new install can sign in)."""
         password = secret("TICHWATCH_ADMIN_PASSWORD")
         if password and not self.accounts.has_users():
-            self.accounts.add_user("admin", password, Role.ADMIN, self.clock())
+            self.accounts.add_user("admin", password, Role.ADMIN, self.clock(), actor="bootstrap")
             log.info("created the first account 'admin' from TICHWATCH_ADMIN_PASSWORD")
 
     def stop(self) -> None:

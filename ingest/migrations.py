@@ -4,6 +4,7 @@ from __future__ import annotations
 from alerts.bulletins.schema import BULLETINS_SCHEMA
 from alerts.schema import ALERTS_SCHEMA
 from api.auth_schema import AUTH_SCHEMA
+from config.overrides import OVERRIDES_SCHEMA
 
 MIGRATIONS: list[str] = [
     # 1: readings, latest frames, evidence, detections
@@ -65,4 +66,6 @@ MIGRATIONS: list[str] = [
     AUTH_SCHEMA,
     # 4: bulletins, their audit log and published feed entries (alerts/bulletins/schema.py)
     BULLETINS_SCHEMA,
+    # 5: alarm levels edited at run time (config/overrides.py)
+    OVERRIDES_SCHEMA,
 ]

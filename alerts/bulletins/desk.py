@@ -119,9 +119,9 @@ class BulletinDesk:
         """A bulletin in any state, or None."""
         return storage.get(self.store.query_all, bulletin_id)
 
-    def published(self, limit: int = 50) -> list[BulletinRecord]:
-        """Published bulletins, newest first."""
-        return storage.published(self.store.query_all, limit)
+    def published(self, limit: int = 50, after: tuple[object, ...] | None = None) -> list[BulletinRecord]:
+        """Published bulletins, newest first (continuing after a (published_ts, id) key)."""
+        return storage.published(self.store.query_all, limit, after)
 
     def unpublished(self, limit: int = 50) -> list[BulletinRecord]:
         """Drafts and approved bulletins, newest first."""

@@ -46,10 +46,11 @@ def get(query: Query, bulletin_id: str) -> BulletinRecord | None:
     return _record(rows[0]) if rows else None
 
 
-def published(query: Query, limit: int = 50) -> list[BulletinRecord]:
-    """Published bulletins, newest first."""
-    return [_record(r) for r in query("SELECT * FROM bulletins WHERE state = 'published' "
-                                      "ORDER BY published_ts DESC, id DESC LIMIT ?", (limit,))]
+def published(query: Query, limit: int = 50, after: tuple[object, ...] | None = None) -> list[BulletinRecord]:
+    """Published bulletins, newest first; `after` is the (published_ts, id) the list continues after."""
+    where, params = ("AND (published_ts, id) < (?, ?) ", (*after,)) if after else ("", ())
+    return [_record(r) for r in query(f"SELECT * FROM bulletins WHERE state = 'published' {where}"
+                                      "ORDER BY published_ts DESC, id DESC LIMIT ?", (*params, limit))]
 
 
 def unpublished(query: Query, limit: int = 50) -> list[BulletinRecord]:

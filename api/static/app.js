@@ -204,7 +204,7 @@ function connectStream() {
   es.onopen = () => { const n = $("#live"); n.textContent = t("live"); n.className = "live on"; };
   es.onerror = () => { const n = $("#live"); n.textContent = t("offline"); n.className = "live off"; };
   es.addEventListener("reading", (e) => onReading(JSON.parse(e.data)));
-  for (const type of ["detection", "alert", "camera", "reset"]) es.addEventListener(type, () => scheduleRefresh());
+  for (const type of ["detection", "alert", "camera", "station", "reset"]) es.addEventListener(type, () => scheduleRefresh());
 }
 
 async function acknowledge(id) {

@@ -85,6 +85,15 @@ class FloodDetector:
         """Ids of the configured stations."""
         return tuple(self._stations)
 
+    def set_station(self, cfg: StationConfig) -> None:
+        """Take a station's new configuration (alarm levels edited at run time); the levels apply from its next
+        reading, with the usual hysteresis when the river is now below its current level."""
+        st = self._stations[cfg.id]
+        st.cfg = cfg
+        st.ladder = Ladder.from_alarm(cfg.alarm)
+        if st.level.index > st.ladder.top:  # the record level was removed
+            st.level = LevelState(st.ladder.top, st.level.below_since[: st.ladder.top])
+
     def warm(self, history: Sequence[Reading]) -> None:
         """Load recent history (oldest first) at start-up without emitting detections."""
         for reading in history:

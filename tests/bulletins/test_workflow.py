@@ -157,3 +157,19 @@ def test_routine_schedule_makes_a_draft_and_unknown_receivers_are_refused(world:
     assert world.desk.tick() is None
     r = world.client.post("/api/v1/bulletins", json={"channels": ["nope"]}, headers=world.auth("comm"))
     assert r.status_code == 400 and "not receivers that can take a bulletin" in r.json()["detail"]
+
+
+def test_published_list_pages_newest_first(world: World) -> None:
+    c = world.client
+    ids = []
+    for i in range(3):
+        world.clock[0] = NOW + 60 * i
+        bid = c.post("/api/v1/bulletins", json={"kind": "routine"}, headers=world.auth("comm")).json()["id"]
+        assert c.post(f"/api/v1/bulletins/{bid}/approve", headers=world.auth("officer")).status_code == 200
+        assert c.post(f"/api/v1/bulletins/{bid}/publish", headers=world.auth("officer")).status_code == 200
+        ids.append(bid)
+    first = c.get("/api/v1/bulletins", params={"limit": 2})
+    assert [b["id"] for b in first.json()["bulletins"]] == ids[:0:-1]
+    assert first.headers["link"] == f'<{first.json()["next"]}>; rel="next"'
+    second = c.get(first.json()["next"]).json()
+    assert [b["id"] for b in second["bulletins"]] == ids[:1] and second["next"] is None

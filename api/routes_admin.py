@@ -1,0 +1,85 @@
+"""Administration endpoints: a station's alarm levels edited at run time, and the officer audit log."""
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel, Field
+
+from api import audit
+from api.auth import Principal, Role, require_role
+from api.pagination import CURSOR_QUERY, decode_cursor, paginate
+from api.problems import ApiProblem
+from api.routes_stations import station_json
+from api.service import Service, StationEdit
+from config.overrides import alarm_json
+from config.schema import AlarmLevels
+from ingest.timefmt import iso_local, iso_utc
+
+router = APIRouter(prefix="/api/v1", tags=["administration"])
+
+
+def _service(request: Request) -> Service:
+    return request.app.state.service
+
+
+class AlarmLevelsBody(AlarmLevels):
+    """New official alarm levels of a station, and why they change."""
+
+    reason: str = Field(min_length=3, max_length=2000, description="Why (decision number, re-survey…); kept in the "
+                        "audit log.", examples=["Quyết định 123/QĐ-UBND ngày 01/11/2026 điều chỉnh mức báo động"])
+
+
+class RevertBody(BaseModel):
+    """Why the configuration file's levels are restored."""
+
+    reason: str = Field(min_length=3, max_length=2000, examples=["Nhập nhầm, trả về mức trong cấu hình"])
+
+
+def _edit(request: Request, station_id: str, alarm: AlarmLevels | None, actor: str, reason: str) -> dict[str, Any]:
+    service = _service(request)
+    try:
+        edit: StationEdit = service.set_alarm_levels(station_id, alarm, actor, reason)
+    except KeyError:
+        raise ApiProblem(404, "Unknown station", f"no station with id {station_id!r}; see /api/v1/stations") from None
+    except ValueError as exc:
+        raise ApiProblem(422, "Invalid alarm levels", str(exc)) from None
+    station = station_json(service, edit.after, service.store.latest_readings().get(station_id),
+                           service.alarm_overrides().get(station_id))
+    return {"station": station, "before": alarm_json(edit.before.alarm),
+            "after": alarm_json(edit.after.alarm), "applies_from": "the station's next reading"}
+
+
+@router.put("/stations/{station_id}/alarm-levels", summary="Set a station's alarm levels (admin, audited)")
+def set_alarm_levels(request: Request, station_id: str, body: AlarmLevelsBody,
+                     principal: Principal = Depends(require_role(Role.ADMIN))) -> dict[str, Any]:
+    """Store new BD1–BD3 (and record) levels; they win over the configuration file until reverted."""
+    alarm = AlarmLevels.model_validate(body.model_dump(exclude={"reason"}))
+    return _edit(request, station_id, alarm, principal.username, body.reason)
+
+
+@router.delete("/stations/{station_id}/alarm-levels", summary="Back to the configuration file's levels (admin, "
+               "audited)")
+def revert_alarm_levels(request: Request, station_id: str, body: RevertBody,
+                        principal: Principal = Depends(require_role(Role.ADMIN))) -> dict[str, Any]:
+    """Drop the run-time levels of a station."""
+    return _edit(request, station_id, None, principal.username, body.reason)
+
+
+@router.get("/audit", summary="Officer audit log: alarm levels, accounts, API keys (officer)")
+def audit_log(request: Request, response: Response,
+              actor: str | None = Query(None, max_length=200, description="Who (username, key:<name>, cli)."),
+              action: str | None = Query(None, max_length=100, examples=["station.alarm_levels"]),
+              target: str | None = Query(None, max_length=200, description="Station id, username or key name."),
+              limit: int = Query(100, ge=1, le=1000), cursor: str | None = CURSOR_QUERY,
+              principal: Principal = Depends(require_role(Role.OFFICER))) -> dict[str, Any]:
+    """Who did what, when, newest first; alert and bulletin actions are in their own logs."""
+    service = _service(request)
+    after = decode_cursor(cursor, (int,))
+    found = audit.entries(service.store.query_all, limit + 1, after[0] if after else None, actor, action, target)
+    rows, next_url = paginate(request, response, found, limit, lambda e: (e.id,))
+    tz = service.settings.timezone
+    response.headers["Cache-Control"] = "no-store"
+    return {"entries": [{"id": e.id, "ts": iso_utc(e.ts), "ts_local": iso_local(e.ts, tz), "actor": e.actor,
+                         "action": e.action, "target": e.target, "detail": e.detail} for e in rows],
+            "next": next_url}
