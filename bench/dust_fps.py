@@ -18,9 +18,9 @@ from threadpoolctl import threadpool_limits
 
 from config.schema import CameraConfig
 from detectors.dust.detector import DustDetector
-from detectors.dust.jpeg import read_jpeg_header
 from detectors.dust.settings import DustSettings
 from detectors.dust.synthetic import generate, random_spec
+from ingest.jpeg import read_jpeg_header
 from ingest.samples import Frame
 
 

@@ -186,5 +186,5 @@ def test_frame_with_undecodable_image_data_is_dead_lettered(service: Service, ga
     wait_for(lambda: dead.json(), message=lambda: "no dead letter")
     letter = dead.json()[0]
     dead.close()
-    assert letter["topic"] == T.frame("cam1") and letter["reason"] in ("corrupt_body", "truncated_body")
+    assert letter["topic"] == T.frame("cam1") and letter["reason"] in ("corrupt_jpeg", "truncated_jpeg")
     assert service.store.latest_frame("cam1") is None

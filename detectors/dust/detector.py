@@ -22,10 +22,10 @@ from detectors.dust.background import Comparison, SceneModel
 from detectors.dust.classifier import MODEL_PATH, DustModel
 from detectors.dust.evidence import local_time, snapshot
 from detectors.dust.features import roi_cell_fraction
-from detectors.dust.health import (CameraHealth, Condition, is_blurred, is_dark, is_moved, is_obstructed,
-                                   is_repeat)
-from detectors.dust.jpeg import JpegError, analysis_image
+from detectors.dust.health import CameraHealth, Condition, is_blurred, is_dark, is_moved, is_obstructed, is_repeat
+from detectors.dust.jpeg import analysis_image
 from detectors.dust.settings import DustSettings
+from ingest.jpeg import JpegError
 from ingest.samples import Frame
 
 DUST_KIND = "dust.plume"

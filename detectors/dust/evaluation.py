@@ -17,10 +17,10 @@ from typing import Iterable, Sequence
 
 from config.schema import CameraConfig
 from detectors.dust.detector import DUST_KIND, DustDetector
-from detectors.dust.jpeg import read_jpeg_header
 from detectors.dust.settings import DustSettings
 from detectors.dust.synthetic import cell_labels, generate, random_spec
 from detectors.dust.train import read_folder
+from ingest.jpeg import read_jpeg_header
 from ingest.samples import Frame
 
 EVAL_SEEDS = range(100_000, 100_040)

@@ -9,9 +9,9 @@ import pytest
 from config.schema import CameraConfig
 from detectors.detection import Detection
 from detectors.dust.detector import DustDetector
-from detectors.dust.jpeg import read_jpeg_header
 from detectors.dust.settings import DustSettings
 from detectors.dust.synthetic import SyntheticFrame
+from ingest.jpeg import read_jpeg_header
 from ingest.samples import Frame
 
 SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"

@@ -9,15 +9,14 @@ from typing import Callable
 import cv2
 import numpy as np
 import pytest
+from conftest import camera, feed, frame_of
 
 from detectors.detection import Severity
 from detectors.dust import evidence as evidence_module
 from detectors.dust.detector import DUST_KIND, DustDetector
 from detectors.dust.evidence import ascii_fold, local_time, snapshot
-from detectors.dust.jpeg import JpegError
 from detectors.dust.synthetic import SequenceSpec, cell_labels, generate
-
-from conftest import camera, feed, frame_of
+from ingest.jpeg import JpegError
 
 Factory = Callable[..., DustDetector]
 PLUME = SequenceSpec(seed=21, n_frames=40, plume=True, plume_start=10, plume_end=20, plume_opacity=0.75, vehicles=1)
@@ -105,9 +104,9 @@ def test_undecodable_frame_is_rejected_and_counted(detector: Factory) -> None:
     good = frame_of(next(generate(SequenceSpec(seed=2, n_frames=1))))
     with pytest.raises(JpegError) as err:
         det.update(replace(good, jpeg=good.jpeg[: len(good.jpeg) // 3]))
-    assert err.value.reason == "truncated_body"
+    assert err.value.reason == "truncated_jpeg"
     status = det.status("cam1")
-    assert (status.frames_rejected, status.last_reject_reason, status.last_frame_ts) == (1, "truncated_body", None)
+    assert (status.frames_rejected, status.last_reject_reason, status.last_frame_ts) == (1, "truncated_jpeg", None)
 
 
 def test_region_of_interest_must_cover_a_cell(detector: Factory) -> None:

@@ -4,12 +4,11 @@ from __future__ import annotations
 from typing import Callable
 
 import pytest
+from conftest import camera, feed, frame_of
 
 from detectors.dust.detector import DUST_KIND, DustDetector
 from detectors.dust.health import HEALTH_KINDS
 from detectors.dust.synthetic import SequenceSpec, frozen_repeat, generate
-
-from conftest import camera, feed, frame_of
 
 Factory = Callable[..., DustDetector]
 

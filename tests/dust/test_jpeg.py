@@ -7,10 +7,12 @@ import tracemalloc
 import cv2
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from detectors.dust import jpeg as jpeg_module
-from detectors.dust.jpeg import JpegError, analysis_image, decode_reduced, read_jpeg_header, reduction_factor
+from detectors.dust.jpeg import analysis_image, decode_reduced, reduction_factor
+from ingest.jpeg import JpegError, read_jpeg_header
 
 
 def encode(width: int, height: int, progressive: bool = False) -> bytes:
@@ -38,10 +40,10 @@ def test_reads_size_of_baseline_and_progressive_without_decoding() -> None:
     (b"\x89PNG\r\n\x1a\n" + bytes(32), "not_jpeg"),
     (b"GIF89a" + bytes(32), "not_jpeg"),
     (b"hello, this is not an image", "not_jpeg"),
-    (b"\xff\xd8\xff\xe0\x00\x10JFIF", "truncated_header"),
-    (b"\xff\xd8\xff\xd9", "corrupt_header"),
-    (b"\xff\xd8\x00\x00\x00\x00", "corrupt_header"),
-    (b"\xff\xd8\xff\xc3\x00\x0b\x08\x00\x10\x00\x10\x01\x01\x11\x00", "unsupported"),
+    (b"\xff\xd8\xff\xe0\x00\x10JFIF", "truncated_jpeg"),
+    (b"\xff\xd8\xff\xd9", "bad_jpeg_header"),
+    (b"\xff\xd8\x00\x00\x00\x00", "bad_jpeg_header"),
+    (b"\xff\xd8\xff\xc3\x00\x0b\x08\x00\x10\x00\x10\x01\x01\x11\x00", "unsupported_jpeg"),
 ])
 def test_rejects_bad_headers_with_a_reason(data: bytes, reason: str) -> None:
     with pytest.raises(JpegError) as err:
@@ -60,7 +62,7 @@ def test_absurd_sizes_are_rejected_before_any_decode_in_bounded_memory(monkeypat
     png_100k = b"\x89PNG\r\n\x1a\n" + struct.pack(">I4sII", 13, b"IHDR", 100_000, 100_000) + bytes(5)
     tracemalloc.start()
     try:
-        for data, reason in [(announcing(65535, 65535), "too_large"), (announcing(20000, 20000), "too_large"),
+        for data, reason in [(announcing(65535, 65535), "dimensions_too_large"), (announcing(20000, 20000), "dimensions_too_large"),
                              (png_100k, "not_jpeg")]:
             with pytest.raises(JpegError) as err:
                 decode_reduced(data, 320)
@@ -74,14 +76,14 @@ def test_absurd_sizes_are_rejected_before_any_decode_in_bounded_memory(monkeypat
 def test_configured_limits_apply() -> None:
     with pytest.raises(JpegError) as exc:
         read_jpeg_header(encode(640, 480), max_width_px=320, max_height_px=4096)
-    assert exc.value.reason == "too_large"
+    assert exc.value.reason == "dimensions_too_large"
 
 
 def test_truncated_body_is_rejected() -> None:
     data = encode(640, 480)
     with pytest.raises(JpegError) as err:
         decode_reduced(data[: len(data) // 2], 320)
-    assert err.value.reason == "truncated_body"
+    assert err.value.reason == "truncated_jpeg"
 
 
 def test_corrupt_body_is_rejected() -> None:
@@ -90,7 +92,7 @@ def test_corrupt_body_is_rejected() -> None:
     data[dht + 4: dht + 40] = bytes(36)  # Huffman tables destroyed: the decoder gives up
     with pytest.raises(JpegError) as err:
         decode_reduced(bytes(data), 320)
-    assert err.value.reason == "corrupt_body"
+    assert err.value.reason == "corrupt_jpeg"
 
 
 @pytest.mark.parametrize("width, target, factor", [(1280, 320, 4), (1920, 320, 4), (640, 320, 2), (320, 320, 1),
@@ -126,5 +128,5 @@ def test_damaged_frames_decode_or_are_rejected(cut: int, flip: int) -> None:
         image, _ = decode_reduced(bytes(data), 160)
         assert image.shape == (120, 160, 3)
     except JpegError as err:
-        assert err.reason in {"not_jpeg", "truncated_header", "corrupt_header", "unsupported", "truncated_body",
-                              "corrupt_body"}
+        assert err.reason in {"not_jpeg", "truncated_jpeg", "bad_jpeg_header", "unsupported_jpeg", "truncated_jpeg",
+                              "corrupt_jpeg"}

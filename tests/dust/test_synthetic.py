@@ -4,13 +4,12 @@ from __future__ import annotations
 from typing import Callable
 
 import pytest
+from conftest import feed
 
 from detectors.dust.detector import DUST_KIND, DustDetector
 from detectors.dust.evaluation import EVAL_SEEDS, evaluate_synthetic
 from detectors.dust.synthetic import SequenceSpec, generate
 from detectors.dust.train import COMPOSITE_SEEDS, TRAIN_SEEDS
-
-from conftest import feed
 
 TEST_SEEDS = range(EVAL_SEEDS.start, EVAL_SEEDS.start + 16)
 NUISANCE_SEEDS = range(200_000, 200_004)
