@@ -40,10 +40,19 @@ def decode_cursor(cursor: str | None, types: Sequence[type]) -> tuple[Any, ...] 
     return tuple(key)
 
 
+_INT64 = 2**63
+_MAX_TIME = 1e12  # seconds since 1970: far beyond any stored time, small enough for SQLite and math.nextafter
+
+
 def _is(value: Any, t: type) -> bool:
+    """Whether a cursor value is of the type its slot holds, and within what the store can compare it with."""
     if isinstance(value, bool):  # JSON true is neither a time nor an id
         return t is bool
-    return isinstance(value, (int, float) if t is float else t)
+    if t is float:
+        return isinstance(value, (int, float)) and -_MAX_TIME <= value <= _MAX_TIME  # NaN compares False
+    if t is int:
+        return isinstance(value, int) and -_INT64 <= value < _INT64
+    return isinstance(value, t)
 
 
 def paginate(request: Request, response: Response, rows: list[T], limit: int,

@@ -1,7 +1,7 @@
 """Errors as application/problem+json (RFC 9457), with a message a person can act on."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -9,6 +9,23 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem", "type": "object", "required": ["type", "title", "status", "detail"],
+    "description": "Problem details (RFC 9457): what was wrong with the request and how to put it right.",
+    "properties": {
+        "type": {"type": "string", "description": "Always about:blank: the status says what kind of problem it is."},
+        "title": {"type": "string", "description": "Short summary of the problem."},
+        "status": {"type": "integer", "description": "The HTTP status code."},
+        "detail": {"type": "string", "description": "What went wrong, in words a person can act on."},
+        "instance": {"type": "string", "description": "Path of the request."},
+        "errors": {"type": "array", "description": "Each invalid parameter (422 only).", "items": {
+            "type": "object", "required": ["where", "message"],
+            "properties": {"where": {"type": "string"}, "message": {"type": "string"}}}},
+    },
+}
+"""The OpenAPI schema of every error answer."""
+_FASTAPI_422 = "#/components/schemas/HTTPValidationError"
 
 
 def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
@@ -29,7 +46,7 @@ class ApiProblem(Exception):
 
 
 def install(app: FastAPI) -> None:
-    """Make every error of the app a problem document."""
+    """Make every error of the app a problem document, and say so in its OpenAPI document."""
 
     @app.exception_handler(ApiProblem)
     async def _api_problem(request: Request, exc: ApiProblem) -> JSONResponse:
@@ -51,6 +68,35 @@ def install(app: FastAPI) -> None:
         errors = [{"where": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()]
         detail = "; ".join(f"{e['where']}: {e['message']}" for e in errors)
         return problem(422, "Invalid request", detail, errors=errors, instance=str(request.url.path))
+
+    generate: Callable[[], dict[str, Any]] = app.openapi
+    app.openapi = lambda: document_problems(generate())  # type: ignore[method-assign]
+
+
+def document_problems(doc: dict[str, Any]) -> dict[str, Any]:
+    """Describe the app's errors in its OpenAPI document as they are sent: FastAPI's own 422 body is replaced by a
+    problem document, and every operation may answer any 4xx with one (unless it documents that status itself).
+
+    Idempotent, so it may run on FastAPI's cached document each time it is asked for.
+    """
+    schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+    schemas.pop("HTTPValidationError", None)
+    schemas.pop("ValidationError", None)
+    schemas["Problem"] = PROBLEM_SCHEMA
+    for path_item in doc.get("paths", {}).values():
+        for operation in path_item.values():
+            responses = operation.setdefault("responses", {})
+            fastapi_422 = responses.get("422", {}).get("content", {}).get("application/json", {}).get("schema", {})
+            if fastapi_422.get("$ref") == _FASTAPI_422:
+                responses["422"] = _problem_response("Invalid request: `errors` lists each invalid parameter.")
+            responses.setdefault("4XX", _problem_response("The request cannot be answered: `detail` says why."))
+    return doc
+
+
+def _problem_response(description: str) -> dict[str, Any]:
+    """An OpenAPI response whose body is a problem document."""
+    return {"description": description,
+            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
 
 
 def _title(status: int) -> str:

@@ -191,8 +191,17 @@ def _ack_page(rt: AlertRuntime, stage: str, alert_id: str | None = None, detail:
                                                            "Referrer-Policy": "no-referrer"})
 
 
+_ACK_PAGE_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"description": what, "content": {"text/html": {}}} for status, what in (
+        (400, "The link is damaged or not one of ours (a page saying so)."),
+        (404, "The alert the link names no longer exists (a page saying so)."),
+        (409, "The alert was resolved before the link was used (a page saying so)."),
+        (410, "The link has expired (a page saying so)."))}
+"""Acknowledge links are opened by people in a browser: their errors are HTML pages, not problem documents."""
+
+
 @router.get("/ack/{token}", summary="Acknowledge link: a confirmation page (does not acknowledge)",
-            response_class=HTMLResponse)
+            response_class=HTMLResponse, responses=_ACK_PAGE_ERRORS)
 def ack_link_page(request: Request, token: str) -> HTMLResponse:
     """Mail scanners follow links: GET only shows the button that POSTs."""
     rt = _runtime(request)
@@ -207,7 +216,8 @@ def ack_link_page(request: Request, token: str) -> HTMLResponse:
     return _ack_page(rt, stage, alert.id)
 
 
-@router.post("/ack/{token}", summary="Acknowledge link: acknowledge (once)", response_class=HTMLResponse)
+@router.post("/ack/{token}", summary="Acknowledge link: acknowledge (once)", response_class=HTMLResponse,
+             responses=_ACK_PAGE_ERRORS)
 def ack_link_use(request: Request, token: str) -> HTMLResponse:
     """Acknowledge as the receiver the link was sent to; the link then stops working."""
     rt = _runtime(request)

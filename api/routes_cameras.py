@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import FileResponse
 
 from api.problems import ApiProblem
@@ -13,6 +13,9 @@ from config.schema import CameraConfig
 from ingest.timefmt import iso_local, iso_utc
 
 router = APIRouter(prefix="/api/v1", tags=["cameras"])
+
+MAX_ID = 2**63 - 1
+"""The largest row id SQLite has: a larger id cannot even be bound to a query (OverflowError)."""
 
 
 def _service(request: Request) -> Service:
@@ -73,7 +76,7 @@ def latest_frame(request: Request, camera_id: str) -> FileResponse:
 
 @router.get("/evidence/{evidence_id}.jpg", summary="An evidence snapshot of a dust detection",
             response_class=FileResponse, responses={200: {"content": {"image/jpeg": {}}}})
-def evidence(request: Request, evidence_id: int) -> FileResponse:
+def evidence(request: Request, evidence_id: int = Path(ge=1, le=MAX_ID)) -> FileResponse:
     """The annotated snapshot stored with a detection."""
     path = _service(request).store.evidence_path(evidence_id)
     if path is None or not path.exists():

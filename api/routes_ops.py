@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST
+from pydantic import BaseModel
 
 from api.service import Service
 
@@ -20,7 +21,18 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Readiness: broker connected and store writable")
+class ReadinessBody(BaseModel):
+    """Whether the service can ingest now, and why not."""
+
+    ready: bool
+    broker_connected: bool
+    store_writable: bool
+    detail: str
+
+
+@router.get("/readyz", summary="Readiness: broker connected and store writable",
+            responses={200: {"model": ReadinessBody},
+                       503: {"model": ReadinessBody, "description": "Not ready: `detail` says what is missing."}})
 def readyz(request: Request) -> JSONResponse:
     """200 when the service can ingest; 503 with the reason otherwise."""
     r = _service(request).readiness()
@@ -29,7 +41,7 @@ def readyz(request: Request) -> JSONResponse:
     return JSONResponse(body, status_code=200 if r.ready else 503)
 
 
-@router.get("/metrics", summary="Prometheus metrics")
+@router.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse)
 def metrics(request: Request) -> Response:
     """Prometheus text exposition format."""
     return Response(_service(request).metrics.render(), media_type=CONTENT_TYPE_LATEST)

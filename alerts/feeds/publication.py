@@ -53,7 +53,8 @@ class Feeds:
     def cap(self, message_id: str) -> bytes | None:
         """The CAP XML of a message id (<alert id>-<n>), None when there is no such public message."""
         alert_id, _, number = message_id.rpartition("-")
-        alert = get_alert(self.store.query_all, alert_id) if number.isdigit() else None
+        # ASCII digits only: str.isdigit() also takes superscripts such as "²", which int() refuses
+        alert = get_alert(self.store.query_all, alert_id) if number.isascii() and number.isdigit() else None
         if alert is None or not is_public(alert.kind, self.bulletins.public_kinds):
             return None
         messages = self.messages(alert)
