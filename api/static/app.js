@@ -21,6 +21,9 @@ const I18N = {
     "sensor.offline": "Mất tín hiệu", "sensor.stuck": "Số liệu đứng yên", "sensor.spike": "Giá trị bất thường",
     "sensor.range": "Ngoài dải đo", "sensor.battery": "Pin yếu", "sensor.clock": "Lệch đồng hồ",
     warning: "Cảnh báo", critical: "Nghiêm trọng", emergency: "Khẩn cấp", info: "Thông tin",
+    edit_levels: "Sửa mức báo động", levels_title: "Sửa mức báo động", record_level: "Lũ lịch sử",
+    reason: "Lý do (số quyết định…)", save: "Lưu", levels_set_by: "Mức báo động do", not_saved: "Chưa lưu",
+    levels_order: "các mức phải tăng dần: BĐ I < BĐ II < BĐ III < lũ lịch sử",
   },
   en: {
     skip: "Skip to content", subtitle: "Tích river flood and construction dust monitoring", connecting: "Connecting…",
@@ -42,6 +45,9 @@ const I18N = {
     "sensor.offline": "Offline", "sensor.stuck": "Stuck value", "sensor.spike": "Spike", "sensor.range": "Out of range",
     "sensor.battery": "Low battery", "sensor.clock": "Clock skew",
     warning: "Warning", critical: "Critical", emergency: "Emergency", info: "Info",
+    edit_levels: "Edit alarm levels", levels_title: "Edit alarm levels", record_level: "Record flood",
+    reason: "Reason (decision number…)", save: "Save", levels_set_by: "Alarm levels set by", not_saved: "Not saved",
+    levels_order: "levels must rise: I < II < III < record",
   },
 };
 const state = { lang: localStorage.getItem("tw.lang") || "vi", token: sessionStorage.getItem("tw.token"),
@@ -66,7 +72,8 @@ const fmtNum = (x, d = 2) => (x === null || x === undefined) ? "–" : Number(x)
 async function api(path, opts = {}) {
   const headers = Object.assign({ "Accept": "application/json" }, opts.headers || {});
   if (state.token) headers["Authorization"] = "Bearer " + state.token;
-  const r = await fetch(path, Object.assign({}, opts, { headers }));
+  // The page refreshes because something changed (a live event, an action): never from the browser's cache.
+  const r = await fetch(path, Object.assign({ cache: "no-cache" }, opts, { headers }));
   if (r.status === 401 && state.token && !path.endsWith("/login")) { signOut(); }
   return r;
 }
@@ -140,7 +147,36 @@ function stationCard(st) {
       el("dt", {}, t("to_next")), el("dd", {}, status.distance_m !== undefined && status.distance_m !== null ? `${fmtNum(status.distance_m)} m (${t(status.next_level) || ""})` : "–"),
       el("dt", {}, t("trend")), el("dd", {}, trend),
       el("dt", {}, t("eta")), el("dd", {}, eta)),
-    chart(st));
+    chart(st),
+    st.alarm_levels_set && st.alarm_levels_set.source === "officer" ?
+      el("p", { class: "muted" }, `${t("levels_set_by")} ${st.alarm_levels_set.by} · ${fmtTime(st.alarm_levels_set.ts)}`) : null,
+    state.user && state.user.role === "admin" ?
+      el("button", { type: "button", class: "edit-levels", onclick: () => openLevels(st) }, t("edit_levels")) : null);
+}
+
+let levelsStation = null;
+function openLevels(st) {
+  levelsStation = st; const a = st.alarm_levels_m;
+  $("#levels-station").textContent = st.name;
+  $("#lv-bd1").value = a.BD1; $("#lv-bd2").value = a.BD2; $("#lv-bd3").value = a.BD3;
+  $("#lv-record").value = a.record === null || a.record === undefined ? "" : a.record;
+  $("#lv-reason").value = ""; $("#levels-error").textContent = "";
+  $("#levels-dialog").showModal();
+}
+
+async function saveLevels(ev) {
+  ev.preventDefault();
+  const num = (id) => $(id).value === "" ? null : Number($(id).value);
+  const a = levelsStation.alarm_levels_m;
+  const body = { bd1_m: num("#lv-bd1"), bd2_m: num("#lv-bd2"), bd3_m: num("#lv-bd3"), record_m: num("#lv-record"),
+    record_year: num("#lv-record") === a.record ? a.record_year : null, reason: $("#lv-reason").value };
+  if (!(body.bd1_m < body.bd2_m && body.bd2_m < body.bd3_m && (body.record_m === null || body.record_m > body.bd3_m))) {
+    $("#levels-error").textContent = `${t("not_saved")}: ${t("levels_order")}`; return;
+  }
+  const r = await api(`/api/v1/stations/${encodeURIComponent(levelsStation.id)}/alarm-levels`,
+    { method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  if (!r.ok) { const p = await r.json().catch(() => ({})); $("#levels-error").textContent = `${t("not_saved")}: ${p.detail || r.status}`; return; }
+  $("#levels-dialog").close(); await refresh();
 }
 
 function renderStations() { $("#stations").replaceChildren(...state.stations.map(stationCard)); renderSchematic(); }
@@ -232,7 +268,7 @@ function showUser() {
   const signedIn = !!state.user;
   $("#signin-open").hidden = signedIn; $("#signout").hidden = !signedIn; $("#who").hidden = !signedIn;
   $("#who").textContent = signedIn ? `${state.user.username} (${state.user.role})` : "";
-  renderAlerts();
+  renderAlerts(); renderStations();
 }
 function signOut() { state.token = null; state.user = null; sessionStorage.removeItem("tw.token"); showUser(); }
 
@@ -260,6 +296,8 @@ document.addEventListener("DOMContentLoaded", async () => {
   $("#signin-open").addEventListener("click", () => $("#signin-dialog").showModal());
   $("#signin-cancel").addEventListener("click", () => $("#signin-dialog").close());
   $("#signin-form").addEventListener("submit", signIn);
+  $("#levels-form").addEventListener("submit", saveLevels);
+  $("#levels-cancel").addEventListener("click", () => $("#levels-dialog").close());
   $("#signout").addEventListener("click", async () => { await api("/api/v1/auth/logout", { method: "POST" }); signOut(); });
   await restoreSession(); showUser();
   if (alertPageId()) {

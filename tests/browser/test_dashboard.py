@@ -130,3 +130,43 @@ def test_alert_page_linked_from_notifications(live_app: tuple[Service, str], bro
     assert "Trạm thử" in browser.find_element(By.ID, "alert-page").text
     assert browser.find_elements(By.CSS_SELECTOR, "#alert-log li")
     assert console_errors(browser) == []
+
+
+def sign_in(driver: webdriver.Chrome, username: str, password: str) -> None:
+    driver.find_element(By.ID, "signin-open").click()
+    for field, value in (("username", username), ("password", password)):
+        driver.find_element(By.ID, field).clear()
+        driver.find_element(By.ID, field).send_keys(value)
+    driver.find_element(By.ID, "signin-submit").click()
+    wait(driver, lambda d: d.find_element(By.ID, "who").text.startswith(username))
+
+
+def test_admin_edits_alarm_levels_on_the_page_and_the_api_agrees(live_app: tuple[Service, str],
+                                                                 browser: webdriver.Chrome) -> None:
+    svc, base = live_app
+    svc.accounts.add_user("truc.ban", secret("truc-ban-password"), Role.OFFICER, time.time())
+    svc.accounts.add_user("quan.tri", secret("quan-tri-password"), Role.ADMIN, time.time())
+    open_dashboard(browser, base)
+    assert not browser.find_elements(By.CSS_SELECTOR, "button.edit-levels")  # the public cannot
+    sign_in(browser, "truc.ban", "truc-ban-password")
+    assert not browser.find_elements(By.CSS_SELECTOR, "button.edit-levels")  # nor can an officer
+    browser.find_element(By.ID, "signout").click()
+    sign_in(browser, "quan.tri", "quan-tri-password")
+    card = 'article[data-station="st1"]'
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f"{card} button.edit-levels"))[0].click()
+    bd1 = browser.find_element(By.ID, "lv-bd1")
+    assert float(bd1.get_attribute("value")) == 6.5
+    bd1.clear()
+    bd1.send_keys("7.4")  # above BD2 (7.3): refused with the reason, nothing saved
+    browser.find_element(By.ID, "lv-reason").send_keys("Quyết định 123/QĐ-UBND")
+    browser.find_element(By.ID, "levels-submit").click()
+    wait(browser, lambda d: "BĐ I < BĐ II < BĐ III" in d.find_element(By.ID, "levels-error").text)
+    assert httpx.get(f"{base}/api/v1/stations/st1").json()["alarm_levels_m"]["BD1"] == 6.5
+    bd1.clear()
+    bd1.send_keys("6.2")
+    browser.find_element(By.ID, "levels-submit").click()
+    wait(browser, lambda d: "quan.tri" in d.find_element(By.CSS_SELECTOR, card).text)
+    station = httpx.get(f"{base}/api/v1/stations/st1").json()
+    assert station["alarm_levels_m"]["BD1"] == 6.2 and station["alarm_levels_set"]["by"] == "quan.tri"
+    assert "BD1 6,20" in browser.find_element(By.CSS_SELECTOR, f"{card} svg.chart").text  # the chart's band moved
+    assert console_errors(browser) == []
