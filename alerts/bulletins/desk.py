@@ -12,6 +12,7 @@ from alerts.bulletins.compose import LANGUAGES, compose_bulletin, compose_radio_
 from alerts.bulletins.files import BulletinFiles
 from alerts.bulletins.gather import FloodStatusSource, ReadingLink, gather_snapshot, public_alerts
 from alerts.bulletins.publishing import UNFIT_CHANNELS, ChannelLookup, deliver
+from alerts.bulletins.retry import RetryPolicy, due_receivers
 from alerts.bulletins.schedule import is_due, is_emergency
 from alerts.bulletins.settings import BulletinSettings
 from alerts.bulletins.snapshot import BulletinKind
@@ -24,6 +25,8 @@ from ingest.store import Store
 
 log = logging.getLogger(__name__)
 
+RETRY_ACTOR = "retry"
+"""The actor of delivery attempts after the first."""
 SCHEDULE_ACTOR = "schedule"
 """The actor of bulletins the schedule makes (and publishes, for emergencies without approval)."""
 
@@ -114,6 +117,22 @@ class BulletinDesk:
         self._append_log(record.id, entries)
         return record
 
+    def retry_deliveries(self) -> int:
+        """Send again the deliveries of recently published bulletins that failed retryably and are due (see
+        alerts.bulletins.retry); return how many receivers were tried."""
+        now = self.clock()
+        b = self.bulletins
+        policy = RetryPolicy(b.retry_first_delay_s, b.retry_max_delay_s, b.retry_attempts)
+        horizon = sum(policy.delay_s(n) for n in range(1, b.retry_attempts)) + b.retry_max_delay_s
+        tried = 0
+        for record in storage.published_since(self.store.query_all, now - horizon):
+            due = due_receivers(self.log_of(record.id), now, policy)
+            if due:
+                self._append_log(record.id, deliver(record, due, self.settings.alerts, self.channels,
+                                                    self.document(record), self.settings.language, now, RETRY_ACTOR))
+                tried += len(due)
+        return tried
+
     # -- reading ------------------------------------------------------------------------------------------------
     def get(self, bulletin_id: str) -> BulletinRecord | None:
         """A bulletin in any state, or None."""
@@ -152,7 +171,7 @@ class BulletinDesk:
         return record
 
     def start(self) -> None:
-        """Run the schedule in a background thread until stop()."""
+        """Run the schedule and the delivery retries in a background thread until stop()."""
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="bulletin-schedule", daemon=True)
         self._thread.start()
@@ -160,6 +179,7 @@ class BulletinDesk:
     def _run(self) -> None:
         while not self._stop.wait(self.bulletins.tick_interval_s):
             try:
+                self.retry_deliveries()
                 self.tick()
             except Exception:  # a failed bulletin must not end the schedule; the next tick tries again
                 log.exception("scheduled bulletin failed")

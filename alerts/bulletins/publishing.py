@@ -51,6 +51,6 @@ def deliver(record: BulletinRecord, receivers: Sequence[str], alerts: AlertSetti
         except Exception as exc:  # a channel must not raise; if one does, the other receivers still get theirs
             result = DeliveryResult.fail(f"{type(exc).__name__}: {exc}")
         detail = {"receiver": name, "channel": receiver.channel.type, "lang": lang, "detail": result.detail,
-                  "remote_id": result.remote_id, "retryable": result.retryable}
+                  "remote_id": result.remote_id, "retryable": result.retryable, "retry_after_s": result.retry_after_s}
         out.append(LogEntry(now, actor, "delivered" if result.ok else "delivery_failed", detail))
     return out

@@ -53,6 +53,12 @@ def published(query: Query, limit: int = 50, after: tuple[object, ...] | None = 
                                       "ORDER BY published_ts DESC, id DESC LIMIT ?", (*params, limit))]
 
 
+def published_since(query: Query, since_ts: float) -> list[BulletinRecord]:
+    """Bulletins published at or after `since_ts`, oldest first."""
+    return [_record(r) for r in query("SELECT * FROM bulletins WHERE state = 'published' AND published_ts >= ? "
+                                      "ORDER BY published_ts, id", (since_ts,))]
+
+
 def unpublished(query: Query, limit: int = 50) -> list[BulletinRecord]:
     """Drafts and approved bulletins waiting for publication, newest first."""
     return [_record(r) for r in query("SELECT * FROM bulletins WHERE state != 'published' "

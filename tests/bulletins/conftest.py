@@ -67,9 +67,12 @@ class RecordingChannel:
 
     def __init__(self) -> None:
         self.sent: list[Notification] = []
+        self.failures: list[DeliveryResult] = []  # answered (first first) before accepting anything again
 
     def send(self, n: Notification) -> DeliveryResult:
-        """Accept the notification."""
+        """Accept the notification, or answer the next queued failure."""
+        if self.failures:
+            return self.failures.pop(0)
         self.sent.append(n)
         return DeliveryResult.sent(f"remote-{len(self.sent)}")
 
