@@ -161,9 +161,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
     """Replay a recorded data folder through the same detectors and report how they did."""
     if args.what == "flood":
         from detectors.flood.evaluation import main_eval
-    else:
-        from detectors.dust.evaluation import main_eval
-    return main_eval(args.dir, json_out=args.json)
+
+        if args.model is not None:
+            print("--model applies to `eval dust` only", file=sys.stderr)
+            return 2
+        return main_eval(args.dir, json_out=args.json)
+    from detectors.dust.evaluation import main_eval as main_eval_dust
+
+    return main_eval_dust(args.dir, json_out=args.json, model_path=args.model)
 
 
 REFERENCE_START = "<!-- config-reference:start -->"
@@ -236,6 +241,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("what", choices=["flood", "dust"])
     ev.add_argument("dir", type=Path, help="data folder (the format of ../shared/data/)")
     ev.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    ev.add_argument("--model", type=Path, default=None, help="dust only: model file to evaluate, e.g. one written by "
+                    "`python -m detectors.dust.train --out PATH` (default: the packaged detectors/dust/model.joblib)")
     ev.set_defaults(func=cmd_eval)
 
     ref = sub.add_parser("config-reference", help="print the config reference generated from the schema")

@@ -179,12 +179,19 @@ def format_table(report: DustReport) -> str:
     return "\n".join(lines)
 
 
-def main_eval(folder: Path, json_out: bool) -> int:
-    """`tichwatch eval dust DIR`: evaluate a labelled folder, print a table (or JSON); 2 when the folder is unusable."""
+def main_eval(folder: Path, json_out: bool, model_path: Path | None = None) -> int:
+    """`tichwatch eval dust DIR [--model PATH]`: evaluate a labelled folder, print a table (or JSON).
+
+    `model_path` is a model file written by `python -m detectors.dust.train` (default: the packaged one). Returns 2 when
+    the folder or the model file is unusable.
+    """
     if not (folder / "frames.csv").is_file():
         print(f"{folder}: no frames.csv (expected a labelled frame folder)", file=sys.stderr)
         return 2
-    report = evaluate_dust(folder)
+    if model_path is not None and not model_path.is_file():
+        print(f"{model_path}: no such model file", file=sys.stderr)
+        return 2
+    report = evaluate_dust(folder, model_path=model_path)
     print(json.dumps(report.as_dict(), indent=2) if json_out else format_table(report))
     return 0
 
@@ -214,10 +221,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         report = evaluate_synthetic(model_path=args.model)
     elif args.folder is None:
         parser.error("a folder or --synthetic is required")
-    elif args.model is None:
-        return main_eval(args.folder, args.json)
     else:
-        report = evaluate_dust(args.folder, model_path=args.model)
+        return main_eval(args.folder, args.json, args.model)
     print(json.dumps(report.as_dict(), indent=2) if args.json else format_table(report))
     return 0
 

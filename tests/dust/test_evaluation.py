@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from api.cli import main as cli_main
+from detectors.dust.classifier import MODEL_PATH
 from detectors.dust.evaluation import evaluate_dust, format_table, main_eval
 from detectors.dust.synthetic import SequenceSpec, cell_labels, generate
 
@@ -39,3 +41,11 @@ def test_main_eval_json_and_bad_folder(tmp_path: Path, capsys: pytest.CaptureFix
     assert main_eval(tmp_path / "missing", json_out=False) == 2
     assert main_eval(write_folder(tmp_path), json_out=True) == 0
     assert json.loads(capsys.readouterr().out)["sequences"][0]["sequence"] == "seq"
+
+
+def test_cli_eval_dust_takes_a_model_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = write_folder(tmp_path)
+    assert cli_main(["eval", "dust", str(folder), "--model", str(tmp_path / "absent.joblib")]) == 2
+    assert cli_main(["eval", "dust", str(folder), "--json", "--model", str(MODEL_PATH)]) == 0
+    assert json.loads(capsys.readouterr().out)["sequences"][0]["frames"] == 30
+    assert cli_main(["eval", "flood", str(folder), "--model", str(MODEL_PATH)]) == 2
