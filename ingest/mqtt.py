@@ -52,7 +52,9 @@ class MqttClient:
         self._clock = clock
         self._generation = 0
         self._gen_lock = threading.Lock()
-        self.connected = threading.Event()
+        self.connected = threading.Event()  # set once the broker has granted every subscription: ready to receive
+        self._link_up = False  # the broker accepted the connection (acks may be sent), subscriptions maybe pending
+        self._subscribe_mid: int | None = None
         self.auth_failed: str | None = None
         self._stopping = False
         v5 = settings.protocol == "5"
@@ -75,6 +77,7 @@ class MqttClient:
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
         self._client.on_connect_fail = self._on_connect_fail
+        self._client.on_subscribe = self._on_subscribe
 
     # -- lifecycle --------------------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -92,11 +95,12 @@ class MqttClient:
     def stop(self) -> None:
         """Say offline (retained), disconnect cleanly and stop the network thread."""
         self._stopping = True
-        if self.connected.is_set():
+        if self._link_up:
             info = self._client.publish(self.topics.status, b"offline", qos=1, retain=True)
             info.wait_for_publish(timeout=2)
         self._client.disconnect()
         self._client.loop_stop()
+        self._link_up = False
         self.connected.clear()
 
     # -- callbacks (paho's network thread) --------------------------------------------------------------------------
@@ -116,19 +120,31 @@ class MqttClient:
             return
         with self._gen_lock:
             self._generation += 1
-        # Subscriptions are tracked here, not trusted to the session: re-subscribe at QoS 1 on every connect.
-        for topic in self.topics.subscriptions:
-            client.subscribe(topic, qos=1)
+        self._link_up = True
+        # Subscriptions are tracked here, not trusted to the session: re-subscribe at QoS 1 on every connect. The
+        # service counts as connected only when the broker has granted them (SUBACK): before that, on a first
+        # connection, a gateway's reading would find nobody subscribed and be dropped by the broker.
+        _, self._subscribe_mid = client.subscribe([(topic, 1) for topic in self.topics.subscriptions])
         client.publish(self.topics.status, b"online", qos=1, retain=True)
+        log.info("MQTT connected to %s:%s (session present: %s); subscribing", self.settings.host,
+                 self.settings.port, flags.session_present)
+
+    def _on_subscribe(self, client: paho.Client, userdata: object, mid: int, reason_codes: list[paho.ReasonCode],
+                      properties: Properties | None) -> None:
+        if mid != self._subscribe_mid:
+            return
+        refused = [f"{t}: {rc}" for t, rc in zip(self.topics.subscriptions, reason_codes) if rc.is_failure]
+        if refused:  # e.g. the broker's ACL does not let the service read these topics
+            log.error("MQTT broker refused subscriptions (%s); check the service account's ACL", "; ".join(refused))
         self.connected.set()
-        log.info("MQTT connected to %s:%s (session present: %s)", self.settings.host, self.settings.port,
-                 flags.session_present)
+        log.info("MQTT subscribed to %d topic filters", len(reason_codes) - len(refused))
         if self._on_connected_cb:
             self._on_connected_cb(True)
 
     def _on_disconnect(self, client: paho.Client, userdata: object, flags: paho.DisconnectFlags,
                        reason: paho.ReasonCode, properties: Properties | None) -> None:
-        was = self.connected.is_set()
+        was = self._link_up
+        self._link_up = False
         self.connected.clear()
         if was and not self._stopping:
             log.warning("MQTT disconnected from %s:%s (%s); reconnecting with backoff", self.settings.host,
@@ -153,7 +169,7 @@ class MqttClient:
     # -- operations (any thread) ------------------------------------------------------------------------------------
     def ack(self, msg: InboundMessage) -> bool:
         """Acknowledge a committed message; a message from an earlier connection is left for redelivery."""
-        if msg.qos == 0 or msg.generation != self._generation or not self.connected.is_set():
+        if msg.qos == 0 or msg.generation != self._generation or not self._link_up:
             return False
         self._client.ack(msg.mid, msg.qos)
         return True

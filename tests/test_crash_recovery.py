@@ -50,7 +50,7 @@ def test_sigkill_mid_stream_loses_nothing_and_doubles_nothing(tmp_path: Path, br
     topics = Topics()
     gateway = GatewayPublisher(settings.mqtt, "crash-gateway").connect()
     try:
-        wait_for(lambda: b"MQTT connected" in log.read_bytes(), timeout_s=30)
+        wait_for(lambda: b"MQTT subscribed" in log.read_bytes(), timeout_s=30)
         base = time.time() - TOTAL
         infos = []
         killed_at = None
