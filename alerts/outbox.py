@@ -78,9 +78,10 @@ def begin_attempt(conn: sqlite3.Connection, row_id: int, now: float) -> Notifica
                         r["attempts"], Message(**payload["message"]), payload["alert"])
 
 
-def backoff_s(attempts: int, settings: DeliverySettings) -> float:
-    """Wait after `attempts` failed attempts: base doubling each time, capped."""
-    return min(settings.backoff_max_s, settings.backoff_base_s * 2 ** max(0, attempts - 1))
+def backoff_s(attempts: int, base_s: float, max_s: float) -> float:
+    """Wait after `attempts` failed attempts: `base_s` doubling each time, capped at `max_s` (alert notifications and
+    bulletin deliveries alike)."""
+    return min(max_s, base_s * 2 ** max(0, attempts - 1))
 
 
 def record(conn: sqlite3.Connection, n: Notification, result: DeliveryResult, now: float,
@@ -91,7 +92,7 @@ def record(conn: sqlite3.Connection, n: Notification, result: DeliveryResult, no
                      "WHERE id = ?", (now, result.remote_id, n.id))
         return "sent"
     if result.retryable and n.attempt < settings.max_attempts:
-        wait = max(backoff_s(n.attempt, settings), result.retry_after_s or 0.0)
+        wait = max(backoff_s(n.attempt, settings.backoff_base_s, settings.backoff_max_s), result.retry_after_s or 0.0)
         conn.execute("UPDATE notifications SET next_attempt_ts = ?, last_error = ? WHERE id = ?",
                      (now + wait, result.detail, n.id))
         return "pending"

@@ -13,6 +13,7 @@ from typing import Any, Sequence, TypeVar
 from fastapi import Query, Request, Response
 
 from api.problems import ApiProblem
+from ingest.timefmt import EARLIEST_QUERY_TS, LATEST_QUERY_TS
 
 T = TypeVar("T")
 
@@ -41,7 +42,6 @@ def decode_cursor(cursor: str | None, types: Sequence[type]) -> tuple[Any, ...] 
 
 
 _INT64 = 2**63
-_MAX_TIME = 1e12  # seconds since 1970: far beyond any stored time, small enough for SQLite and math.nextafter
 
 
 def _is(value: Any, t: type) -> bool:
@@ -49,7 +49,7 @@ def _is(value: Any, t: type) -> bool:
     if isinstance(value, bool):  # JSON true is neither a time nor an id
         return t is bool
     if t is float:
-        return isinstance(value, (int, float)) and -_MAX_TIME <= value <= _MAX_TIME  # NaN compares False
+        return isinstance(value, (int, float)) and EARLIEST_QUERY_TS <= value < LATEST_QUERY_TS  # NaN compares False
     if t is int:
         return isinstance(value, int) and -_INT64 <= value < _INT64
     return isinstance(value, t)

@@ -181,7 +181,8 @@ def get_readings(
     if format == "csv":
         csv_response = _csv(["ts_utc", "ts_local", "level_m"],
                             [[iso_utc(r.ts), iso_local(r.ts, tz), r.level_m] for r in rows], f"{station_id}-readings.csv")
-        csv_response.headers.update({k: v for k, v in response.headers.items() if k == "link"})
+        if next_url:
+            csv_response.headers["Link"] = response.headers["Link"]
         return csv_response
     return {"station_id": station_id, "start": iso_utc(t0), "end": iso_utc(t1),
             "readings": [reading_json(service, r) for r in rows], "next": next_url}

@@ -63,19 +63,22 @@ def delete(conn: sqlite3.Connection, station_id: str) -> None:
     conn.execute("DELETE FROM station_overrides WHERE station_id = ?", (station_id,))
 
 
-def apply(stations: Sequence[StationConfig], overrides: dict[str, AlarmOverride]) -> list[StationConfig]:
-    """The stations with their overrides; an override that no longer fits the file's station is skipped, loudly."""
-    out = []
+def apply(stations: Sequence[StationConfig],
+          overrides: dict[str, AlarmOverride]) -> tuple[list[StationConfig], dict[str, AlarmOverride]]:
+    """The stations with their overrides, and the overrides in force; one that no longer fits the file's station is
+    skipped, loudly."""
+    out, in_force = [], {}
     for station in stations:
         override = overrides.get(station.id)
         if override is not None:
             try:
                 station = with_alarm(station, override.alarm)
+                in_force[station.id] = override
             except ValueError as exc:
                 log.error("alarm levels of %s set by %s are ignored (%s): the configuration file's apply",
                           station.id, override.updated_by, exc)
         out.append(station)
-    return out
+    return out, in_force
 
 
 def alarm_json(alarm: AlarmLevels) -> dict[str, float | int | None]:

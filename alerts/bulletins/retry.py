@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from alerts.bulletins.workflow import LogEntry
+from alerts.outbox import backoff_s
 
 DELIVERY_ACTIONS = ("delivered", "delivery_failed")
 """Log actions of one delivery attempt to one receiver."""
@@ -25,7 +26,7 @@ class RetryPolicy:
 
     def delay_s(self, attempts: int) -> float:
         """Wait after the `attempts`-th failed attempt (the provider's Retry-After, when longer, wins)."""
-        return min(self.max_delay_s, self.first_delay_s * 2 ** (attempts - 1))
+        return backoff_s(attempts, self.first_delay_s, self.max_delay_s)
 
 
 def due_receivers(log: Sequence[LogEntry], now: float, policy: RetryPolicy) -> list[str]:
