@@ -16,8 +16,8 @@ def _service(request: Request) -> Service:
 
 
 @router.get("/healthz", summary="Liveness: the process answers")
-def healthz() -> dict[str, str]:
-    """Always ok while the process serves HTTP."""
+async def healthz() -> dict[str, str]:
+    """Always ok while the process serves HTTP (on the event loop: no worker thread, no database to wait for)."""
     return {"status": "ok"}
 
 
@@ -28,16 +28,19 @@ class ReadinessBody(BaseModel):
     broker_connected: bool
     store_writable: bool
     detail: str
+    warnings: list[str]
 
 
 @router.get("/readyz", summary="Readiness: broker connected and store writable",
             responses={200: {"model": ReadinessBody},
                        503: {"model": ReadinessBody, "description": "Not ready: `detail` says what is missing."}})
-def readyz(request: Request) -> JSONResponse:
-    """200 when the service can ingest; 503 with the reason otherwise."""
+async def readyz(request: Request) -> JSONResponse:
+    """200 when the service can ingest; 503 with the reason otherwise; `warnings` (disk filling up) do not fail it.
+
+    Never waits: the state comes from the store monitor and the pipeline, not from a query made here."""
     r = _service(request).readiness()
     body = {"ready": r.ready, "broker_connected": r.broker_connected, "store_writable": r.store_writable,
-            "detail": r.detail}
+            "detail": r.detail, "warnings": list(r.warnings)}
     return JSONResponse(body, status_code=200 if r.ready else 503)
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from typing import Callable, Sequence
@@ -28,6 +29,9 @@ from ingest.mqtt import MqttClient
 from ingest.pipeline import Pipeline
 from ingest.samples import Frame, Reading
 from ingest.store import Store
+from ingest.store_monitor import StoreMonitor
+from ingest.disk_space import DiskLevel, DiskSpace, DiskThresholds
+from ingest.retention import RetentionWorker
 from ingest.timefmt import iso_local, iso_utc
 
 log = logging.getLogger(__name__)
@@ -40,6 +44,7 @@ class Readiness:
     broker_connected: bool
     store_writable: bool
     detail: str
+    warnings: tuple[str, ...] = ()  # the service works, but someone should look (e.g. the disk is filling up)
 
     @property
     def ready(self) -> bool:
@@ -72,7 +77,10 @@ class Service:
 
     def __init__(self, settings: Settings, clock: Callable[[], float] = time.time):
         self.clock = clock
-        self.store = Store(settings.store.data_dir)
+        self.store = Store(settings.store.data_dir, settings.store.write_busy_timeout_s,
+                           settings.store.read_busy_timeout_s)
+        self.disk = DiskSpace(settings.store.data_dir, DiskThresholds.from_settings(settings.store))
+        self.store_monitor = StoreMonitor(self.store, settings.store.probe_interval_s, self.disk.check, clock=clock)
         self.configured_stations = {s.id: s for s in settings.stations}
         """Stations as the configuration file has them (alarm levels edited at run time are reverted to these)."""
         # Every component shares this one Settings object; its station list is the live station table, whose entries
@@ -82,7 +90,9 @@ class Service:
         self.settings = settings
         self.topics = Topics(settings.mqtt.topic_prefix)
         self.metrics = Metrics()
-        self.accounts = Accounts(self.store)
+        self.disk.export(self.metrics)
+        self.retention = RetentionWorker(settings, self.store, self.metrics, clock)
+        self.accounts = Accounts(self.store, settings.accounts)
         self.hub = EventHub()
         self.flood = FloodDetector(settings.stations, settings.flood)
         self.dust = DustDetector(settings.cameras, settings.dust)
@@ -106,12 +116,15 @@ class Service:
                                       lambda r: reading_permalink(settings.http.public_url, r), clock,
                                       flood=_LockedFlood(self), channels=self.alerts.delivery.channels.get)
         self.feeds = Feeds(settings, settings.bulletins, self.store)
+        self._edit_lock = threading.Lock()  # one alarm-level edit at a time: the store and memory change in one order
         self.started_ts: float | None = None
         self.stop_hooks: list[Callable[[], None]] = []  # run last on stop (e.g. the demo's own broker and simulator)
 
     def start(self) -> None:
         """Start the pipeline (warming detectors from the store), then connect to the broker."""
         self._bootstrap_admin()
+        self.store_monitor.start()
+        self.retention.start()
         if self.historian is not None:
             self.historian.start()
         self.pipeline.start()
@@ -148,24 +161,27 @@ class Service:
 
         KeyError for an unknown station, ValueError (naming the problem) for levels the station cannot have."""
         now = self.clock()
-        with self.pipeline.detect_lock:
+        # Lock order: the edit lock, then the store's writer lock, released, then the detectors' lock; never two of
+        # the store and detector locks at once (the pipeline never holds both either), so no order can deadlock.
+        with self._edit_lock:
             index = next((i for i, s in enumerate(self.settings.stations) if s.id == station_id), None)
             if index is None:
                 raise KeyError(station_id)
             before = self.settings.stations[index]
             configured = self.configured_stations[station_id].alarm
             after = overrides.with_alarm(before, alarm if alarm is not None else configured)
+            action = "station.alarm_levels" if alarm is not None else "station.alarm_levels_reverted"
+            detail = {"before": overrides.alarm_json(before.alarm), "after": overrides.alarm_json(after.alarm),
+                      "reason": reason}
             with self.store.transaction() as conn:
                 if alarm is None:
                     overrides.delete(conn, station_id)
                 else:
                     overrides.save(conn, station_id, alarm, actor, now)
-                action = "station.alarm_levels" if alarm is not None else "station.alarm_levels_reverted"
-                detail = {"before": overrides.alarm_json(before.alarm), "after": overrides.alarm_json(after.alarm),
-                          "reason": reason}
                 audit.record(conn, actor, action, station_id, detail, now)
-            self.settings.stations[index] = after
-            self.flood.set_station(after)
+            with self.pipeline.detect_lock:
+                self.settings.stations[index] = after
+                self.flood.set_station(after)
             if alarm is None:
                 self._alarm_overrides.pop(station_id, None)
             else:
@@ -206,18 +222,30 @@ class Service:
         if self.historian is not None:
             self.historian.close()
         self.mqtt.stop()
+        self.retention.stop()
+        self.store_monitor.stop()
         self.store.close()
         for hook in reversed(self.stop_hooks):
             hook()
         log.info("TichWatch stopped")
 
     def readiness(self) -> Readiness:
-        """Broker connected and store writable?"""
+        """Broker connected and store writable? Answers at once: the store's state comes from its monitor thread and
+        from the pipeline's own writes, never from a query made here."""
         broker = self.mqtt.connected.is_set()
-        store = self.store.writable()
-        problems = []
+        probe = self.store_monitor.latest()
+        problems, warnings = [], []
         if not broker:
             problems.append(f"MQTT: {self.mqtt.auth_failed or 'not connected'}")
-        if not store:
-            problems.append("store: not writable")
-        return Readiness(broker, store, "; ".join(problems) or "ok")
+        fault = self.pipeline.store_fault
+        if fault is not None:
+            problems.append(f"store: writes failing ({fault})")
+        elif probe is None:
+            problems.append("store: not checked recently (the check is stuck)")
+        elif probe.write_error is not None:
+            problems.append(f"store: not writable ({probe.write_error})")
+        # Low disk space is a warning, even when critical: whether the store takes writes is what the probe measured.
+        if probe is not None and probe.disk is not None and probe.disk.level is not DiskLevel.OK:
+            warnings.append(f"{probe.disk.level.value}: {probe.disk.detail}")
+        store_ok = not any(p.startswith("store:") for p in problems)
+        return Readiness(broker, store_ok, "; ".join(problems) or "ok", tuple(warnings))

@@ -47,6 +47,9 @@ class EchoDetector:
     def warm(self, history: Sequence[Reading]) -> None:
         """Nothing to learn."""
 
+    def forget(self, station_id: str) -> None:
+        """No state per station."""
+
     def update(self, r: Reading) -> list[Detection]:
         """One alert per probe reading."""
         if r.seq is None or r.seq % self.every:

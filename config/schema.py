@@ -146,11 +146,49 @@ class StoreSettings(StrictModel):
 
     data_dir: Path = Field(Path("./data"), description="Directory for the database, frames and evidence "
                            "(env TICHWATCH_DATA_DIR overrides).")
-    readings_retention_days: int = Field(3650, ge=1, description="How long readings are kept, days.")
-    evidence_retention_days: int = Field(180, ge=1, description="How long evidence snapshots are kept, days.")
+    readings_retention_days: int = Field(3650, ge=1, description="How long readings (and detections) are kept, "
+                                         "days.")
+    evidence_retention_days: int = Field(180, ge=1, description="How long evidence snapshots and their context "
+                                         "frames are kept, days.")
+    dust_index_retention_days: int = Field(730, ge=1, description="How long the per-frame dust index of cameras is "
+                                           "kept, days.")
+    notifications_retention_days: int = Field(365, ge=1, description="How long delivered and failed notifications "
+                                              "(the log of what was sent to whom) are kept, days; waiting ones are "
+                                              "never removed.")
+    audit_retention_days: int = Field(1095, ge=1, description="How long the alert audit log, resolved alerts, "
+                                      "expired silences and the officer audit log are kept, days (audit is "
+                                      "evidence: keep it long). Bulletins are the public record and are kept.")
+    retention_interval_h: float = Field(6.0, gt=0, le=168, description="How often retention runs (also once at "
+                                        "start), hours.")
+    retention_chunk_rows: int = Field(5000, ge=100, description="Most rows one retention transaction deletes, so "
+                                      "ingest keeps flowing during a large prune.")
+    disk_warning_free_mib: int = Field(1024, ge=0, description="Free space in the data directory's file system "
+                                       "below which /readyz warns, MiB.")
+    disk_warning_free_percent: float = Field(5.0, ge=0, le=100, description="Free space below which /readyz "
+                                             "warns, percent of the file system.")
+    disk_critical_free_mib: int = Field(256, ge=0, description="Free space below which the disk check is "
+                                        "critical, MiB.")
+    disk_critical_free_percent: float = Field(1.0, ge=0, le=100, description="Free space below which the disk "
+                                              "check is critical, percent of the file system.")
     batch_max: int = Field(500, ge=1, description="Most messages committed in one transaction.")
     batch_wait_s: float = Field(0.05, ge=0, description="How long the worker waits to fill a batch, seconds.")
     queue_max: int = Field(10000, ge=10, description="Bound of the queue from the MQTT thread to the store worker.")
+    write_busy_timeout_s: float = Field(5.0, gt=0, le=60, description="How long a write waits for a database lock "
+                                        "held by another process before it fails (the pipeline then retries with "
+                                        "backoff and /readyz says not ready), seconds.")
+    read_busy_timeout_s: float = Field(2.0, gt=0, le=60, description="How long an API read waits for a database "
+                                       "lock before it fails, seconds (short: a stuck database must not hold the "
+                                       "HTTP workers).")
+    probe_interval_s: float = Field(5.0, gt=0, le=300, description="How often the readiness monitor really writes "
+                                    "to the store and checks the disk, seconds.")
+
+    @model_validator(mode="after")
+    def _disk_thresholds_ordered(self) -> "StoreSettings":
+        if self.disk_critical_free_mib > self.disk_warning_free_mib:
+            raise ValueError("disk_critical_free_mib must not exceed disk_warning_free_mib")
+        if self.disk_critical_free_percent > self.disk_warning_free_percent:
+            raise ValueError("disk_critical_free_percent must not exceed disk_warning_free_percent")
+        return self
 
 
 class HttpSettings(StrictModel):

@@ -53,6 +53,9 @@ class ReadingDetector(Protocol):
     def update(self, reading: Reading) -> list[Detection]:
         """Take one accepted reading (in time order per station) and return what changed."""
 
+    def forget(self, station_id: str) -> None:
+        """Drop a station's state (to rebuild it with `warm` from what the store holds, after a failed commit)."""
+
     def tick(self, now: float) -> list[Detection]:
         """Time passes without samples (dead-man checks, expiry); called periodically with the current time."""
 

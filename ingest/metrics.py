@@ -28,8 +28,26 @@ class Metrics:
         self.detections = Counter("tichwatch_detections", "Detections emitted", ["kind"], registry=r)
         self.batch_seconds = Histogram("tichwatch_commit_seconds", "Time to commit one batch", registry=r)
         self.mqtt_connected = Gauge("tichwatch_mqtt_connected", "1 while connected to the broker", registry=r)
+        self.store_write_failures = Counter("tichwatch_store_write_failures", "Writes the store refused (disk full, "
+                                            "locked, I/O error); the work is retried, never dropped", registry=r)
+        self.store_fault = Gauge("tichwatch_store_fault", "1 while the store refuses the pipeline's writes",
+                                 registry=r)
         self.errors = Counter("tichwatch_internal_errors", "Unexpected errors caught and logged", ["where"],
                               registry=r)
+        self.retention_rows = Counter("tichwatch_retention_rows_removed", "Rows removed by retention", ["kind"],
+                                      registry=r)
+        self.retention_files = Counter("tichwatch_retention_files_removed", "Files removed by retention", ["kind"],
+                                       registry=r)
+        self.retention_bytes = Counter("tichwatch_retention_freed_bytes", "Bytes of files removed by retention",
+                                       ["kind"], registry=r)
+        self.retention_last_success = Gauge("tichwatch_retention_last_success_timestamp_seconds", "When the last "
+                                            "retention run finished without error, Unix time", registry=r)
+        self.retention_duration = Gauge("tichwatch_retention_last_duration_seconds", "How long the last retention "
+                                        "run took", registry=r)
+        self.data_dir_free_bytes = Gauge("tichwatch_data_dir_free_bytes", "Free space in the data directory's file "
+                                         "system (read at scrape time)", registry=r)
+        self.data_dir_free_ratio = Gauge("tichwatch_data_dir_free_ratio", "Free space in the data directory's file "
+                                         "system as a fraction of its size (read at scrape time)", registry=r)
 
     def render(self) -> bytes:
         """The Prometheus text exposition of every metric."""

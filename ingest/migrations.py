@@ -68,4 +68,11 @@ MIGRATIONS: list[str] = [
     BULLETINS_SCHEMA,
     # 5: alarm levels edited at run time (config/overrides.py)
     OVERRIDES_SCHEMA,
+    # 6: the readiness probe's row (ingest/store.py: a real write, on a connection of its own)
+    """
+    CREATE TABLE health_probe (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        ts REAL NOT NULL
+    );
+    """,
 ]

@@ -13,22 +13,35 @@ import sqlite3
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Protocol, Sequence
+from typing import Callable, Protocol, Sequence, TypeVar
 
 from config.schema import Settings
 from detectors.detection import Detection, FrameDetector, ReadingDetector
 from ingest.contract import Rejection, Topics, decode_frame, decode_readings
+from ingest.faults import describe, is_store_fault
 from ingest.gateway_auth import GatewayVerifier
 from ingest.jpeg import JpegError
 from ingest.metrics import Metrics
 from ingest.mqtt import InboundMessage
 from ingest.samples import Frame, Reading
-from ingest.store import Store
+from ingest.store import EvidenceFiles, Store
 
 log = logging.getLogger(__name__)
 
 DEADLETTER_PREVIEW_BYTES = 512
 """Payloads up to this size are echoed (as text) on the dead-letter topic; larger ones only by size."""
+RETRY_FIRST_S = 0.5
+"""First wait before retrying a write the store refused (disk full, locked); doubles up to RETRY_MAX_S."""
+RETRY_MAX_S = 10.0
+"""Longest wait between retries: the pipeline resumes at most this long after the store recovers."""
+
+T = TypeVar("T")
+EvidenceFileMap = dict[int, EvidenceFiles]
+"""Evidence files written for a list of detections, by the detection's index in that list."""
+
+
+class StoreUnavailable(Exception):
+    """The store was still refusing writes when the pipeline was told to stop; the work stays unacknowledged."""
 
 
 class DetectionSink(Protocol):
@@ -82,18 +95,25 @@ class Pipeline:
         self._frame_lock = threading.Lock()
         self._frame_pool = ThreadPoolExecutor(max_workers=frame_workers, thread_name_prefix="frames")
         self.detect_lock = threading.Lock()  # reading detectors keep state: one caller at a time (API reads too)
+        # Lock order: `detect_lock` and the store's writer lock are never held together by the pipeline (detection
+        # runs before the transaction), so no other order of taking them can deadlock with it.
+        self._warm_s = 7 * 86400.0
+        self._fault_lock = threading.Lock()
+        self.store_fault: str | None = None
+        """Why the store refused the last write, while it keeps refusing (None when writes go through)."""
+        self.store_fault_since: float | None = None
         metrics.queue_depth.labels("readings").set_function(self._queue.qsize)
         metrics.queue_depth.labels("frames").set_function(lambda: len(self._frame_slots))
 
     # -- lifecycle --------------------------------------------------------------------------------------------------
     def start(self, warm_s: float = 7 * 86400) -> None:
         """Warm the detectors from the store's recent history and start the worker."""
-        now = self._clock()
-        history = self.store.recent_readings(now - warm_s)
+        self._warm_s = warm_s
+        history = self.store.recent_readings(self._clock() - warm_s)
         for det in self.reading_detectors:
-            det.warm(history)
-        for r in history:
-            self._last_fed[r.station_id] = max(r.ts, self._last_fed.get(r.station_id, r.ts))
+            self._warm_each(det, history)
+        # Every stored reading is at most its station's `_last_fed`: this is what keeps redeliveries from the detectors.
+        self._last_fed = {sid: r.ts for sid, r in self.store.latest_readings().items()}
         self._stop.clear()
         self._accepting.set()
         self._worker = threading.Thread(target=self._run, name="pipeline", daemon=True)
@@ -122,8 +142,13 @@ class Pipeline:
             return  # not acknowledged: the broker redelivers it after the restart
         kind = self.topics.classify(msg.topic)
         self._count_in[kind[0] if kind else "unknown"].inc()
-        refused = self.verifier.verify(msg.topic, msg.payload, msg.user_properties, msg.received_ts,
-                                       msg.redelivered) if self.verifier and kind else None
+        try:
+            refused = self.verifier.verify(msg.topic, msg.payload, msg.user_properties, msg.received_ts,
+                                           msg.redelivered) if self.verifier and kind else None
+        except Exception as exc:  # a message the verifier chokes on is refused, never left unacknowledged
+            self.metrics.errors.labels("verify").inc()
+            log.exception("gateway verification failed on %s", msg.topic[:200])
+            refused = Rejection("undecodable", describe(exc))
         if kind is None:
             self._reject(msg.topic, msg.payload, msg.received_ts, [Rejection("bad_topic", "topic is not part of the "
                                                                                   "contract")])
@@ -143,7 +168,13 @@ class Pipeline:
 
     def _take_frame(self, camera_id: str, msg: InboundMessage) -> None:
         """Validate a frame's header and put it in its camera's latest-wins slot; frames are acked on receipt."""
-        result = decode_frame(camera_id, msg.payload, msg.user_properties.get("ts"), self.settings, msg.received_ts)
+        try:
+            result = decode_frame(camera_id, msg.payload, msg.user_properties.get("ts"), self.settings,
+                                  msg.received_ts)
+        except Exception as exc:  # the decoder is total; should it fail anyway, only this frame is refused
+            self.metrics.errors.labels("decode").inc()
+            log.exception("frame decoder failed on a frame from %s", camera_id[:64])
+            result = Rejection("undecodable", describe(exc))
         if isinstance(result, Rejection):
             self._reject(msg.topic, msg.payload, msg.received_ts, [result])
         else:
@@ -197,31 +228,164 @@ class Pipeline:
         return batch
 
     def _process(self, batch: list[tuple[str, InboundMessage]]) -> None:
-        """Decode, commit readings and detections in one transaction, then acknowledge and notify listeners."""
-        now = self._clock()
-        readings: list[Reading] = []
-        for station_id, msg in batch:
+        """Decode every message, then commit the batch (or, when it fails on its content, each good part of it)."""
+        self._commit_items([(msg, self._decode(station_id, msg)) for station_id, msg in batch])
+
+    def _decode(self, station_id: str, msg: InboundMessage) -> list[Reading]:
+        """The accepted readings of one message; its rejected items go to the dead-letter topic."""
+        try:
             decoded = decode_readings(station_id, msg.payload, self.settings, msg.received_ts)
-            readings.extend(decoded.readings)
-            if decoded.rejections:
-                self._reject(msg.topic, msg.payload, msg.received_ts, decoded.rejections)
+        except Exception as exc:  # the decoder is total; should it fail anyway, only this message is refused
+            self.metrics.errors.labels("decode").inc()
+            log.exception("decoder failed on a message for %s", station_id[:64])
+            self._reject(msg.topic, msg.payload, msg.received_ts, [Rejection("undecodable", describe(exc))])
+            return []
+        if decoded.rejections:
+            self._reject(msg.topic, msg.payload, msg.received_ts, decoded.rejections)
+        return decoded.readings
+
+    def _commit_items(self, items: Sequence[tuple[InboundMessage, list[Reading]]]) -> None:
+        """Commit messages' readings with their detections; on a failure caused by the content, split and retry.
+
+        Store faults (disk full, database locked) are retried inside `_persist` and never reach here. Any other
+        failure is about what the batch holds: the detectors of its stations are rewound to what is committed and the
+        batch is halved until the message that fails on its own is found (see `_commit_alone`)."""
+        try:
+            self._commit_readings(items, detect=True)
+        except StoreUnavailable:
+            return  # stopping while the store is down: nothing acknowledged, the broker redelivers it later
+        except Exception as exc:
+            self._rewind({r.station_id for _, readings in items for r in readings})
+            if len(items) == 1:
+                self._commit_alone(items[0], exc)
+                return
+            mid = len(items) // 2
+            self._commit_items(items[:mid])
+            self._commit_items(items[mid:])
+
+    def _commit_alone(self, item: tuple[InboundMessage, list[Reading]], exc: Exception) -> None:
+        """One message failed on its own: keep its readings without the detectors, else dead-letter it."""
+        msg, readings = item
+        self.metrics.errors.labels("pipeline").inc()
+        log.error("a message on %s failed in the pipeline (%s); storing its readings without running the detectors",
+                  msg.topic[:200], describe(exc), exc_info=exc)
+        try:
+            self._commit_readings([item], detect=False)
+        except StoreUnavailable:
+            return
+        except Exception as again:
+            log.error("a message on %s cannot be stored (%s); dead-lettered", msg.topic[:200], describe(again))
+            self._reject(msg.topic, msg.payload, msg.received_ts, [Rejection("unprocessable", describe(again))])
+            self._ack(msg)
+
+    def _commit_readings(self, items: Sequence[tuple[InboundMessage, list[Reading]]], detect: bool) -> None:
+        """Detect, then store readings and detections in one transaction; acknowledge and notify after the commit."""
+        readings = [r for _, rs in items for r in rs]
+        detections = self._detect_readings(readings) if detect else []
+        files = self._write_evidence(detections)
         started = time.perf_counter()
-        with self.store.transaction() as conn:
-            new = Store.insert_readings(conn, readings)
-            detections = self._detect_readings(new)
-            self._commit_detections(conn, detections, now)
+        new = self._persist(lambda conn: self._store_batch(conn, readings, detections, files))
         self.metrics.batch_seconds.observe(time.perf_counter() - started)
         self.metrics.readings_stored.inc(len(new))
         self.metrics.readings_duplicate.inc(len(readings) - len(new))
-        for _, msg in batch:
+        for msg, _ in items:
             self._ack(msg)
         self._notify(new, detections)
 
-    def _detect_readings(self, new: Sequence[Reading]) -> list[Detection]:
-        """Feed new readings in time order to the detectors; late ones (older than what was fed) are stored only."""
+    def _store_batch(self, conn: sqlite3.Connection, readings: Sequence[Reading], detections: Sequence[Detection],
+                     files: EvidenceFileMap) -> list[Reading]:
+        """Inside one transaction: the readings (new ones returned), the detections and the sinks' changes."""
+        new = Store.insert_readings(conn, readings)
+        self._commit_detections(conn, detections, files, self._clock())
+        return new
+
+    def _persist(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `work` in one write transaction, retrying with backoff while the store is at fault."""
+        def attempt() -> T:
+            with self.store.transaction() as conn:
+                return work(conn)
+        return self._with_store_retry(attempt)
+
+    def _with_store_retry(self, write: Callable[[], T]) -> T:
+        """Run a write, retrying it with backoff for as long as the store is at fault (disk full, locked, I/O).
+
+        Raises StoreUnavailable when the pipeline is told to stop before the store recovers, and whatever `write`
+        raised when the failure is not the store's."""
+        delay_s = RETRY_FIRST_S
+        while True:
+            try:
+                result = write()
+            except Exception as exc:
+                if not is_store_fault(exc):
+                    raise
+                self._store_failed(exc)
+                if self._stop.wait(delay_s):
+                    raise StoreUnavailable(describe(exc)) from exc
+                delay_s = min(RETRY_MAX_S, delay_s * 2)
+                continue
+            self._store_recovered()
+            return result
+
+    def _store_failed(self, exc: Exception) -> None:
+        """Remember (for readiness and metrics) that the store refused a write."""
+        with self._fault_lock:
+            first = self.store_fault is None
+            self.store_fault = describe(exc)
+            if first:
+                self.store_fault_since = self._clock()
+        self.metrics.store_write_failures.inc()
+        self.metrics.store_fault.set(1)
+        if first:
+            log.error("the store refused a write (%s); keeping the work unacknowledged and retrying with backoff",
+                      describe(exc))
+
+    def _store_recovered(self) -> None:
+        """A write went through: the store is usable again."""
+        if self.store_fault is None:
+            return
+        with self._fault_lock:
+            since, self.store_fault, self.store_fault_since = self.store_fault_since, None, None
+        self.metrics.store_fault.set(0)
+        log.warning("the store takes writes again after %.0f s", self._clock() - (since or self._clock()))
+
+    def _rewind(self, station_ids: set[str]) -> None:
+        """Rebuild these stations' detector state from what the store holds (after a batch that did not commit)."""
+        since = self._clock() - self._warm_s
+        for station_id in sorted(station_ids):
+            try:
+                history = self.store.station_readings_since(station_id, since)
+                last = self.store.last_reading_ts(station_id)
+            except Exception as exc:
+                self.metrics.errors.labels("rewind").inc()
+                log.error("cannot rewind the detectors of %s (%s)", station_id, describe(exc))
+                continue
+            with self.detect_lock:
+                for det in self.reading_detectors:
+                    det.forget(station_id)
+                    self._warm_each(det, history)
+                if last is None:
+                    self._last_fed.pop(station_id, None)
+                else:
+                    self._last_fed[station_id] = last
+
+    def _warm_each(self, det: ReadingDetector, history: Sequence[Reading]) -> None:
+        """Warm a detector reading by reading, so that one reading it fails on does not stop the others."""
+        for r in history:
+            try:
+                det.warm([r])
+            except Exception as exc:
+                self.metrics.errors.labels("detectors").inc()
+                log.error("%s failed warming on a reading of %s at %s (%s)", type(det).__name__, r.station_id,
+                          r.ts, describe(exc))
+
+    def _detect_readings(self, readings: Sequence[Reading]) -> list[Detection]:
+        """Feed readings newer than each station's last one, in time order, to the detectors.
+
+        Late readings (not newer than what was fed) and redelivered ones are stored only: every committed reading
+        is at most `_last_fed` of its station, so this also keeps duplicates away from the detectors."""
         out: list[Detection] = []
         with self.detect_lock:
-            for r in sorted(new, key=lambda r: r.ts):
+            for r in sorted(readings, key=lambda r: r.ts):
                 if r.ts <= self._last_fed.get(r.station_id, float("-inf")):
                     continue
                 self._last_fed[r.station_id] = r.ts
@@ -238,18 +402,27 @@ class Pipeline:
             for det in [*self.reading_detectors, *self.frame_detectors]:
                 detections.extend(det.tick(now))
         if detections:
-            with self.store.transaction() as conn:
-                self._commit_detections(conn, detections, now)
+            files = self._write_evidence(detections)
+            self._persist(lambda conn: self._commit_detections(conn, detections, files, now))
             self._notify([], detections)
 
-    def _commit_detections(self, conn: sqlite3.Connection, detections: Sequence[Detection], now: float) -> None:
-        """Store detections (and their evidence files) and hand them to the sinks, inside the caller's transaction."""
-        for d in detections:
-            evidence_id = self.store.save_evidence(conn, d, now)
+    def _write_evidence(self, detections: Sequence[Detection]) -> EvidenceFileMap:
+        """Write detections' evidence files before the transaction that indexes them (no file I/O under the lock);
+        a crash in between leaves files without rows, which retention removes."""
+        files: EvidenceFileMap = {}
+        for i, d in enumerate(detections):
+            if d.snapshot_jpeg is not None:
+                files[i] = self._with_store_retry(lambda d=d: self.store.write_evidence_files(d))  # type: ignore[misc]
+        return files
+
+    def _commit_detections(self, conn: sqlite3.Connection, detections: Sequence[Detection], files: EvidenceFileMap,
+                           now: float) -> None:
+        """Index detections (and their evidence files) and hand them to the sinks, inside the caller's transaction."""
+        for i, d in enumerate(detections):
+            evidence_id = self.store.insert_evidence(conn, d, files[i], now) if i in files else None
             if evidence_id is not None:
                 d.evidence["evidence_id"] = evidence_id
             self.store.insert_detection(conn, d, evidence_id)
-            self.metrics.detections.labels(d.kind).inc()
         if detections:
             for sink in self.sinks:
                 sink.apply(conn, detections, now)
@@ -265,6 +438,8 @@ class Pipeline:
                     return
             try:
                 self._process_frame(frame)
+            except StoreUnavailable:
+                continue  # stopping while the store is down: frames are latest-wins, the next one will do
             except Exception:
                 self.metrics.errors.labels("frames").inc()
                 log.exception("frame from %s failed", camera_id)
@@ -284,14 +459,22 @@ class Pipeline:
                              [Rejection(exc.reason, str(exc))])
                 return
             self.metrics.detector_seconds.labels(type(det).__name__).observe(time.perf_counter() - started)
-        self.store.save_latest_frame(frame)
+        if detections:  # first what officers act on; the latest frame and the listeners may fail on their own
+            files = self._write_evidence(detections)
+            self._persist(lambda conn: self._commit_detections(conn, detections, files, self._clock()))
+            self._notify([], detections)
+        try:
+            self.store.save_latest_frame(frame)
+        except Exception as exc:
+            self.metrics.errors.labels("frames").inc()
+            log.error("cannot keep the latest frame of %s (%s)", frame.camera_id, describe(exc))
         self.metrics.frames_processed.labels(frame.camera_id).inc()
         for cb in self.frame_listeners:
-            cb(frame)
-        if detections:
-            with self.store.transaction() as conn:
-                self._commit_detections(conn, detections, self._clock())
-            self._notify([], detections)
+            try:
+                cb(frame)
+            except Exception:
+                self.metrics.errors.labels("listener").inc()
+                log.exception("frame listener failed")
 
     # -- edges ------------------------------------------------------------------------------------------------------
     def _ack(self, msg: InboundMessage) -> None:
@@ -299,20 +482,35 @@ class Pipeline:
             self.broker.ack(msg)
 
     def _reject(self, topic: str, payload: bytes, received_ts: float | None, rejections: Sequence[Rejection]) -> None:
-        """Count each rejection and report it on the dead-letter topic, with the reason and the payload's size."""
+        """Count each rejection and report it on the dead-letter topic, with the reason and the payload's size.
+
+        One log line per message (not per item: a 5,000-item backlog of bad items must not flood the log)."""
+        if not rejections:
+            return
+        first = rejections[0]
+        more = f" and {len(rejections) - 1} more" if len(rejections) > 1 else ""
+        log.info("rejected %s: %s (%s)%s", topic[:200], first.reason, first.detail[:300], more)
+        preview = payload.decode("utf-8", errors="replace") if len(payload) <= DEADLETTER_PREVIEW_BYTES else None
         for rej in rejections:
             self.metrics.rejections.labels(rej.reason).inc()
             body: dict[str, object] = {"topic": topic, "reason": rej.reason, "detail": rej.detail,
                                        "size": len(payload), "received_ts": received_ts}
             if rej.item is not None:
                 body["item"] = rej.item
-            if len(payload) <= DEADLETTER_PREVIEW_BYTES:
-                body["payload"] = payload.decode("utf-8", errors="replace")
-            log.info("rejected %s: %s (%s)", topic[:200], rej.reason, rej.detail)
-            if self.broker is not None:
+            if preview is not None:
+                body["payload"] = preview
+            if self.broker is None:
+                continue
+            try:
                 self.broker.publish(self.topics.deadletter(topic), json.dumps(body).encode(), qos=1)
+            except Exception as exc:  # the report is best effort; the rejection is counted either way
+                self.metrics.errors.labels("deadletter").inc()
+                log.warning("cannot publish a dead letter for %s (%s)", topic[:200], describe(exc))
 
     def _notify(self, readings: Sequence[Reading], detections: Sequence[Detection]) -> None:
+        """Count committed detections and tell the listeners (each failure contained)."""
+        for d in detections:
+            self.metrics.detections.labels(d.kind).inc()
         for cb in self.listeners:
             try:
                 cb(readings, detections)

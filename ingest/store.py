@@ -17,9 +17,13 @@ from typing import Iterator, Sequence
 
 from detectors.detection import Detection
 from ingest.migrations import MIGRATIONS
+from ingest.pruning import SWEEPS, Pause, Sweep
+from ingest.retention_policy import RetentionPlan, Tally
 from ingest.samples import Frame, Reading
 
 DB_NAME = "tichwatch.sqlite3"
+PROBE_FILE_BYTES = 64 * 1024
+"""The readiness probe writes (and removes) a file this large: a disk with less room than that is not writable."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,14 @@ class Bucket:
 
 
 @dataclass(frozen=True)
+class EvidenceFiles:
+    """Where a detection's evidence snapshot and context frames were written, relative to the data directory."""
+
+    snapshot: str
+    context: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class LatestFrame:
     """The newest stored frame of a camera."""
 
@@ -46,13 +58,16 @@ class LatestFrame:
     height: int
 
 
-def _connect(path: Path) -> sqlite3.Connection:
-    """Open a connection with the pragmas every connection needs."""
-    conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+def _connect(path: Path, busy_timeout_s: float) -> sqlite3.Connection:
+    """Open a connection with the pragmas every connection needs.
+
+    The busy timeout is short on purpose: a database locked by another process must make a write fail soon (the
+    pipeline retries it and reports not-ready) rather than hold a thread, and the HTTP API's threads with it."""
+    conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=busy_timeout_s)
+    conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes in WAL mode; fsync at checkpoints
     conn.execute("PRAGMA foreign_keys=ON")
-    conn.execute("PRAGMA busy_timeout=30000")
     conn.row_factory = sqlite3.Row
     return conn
 
@@ -68,13 +83,17 @@ def _atomic_write(path: Path, data: bytes) -> None:
 class Store:
     """SQLite store of one deployment, in `data_dir`."""
 
-    def __init__(self, data_dir: Path):
+    def __init__(self, data_dir: Path, write_busy_timeout_s: float = 5.0, read_busy_timeout_s: float = 2.0):
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.path = self.data_dir / DB_NAME
         self._lock = threading.RLock()
-        self._writer = _connect(self.path)
+        self._write_busy_timeout_s = write_busy_timeout_s
+        self._read_busy_timeout_s = read_busy_timeout_s
+        self._writer = _connect(self.path, write_busy_timeout_s)
         self._local = threading.local()
+        self._probe_lock = threading.Lock()
+        self._probe: sqlite3.Connection | None = None
         self._migrate()
 
     # -- schema -----------------------------------------------------------------------------------------------------
@@ -98,7 +117,7 @@ class Store:
         """This thread's read connection."""
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = _connect(self.path)
+            conn = _connect(self.path, self._read_busy_timeout_s)
             self._local.conn = conn
         return conn
 
@@ -114,31 +133,45 @@ class Store:
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One write transaction on the writer connection; everything inside commits or rolls back together."""
         with self._lock:
-            self._writer.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._writer
-            except BaseException:
-                self._writer.execute("ROLLBACK")
-                raise
-            self._writer.execute("COMMIT")
+            _rollback(self._writer)  # never build on a transaction a failure left open
+            with _transaction(self._writer) as conn:
+                yield conn
 
     def close(self) -> None:
         """Close the writer (and this thread's reader) connection."""
         with self._lock:
             self._writer.close()
+        with self._probe_lock:
+            if self._probe is not None:
+                self._probe.close()
+                self._probe = None
         conn = getattr(self._local, "conn", None)
         if conn is not None:
             conn.close()
             self._local.conn = None
 
-    def writable(self) -> bool:
-        """True when a write transaction can be opened now (for readiness checks)."""
-        try:
-            with self.transaction() as conn:
-                conn.execute("SELECT 1")
-            return True
-        except sqlite3.Error:
-            return False
+    def probe_write(self, now: float) -> str | None:
+        """Really write (a row and a file), on a connection of its own; None when it worked, else why not.
+
+        For readiness: called from a monitor thread, never from a request, so it may wait up to the busy timeout."""
+        with self._probe_lock:
+            try:
+                if self._probe is None:
+                    self._probe = _connect(self.path, self._write_busy_timeout_s)
+                with _transaction(self._probe) as conn:
+                    conn.execute("INSERT INTO health_probe (id, ts) VALUES (1, ?) "
+                                 "ON CONFLICT (id) DO UPDATE SET ts = excluded.ts", (now,))
+                probe = self.data_dir / ".write-probe"
+                with open(probe, "wb") as fh:
+                    fh.write(b"\0" * PROBE_FILE_BYTES)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                probe.unlink()
+            except (sqlite3.Error, OSError) as exc:
+                if self._probe is not None and self._probe.in_transaction:
+                    _rollback(self._probe)
+                return f"{type(exc).__name__}: {str(exc)[:200]}"
+        return None
 
     # -- readings ---------------------------------------------------------------------------------------------------
     @staticmethod
@@ -176,6 +209,17 @@ class Store:
             "SELECT * FROM readings WHERE station_id = ? AND ts >= ? AND ts < ? ORDER BY ts LIMIT ?",
             (station_id, start, end, limit)).fetchall()
         return [_reading(r) for r in rows]
+
+    def station_readings_since(self, station_id: str, since: float) -> list[Reading]:
+        """One station's readings since `since`, oldest first (to rebuild its detectors' state)."""
+        rows = self._read().execute("SELECT * FROM readings WHERE station_id = ? AND ts >= ? ORDER BY ts",
+                                    (station_id, since)).fetchall()
+        return [_reading(r) for r in rows]
+
+    def last_reading_ts(self, station_id: str) -> float | None:
+        """Time of a station's newest stored reading, or None."""
+        row = self._read().execute("SELECT MAX(ts) FROM readings WHERE station_id = ?", (station_id,)).fetchone()
+        return None if row[0] is None else float(row[0])
 
     def recent_readings(self, since: float) -> list[Reading]:
         """All stations' readings since `since`, oldest first (to warm detectors at start-up)."""
@@ -240,10 +284,9 @@ class Store:
             (camera_id, start, end)).fetchall()
         return [(r[0], r[1], r[2]) for r in rows]
 
-    def save_evidence(self, conn: sqlite3.Connection, detection: Detection, now: float) -> int | None:
-        """Write a detection's snapshot and context frames to disk and index them; return the evidence id."""
-        if detection.snapshot_jpeg is None:
-            return None
+    def write_evidence_files(self, detection: Detection) -> EvidenceFiles:
+        """Write a detection's snapshot and context frames to disk (before the transaction that indexes them)."""
+        assert detection.snapshot_jpeg is not None
         day = time.strftime("%Y%m%d", time.gmtime(detection.ts))
         base = self.data_dir / "evidence" / detection.subject / day
         stem = f"{int(detection.ts * 1000)}_{detection.kind.replace('.', '-')}"
@@ -254,11 +297,21 @@ class Store:
             p = base / f"{stem}_ctx{i:02d}.jpg"
             _atomic_write(p, jpeg)
             context.append(str(p.relative_to(self.data_dir)))
+        return EvidenceFiles(str(snap.relative_to(self.data_dir)), tuple(context))
+
+    @staticmethod
+    def insert_evidence(conn: sqlite3.Connection, detection: Detection, files: EvidenceFiles, now: float) -> int:
+        """Index evidence files already written, inside an open transaction; return the evidence id."""
         cur = conn.execute(
             "INSERT INTO evidence (subject, kind, ts, snapshot_path, context_paths, created_ts) VALUES (?, ?, ?, ?, ?, ?)",
-            (detection.subject, detection.kind, detection.ts, str(snap.relative_to(self.data_dir)),
-             json.dumps(context), now))
+            (detection.subject, detection.kind, detection.ts, files.snapshot, json.dumps(list(files.context)), now))
         return int(cur.lastrowid or 0)
+
+    def save_evidence(self, conn: sqlite3.Connection, detection: Detection, now: float) -> int | None:
+        """Write a detection's evidence files and index them (tools and tests; the pipeline writes files first)."""
+        if detection.snapshot_jpeg is None:
+            return None
+        return self.insert_evidence(conn, detection, self.write_evidence_files(detection), now)
 
     def evidence_path(self, evidence_id: int) -> Path | None:
         """Absolute path of an evidence snapshot, or None."""
@@ -285,22 +338,36 @@ class Store:
             (since, subject, limit)).fetchall()
 
     # -- retention --------------------------------------------------------------------------------------------------
-    def prune(self, now: float, readings_days: int, evidence_days: int) -> dict[str, int]:
-        """Delete readings and evidence past their retention; return how many of each went."""
-        reading_cut = now - readings_days * 86400
-        evidence_cut = now - evidence_days * 86400
-        with self.transaction() as conn:
-            n_read = conn.execute("DELETE FROM readings WHERE ts < ?", (reading_cut,)).rowcount
-            conn.execute("DELETE FROM dust_index WHERE ts < ?", (reading_cut,))
-            old = conn.execute("SELECT id, snapshot_path, context_paths FROM evidence WHERE ts < ?",
-                               (evidence_cut,)).fetchall()
-            conn.execute("UPDATE detections SET evidence_id = NULL WHERE evidence_id IN "
-                         "(SELECT id FROM evidence WHERE ts < ?)", (evidence_cut,))
-            conn.execute("DELETE FROM evidence WHERE ts < ?", (evidence_cut,))
-        for row in old:  # files after the commit: a crash in between leaves orphans, never dangling rows
-            for rel in [row["snapshot_path"], *json.loads(row["context_paths"])]:
-                (self.data_dir / rel).unlink(missing_ok=True)
-        return {"readings": n_read, "evidence": len(old)}
+    def prune(self, sweep: str, plan: RetentionPlan, tally: Tally, chunk_rows: int = 5000,
+              pause: Pause = lambda: None) -> None:
+        """Run one retention sweep (a name in ingest.pruning.SWEEPS) against `plan`, counting into `tally` as it goes.
+
+        Deletes in transactions of at most `chunk_rows` rows, calling `pause` between them; files go after their
+        rows commit. See ingest.pruning for what each sweep keeps."""
+        if sweep not in SWEEPS:
+            raise ValueError(f"unknown retention sweep {sweep!r}; known: {', '.join(SWEEPS)}")
+        SWEEPS[sweep](Sweep(self, plan, tally, chunk_rows, pause))
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    """Roll back whatever is open; SQLite may already have rolled back by itself (e.g. on a full disk)."""
+    try:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+    except sqlite3.Error:
+        pass  # nothing left to roll back, or the connection is unusable: the next BEGIN says so
+
+
+@contextmanager
+def _transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One write transaction on `conn`: COMMIT may fail too (disk full, locked), and then it is rolled back."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+        conn.execute("COMMIT")
+    except BaseException:
+        _rollback(conn)
+        raise
 
 
 def _reading(row: sqlite3.Row) -> Reading:

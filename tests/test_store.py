@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from config.schema import StoreSettings
 from detectors.detection import Detection, Severity
 from ingest.migrations import MIGRATIONS
+from ingest.retention_policy import Tally, retention_plan
 from ingest.samples import Frame, Reading
 from ingest.store import DB_NAME, Store
 
@@ -75,7 +77,10 @@ def test_latest_frame_and_evidence_with_retention(tmp_path: Path) -> None:
     assert path is not None and path.read_bytes() == b"snap"
     assert store.detections(0)[0]["evidence_id"] == eid
     store.append_readings([Reading("a", 10, 1.0), Reading("a", 5 * 86400, 1.0)])
-    gone = store.prune(now=6 * 86400, readings_days=2, evidence_days=1)
-    assert gone == {"readings": 1, "evidence": 1}
+    plan = retention_plan(StoreSettings(readings_retention_days=2, evidence_retention_days=1), 6 * 86400, ["cam"])
+    gone = Tally()
+    for sweep in ("readings", "evidence"):
+        store.prune(sweep, plan, gone)
+    assert gone.rows == {"readings": 1, "evidence": 1} and gone.files == {"evidence": 3}
     assert not path.exists() and store.evidence_path(eid) is None
     assert store.detections(0)[0]["evidence_id"] is None

@@ -99,6 +99,12 @@ class FloodDetector:
         for reading in history:
             self._process(reading)
 
+    def forget(self, station_id: str) -> None:
+        """Drop a station's state (its configuration stays); `warm` then rebuilds it from stored history."""
+        old = self._stations.get(station_id)
+        if old is not None:
+            self._stations[station_id] = _Station(old.cfg, self.settings, old.history.keep_s)
+
     def update(self, reading: Reading) -> list[Detection]:
         """Take one accepted reading (in time order per station) and return what changed."""
         return self._process(reading)

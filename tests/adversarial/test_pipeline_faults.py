@@ -1,0 +1,181 @@
+"""The pipeline with a real store and a recording broker: one bad message never blocks another, store faults are
+retried (never acknowledged before the commit), and detectors stay in step with what was committed."""
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import pytest
+
+from config.schema import Settings
+from detectors.detection import Detection
+from detectors.flood.detector import LEVEL, FloodDetector
+from ingest import contract
+from ingest.contract import Topics, encode_reading
+from ingest.metrics import Metrics
+from ingest.mqtt import InboundMessage
+from ingest.pipeline import Pipeline
+from ingest.samples import Reading
+from ingest.store import DB_NAME, Store
+from tests.support import make_settings, wait_for
+
+NOW = 1_790_000_000.0
+TOPICS = Topics()
+
+
+class RecordingBroker:
+    """Acknowledgements and publications the pipeline makes, as a broker would see them."""
+
+    def __init__(self) -> None:
+        self.acked: list[int] = []
+        self.published: list[tuple[str, bytes]] = []
+        self._lock = threading.Lock()
+
+    def ack(self, msg: InboundMessage) -> bool:
+        with self._lock:
+            self.acked.append(msg.mid)
+        return True
+
+    def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> object:
+        with self._lock:
+            self.published.append((topic, payload))
+        return None
+
+    def dead_letters(self) -> list[bytes]:
+        with self._lock:
+            return [p for t, p in self.published if "/deadletter/" in t]
+
+
+class DetectionLog:
+    """A sink that records the detections committed with each batch, and can refuse some (a content fault)."""
+
+    def __init__(self) -> None:
+        self.committed: list[Detection] = []
+        self.refuse_level: float | None = None
+
+    def apply(self, conn: sqlite3.Connection, detections: Sequence[Detection], now: float) -> None:
+        for d in detections:
+            if self.refuse_level is not None and d.value == self.refuse_level:
+                raise ValueError("this detection cannot be handled")
+        conn.execute("SELECT 1")
+        self.committed.extend(detections)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path / "data", 1)
+
+
+@pytest.fixture
+def rig(settings: Settings) -> Iterator[tuple[Pipeline, RecordingBroker, DetectionLog, Store]]:
+    store = Store(settings.store.data_dir, write_busy_timeout_s=0.2)
+    flood = FloodDetector(settings.stations, settings.flood)
+    pipeline = Pipeline(settings, store, Metrics(), reading_detectors=[flood], clock=lambda: NOW + 86400,
+                        tick_interval_s=3600)
+    broker, sink = RecordingBroker(), DetectionLog()
+    pipeline.broker = broker
+    pipeline.sinks.append(sink)
+    pipeline.start()
+    yield pipeline, broker, sink, store
+    pipeline.stop()
+    store.close()
+
+
+def message(mid: int, station: str, payload: bytes) -> InboundMessage:
+    return InboundMessage(TOPICS.reading(station), payload, 1, mid, 0, NOW + 86400)
+
+
+def stored_count(store: Store) -> int:
+    return store.count_readings()
+
+
+def test_a_message_that_breaks_the_commit_is_isolated_and_the_rest_of_its_batch_commits(
+        rig: tuple[Pipeline, RecordingBroker, DetectionLog, Store], monkeypatch: pytest.MonkeyPatch) -> None:
+    pipeline, broker, _, store = rig
+    real = contract.decode_readings
+
+    def decode(station_id: str, payload: bytes, settings: Settings, now: float) -> contract.Decoded:
+        out = real(station_id, payload, settings, now)
+        if b'"seq":666' in payload:  # a value SQLite cannot store, as if the decoder had let it through
+            out.readings = [Reading(r.station_id, r.ts, r.level_m, 2**64, r.battery_v, r.received_ts)
+                            for r in out.readings]
+        return out
+
+    monkeypatch.setattr("ingest.pipeline.decode_readings", decode)
+    msgs = [message(i, "st1" if i % 2 else "st2", encode_reading(NOW + i, 4.0, seq=666 if i == 37 else i))
+            for i in range(100)]
+    for m in msgs:
+        pipeline.submit(m)
+    wait_for(lambda: len(broker.acked) == 100, message=lambda: f"acked {len(broker.acked)}")
+    assert stored_count(store) == 99
+    assert sorted(broker.acked) == list(range(100))
+    letters = broker.dead_letters()
+    assert len(letters) == 1 and b'"reason": "unprocessable"' in letters[0] and b"OverflowError" in letters[0]
+    assert pipeline.store_fault is None
+
+
+def test_a_detection_the_sink_cannot_handle_keeps_the_reading_and_every_other_detection(
+        rig: tuple[Pipeline, RecordingBroker, DetectionLog, Store]) -> None:
+    pipeline, broker, sink, store = rig
+    sink.refuse_level = 6.6  # the BD1 crossing at 6.6 m fails in the alert stage
+    levels = [5.0, 5.5, 6.0, 6.6, 6.7, 6.8, 7.4, 7.5]  # crosses BD1 (6.5) then BD2 (7.3)
+    for i, level in enumerate(levels):
+        pipeline.submit(message(i, "st1", encode_reading(NOW + 600 * i, level, seq=i)))
+    wait_for(lambda: len(broker.acked) == len(levels))
+    assert stored_count(store) == len(levels)  # nothing lost, though one reading broke the alert stage
+    assert not broker.dead_letters()
+    levels_raised = [d.level for d in sink.committed if d.kind == LEVEL and d.active]
+    # The reading that broke the alert stage was kept without the detectors, which were rewound to the store: the
+    # BD1 crossing is then seen on the next reading, and each crossing is committed exactly once (none doubled).
+    assert levels_raised == ["BD1", "BD2"], sink.committed
+
+
+def test_a_locked_database_is_retried_not_acknowledged_and_recovers_by_itself(
+        rig: tuple[Pipeline, RecordingBroker, DetectionLog, Store], settings: Settings) -> None:
+    pipeline, broker, _, store = rig
+    other = sqlite3.connect(settings.store.data_dir / DB_NAME, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        for i in range(20):
+            pipeline.submit(message(i, "st1", encode_reading(NOW + i, 4.0, seq=i)))
+        wait_for(lambda: pipeline.store_fault is not None, timeout_s=10)
+        assert "locked" in (pipeline.store_fault or "")
+        assert broker.acked == []  # nothing acknowledged while nothing is stored
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    wait_for(lambda: len(broker.acked) == 20, timeout_s=30)
+    assert stored_count(store) == 20 and pipeline.store_fault is None
+    assert not broker.dead_letters()
+
+
+def test_stop_while_the_store_is_down_leaves_the_work_unacknowledged(settings: Settings) -> None:
+    store = Store(settings.store.data_dir, write_busy_timeout_s=0.1)
+    pipeline = Pipeline(settings, store, Metrics(), clock=lambda: NOW + 86400, tick_interval_s=3600)
+    broker = RecordingBroker()
+    pipeline.broker = broker
+    pipeline.start()
+    other = sqlite3.connect(settings.store.data_dir / DB_NAME, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        pipeline.submit(message(1, "st1", encode_reading(NOW, 4.0)))
+        wait_for(lambda: pipeline.store_fault is not None, timeout_s=10)
+        pipeline.stop(timeout_s=1)
+        assert broker.acked == [] and not broker.dead_letters()  # the broker will redeliver it
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+        store.close()
+
+
+def test_a_failed_commit_leaves_the_transaction_closed(settings: Settings) -> None:
+    store = Store(settings.store.data_dir)
+    with pytest.raises(OverflowError):
+        with store.transaction() as conn:
+            conn.execute("INSERT INTO readings (station_id, ts, level_m, seq) VALUES ('st1', 1, 1.0, ?)", (2**64,))
+    store.append_readings([Reading("st1", 2.0, 4.0)])  # the writer is usable again at once
+    assert store.count_readings() == 1
+    store.close()
+
