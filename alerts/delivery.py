@@ -1,19 +1,24 @@
-"""Delivery: drains the outbox through the channels, oldest first per receiver, with retries and exponential backoff,
-per-receiver rate limits, and a `delivery.failed` alert (to the administrators' route) for a message that still fails
-after its attempts. A message is marked sent only after its channel accepted it.
+"""Delivery: drains the outbox through the channels with one dispatcher per receiver (each with its own order, rate
+limit and, while the service runs, its own thread), retries with exponential backoff, and a `delivery.failed` alert
+(to the administrators' route) for a message that still fails after its attempts. A message is marked sent only after
+its channel accepted it; every error text is redacted before it is stored, logged or put in an alert.
 """
 from __future__ import annotations
 
 import logging
 import threading
-from collections import deque
+from dataclasses import replace
 from typing import Callable, Mapping
 
-from alerts import outbox
+from alerts import outbox, storage
 from alerts.channels.base import Channel, DeliveryResult, Notification
+from alerts.dispatch import ReceiverDispatcher
 from alerts.engine import AlertEngine
 from alerts.metrics import AlertMetrics
-from alerts.settings import DeliverySettings
+from alerts.redaction import Redactor
+from alerts.settings import AlertSettings, send_timeout_s
+from alerts.storage import rows_of
+from alerts.workers import Worker
 from detectors.detection import Detection, Severity
 from ingest.store import Store
 
@@ -22,99 +27,103 @@ log = logging.getLogger(__name__)
 FAILED_KIND = "delivery.failed"
 """Kind of the alert raised when a receiver cannot be reached; its subject is the receiver's name."""
 
-BATCH = 200
-"""Messages of one receiver read from the outbox at a time."""
-
 AfterSend = Callable[[Notification, DeliveryResult], None]
 """Called after a channel answered and before the answer is recorded (a seam to test crashes in between)."""
 
 
-class RateLimiter:
-    """At most `limit` sends per receiver in any 60-second window."""
-
-    def __init__(self, limit_of: Callable[[str], int]):
-        self._limit_of = limit_of
-        self._sent: dict[str, deque[float]] = {}
-
-    def allow(self, receiver: str, channel: str, now: float) -> bool:
-        """True (and counted) when the receiver may get a message now."""
-        times = self._sent.setdefault(receiver, deque())
-        while times and times[0] <= now - 60:
-            times.popleft()
-        if len(times) >= self._limit_of(channel):
-            return False
-        times.append(now)
-        return True
-
-
 class Delivery:
-    """The outbox worker's work: deliver what is due."""
+    """The outbox's delivery: a dispatcher per receiver; `drain(now)` steps them all (tests, the ticker), `start`
+    gives each its own thread."""
 
-    def __init__(self, store: Store, settings: DeliverySettings, channels: Mapping[str, Channel], engine: AlertEngine,
-                 metrics: AlertMetrics, after_send: AfterSend | None = None):
+    def __init__(self, store: Store, settings: AlertSettings, channels: Mapping[str, Channel], engine: AlertEngine,
+                 metrics: AlertMetrics, redactor: Redactor, after_send: AfterSend | None = None,
+                 on_error: Callable[[], None] = lambda: None):
         self.store = store
-        self.settings = settings
+        self.alerts = settings
+        self.settings = settings.delivery
         self.channels = channels
         self.engine = engine
         self.metrics = metrics
+        self.redactor = redactor
         self.after_send = after_send
-        self.limiter = RateLimiter(settings.rate_limits.for_channel)
-        self.stopping = threading.Event()  # set while the service stops: a long drain gives up between messages
+        self._on_error = on_error
+        self.dispatchers: dict[str, ReceiverDispatcher] = {}
+        self._workers: dict[str, Worker] = {}
         self._lock = threading.Lock()
+        for r in settings.receivers:
+            self.dispatcher(r.name)
+
+    def dispatcher(self, receiver: str) -> ReceiverDispatcher:
+        """The dispatcher of a receiver, made on first use (a receiver no longer configured gets one that fails
+        its waiting messages)."""
+        with self._lock:
+            found = self.dispatchers.get(receiver)
+            if found is None:
+                cfg = self.alerts.receiver(receiver)
+                kind = cfg.channel.type if cfg else "log"
+                deadline_s = (send_timeout_s(cfg.channel) if cfg else 0.0) + self.settings.send_grace_s
+                found = ReceiverDispatcher(receiver, self.channels.get(receiver), deadline_s,
+                                           self.settings.rate_limits.for_channel(kind), self.store, self._record)
+                self.dispatchers[receiver] = found
+            return found
+
+    def _receivers(self) -> list[str]:
+        """Configured receivers, and any other with messages waiting (from before a configuration change)."""
+        waiting = outbox.waiting_receivers(self.store.query_all)
+        return list(dict.fromkeys([*self.dispatchers, *waiting]))
 
     def drain(self, now: float) -> int:
-        """Deliver every due message, each receiver's in order; return how many were attempted."""
-        with self._lock:
-            return sum(self._drain_receiver(r, now) for r in outbox.waiting_receivers(self.store.query_all))
+        """Step every receiver's dispatcher once at `now`; return how many attempts started. A receiver that does not
+        answer holds this call for at most its send deadline; while the service runs each has its own thread."""
+        return sum(self.dispatcher(r).step(now) for r in self._receivers())
 
-    def _drain_receiver(self, receiver: str, now: float) -> int:
-        """Send a receiver's messages in order until one must wait (backoff or rate limit) or none is left."""
-        attempted = 0
-        while not self.stopping.is_set():
-            batch = outbox.queue_of(self.store.query_all, receiver, BATCH)
-            for p in batch:
-                if p.next_attempt_ts > now or not self.limiter.allow(p.receiver, p.channel, now):
-                    return attempted
-                attempted += 1
-                if self._deliver(p, now) == "pending" or self.stopping.is_set():
-                    return attempted  # it waits for its retry; later messages wait too, to keep the order
-            if len(batch) < BATCH:
-                return attempted
-        return attempted
+    def start(self, clock: Callable[[], float]) -> None:
+        """Give every receiver's dispatcher a thread of its own."""
+        for name in self._receivers():
+            d = self.dispatcher(name)
+            d.resume()
+            worker = Worker(f"alerts-delivery-{name}", lambda d=d: d.step(clock()), self.settings.poll_interval_s,
+                            self._on_error, wake=d.woken)
+            self._workers[name] = worker
+            worker.start()
 
-    def _deliver(self, p: outbox.Pending, now: float) -> str:
-        """One attempt at one message; returns the row's new state."""
-        with self.store.transaction() as conn:
-            n = outbox.begin_attempt(conn, p.id, now)
-        result = self._send(n, p.channel)
+    def wake(self) -> None:
+        """Tell every dispatcher there may be something new in the outbox."""
+        for worker in list(self._workers.values()):
+            worker.wake()
+
+    def stop(self, timeout_s: float) -> None:
+        """Stop every dispatcher between messages, then their threads (what is left is delivered after the next
+        start)."""
+        for d in list(self.dispatchers.values()):
+            d.interrupt()
+        for worker in self._workers.values():
+            worker.stop(timeout_s)
+        self._workers = {}
+
+    def _record(self, channel_type: str, n: Notification, result: DeliveryResult, now: float) -> str:
+        """Record an attempt's (redacted) result; raise or resolve the receiver's delivery.failed alert."""
+        result = replace(result, detail=self.redactor.text(result.detail))
         if self.after_send is not None:
             self.after_send(n, result)
         with self.store.transaction() as conn:
             state = outbox.record(conn, n, result, now, self.settings)
+            recovered = state == "sent" and storage.open_alert(rows_of(conn), FAILED_KIND, n.receiver) is not None
             if state == "failed":
-                self.engine.apply(conn, [_failure(n, p.channel, result, now)], now)
-            elif state == "sent":
+                self.engine.apply(conn, [_failure(n, channel_type, result, now)], now)
+            elif recovered:
                 self.engine.apply(conn, [Detection(FAILED_KIND, n.receiver, now, False, reason="delivered again")],
                                   now)
-        self.metrics.deliveries.labels(p.channel, "sent" if result.ok else "retry" if state == "pending"
-                                       else "failed").inc()
+        outcome = ("sent" if result.ok else "failed" if state == "failed" else "unknown" if result.unknown
+                   else "retry")
+        self.metrics.deliveries.labels(channel_type, outcome).inc()
         if state == "failed":
-            self.metrics.delivery_failures.labels(p.channel).inc()
+            self.metrics.delivery_failures.labels(channel_type).inc()
             log.error("notification %d to %s failed after %d attempts: %s", n.id, n.receiver, n.attempt,
                       result.detail)
+        if state == "failed" or recovered:
+            self.wake()  # the administrators' notification about it is in the outbox now
         return state
-
-    def _send(self, n: Notification, channel_type: str) -> DeliveryResult:
-        """One attempt through the receiver's channel; a channel's unexpected exception counts as retryable."""
-        channel = self.channels.get(n.receiver)
-        if channel is None:
-            return DeliveryResult.fail(f"receiver {n.receiver!r} is no longer configured")
-        try:
-            return channel.send(n)
-        except Exception as exc:  # a bug in one channel must not stop the others
-            self.metrics.deliveries.labels(channel_type, "error").inc()
-            log.exception("channel %s raised while sending notification %d", n.receiver, n.id)
-            return DeliveryResult.retry(f"channel error: {type(exc).__name__}")
 
 
 def _failure(n: Notification, channel: str, result: DeliveryResult, now: float) -> Detection:

@@ -17,7 +17,7 @@ class AlertMetrics:
         self.dropped = Counter("tichwatch_alert_notifications_dropped", "Notifications a stage decided not to send "
                                "(route, inhibit, silence, dedup)", ["stage"], registry=registry)
         self.deliveries = Counter("tichwatch_alert_deliveries", "Delivery attempts by channel and result (sent, retry, "
-                                  "failed, error)", ["channel", "result"], registry=registry)
+                                  "unknown: no answer in time, failed)", ["channel", "result"], registry=registry)
         self.delivery_failures = Counter("tichwatch_alert_delivery_failures", "Notifications given up after their "
                                          "attempts (each raises a delivery.failed alert)", ["channel"],
                                          registry=registry)

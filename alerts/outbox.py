@@ -84,6 +84,21 @@ def backoff_s(attempts: int, base_s: float, max_s: float) -> float:
     return min(max_s, base_s * 2 ** max(0, attempts - 1))
 
 
+def copies_bound(window_s: float, settings: DeliverySettings) -> int:
+    """The most copies of one notification a receiver that takes it but never answers can get within `window_s`.
+
+    One attempt at a time, and each unanswered attempt is followed by at least the next backoff step before another
+    starts, so the k-th copy cannot start before the sum of the first k-1 steps (a crash and restart in between can add
+    one more copy; all of them carry the same idempotency key)."""
+    copies, waited = 1, 0.0
+    while copies < settings.max_attempts:
+        waited += backoff_s(copies, settings.backoff_base_s, settings.backoff_max_s)
+        if waited > window_s:
+            break
+        copies += 1
+    return copies
+
+
 def record(conn: sqlite3.Connection, n: Notification, result: DeliveryResult, now: float,
            settings: DeliverySettings) -> str:
     """Record an attempt's result; return the row's new state: sent, pending (retry later) or failed."""

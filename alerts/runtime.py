@@ -1,29 +1,26 @@
-"""The alert runtime: builds the engine (the pipeline's DetectionSink), the channels and the delivery, and runs two
-threads — a ticker that calls the engine's tick (repeats, escalation, holds, silence expiry) and a delivery worker that
-drains the outbox. Tests drive `tick(now)` with their own clock instead of starting the threads.
+"""The alert runtime: builds the engine (the pipeline's DetectionSink), the channels and the delivery, and runs a
+ticker thread that calls the engine's tick (repeats, escalation, holds, silence expiry) and one delivery thread per
+receiver. Tests drive `tick(now)` with their own clock instead of starting the threads.
 """
 from __future__ import annotations
 
-import logging
-import threading
 import time
 from typing import Callable, Mapping, Sequence
 
 from alerts import outbox
 from alerts.ack_links import AckLinks, load_key
-from alerts.channels.factory import build_channels
+from alerts.channels.factory import build_channels, deployment_redactor
 from alerts.channels.mqtt import Publish
 from alerts.delivery import AfterSend, Delivery
 from alerts.engine import AlertEngine
 from alerts.metrics import AlertMetrics
 from alerts.templates import Composer
+from alerts.workers import Worker
 from config.schema import Settings
 from detectors.detection import Detection
 from ingest.metrics import Metrics
 from ingest.samples import Reading
 from ingest.store import Store
-
-log = logging.getLogger(__name__)
 
 
 class AlertRuntime:
@@ -41,12 +38,12 @@ class AlertRuntime:
         self.composer = Composer(settings, self.ack_links.url)
         self.metrics = AlertMetrics(metrics.registry, lambda: outbox.backlog(store.query_all))
         self.engine = AlertEngine(settings, self.composer.compose, self.metrics)
-        self.delivery = Delivery(store, a.delivery, build_channels(settings, publish_mqtt, env), self.engine,
-                                 self.metrics, after_send)
-        self._errors = metrics.errors
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
+        self.redactor = deployment_redactor(settings, env)
+        """Hides receivers' addresses and channel secrets: public views and logs go through it."""
+        on_error = metrics.errors.labels("alerts").inc
+        self.delivery = Delivery(store, a, build_channels(settings, publish_mqtt, self.redactor, env), self.engine,
+                                 self.metrics, self.redactor, after_send, on_error)
+        self._ticker = Worker("alerts-ticker", self._ticker_step, a.tick_interval_s, on_error)
 
     def tick(self, now: float) -> None:
         """Run the time-driven parts at `now`, then deliver what is due."""
@@ -55,8 +52,8 @@ class AlertRuntime:
         self.delivery.drain(now)
 
     def wake(self) -> None:
-        """Tell the delivery worker there is something new in the outbox (call after a commit)."""
-        self._wake.set()
+        """Tell the delivery threads there is something new in the outbox (call after a commit)."""
+        self.delivery.wake()
 
     def on_commit(self, readings: Sequence[Reading], detections: Sequence[Detection]) -> None:
         """Pipeline listener: detections were committed, so notifications may be waiting."""
@@ -64,44 +61,17 @@ class AlertRuntime:
             self.wake()
 
     def start(self) -> None:
-        """Start the ticker and the delivery worker."""
-        self._stop.clear()
-        self.delivery.stopping.clear()
-        self._threads = [threading.Thread(target=self._loop, args=(self._ticker_step, self._stop,
-                                                                   self.settings.alerts.tick_interval_s),
-                                          name="alerts-ticker", daemon=True),
-                         threading.Thread(target=self._loop, args=(self._delivery_step, self._wake,
-                                                                   self.settings.alerts.delivery.poll_interval_s),
-                                          name="alerts-delivery", daemon=True)]
-        for t in self._threads:
-            t.start()
+        """Start the ticker and a delivery thread per receiver."""
+        self._ticker.start()
+        self.delivery.start(self.clock)
         self.wake()
 
     def stop(self, timeout_s: float = 10.0) -> None:
-        """Stop both threads (what is still in the outbox is delivered after the next start)."""
-        self._stop.set()
-        self.delivery.stopping.set()
-        self._wake.set()
-        for t in self._threads:
-            t.join(timeout=timeout_s)
-        self._threads = []
+        """Stop the threads (what is still in the outbox is delivered after the next start)."""
+        self._ticker.stop(timeout_s)
+        self.delivery.stop(timeout_s)
 
     def _ticker_step(self) -> None:
         with self.store.transaction() as conn:
             self.engine.tick(conn, self.clock())
         self.wake()
-
-    def _delivery_step(self) -> None:
-        self.delivery.drain(self.clock())
-
-    def _loop(self, step: Callable[[], None], event: threading.Event, interval_s: float) -> None:
-        """Run `step` every interval or when `event` is set, until stopped; an error is logged, never fatal."""
-        while not self._stop.is_set():
-            try:
-                step()
-            except Exception:
-                self._errors.labels("alerts").inc()
-                log.exception("alert runtime step failed; retrying")
-            event.wait(interval_s)
-            if event is self._wake:
-                self._wake.clear()

@@ -237,6 +237,13 @@ class EscalationChain(StrictModel):
         return self
 
 
+def send_timeout_s(cfg: ChannelConfig) -> float:
+    """A channel's own time limit for one send (0 for the log, which does not wait)."""
+    if isinstance(cfg, MqttChannel):
+        return cfg.publish_timeout_s
+    return float(getattr(cfg, "timeout_s", 0.0))
+
+
 class RateLimits(StrictModel):
     """Most messages per minute to one receiver of each channel type (providers throttle or ban above)."""
 
@@ -263,8 +270,11 @@ class DeliverySettings(StrictModel):
                                   "with every further attempt.")
     backoff_max_s: float = Field(600.0, gt=0, description="Longest wait between attempts, seconds (a longer "
                                  "Retry-After from the provider is honoured).")
-    poll_interval_s: float = Field(1.0, gt=0, le=60, description="How often the delivery worker looks for due "
-                                   "messages when not woken, seconds.")
+    poll_interval_s: float = Field(1.0, gt=0, le=60, description="How often each receiver's dispatcher looks for "
+                                   "due messages when not woken, seconds.")
+    send_grace_s: float = Field(5.0, gt=0, le=300, description="How long a send may run past its channel's own time "
+                                "limit before the attempt counts as unanswered (outcome unknown: the next attempt "
+                                "waits for the backoff and for this one to end), seconds.")
     rate_limits: RateLimits = Field(default_factory=RateLimits, description="Per-receiver rate limits by channel "
                                     "type.")
 

@@ -17,6 +17,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from alerts.channels.base import Message
 from alerts.model import Alert, AlertState
+from alerts.redaction import Redactor
 from alerts.settings import LogChannel, ReceiverConfig
 from alerts.stages import Candidate
 from alerts.views import alert_url, subject_name
@@ -83,12 +84,14 @@ def eta_s(evidence: dict[str, Any]) -> float | None:
 
 
 class Composer:
-    """Renders the message of a notification in its receiver's language and for its audience."""
+    """Renders the message of a notification in its receiver's language and for its audience; an alert's reason and
+    evidence are redacted first (a delivery.failed alert's error from before errors were redacted, in a public feed)."""
 
     def __init__(self, settings: Settings, ack_url: Callable[[str, str, float], str] | None = None):
         self.settings = settings
         self.env = make_environment()
         self._ack_url = ack_url
+        self._redactor = Redactor.for_receivers(settings.alerts.receivers)
 
     def context(self, c: Candidate, now: float) -> dict[str, Any]:
         """The data the templates see (a missing evidence fact reads as none)."""
@@ -101,7 +104,8 @@ class Composer:
             "subject": a.subject, "subject_name": subject_name(s, a.subject),
             "river": station.river if station else None, "is_station": station is not None, "state": a.state.value,
             "severity": a.severity.name.lower(), "level": a.level, "value": a.value, "unit": a.unit,
-            "reason": a.reason, "evidence": defaultdict(lambda: None, a.evidence), "eta_s": eta_s(a.evidence),
+            "reason": self._redactor.text(a.reason),
+            "evidence": defaultdict(lambda: None, self._redactor.document(a.evidence)), "eta_s": eta_s(a.evidence),
             "detected_ts": a.detected_ts, "started_ts": a.started_ts, "now": now, "acknowledged_by": a.acknowledged_by,
             "resolved_by": a.resolved_by, "resolve_reason": a.resolve_reason, "url": alert_url(s, a.id),
             "ack_url": None,

@@ -11,8 +11,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
-from api.accounts import Accounts, LoginThrottled, Principal, Role
-from api.problems import ApiProblem
+from api.accounts import Accounts, Principal, Role
+from api.login_throttle import LoginThrottled
+from api.passwords import HashingBusy
+from api.problems import PROBLEM_JSON, ApiProblem
+from api.ratelimit import client_address
 from ingest.timefmt import iso_utc
 
 __all__ = ["Principal", "Role", "require_role", "router"]
@@ -85,14 +88,23 @@ class LoginRequest(BaseModel):
     password: str = Field(min_length=1, max_length=256, examples=["correct horse battery staple"])
 
 
-@router.post("/login", summary="Sign in: username and password for an expiring bearer token")
+_BUSY = {"description": "Too many sign-ins are being checked at once: try again after Retry-After seconds.",
+         "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+
+
+# A plain `def`: FastAPI runs it in its thread pool, so the argon2 work never blocks the event loop; the hashing gate
+# (api.passwords) bounds how many of those threads hash or wait at once.
+@router.post("/login", summary="Sign in: username and password for an expiring bearer token",
+             responses={503: _BUSY})
 def login(request: Request, body: LoginRequest) -> dict[str, Any]:
-    """Exchange credentials for a token; repeated failures are throttled (429)."""
-    client = request.client.host if request.client else "unknown"
+    """Exchange credentials for a token; repeated failures are throttled (429), a crowd of sign-ins is refused (503)."""
+    client = client_address(request, frozenset(request.app.state.service.settings.http.trusted_proxies))
     try:
         session = _accounts(request).login(body.username, body.password, client, _clock(request))
     except LoginThrottled as exc:
         raise ApiProblem(429, "Too many requests", str(exc), {"Retry-After": str(exc.retry_after_s)}) from None
+    except HashingBusy as exc:
+        raise ApiProblem(503, "Busy", str(exc), {"Retry-After": str(exc.retry_after_s)}) from None
     if session is None:
         raise Unauthenticated("wrong username or password")
     return {"access_token": session.token, "token_type": "bearer", "username": session.username,

@@ -8,6 +8,7 @@ import sys
 import threading
 from pathlib import Path
 
+from api import cli_accounts
 from config.loader import ConfigError, load_settings, secret
 from config.schema import Settings
 from ingest.broker import MosquittoProcess, is_listening
@@ -108,52 +109,16 @@ def cmd_replay(args: argparse.Namespace) -> int:
     if settings.station(args.station) is None:
         print(f"unknown station {args.station!r}; configured: {[s.id for s in settings.stations]}", file=sys.stderr)
         return 2
-    publisher = GatewayPublisher(settings.mqtt, f"tichwatch-replay-{args.station}", settings.mqtt.username,
-                                 secret(settings.mqtt.password_env)).connect()
+    # As a gateway, never as the service: on a broker that binds client ids to user names (docs/mosquitto), the
+    # service's own user would take the service's connection and session over.
+    publisher = GatewayPublisher(settings.mqtt, f"tichwatch-replay-{args.station}", args.username,
+                                 secret("TICHWATCH_GATEWAY_PASSWORD") if args.username else None).connect()
     try:
         n = replay(args.file, args.station, publisher, Topics(settings.mqtt.topic_prefix), args.speed,
                    shift_to_now=not args.keep_time)
     finally:
         publisher.close()
     print(f"published {n} readings for {args.station}")
-    return 0
-
-
-def cmd_user_add(args: argparse.Namespace) -> int:
-    """Create (or reset) an officer account; the password comes from TICHWATCH_NEW_PASSWORD or a prompt."""
-    import getpass
-    import time
-
-    from api.accounts import Accounts, Role
-    from ingest.store import Store
-
-    settings = _load(args.config)
-    password = secret("TICHWATCH_NEW_PASSWORD") or getpass.getpass(f"password for {args.username}: ")
-    store = Store(settings.store.data_dir)
-    try:
-        Accounts(store).add_user(args.username, password, Role(args.role), time.time())
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    finally:
-        store.close()
-    print(f"user {args.username} ({args.role}) saved")
-    return 0
-
-
-def cmd_apikey_add(args: argparse.Namespace) -> int:
-    """Create an API key for a machine and print it once."""
-    import time
-
-    from api.accounts import Accounts, Role
-    from ingest.store import Store
-
-    settings = _load(args.config)
-    store = Store(settings.store.data_dir)
-    try:
-        print(Accounts(store).add_api_key(args.name, Role(args.role), time.time()))
-    finally:
-        store.close()
     return 0
 
 
@@ -217,6 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--speed", type=float, default=3600.0, help="times faster than recorded (default 3600)")
     rep.add_argument("--keep-time", action="store_true", help="keep the recorded timestamps (default: shift the "
                      "series so it ends now)")
+    rep.add_argument("--username", help="the broker user of a gateway allowed to publish for the station "
+                     "(password from TICHWATCH_GATEWAY_PASSWORD); anonymous when omitted")
     rep.add_argument("--config", type=Path)
     rep.set_defaults(func=cmd_replay)
 
@@ -224,18 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
     chk.add_argument("file", type=Path)
     chk.set_defaults(func=cmd_check_config)
 
-    user = sub.add_parser("user-add", help="create or reset an officer account (password from "
-                          "TICHWATCH_NEW_PASSWORD or a prompt)")
-    user.add_argument("username")
-    user.add_argument("--role", choices=["viewer", "communicator", "officer", "admin"], default="officer")
-    user.add_argument("--config", type=Path)
-    user.set_defaults(func=cmd_user_add)
-
-    key = sub.add_parser("apikey-add", help="create an API key for a machine (printed once)")
-    key.add_argument("name")
-    key.add_argument("--role", choices=["viewer", "communicator", "officer", "admin"], default="viewer")
-    key.add_argument("--config", type=Path)
-    key.set_defaults(func=cmd_apikey_add)
+    cli_accounts.add_parsers(sub)
 
     ev = sub.add_parser("eval", help="evaluate the flood or dust detectors on a recorded data folder")
     ev.add_argument("what", choices=["flood", "dust"])

@@ -1,5 +1,8 @@
 """Alert endpoints: the public read-only alert list and detail (with the audit log), officers' actions (acknowledge,
-comment, resolve, silences), and the acknowledge link of messages (GET confirms, POST acknowledges)."""
+comment, resolve, silences), and the acknowledge link of messages (GET confirms, POST acknowledges).
+
+Every alert, audit entry and delivery status leaves through the deployment's redactor: no receiver's address, phone
+number, chat or user id, webhook URL or acknowledge link, even from rows written before errors were redacted."""
 from __future__ import annotations
 
 from typing import Any, Literal
@@ -11,7 +14,7 @@ from pydantic import BaseModel, Field
 from alerts import actions, outbox, storage
 from alerts.ack_links import InvalidLink, use_nonce
 from alerts.actions import ActionError
-from alerts.model import AlertState
+from alerts.model import Alert, AlertState
 from alerts.runtime import AlertRuntime
 from alerts.settings import Matchers, SeverityName, severity_of
 from alerts.views import alert_document, audit_document, silence_document
@@ -42,6 +45,11 @@ def _problem(exc: ActionError) -> ApiProblem:
     return ApiProblem(exc.status, _TITLES.get(exc.status, "Error"), str(exc))
 
 
+def _document(rt: AlertRuntime, alert: Alert, title: str | None = None) -> dict[str, Any]:
+    """An alert as JSON, redacted (a delivery.failed alert's evidence names a receiver's error)."""
+    return rt.redactor.document(alert_document(alert, rt.settings, title))
+
+
 @router.get("/alerts", summary="Alerts: open ones by default, or history with filters (public)")
 def list_alerts(request: Request, response: Response,
                 state: Literal["active", "firing", "acknowledged", "resolved", "all"] = Query(
@@ -62,7 +70,7 @@ def list_alerts(request: Request, response: Response,
     found, next_url = paginate(request, response, storage.find_alerts(rt.store.query_all, f), limit,
                                lambda a: (a.started_ts, a.id))
     now = rt.clock()
-    return {"alerts": [alert_document(a, rt.settings, rt.composer.title_of(a, now)) for a in found],
+    return {"alerts": [_document(rt, a, rt.composer.title_of(a, now)) for a in found],
             "count": len(found), "next": next_url}
 
 
@@ -74,9 +82,10 @@ def get_alert(request: Request, alert_id: str) -> dict[str, Any]:
     if alert is None:
         raise ApiProblem(404, "Unknown alert", f"no alert with id {alert_id!r}; see /api/v1/alerts")
     tz = rt.settings.timezone
-    return {"alert": alert_document(alert, rt.settings, rt.composer.title_of(alert, rt.clock())),
-            "log": [audit_document(e, tz) for e in storage.audit_of(rt.store.query_all, alert_id)],
-            "notifications": outbox.of_alert(rt.store.query_all, alert_id)}
+    return {"alert": _document(rt, alert, rt.composer.title_of(alert, rt.clock())),
+            "log": rt.redactor.document([audit_document(e, tz) for e in storage.audit_of(rt.store.query_all,
+                                                                                         alert_id)]),
+            "notifications": rt.redactor.document(outbox.of_alert(rt.store.query_all, alert_id))}
 
 
 class AckBody(BaseModel):
@@ -116,7 +125,7 @@ def ack(request: Request, alert_id: str, body: AckBody | None = None,
     rt = _runtime(request)
     alert = _act(request, actions.acknowledge, rt.engine, alert_id, principal.username, rt.clock(),
                  body.comment if body else "")
-    return {"alert": alert_document(alert, rt.settings)}
+    return {"alert": _document(rt, alert)}
 
 
 @router.post("/alerts/{alert_id}/comment", summary="Add a remark to the alert's log (officer)", status_code=201)
@@ -134,7 +143,7 @@ def resolve(request: Request, alert_id: str, body: ResolveBody,
     """Close the alert."""
     rt = _runtime(request)
     alert = _act(request, actions.resolve, rt.engine, alert_id, principal.username, rt.clock(), body.reason)
-    return {"alert": alert_document(alert, rt.settings)}
+    return {"alert": _document(rt, alert)}
 
 
 @router.get("/silences", summary="Silences not yet over (public)")
@@ -186,7 +195,7 @@ def _ack_page(rt: AlertRuntime, stage: str, alert_id: str | None = None, detail:
     alert = storage.get_alert(rt.store.query_all, alert_id) if alert_id else None
     page = rt.composer.env.get_template(f"{rt.settings.language}/ack_page.html.j2").render(
         commune=rt.settings.commune, stage=stage, detail=detail,
-        alert=alert_document(alert, rt.settings) if alert else None)
+        alert=_document(rt, alert) if alert else None)
     return HTMLResponse(page, status_code=status, headers={"Cache-Control": "no-store",
                                                            "Referrer-Policy": "no-referrer"})
 

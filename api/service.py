@@ -20,6 +20,7 @@ from detectors.detection import Detection
 from detectors.dust.detector import DustDetector
 from detectors.flood.detector import FloodDetector
 from detectors.flood.status import CommuneStatus, StationStatus
+from ingest.client_id import with_service_client_id
 from ingest.contract import Topics
 from ingest.gateway_auth import build_verifier
 from ingest.historian import build_historian
@@ -77,6 +78,7 @@ class Service:
 
     def __init__(self, settings: Settings, clock: Callable[[], float] = time.time):
         self.clock = clock
+        settings = with_service_client_id(settings)  # a random id kept in the data directory unless configured
         self.store = Store(settings.store.data_dir, settings.store.write_busy_timeout_s,
                            settings.store.read_busy_timeout_s)
         self.disk = DiskSpace(settings.store.data_dir, DiskThresholds.from_settings(settings.store))
@@ -222,6 +224,8 @@ class Service:
         if self.historian is not None:
             self.historian.close()
         self.mqtt.stop()
+        if self.pipeline.verifier is not None:
+            self.pipeline.verifier.close()  # after the MQTT client: no message is being verified any more
         self.retention.stop()
         self.store_monitor.stop()
         self.store.close()
@@ -241,7 +245,8 @@ class Service:
         if fault is not None:
             problems.append(f"store: writes failing ({fault})")
         elif probe is None:
-            problems.append("store: not checked recently (the check is stuck)")
+            problems.append("store: not checked recently (the check is stuck)" if self.store_monitor.checked
+                            else "store: not checked yet")
         elif probe.write_error is not None:
             problems.append(f"store: not writable ({probe.write_error})")
         # Low disk space is a warning, even when critical: whether the store takes writes is what the probe measured.

@@ -12,6 +12,7 @@ from pydantic import Field, field_validator, model_validator
 
 from alerts.bulletins.settings import BulletinSettings
 from alerts.settings import AlertSettings
+from config.account_settings import AccountSettings
 from config.base import StrictModel
 from detectors.dust.settings import DustSettings
 from detectors.flood.settings import FloodSettings
@@ -20,6 +21,8 @@ from ingest.historian_settings import HistorianSettings
 
 SUBJECT_ID = r"^[A-Za-z0-9_-]{1,64}$"
 """Station and camera ids: they are MQTT topic levels, so no '/', '+', '#' or spaces."""
+MQTT_CLIENT_ID = r"^[A-Za-z0-9_.-]{1,64}$"
+"""The service's MQTT client id: 1-64 characters of A-Z a-z 0-9 _ . -"""
 
 
 class MqttSettings(StrictModel):
@@ -34,8 +37,10 @@ class MqttSettings(StrictModel):
     password_env: str = Field(
         "TICHWATCH_MQTT_PASSWORD", description="Name of the environment variable that holds the broker password."
     )
-    client_id: str = Field("tichwatch-kieuphu", min_length=1, max_length=64, description="MQTT client id; fixed so the "
-                           "broker keeps the persistent session (queued QoS 1 messages) across restarts.")
+    client_id: str | None = Field(None, pattern=MQTT_CLIENT_ID, description="MQTT client id, the key of the "
+                                  "broker's persistent session (queued QoS 1 messages) across restarts; when empty, "
+                                  "a random one is made at first start and kept in the data directory "
+                                  "(mqtt-client-id), so no one can guess it to take the session over.")
     topic_prefix: str = Field("tich/v1", description="Prefix of every topic of the contract.")
     keepalive_s: int = Field(30, ge=5, le=600, description="MQTT keep-alive interval in seconds.")
     session_expiry_s: int = Field(7 * 24 * 3600, ge=0, description="How long the broker keeps the session while the "
@@ -228,6 +233,8 @@ class Settings(StrictModel):
     limits: LimitsSettings = Field(default_factory=LimitsSettings, description="Input limits.")
     store: StoreSettings = Field(default_factory=StoreSettings, description="Embedded store.")
     http: HttpSettings = Field(default_factory=HttpSettings, description="HTTP listener.")
+    accounts: AccountSettings = Field(default_factory=AccountSettings, description="Officer sign-in, its "
+                                      "throttling and password hashing.")
     indicators: IndicatorSettings = Field(default_factory=IndicatorSettings, description="Dashboard indicators.")
     flood: FloodSettings = Field(default_factory=FloodSettings, description="Flood detector tuning.")
     dust: DustSettings = Field(default_factory=DustSettings, description="Dust detector tuning.")

@@ -2,22 +2,24 @@
 
 A gateway signs `f"{topic}\\n{sig_ts}\\n{nonce}\\n".encode() + payload` with its key and sends the hex digest, the
 time and the nonce as the user properties `sig`, `sig_ts` and `nonce`. The service checks the signature with the key
-of the gateway that owns the topic's station or camera, refuses times outside the clock window and nonces it has seen
-within it. No I/O here: keys come in, time comes in.
+of the gateway that owns the topic's station or camera, refuses times too far ahead of its clock or too old, and
+nonces it has already accepted (kept in the data directory by `gateway_auth_nonces`, so a restart forgets none).
+Keys come in, time comes in; the only I/O is the nonce store.
 """
 from __future__ import annotations
 
 import hashlib
 import hmac
-import heapq
 import re
 import secrets
 import threading
+from pathlib import Path
 from typing import Mapping
 
 from config.loader import secret
 from config.schema import Settings
 from ingest.contract import Rejection, Topics
+from ingest.gateway_auth_nonces import NONCE_DB, NonceStore
 
 SIG = "sig"
 SIG_TS = "sig_ts"
@@ -47,39 +49,21 @@ def sign(topic: str, payload: bytes, key: bytes, now: float, nonce: str | None =
     return {SIG: signature(key, topic, sig_ts, nonce, payload), SIG_TS: sig_ts, NONCE: nonce}
 
 
-class NonceCache:
-    """Nonces seen within the clock window; bounded: when full, the oldest is forgotten and no older time accepted."""
-
-    def __init__(self, max_entries: int, window_s: float):
-        self._max = max_entries
-        self._window_s = window_s
-        self._seen: dict[str, tuple[float, str]] = {}  # nonce key -> (signature time, signature)
-        self._by_time: list[tuple[float, str]] = []  # heap of (signature time, nonce key)
-        self._floor = float("-inf")  # times at or below this may belong to a forgotten nonce
-
-    def check_and_add(self, key: str, ts: float, sig: str, now: float, redelivered: bool) -> str | None:
-        """None (and remember the nonce) when it is new, else why it is refused."""
-        while self._by_time and self._by_time[0][0] < now - self._window_s:
-            self._seen.pop(heapq.heappop(self._by_time)[1], None)
-        earlier = self._seen.get(key)
-        if earlier is not None:
-            # The broker sets DUP when it delivers a message again after a reconnect: the same message, not a replay.
-            return None if redelivered and hmac.compare_digest(earlier[1], sig) else "nonce already used"
-        if ts <= self._floor:
-            return "older than the oldest remembered nonce (replay cache full)"
-        self._seen[key] = (ts, sig)
-        heapq.heappush(self._by_time, (ts, key))
-        if len(self._by_time) > self._max:
-            oldest_ts, oldest = heapq.heappop(self._by_time)
-            self._seen.pop(oldest, None)
-            self._floor = max(self._floor, oldest_ts)
-        return None
+def staleness(sig_ts: float, now: float, ahead_s: float, max_age_s: float) -> str | None:
+    """Why a signature time is unacceptable (too far ahead of the service clock, or too old), else None (pure)."""
+    skew = sig_ts - now
+    if skew > ahead_s:
+        return f"sig_ts is {skew:+.0f} s ahead of the service clock (allowed {ahead_s:.0f} s)"
+    if -skew > max_age_s:
+        return f"sig_ts is {-skew:.0f} s old (allowed {max_age_s:.0f} s)"
+    return None
 
 
 class GatewayVerifier:
     """Checks the signature of messages on the topics of stations and cameras whose gateway has a key."""
 
-    def __init__(self, settings: Settings, keys: Mapping[str, bytes]):
+    def __init__(self, settings: Settings, keys: Mapping[str, bytes], nonces: NonceStore | None = None):
+        """`nonces`: where accepted nonces are kept (the data directory's file; by default in memory only)."""
         auth = settings.gateway_auth
         self._topics = Topics(settings.mqtt.topic_prefix)
         self._owner: dict[tuple[str, str], str] = {}
@@ -88,13 +72,18 @@ class GatewayVerifier:
                 self._owner.update({("water", s): g.username for s in g.stations})
                 self._owner.update({("camera", c): g.username for c in g.cameras})
         self._keys = dict(keys)
-        self._window_s = auth.clock_window_s
-        self._cache = NonceCache(auth.replay_cache_max, auth.clock_window_s)
+        self._ahead_s = auth.clock_window_s
+        self._max_age_s = auth.signature_max_age_s
+        self._nonces = nonces if nonces is not None else NonceStore(":memory:", auth.signature_max_age_s,
+                                                                    auth.replay_cache_max)
         self._lock = threading.Lock()
 
     def verify(self, topic: str, payload: bytes, user_properties: Mapping[str, str], now: float,
                redelivered: bool = False) -> Rejection | None:
-        """None when the message may pass (authentic, or not a signed subject), else the Rejection to dead-letter."""
+        """None when the message may pass (authentic, or not a signed subject), else the Rejection to dead-letter.
+
+        `redelivered`: the broker's DUP flag. sqlite3.Error when the nonce cannot be recorded: leave the message
+        unacknowledged (the broker sends it again) rather than accept or dead-letter it."""
         kind = self._topics.classify(topic)
         if kind is None or kind not in self._owner:
             return None
@@ -109,17 +98,22 @@ class GatewayVerifier:
         expected = signature(self._keys[gateway], topic, sig_ts, nonce, payload)
         if not hmac.compare_digest(expected.encode(), sig.lower().encode()):
             return Rejection("bad_signature", f"signature does not match the key of gateway {gateway}")
-        skew = float(sig_ts) - now
-        if abs(skew) > self._window_s:
-            return Rejection("stale_signature", f"sig_ts is {skew:+.0f} s from the service clock "
-                                                f"(allowed ±{self._window_s} s)")
+        stale = staleness(float(sig_ts), now, self._ahead_s, self._max_age_s)
+        if stale:
+            return Rejection("stale_signature", stale)
         with self._lock:
-            refused = self._cache.check_and_add(f"{gateway}/{nonce}", float(sig_ts), expected, now, redelivered)
+            refused = self._nonces.check_and_add(f"{gateway}/{nonce}", float(sig_ts), expected, now, redelivered)
         return Rejection("replayed", f"{refused} (nonce {nonce})") if refused else None
+
+    def close(self) -> None:
+        """Close the nonce store (after the MQTT client has stopped: no message is being verified)."""
+        with self._lock:
+            self._nonces.close()
 
 
 def build_verifier(settings: Settings, env: Mapping[str, str] | None = None) -> GatewayVerifier | None:
-    """The verifier of the gateways that have a key_env (None when none has); ValueError for an unset or short key."""
+    """The verifier of the gateways that have a key_env (None when none has), its nonces kept in the data directory
+    (`store.data_dir`/gateway-nonces.sqlite3); ValueError for an unset or short key."""
     keys: dict[str, bytes] = {}
     for g in settings.gateway_auth.gateways:
         if g.key_env is None:
@@ -129,4 +123,8 @@ def build_verifier(settings: Settings, env: Mapping[str, str] | None = None) -> 
             raise ValueError(f"gateway {g.username}: environment variable {g.key_env} must hold its HMAC key "
                              f"(at least {MIN_KEY_BYTES} bytes)")
         keys[g.username] = value.encode()
-    return GatewayVerifier(settings, keys) if keys else None
+    if not keys:
+        return None
+    auth = settings.gateway_auth
+    nonces = NonceStore(Path(settings.store.data_dir) / NONCE_DB, auth.signature_max_age_s, auth.replay_cache_max)
+    return GatewayVerifier(settings, keys, nonces)

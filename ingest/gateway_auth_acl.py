@@ -21,6 +21,8 @@ def mosquitto_acl(settings: Settings) -> str:
     t = Topics(settings.mqtt.topic_prefix)
     out = ["# Mosquitto ACL for TichWatch, generated from the deployment settings (gateway_auth): regenerate it rather",
            "# than editing it, then reload the broker (systemctl reload mosquitto). What no line grants is denied.",
+           "# Rules are per user, and so is the session: the broker makes each client's id its user name",
+           "# (use_username_as_clientid in tichwatch.conf), so every gateway, reader and the service needs a user.",
            "",
            "# The TichWatch service: reads the gateways' topics and alone publishes the service topics.",
            f"user {service_user}"]

@@ -32,11 +32,16 @@ class GatewayAuthSettings(StrictModel):
                                "service status and dead letters (sirens, Node-RED, operators).")
     hmac_required: bool = Field(False, description="Every gateway must have a key_env and every station and camera "
                                 "a gateway: no unsigned message is accepted.")
-    clock_window_s: int = Field(300, ge=10, le=3600, description="Largest difference between a signature's time and "
-                                "the service clock, seconds (also how long nonces are remembered).")
-    replay_cache_max: int = Field(100_000, ge=100, description="Most nonces remembered; size it above the messages "
-                                  "of two clock windows (when full, older signatures are refused as possible "
-                                  "replays).")
+    clock_window_s: int = Field(300, ge=10, le=3600, description="Largest clock difference between a gateway and "
+                                "the service, seconds: how far a signature's time may be ahead of the service clock "
+                                "(and at least how old it may be).")
+    signature_max_age_s: int = Field(7 * 24 * 3600, ge=10, description="Oldest signature accepted, seconds: "
+                                     "messages the broker kept for the service while it was away arrive late, so "
+                                     "match mqtt.session_expiry_s. Nonces are remembered (in the data directory) "
+                                     "this long, so a replay within it is still refused.")
+    replay_cache_max: int = Field(100_000, ge=100, description="Most nonces remembered; size it above the signed "
+                                  "messages of signature_max_age_s (when full, the oldest is forgotten and "
+                                  "signatures at or before its time are refused as possible replays).")
 
     @model_validator(mode="after")
     def _consistent(self) -> "GatewayAuthSettings":
@@ -49,6 +54,8 @@ class GatewayAuthSettings(StrictModel):
             dup = sorted({i for i in ids if ids.count(i) > 1})
             if dup:
                 raise ValueError(f"{kind} assigned to more than one gateway: {dup}")
+        if self.signature_max_age_s < self.clock_window_s:
+            raise ValueError("signature_max_age_s must be at least clock_window_s (a gateway's clock may be behind)")
         if self.hmac_required and any(g.key_env is None for g in self.gateways):
             raise ValueError("hmac_required: every gateway needs a key_env")
         return self

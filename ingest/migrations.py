@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from alerts.bulletins.schema import BULLETINS_SCHEMA
 from alerts.schema import ALERTS_SCHEMA
-from api.auth_schema import AUTH_SCHEMA
+from api.auth_schema import AUTH_SCHEMA, AUTH_THROTTLE_INDEX
 from config.overrides import OVERRIDES_SCHEMA
 
 MIGRATIONS: list[str] = [
@@ -75,4 +75,6 @@ MIGRATIONS: list[str] = [
         ts REAL NOT NULL
     );
     """,
+    # 7: sign-in throttling counts failures per client address too (api/auth_schema.py)
+    AUTH_THROTTLE_INDEX,
 ]

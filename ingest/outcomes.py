@@ -39,16 +39,20 @@ REASONS: dict[str, str] = {
     "too_old": "a time more than limits.max_age_s before the service clock (back to any year, 0001 included)",
     "missing_signature": "gateway_auth asks for a signature and the message has none",
     "bad_signature": "a signature made with the wrong key, topic or bytes, or malformed sig_ts/nonce",
-    "stale_signature": "the signature time is outside ±gateway_auth.clock_window_s of the service clock",
-    "replayed": "the signature's nonce was already used",
+    "stale_signature": "the signature time is more than gateway_auth.clock_window_s ahead of the service clock, or "
+                       "older than gateway_auth.signature_max_age_s",
+    "replayed": "the signature's nonce was already accepted from this gateway (kept in the data directory, so also "
+                "before a restart)",
     "not_jpeg": "a frame that does not start with the JPEG start-of-image marker",
     "bad_jpeg_header": "a frame with corrupt JPEG marker segments",
-    "truncated_jpeg": "a frame cut off: no frame header or no end-of-image marker",
-    "unsupported_jpeg": "a JPEG coding the decoder does not take (lossless, arithmetic, 12-bit, size given later)",
+    "truncated_jpeg": "a frame cut off: no frame header, no end-of-image marker, or image data ending early",
+    "unsupported_jpeg": "a JPEG coding the decoder does not take (lossless, arithmetic, 12-bit, size given later) "
+                        "or more than 100 scans",
     "dimensions_too_large": "a frame header announcing more than limits.max_frame_width_px × max_frame_height_px",
     "dimensions_too_small": "a frame with a side below ingest.jpeg.MIN_SIDE_PX (16) pixels",
     "aspect_ratio_too_large": "a frame more elongated than ingest.jpeg.MAX_ASPECT_RATIO (4:1)",
-    "corrupt_jpeg": "a frame whose header passed but whose image data cannot be decoded (from the dust detector)",
+    "corrupt_jpeg": "a frame whose header passed but whose image data is damaged (libjpeg's corrupt-data warnings "
+                    "count; from the dust detector)",
 }
 """Every rejection reason code the service can produce, with its meaning in one line."""
 

@@ -40,6 +40,10 @@ EvidenceFileMap = dict[int, EvidenceFiles]
 """Evidence files written for a list of detections, by the detection's index in that list."""
 
 
+Queued = tuple[str, InboundMessage, bool]
+"""A reading message waiting for the worker: (station id, message, signature already verified)."""
+
+
 class StoreUnavailable(Exception):
     """The store was still refusing writes when the pipeline was told to stop; the work stays unacknowledged."""
 
@@ -84,7 +88,7 @@ class Pipeline:
         self.verifier: GatewayVerifier | None = None  # per-message gateway HMAC, when configured
         self._clock = clock
         self._tick_interval_s = tick_interval_s
-        self._queue: queue.Queue[tuple[str, InboundMessage]] = queue.Queue(maxsize=settings.store.queue_max)
+        self._queue: queue.Queue[Queued] = queue.Queue(maxsize=settings.store.queue_max)
         self._count_in = {k: metrics.messages_in.labels(k) for k in ("water", "camera", "unknown")}
         self._accepting = threading.Event()
         self._stop = threading.Event()
@@ -142,29 +146,58 @@ class Pipeline:
             return  # not acknowledged: the broker redelivers it after the restart
         kind = self.topics.classify(msg.topic)
         self._count_in[kind[0] if kind else "unknown"].inc()
-        try:
-            refused = self.verifier.verify(msg.topic, msg.payload, msg.user_properties, msg.received_ts,
-                                           msg.redelivered) if self.verifier and kind else None
-        except Exception as exc:  # a message the verifier chokes on is refused, never left unacknowledged
-            self.metrics.errors.labels("verify").inc()
-            log.exception("gateway verification failed on %s", msg.topic[:200])
-            refused = Rejection("undecodable", describe(exc))
         if kind is None:
             self._reject(msg.topic, msg.payload, msg.received_ts, [Rejection("bad_topic", "topic is not part of the "
                                                                                   "contract")])
             self._ack(msg)
-        elif refused is not None:
+            return
+        try:
+            refused = self._verify(msg)
+        except Exception as exc:
+            if not is_store_fault(exc):
+                raise
+            # The nonce could not be recorded (disk full): a reading waits for the worker, which verifies it again
+            # once the store recovers; a frame is dropped (frames are latest-wins, the next one will do).
+            self._store_failed(exc)
+            if kind[0] == "camera":
+                self.metrics.frames_dropped.labels(kind[1]).inc()
+                self._ack(msg)
+            else:
+                self._enqueue(kind[1], msg, verified=False)
+            return
+        if refused is not None:
             self._reject(msg.topic, msg.payload, msg.received_ts, [refused])
             self._ack(msg)
         elif kind[0] == "camera":
             self._take_frame(kind[1], msg)
         else:
-            while self._accepting.is_set():
-                try:
-                    self._queue.put((kind[1], msg), timeout=0.5)
-                    return
-                except queue.Full:
-                    continue
+            self._enqueue(kind[1], msg, verified=True)
+
+    def _verify(self, msg: InboundMessage) -> Rejection | None:
+        """The gateway signature check (when configured): None when the message may pass, else why not.
+
+        Raises what `is_store_fault` recognises when the nonce cannot be recorded; any other error is the message's
+        (a bug in the check): it is refused, never left unacknowledged."""
+        if self.verifier is None:
+            return None
+        try:
+            return self.verifier.verify(msg.topic, msg.payload, msg.user_properties, msg.received_ts,
+                                        msg.redelivered)
+        except Exception as exc:
+            if is_store_fault(exc):
+                raise
+            self.metrics.errors.labels("verify").inc()
+            log.exception("gateway verification failed on %s", msg.topic[:200])
+            return Rejection("undecodable", describe(exc))
+
+    def _enqueue(self, station_id: str, msg: InboundMessage, verified: bool) -> None:
+        """Queue a reading message for the worker, waiting while the queue is full (back-pressure)."""
+        while self._accepting.is_set():
+            try:
+                self._queue.put((station_id, msg, verified), timeout=0.5)
+                return
+            except queue.Full:
+                continue
 
     def _take_frame(self, camera_id: str, msg: InboundMessage) -> None:
         """Validate a frame's header and put it in its camera's latest-wins slot; frames are acked on receipt."""
@@ -206,13 +239,15 @@ class Pipeline:
                 if time.monotonic() >= next_tick:
                     next_tick = time.monotonic() + self._tick_interval_s
                     self.tick(self._clock())
+            except StoreUnavailable:
+                continue  # stopping while the store is down: what is left stays unacknowledged for redelivery
             except Exception:
                 # The batch is not acknowledged: the broker redelivers it. Log and keep the worker alive.
                 self.metrics.errors.labels("pipeline").inc()
                 log.exception("pipeline batch of %d messages failed; left unacknowledged for redelivery", len(batch))
                 time.sleep(0.5)
 
-    def _collect(self, timeout: float) -> list[tuple[str, InboundMessage]]:
+    def _collect(self, timeout: float) -> list[Queued]:
         """Up to batch_max messages: wait for the first, then take what arrives within batch_wait_s."""
         try:
             first = self._queue.get(timeout=timeout)
@@ -227,9 +262,18 @@ class Pipeline:
                 break
         return batch
 
-    def _process(self, batch: list[tuple[str, InboundMessage]]) -> None:
+    def _process(self, batch: list[Queued]) -> None:
         """Decode every message, then commit the batch (or, when it fails on its content, each good part of it)."""
-        self._commit_items([(msg, self._decode(station_id, msg)) for station_id, msg in batch])
+        items = []
+        for station_id, msg, verified in batch:
+            refused = None if verified else self._with_store_retry(lambda msg=msg: self._verify(msg))  # type: ignore[misc]
+            if refused is not None:
+                self._reject(msg.topic, msg.payload, msg.received_ts, [refused])
+                self._ack(msg)
+                continue
+            items.append((msg, self._decode(station_id, msg)))
+        if items:
+            self._commit_items(items)
 
     def _decode(self, station_id: str, msg: InboundMessage) -> list[Reading]:
         """The accepted readings of one message; its rejected items go to the dead-letter topic."""

@@ -74,8 +74,14 @@ class StoreMonitor:
             log.warning("store is writable again")
         return result
 
+    @property
+    def checked(self) -> bool:
+        """True once a probe has run (before that, nothing is known of the store)."""
+        return self._result is not None
+
     def latest(self) -> ProbeResult | None:
-        """The newest result, or None when it is older than three intervals (a stuck probe is a failed probe)."""
+        """The newest result, or None when there is none or it is older than three intervals (a stuck probe is a
+        failed probe)."""
         result = self._result
         if result is None or self._monotonic() - result.checked_ts > 3 * self._interval_s + 5:
             return None

@@ -15,11 +15,13 @@ from api.service import Service
 from config.schema import Settings
 from ingest.broker import MosquittoProcess, free_port
 from ingest.publisher import GatewayPublisher
+from tests.leaks import personal_data_in, registering
 from tests.support import SECRET_ENV_WORDS, SECRETS, make_settings, wait_for
 
 
 class SecretLeakHandler(logging.Handler):
-    """Checks every log record of the test run for registered secrets and secret-named environment values."""
+    """Checks every log record of the test run for registered secrets and secret-named environment values, live
+    acknowledge links (or their signatures) and configured receivers' addresses (tests/leaks.py)."""
 
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
@@ -34,6 +36,9 @@ class SecretLeakHandler(logging.Handler):
         for value in SECRETS | env:
             if value and value in text:
                 self.leaks.append(f"{record.name}: {text[:200]}")
+        what = personal_data_in(text)
+        if what:
+            self.leaks.append(f"{record.name} ({what}): {text[:200]}")
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -47,7 +52,12 @@ def no_secret_in_logs() -> Iterator[None]:
     root.setLevel(logging.DEBUG)
     for chatty in ("selenium", "urllib3", "hpack", "httpcore", "PIL", "matplotlib"):  # wire-level noise only
         logging.getLogger(chatty).setLevel(logging.INFO)
-    yield
+    # the test side's own request lines (httpx: the test client's URLs, ack links included), the test SMTP server's
+    # protocol log, and uvicorn's access log, which the service's logging set-up keeps at WARNING too
+    for other_side in ("httpx", "mail.log", "uvicorn.access"):
+        logging.getLogger(other_side).setLevel(logging.WARNING)
+    with registering():
+        yield
     root.removeHandler(handler)
     root.setLevel(old_level)
     assert not handler.leaks, f"secrets were logged: {handler.leaks[:5]}"

@@ -171,6 +171,7 @@ def deployment(tmp_path: Path) -> Iterator[Deployment]:
     key = secret(service.accounts.add_api_key("fuzz-admin", Role.ADMIN, NOW))
     app = create_app(service, manage_lifecycle=False)
     known = fill_store(service)
+    service.store_monitor.probe()  # the store is checked (writable); only the broker is missing here
     with TestClient(app) as client:
         known["cursors"] = [next_cursor(client, path, key) for path in PAGINATED]
     known["cursors"] += [encode_cursor(k) for k in FORGED_CURSORS.values()]

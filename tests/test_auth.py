@@ -12,6 +12,7 @@ from api.accounts import Principal, Role
 from api.app import create_app
 from api.auth import require_role
 from api.service import Service
+from tests.accounts_support import CHEAP_HASHER
 from tests.support import make_settings, secret
 
 NOW = [1_790_000_000.0]
@@ -20,6 +21,7 @@ NOW = [1_790_000_000.0]
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[tuple[TestClient, Service]]:
     svc = Service(make_settings(tmp_path / "data"), clock=lambda: NOW[0])
+    svc.accounts.passwords.hasher = CHEAP_HASHER
     app = create_app(svc, manage_lifecycle=False)
 
     @app.post("/api/v1/test-admin-only")
@@ -96,3 +98,21 @@ def test_passwords_are_hashed_with_argon2(client: tuple[TestClient, Service]) ->
     _, svc = client
     row = svc.store.query_one("SELECT password_hash FROM users WHERE username = 'officer1'")
     assert row is not None and row[0].startswith("$argon2id$") and "officer-password-1" not in row[0]
+
+
+def test_a_forged_forwarded_for_does_not_buy_fresh_attempts(client: tuple[TestClient, Service]) -> None:
+    """X-Forwarded-For from a peer that is no trusted proxy is ignored: a guesser cannot pose as many addresses."""
+    c, _ = client
+    for i in range(5):
+        r = c.post("/api/v1/auth/login", json={"username": "admin1", "password": "guess"},
+                   headers={"X-Forwarded-For": f"10.9.0.{i}"})
+        assert r.status_code == 401
+    r = c.post("/api/v1/auth/login", json={"username": "admin1", "password": "guess"},
+               headers={"X-Forwarded-For": "10.9.0.99"})
+    assert r.status_code == 429
+
+
+def test_the_sign_in_answers_are_documented(client: tuple[TestClient, Service]) -> None:
+    c, _ = client
+    responses = c.get("/openapi.json").json()["paths"]["/api/v1/auth/login"]["post"]["responses"]
+    assert "503" in responses and "4XX" in responses

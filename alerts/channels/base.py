@@ -43,6 +43,7 @@ class DeliveryResult:
     retry_after_s: float | None = None  # the provider's Retry-After / retry_after
     detail: str = ""
     remote_id: str | None = None
+    unknown: bool = False  # no answer in time: the message may or may not have arrived (retried, same key)
 
     @classmethod
     def sent(cls, remote_id: str | None = None, detail: str = "") -> "DeliveryResult":
@@ -53,6 +54,11 @@ class DeliveryResult:
     def retry(cls, detail: str, after_s: float | None = None) -> "DeliveryResult":
         """A failure that may pass (timeouts, 429, 5xx)."""
         return cls(False, True, after_s, detail)
+
+    @classmethod
+    def no_answer(cls, detail: str) -> "DeliveryResult":
+        """The request went out but no answer came in time: outcome unknown, retried after the backoff."""
+        return cls(False, True, None, detail, unknown=True)
 
     @classmethod
     def fail(cls, detail: str) -> "DeliveryResult":

@@ -52,6 +52,8 @@ class Email:
         except smtplib.SMTPResponseException as exc:
             detail = f"SMTP {exc.smtp_code}: {exc.smtp_error.decode('utf-8', 'replace')[:200]}"
             return DeliveryResult.retry(detail) if 400 <= exc.smtp_code < 500 else DeliveryResult.fail(detail)
+        except TimeoutError:  # the server stopped answering, maybe after taking the message: outcome unknown
+            return DeliveryResult.no_answer(f"SMTP server silent for {self.cfg.timeout_s:g} s (outcome unknown)")
         except (smtplib.SMTPException, ssl.SSLError, OSError) as exc:
             return DeliveryResult.retry(f"SMTP connection failed: {type(exc).__name__}: {exc}")
         if refused:

@@ -1,4 +1,5 @@
-"""Builds each receiver's channel from its config block, with its secret read from the environment."""
+"""Builds each receiver's channel from its config block, with its secret read from the environment, wrapped so that
+nothing it answers carries an address or a secret."""
 from __future__ import annotations
 
 from typing import Mapping
@@ -8,38 +9,68 @@ from alerts.channels.email import Email
 from alerts.channels.facebook import FacebookPage
 from alerts.channels.log import LogChannel
 from alerts.channels.mqtt import MqttState, Publish
+from alerts.channels.redacted import RedactedChannel
 from alerts.channels.sms import Sms
 from alerts.channels.telegram import Telegram
 from alerts.channels.webhook import Webhook
 from alerts.channels.zalo import Zalo
-from alerts.settings import (EmailChannel, FacebookChannel, MqttChannel, ReceiverConfig, SmsChannel, TelegramChannel,
-                             WebhookChannel, ZaloChannel)
+from alerts.redaction import Redactor
+from alerts.settings import (ChannelConfig, EmailChannel, FacebookChannel, MqttChannel, ReceiverConfig, SmsChannel,
+                             TelegramChannel, WebhookChannel, ZaloChannel)
 from config.loader import secret
 from config.schema import Settings
 
 
-def build_channel(receiver: ReceiverConfig, settings: Settings, publish: Publish | None,
-                  env: Mapping[str, str] | None = None) -> Channel:
-    """The channel of one receiver."""
-    cfg = receiver.channel
+def secret_env_of(cfg: ChannelConfig) -> str | None:
+    """The environment variable holding a channel's secret (token, password, HMAC key), None when it has none."""
     if isinstance(cfg, WebhookChannel):
-        return Webhook(cfg, secret(cfg.secret_env, env) if cfg.secret_env else None)
+        return cfg.secret_env
     if isinstance(cfg, EmailChannel):
-        return Email(cfg, secret(cfg.password_env, env))
+        return cfg.password_env
     if isinstance(cfg, TelegramChannel):
-        return Telegram(cfg, secret(cfg.token_env, env))
-    if isinstance(cfg, ZaloChannel):
-        return Zalo(cfg, secret(cfg.access_token_env, env))
-    if isinstance(cfg, FacebookChannel):
-        return FacebookPage(cfg, secret(cfg.access_token_env, env))
+        return cfg.token_env
+    if isinstance(cfg, (ZaloChannel, FacebookChannel)):
+        return cfg.access_token_env
     if isinstance(cfg, SmsChannel):
-        return Sms(cfg, secret(cfg.token_env, env) if cfg.token_env else None)
+        return cfg.token_env
+    return None
+
+
+def _secret(cfg: ChannelConfig, env: Mapping[str, str] | None) -> str | None:
+    name = secret_env_of(cfg)
+    return secret(name, env) if name else None
+
+
+def deployment_redactor(settings: Settings, env: Mapping[str, str] | None = None) -> Redactor:
+    """The redactor of a deployment: every receiver's addresses and ids, and every channel's secret."""
+    receivers = settings.alerts.receivers
+    return Redactor.for_receivers(receivers, [_secret(r.channel, env) for r in receivers])
+
+
+def build_channel(receiver: ReceiverConfig, settings: Settings, publish: Publish | None, redactor: Redactor,
+                  env: Mapping[str, str] | None = None) -> Channel:
+    """The channel of one receiver (not yet wrapped)."""
+    cfg = receiver.channel
+    key = _secret(cfg, env)
+    if isinstance(cfg, WebhookChannel):
+        return Webhook(cfg, key)
+    if isinstance(cfg, EmailChannel):
+        return Email(cfg, key)
+    if isinstance(cfg, TelegramChannel):
+        return Telegram(cfg, key)
+    if isinstance(cfg, ZaloChannel):
+        return Zalo(cfg, key)
+    if isinstance(cfg, FacebookChannel):
+        return FacebookPage(cfg, key)
+    if isinstance(cfg, SmsChannel):
+        return Sms(cfg, key)
     if isinstance(cfg, MqttChannel):
         return MqttState(cfg, publish, settings.mqtt.topic_prefix)
-    return LogChannel()
+    return LogChannel(redactor)
 
 
-def build_channels(settings: Settings, publish: Publish | None, env: Mapping[str, str] | None = None
-                   ) -> dict[str, Channel]:
-    """Every configured receiver's channel, by receiver name."""
-    return {r.name: build_channel(r, settings, publish, env) for r in settings.alerts.receivers}
+def build_channels(settings: Settings, publish: Publish | None, redactor: Redactor,
+                   env: Mapping[str, str] | None = None) -> dict[str, Channel]:
+    """Every configured receiver's channel, by receiver name, each wrapped in the deployment's redactor."""
+    return {r.name: RedactedChannel(r.name, build_channel(r, settings, publish, redactor, env), redactor)
+            for r in settings.alerts.receivers}

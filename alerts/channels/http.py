@@ -1,13 +1,16 @@
 """One HTTP exchange for the HTTP channels (stdlib urllib: no extra dependency), and the classification of what
-came back: 2xx sent; 408, 429 and 5xx retryable (honouring Retry-After); other 4xx not; network errors retryable.
-Secrets that appear in URLs (Telegram's token) are masked in every detail text."""
+came back: 2xx sent; 408, 429 and 5xx retryable (honouring Retry-After); other 4xx not; network errors retryable;
+no answer after the request went out: retryable with an unknown outcome. Secrets that appear in URLs (Telegram's
+token) are masked in every detail text."""
 from __future__ import annotations
 
+import base64
 import email.utils
 import json
 import socket
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
@@ -43,6 +46,19 @@ def mask(text: str, secrets: Sequence[str | None]) -> str:
     return text
 
 
+def without_credentials(url: str) -> tuple[str, dict[str, str]]:
+    """A URL's `user:password@` moved into a Basic Authorization header (urllib cannot send them in the URL)."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.username is None:
+        return url, {}
+    user = urllib.parse.unquote(parts.username)
+    password = urllib.parse.unquote(parts.password or "")
+    host = parts.hostname or ""
+    netloc = (f"[{host}]" if ":" in host else host) + (f":{parts.port}" if parts.port else "")
+    token = base64.b64encode(f"{user}:{password}".encode("utf-8")).decode("ascii")
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc)), {"Authorization": f"Basic {token}"}
+
+
 def retry_after_s(value: str | None) -> float | None:
     """A Retry-After header (seconds or an HTTP date) in seconds."""
     if not value:
@@ -65,9 +81,12 @@ def exchange(method: str, url: str, n: Notification, body: bytes | None, headers
             return HttpReply(resp.status, dict(resp.headers), resp.read())
     except urllib.error.HTTPError as exc:
         return HttpReply(exc.code, dict(exc.headers or {}), exc.read() or b"")
-    except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        return DeliveryResult.retry(mask(f"network error: {reason}", secrets))
+    except urllib.error.URLError as exc:  # urllib wraps what fails before the request is sent (connect, refused)
+        return DeliveryResult.retry(mask(f"network error: {exc.reason}", secrets))
+    except (socket.timeout, TimeoutError):  # sent, then no answer: the receiver may have it (the retry has the key)
+        return DeliveryResult.no_answer(f"no answer within {timeout_s:g} s (outcome unknown)")
+    except (ConnectionError, OSError) as exc:
+        return DeliveryResult.retry(mask(f"network error: {exc}", secrets))
 
 
 def by_status(reply: HttpReply, detail: str = "", secrets: Sequence[str | None] = ()) -> DeliveryResult:

@@ -1,9 +1,13 @@
-"""The log channel: notifications as log lines (the demo's default; never fails)."""
+"""The log channel: notifications as log lines (the demo's default; never fails).
+
+A log is read by more people than a message, and kept longer: the line leaves out acknowledge links (anyone holding
+one can acknowledge the alert for a day) and every receiver's address, through the deployment's redactor."""
 from __future__ import annotations
 
 import logging
 
 from alerts.channels.base import DeliveryResult, Notification
+from alerts.redaction import Redactor
 
 log = logging.getLogger("tichwatch.alerts.notify")
 
@@ -11,8 +15,11 @@ log = logging.getLogger("tichwatch.alerts.notify")
 class LogChannel:
     """Write notifications to the service log."""
 
+    def __init__(self, redactor: Redactor | None = None):
+        self.redactor = redactor or Redactor()
+
     def send(self, n: Notification) -> DeliveryResult:
         """Deliver one notification."""
-        log.warning("ALERT %s [%s] → %s: %s | %s", n.alert_id, n.notice, n.receiver, n.message.title,
-                    n.message.text.replace("\n", " | "))
+        text = self.redactor.text(f"{n.message.title} | {n.message.text}".replace("\n", " | "))
+        log.warning("ALERT %s [%s] → %s: %s", n.alert_id, n.notice, n.receiver, text)
         return DeliveryResult.sent()

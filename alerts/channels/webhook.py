@@ -1,7 +1,8 @@
 """Webhook: the alert as JSON, POSTed with an HMAC-SHA256 signature over `<timestamp>.<body>`.
 
 Headers: `X-TichWatch-Timestamp` (epoch seconds), `X-TichWatch-Signature: sha256=<hex>` (when a secret is set) and
-`Idempotency-Key`. A receiver verifies by recomputing the HMAC and rejecting old timestamps (replays).
+`Idempotency-Key`; credentials in the URL (`https://user:password@host/…`) go as Basic authorization. A receiver
+verifies by recomputing the HMAC and rejecting old timestamps (replays).
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import hmac
 import time
 
 from alerts.channels.base import DeliveryResult, Notification
-from alerts.channels.http import by_status, exchange, json_body
+from alerts.channels.http import by_status, exchange, json_body, without_credentials
 from alerts.settings import WebhookChannel
 
 TIMESTAMP_HEADER = "X-TichWatch-Timestamp"
@@ -38,5 +39,6 @@ class Webhook:
         headers = {"Content-Type": "application/json; charset=utf-8", TIMESTAMP_HEADER: ts}
         if self._secret:
             headers[SIGNATURE_HEADER] = signature(self._secret, ts, body)
-        reply = exchange("POST", self.cfg.url, n, body, headers, self.cfg.timeout_s)
+        url, auth = without_credentials(self.cfg.url)
+        reply = exchange("POST", url, n, body, {**headers, **auth}, self.cfg.timeout_s)
         return reply if isinstance(reply, DeliveryResult) else by_status(reply)

@@ -12,6 +12,7 @@ const I18N = {
     to_next: "Còn đến", trend: "Xu thế", eta: "Dự báo đạt", no_data: "Chưa có số liệu", health: "Cảm biến",
     healthy: "Bình thường", dust_index: "Chỉ số bụi", ack: "Xác nhận", acked: "Đã xác nhận", by: "bởi",
     wrong_login: "Sai tên đăng nhập hoặc mật khẩu", throttled: "Thử sai quá nhiều lần, vui lòng chờ",
+    busy: "Máy chủ đang bận, vui lòng thử lại sau vài giây",
     m_per_h: "m/giờ", rising: "đang lên", falling: "đang xuống", steady: "ổn định", hours: "giờ",
     sensors_up: "Cảm biến hoạt động", cameras_up: "Camera hoạt động", acked_in_target: "Cảnh báo xác nhận đúng hạn",
     median_ack: "Thời gian xác nhận (trung vị)", minutes: "phút", status: "Trạng thái", no_frame: "Chưa có ảnh",
@@ -36,6 +37,7 @@ const I18N = {
     to_next: "To next level", trend: "Trend", eta: "Forecast to reach", no_data: "No data yet", health: "Sensor",
     healthy: "Healthy", dust_index: "Dust index", ack: "Acknowledge", acked: "Acknowledged", by: "by",
     wrong_login: "Wrong username or password", throttled: "Too many attempts, please wait",
+    busy: "The server is busy, please try again in a few seconds",
     m_per_h: "m/h", rising: "rising", falling: "falling", steady: "steady", hours: "h",
     sensors_up: "Sensors reporting", cameras_up: "Cameras reporting", acked_in_target: "Alerts acknowledged in time",
     median_ack: "Median time to acknowledge", minutes: "min", status: "Status", no_frame: "No image yet",
@@ -276,7 +278,10 @@ async function signIn(ev) {
   ev.preventDefault();
   const r = await api("/api/v1/auth/login", { method: "POST", headers: { "Content-Type": "application/json" },
     body: JSON.stringify({ username: $("#username").value, password: $("#password").value }) });
-  if (!r.ok) { $("#signin-error").textContent = r.status === 429 ? t("throttled") : t("wrong_login"); return; }
+  if (!r.ok) {
+    const why = { 429: "throttled", 503: "busy" }[r.status] || "wrong_login";
+    $("#signin-error").textContent = t(why); return;
+  }
   const body = await r.json();
   state.token = body.access_token; sessionStorage.setItem("tw.token", state.token);
   state.user = { username: body.username, role: body.role };

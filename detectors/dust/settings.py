@@ -9,8 +9,9 @@ from config.base import StrictModel
 class DustSettings(StrictModel):
     """Tuning of the dust-plume and camera-health detectors."""
 
-    analysis_width_px: int = Field(320, ge=64, le=1280, description="Width frames are analysed at, pixels; larger "
-                                   "frames are decoded at a reduced JPEG scale and resized to it (aspect kept).")
+    analysis_width_px: int = Field(320, ge=64, le=1280, description="Size frames are analysed at, pixels: the long "
+                                   "side (the width of a landscape frame); larger frames are decoded at a reduced JPEG "
+                                   "scale and resized to it (aspect kept).")
     grid_cols: int = Field(16, ge=2, le=64, description="Columns of the grid of cells the dust index is computed for.")
     grid_rows: int = Field(12, ge=2, le=64, description="Rows of the grid of cells the dust index is computed for.")
     roi_min_cell_fraction: float = Field(0.5, gt=0, le=1, description="A cell counts when at least this fraction of "

@@ -6,9 +6,11 @@
 #   add-user.sh /etc/mosquitto/tichwatch/passwd gw-vinhphuc           # generates a password and prints it once
 #   printf '%s' "$PASSWORD" | add-user.sh /etc/mosquitto/tichwatch/passwd tichwatch   # takes it from stdin
 # Then give the gateway its user name and password, and reload the broker: systemctl reload mosquitto.
+# One user per gateway, reader and the service: the broker uses the user name as the client id (tichwatch.conf), so
+# two devices sharing a user would keep disconnecting each other.
 set -euo pipefail
 if [ $# -ne 2 ]; then
-  sed -n '2,9s/^# \{0,1\}//p' "$0" >&2
+  sed -n '2,11s/^# \{0,1\}//p' "$0" >&2
   exit 2
 fi
 file=$1 user=$2

@@ -23,8 +23,9 @@ pytestmark = pytest.mark.slow
 TOPICS = Topics()
 BIG = "7" * 400  # a JSON number of 400 digits
 INTERNAL_REASONS = {"undecodable", "unprocessable"}  # the pipeline's safety net: a decoder gap, not a contract reason
-MEMORY_BOUND_MB = 900
-"""The service's stated peak memory under this attack (README, Operations); idle it holds about 250 MB."""
+MEMORY_BOUND_MB = 700
+"""The service's stated peak memory under this attack (README, Operations): about 250 MB idle, plus at most 160 MiB
+per frame worker (two) for the largest progressive frame the limits admit."""
 
 
 def poison_readings(now: float) -> list[tuple[str, bytes]]:
@@ -94,6 +95,14 @@ def test_poison_never_blocks_good_readings_and_each_is_dead_lettered(
         gateway.publish(TOPICS.frame("cam1"), b"not a jpeg at all")
         gateway.publish(TOPICS.reading("no-such-station"), encode_reading(now, 4.0))
         expected_letters += 3
+        for width, height in ((1, 4096), (4, 4096), (16, 4096), (4096, 1)):  # tall and flat strips: memory bombs once
+            gateway.publish(TOPICS.frame("cam1"), jpeg(width, height))
+            expected_letters += 1
+        ok, big = cv2.imencode(".jpg", np.random.default_rng(1).integers(0, 255, (4096, 4096, 3), np.uint8),
+                               [cv2.IMWRITE_JPEG_PROGRESSIVE, 1, cv2.IMWRITE_JPEG_QUALITY, 30])
+        assert ok and len(big) < svc.settings.limits.max_frame_bytes
+        for _ in range(3):  # the largest frame the limits admit, progressive: the worst legitimate decode
+            gateway.publish(TOPICS.frame("cam1"), big.tobytes())
         last = gateway.publish(TOPICS.reading("st2"), encode_reading(now - 1, 4.0, seq=seq), wait=True)
         assert last.is_published()
         good = seq + 1
@@ -110,6 +119,8 @@ def test_poison_never_blocks_good_readings_and_each_is_dead_lettered(
         assert by_payload[first.decode()] in {"bad_timestamp", "too_old"}
         assert any(d["reason"] == "too_large" for d in letters.json())
         assert any(d["reason"] == "too_many_items" for d in letters.json())
+        strips = [d["reason"] for d in letters.json() if d["topic"].endswith("/camera/cam1/frame")]
+        assert strips.count("dimensions_too_small") + strips.count("aspect_ratio_too_large") == 4, strips
         assert any(d["reason"] in {"bad_timestamp", "too_old"} and d["topic"].endswith("/camera/cam1/frame")
                    for d in letters.json()), [d for d in letters.json() if "camera" in d["topic"]]
         assert svc.get("/readyz")[0] == 200

@@ -67,12 +67,13 @@ def detection(kind: str, subject: str, ts: float, active: bool = True,
 class Harness:
     """A store and an alert runtime driven by the test's clock (no threads)."""
 
-    def __init__(self, settings: Settings, clock: Clock | None = None, **runtime: Any):
+    def __init__(self, settings: Settings, clock: Clock | None = None, env: dict[str, str] | None = None,
+                 **runtime: Any):
         self.settings = settings
         self.clock = clock or Clock()
         self.store = Store(settings.store.data_dir)
         self.metrics = Metrics()
-        self.runtime = AlertRuntime(settings, self.store, self.metrics, clock=self.clock, env={}, **runtime)
+        self.runtime = AlertRuntime(settings, self.store, self.metrics, clock=self.clock, env=env or {}, **runtime)
 
     def metric(self, name: str, **labels: str) -> float | None:
         """A sample of the runtime's metrics."""

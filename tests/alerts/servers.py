@@ -1,6 +1,8 @@
 """Local servers the delivery tests talk to: an HTTP server that records requests and answers like the real service
-(webhook receiver, Telegram Bot API, Zalo OA API, Facebook Graph API, SMS gateway), and an SMTP server with STARTTLS
-and AUTH (aiosmtpd) using a self-signed certificate made with the openssl CLI."""
+(webhook receiver, Telegram Bot API, Zalo OA API, Facebook Graph API, SMS gateway) and can hang — hold every request
+until released, silently or trickling its answer a byte at a time so no socket timeout fires —, and an SMTP server
+with STARTTLS and AUTH (aiosmtpd) using a self-signed certificate made with the openssl CLI, which can refuse
+recipients the way Postfix does."""
 from __future__ import annotations
 
 import json
@@ -48,15 +50,33 @@ def ok_json(_: Recorded) -> Reply:
 
 @dataclass
 class HttpRecorder:
-    """A threaded HTTP server on a fixed port that records every request and answers with `reply`."""
+    """A threaded HTTP server on a fixed port that records every request and answers with `reply`; after `hold()` it
+    answers nothing until `release()` (with `trickle_s`, it sends its answer's first header a byte every `trickle_s`
+    meanwhile: a client's per-read socket timeout never fires)."""
 
     reply: Callable[[Recorded], Reply] = ok_json
     port: int = field(default_factory=free_port)
     requests: list[Recorded] = field(default_factory=list)
+    trickle_s: float | None = None
 
     def __post_init__(self) -> None:
         self._server: ThreadingHTTPServer | None = None
         self._lock = threading.Lock()
+        self.released = threading.Event()
+        self.released.set()
+
+    def hold(self) -> None:
+        """Hang: hold every request (those already held and new ones) until `release`."""
+        self.released.clear()
+
+    def release(self) -> None:
+        """Answer the held requests, and the following ones at once."""
+        self.released.set()
+
+    def count(self) -> int:
+        """Requests received so far."""
+        with self._lock:
+            return len(self.requests)
 
     @property
     def url(self) -> str:
@@ -73,14 +93,36 @@ class HttpRecorder:
                 rec = Recorded(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body)
                 with recorder._lock:
                     recorder.requests.append(rec)
+                if recorder.trickle_s is not None and not recorder.released.is_set():
+                    self._trickle(rec, recorder.trickle_s)
+                    return
+                recorder.released.wait()
                 status, headers, data = recorder.reply(rec)
                 payload = json.dumps(data).encode()
-                self.send_response(status)
-                for k, v in {"Content-Type": "application/json", **headers}.items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+                try:
+                    self.send_response(status)
+                    for k, v in {"Content-Type": "application/json", **headers}.items():
+                        self.send_header(k, v)
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except OSError:  # a held request's client gave up waiting
+                    self.close_connection = True
+
+            def _trickle(self, rec: Recorded, every_s: float) -> None:
+                """Start a 200 answer, then send one byte of a header every `every_s` until released."""
+                try:
+                    self.wfile.write(b"HTTP/1.0 200 OK\r\nX-Hold: ")
+                    while not recorder.released.wait(every_s):
+                        self.wfile.write(b".")
+                    status, headers, data = recorder.reply(rec)
+                    payload = json.dumps(data).encode()
+                    lines = [f"{k}: {v}" for k, v in {"Content-Type": "application/json", **headers,
+                                                       "Content-Length": str(len(payload))}.items()]
+                    self.wfile.write(("\r\n" + "\r\n".join(lines) + "\r\n\r\n").encode() + payload)
+                except OSError:  # the client gave up
+                    pass
+                self.close_connection = True
 
             do_POST = do_GET = _handle
 
@@ -92,7 +134,8 @@ class HttpRecorder:
         return self
 
     def stop(self) -> None:
-        """Stop listening (the port refuses connections until `start`)."""
+        """Release what is held and stop listening (the port refuses connections until `start`)."""
+        self.release()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -114,9 +157,10 @@ def self_signed_cert(directory: Path) -> tuple[Path, Path]:
 
 
 class SmtpServer:
-    """aiosmtpd with STARTTLS required before AUTH (PLAIN, LOGIN), keeping the messages it accepts."""
+    """aiosmtpd with STARTTLS required before AUTH (PLAIN, LOGIN), keeping the messages it accepts; recipients in
+    `refuse` get Postfix's 550 reply, which repeats the address."""
 
-    def __init__(self, directory: Path, user: str, password: str):
+    def __init__(self, directory: Path, user: str, password: str, refuse: frozenset[str] = frozenset()):
         self.cert, key = self_signed_cert(directory)
         self.messages: list[Envelope] = []
         self.port = free_port()
@@ -125,6 +169,13 @@ class SmtpServer:
         server = self
 
         class Handler:
+            async def handle_RCPT(self, smtp: SMTP, session: Session, envelope: Envelope, address: str,
+                                  rcpt_options: list[str]) -> str:
+                if address in refuse:
+                    return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown in virtual mailbox table"
+                envelope.rcpt_tos.append(address)
+                return "250 OK"
+
             async def handle_DATA(self, smtp: SMTP, session: Session, envelope: Envelope) -> str:
                 server.messages.append(envelope)
                 return "250 Message accepted"

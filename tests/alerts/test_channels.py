@@ -51,6 +51,13 @@ def test_webhook_is_signed_and_carries_the_idempotency_key(server: HttpRecorder)
     assert body["message"]["title"].startswith("[BÁO ĐỘNG II]")
 
 
+def test_webhook_credentials_in_the_url_go_as_basic_authorization(server: HttpRecorder) -> None:
+    url = f"http://alerts:p%40ss@127.0.0.1:{server.port}/hook?token=t1"
+    assert Webhook(WebhookChannel(type="webhook", url=url), None).send(NOTE).ok
+    req = server.requests[0]
+    assert req.path == "/hook?token=t1" and req.headers["authorization"] == "Basic YWxlcnRzOnBAc3M="  # alerts:p@ss
+
+
 @pytest.mark.parametrize(("reply", "retryable", "after"), [
     ((503, {"Retry-After": "7"}, {}), True, 7.0),
     ((429, {}, {}), True, None),

@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from detectors.dust import jpeg as jpeg_module
-from detectors.dust.jpeg import analysis_image, decode_reduced, reduction_factor
-from ingest.jpeg import JpegError, read_jpeg_header
+from detectors.dust.jpeg import analysis_image, decode_reduced, fit_size, reduction_factor
+from ingest.jpeg import JpegError, JpegSize, read_jpeg_header
 
 
 def encode(width: int, height: int, progressive: bool = False) -> bytes:
@@ -95,10 +95,14 @@ def test_corrupt_body_is_rejected() -> None:
     assert err.value.reason == "corrupt_jpeg"
 
 
-@pytest.mark.parametrize("width, target, factor", [(1280, 320, 4), (1920, 320, 4), (640, 320, 2), (320, 320, 1),
-                                                   (4096, 320, 8), (300, 320, 1)])
-def test_reduction_factor(width: int, target: int, factor: int) -> None:
-    assert reduction_factor(width, target) == factor
+@pytest.mark.parametrize("size, box, factor", [((1280, 720), 320, 4), ((1920, 1080), 320, 4), ((640, 480), 320, 2),
+                                               ((320, 240), 320, 1), ((4096, 3072), 320, 8), ((300, 200), 320, 1),
+                                               ((720, 1280), 320, 4), ((4096, 1024), 320, 8), ((1024, 4096), 320, 8),
+                                               ((4000, 1000), 320, 8), ((1000, 1000), 320, 2), ((1080, 1920), 320, 4)])
+def test_reduction_factor_covers_the_frame_fitted_in_the_box(size: tuple[int, int], box: int, factor: int) -> None:
+    target = fit_size(JpegSize(*size), box)
+    assert max(target) == box
+    assert reduction_factor(JpegSize(*size), target) == factor
 
 
 def test_large_frames_are_decoded_at_reduced_scale_and_resized() -> None:

@@ -1,4 +1,4 @@
-"""Per-message HMAC: signing, verification, clock window, replay cache (pure: time passed in)."""
+"""Per-message HMAC: signing, verification, clock window and age, the replay cache and its file (time passed in)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,9 +6,11 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings as hyp_settings, strategies as st
 
+from config.loader import ConfigError
 from config.schema import Settings
 from ingest.contract import Rejection, Topics, encode_reading
-from ingest.gateway_auth import GatewayVerifier, NonceCache, build_verifier, sign
+from ingest.gateway_auth import GatewayVerifier, build_verifier, sign
+from ingest.gateway_auth_nonces import NONCE_DB, NonceStore
 from tests.support import make_settings
 
 T = Topics()
@@ -82,13 +84,27 @@ def test_unsigned_messages_for_keyed_gateways_are_refused(verifier: GatewayVerif
     assert reason(verifier.verify(T.reading("st1"), PAYLOAD, {"ts": "1"}, NOW)) == "missing_signature"
 
 
-def test_signatures_outside_the_clock_window_are_stale(verifier: GatewayVerifier) -> None:
-    for skew in (-301, 301, -86400):
+def test_signatures_too_far_ahead_or_too_old_are_stale(tmp_path: Path) -> None:
+    v = build_verifier(auth_settings(tmp_path, signature_max_age_s=3600), ENV)
+    assert v is not None
+    for skew in (301, 86400, -3601, -86400):
         props = sign(T.reading("st1"), PAYLOAD, KEY_A, NOW + skew)
-        assert reason(verifier.verify(T.reading("st1"), PAYLOAD, props, NOW)) == "stale_signature", skew
-    for skew in (-300, 300):
-        assert verifier.verify(T.reading("st1"), PAYLOAD, sign(T.reading("st1"), PAYLOAD, KEY_A, NOW + skew),
-                               NOW) is None
+        assert reason(v.verify(T.reading("st1"), PAYLOAD, props, NOW)) == "stale_signature", skew
+    for skew in (300, -300, -3600):
+        assert v.verify(T.reading("st1"), PAYLOAD, sign(T.reading("st1"), PAYLOAD, KEY_A, NOW + skew), NOW) is None
+
+
+def test_by_default_messages_the_broker_kept_for_a_week_are_not_stale(verifier: GatewayVerifier) -> None:
+    day_old = sign(T.reading("st1"), PAYLOAD, KEY_A, NOW - 86400)
+    assert verifier.verify(T.reading("st1"), PAYLOAD, day_old, NOW) is None
+    assert reason(verifier.verify(T.reading("st1"), PAYLOAD, day_old, NOW + 60)) == "replayed"
+    eight_days = sign(T.reading("st1"), PAYLOAD, KEY_A, NOW - 8 * 86400)
+    assert reason(verifier.verify(T.reading("st1"), PAYLOAD, eight_days, NOW)) == "stale_signature"
+
+
+def test_the_age_limit_cannot_be_below_the_clock_window(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="signature_max_age_s must be at least clock_window_s"):
+        auth_settings(tmp_path, clock_window_s=600, signature_max_age_s=300)
 
 
 def test_subjects_without_a_keyed_gateway_and_foreign_topics_pass_to_the_usual_checks(tmp_path: Path) -> None:
@@ -109,15 +125,46 @@ def test_keys_must_be_set_and_long_enough(tmp_path: Path) -> None:
 
 
 def test_the_replay_cache_is_bounded_and_refuses_what_it_may_have_forgotten() -> None:
-    cache = NonceCache(max_entries=3, window_s=300)
+    cache = NonceStore(":memory:", max_age_s=300, max_entries=3)
     for i in range(3):
         assert cache.check_and_add(f"n{i}", NOW + i, "s", NOW, False) is None
     assert cache.check_and_add("n3", NOW + 3, "s", NOW, False) is None  # forgets n0 (the oldest time)
+    assert len(cache) == 3
     assert cache.check_and_add("n0", NOW, "s", NOW, False) == "older than the oldest remembered nonce " \
                                                               "(replay cache full)"
     assert cache.check_and_add("n3", NOW + 3, "s", NOW, False) == "nonce already used"
     assert cache.check_and_add("n9", NOW + 600, "s", NOW + 601, False) is None  # expiry empties the window
+    assert len(cache) == 1
     assert cache.check_and_add("n1", NOW + 601, "s", NOW + 601, False) is None
+
+
+def test_nonces_and_the_floor_survive_reopening_the_file(tmp_path: Path) -> None:
+    path = tmp_path / NONCE_DB
+    first = NonceStore(path, max_age_s=300, max_entries=3)
+    for i in range(4):  # the fourth pushes n0 out and raises the floor to its time
+        assert first.check_and_add(f"n{i}", NOW + i, f"sig{i}", NOW, False) is None
+    first.close()
+    again = NonceStore(path, max_age_s=300, max_entries=3)
+    assert len(again) == 3
+    assert again.check_and_add("n2", NOW + 2, "sig2", NOW + 5, False) == "nonce already used"
+    assert again.check_and_add("n2", NOW + 2, "sig2", NOW + 5, True) is None  # the broker's redelivery
+    assert again.check_and_add("n2", NOW + 2, "forged", NOW + 5, True) == "nonce already used"
+    assert again.check_and_add("n0", NOW, "sig0", NOW + 5, False) == "older than the oldest remembered nonce " \
+                                                                     "(replay cache full)"
+    assert again.check_and_add("n4", NOW + 4, "sig4", NOW + 5, False) is None
+    again.close()
+
+
+def test_a_verifier_built_again_on_the_same_data_directory_refuses_a_replay(tmp_path: Path) -> None:
+    props = sign(T.reading("st1"), PAYLOAD, KEY_A, NOW)
+    before = build_verifier(auth_settings(tmp_path), ENV)
+    assert before is not None and before.verify(T.reading("st1"), PAYLOAD, props, NOW) is None
+    before.close()
+    after = build_verifier(auth_settings(tmp_path), ENV)
+    assert after is not None
+    assert reason(after.verify(T.reading("st1"), PAYLOAD, props, NOW + 30)) == "replayed"
+    assert after.verify(T.reading("st1"), PAYLOAD, props, NOW + 30, redelivered=True) is None
+    assert (tmp_path / NONCE_DB).exists()
 
 
 def test_a_full_replay_cache_never_lets_a_replay_through(tmp_path: Path) -> None:

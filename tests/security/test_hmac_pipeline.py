@@ -41,7 +41,7 @@ def test_forged_replayed_unsigned_and_stale_readings_are_dead_lettered(
         forged = encode_reading(now - 5, 9.0)
         gateway.publish(topic, forged, user_properties=sign(topic, forged, b"not-the-key-0123456789", now), wait=True)
         gateway.publish(topic, forged, wait=True)  # unsigned
-        gateway.publish(topic, forged, user_properties=sign(topic, forged, KEY.encode(), now - 3600), wait=True)
+        gateway.publish(topic, forged, user_properties=sign(topic, forged, KEY.encode(), now + 3600), wait=True)
         wait_for(lambda: len(dead.json()) == 4, message=lambda: str(dead.json()))
         assert [d["reason"] for d in dead.json()] == ["replayed", "bad_signature", "missing_signature",
                                                       "stale_signature"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 import logging
 import subprocess
 import time
-from pathlib import Path
 from typing import Iterator
 
 import pytest
@@ -12,19 +11,10 @@ import pytest
 from api.service import Service
 from ingest.contract import Topics, encode_reading
 from ingest.gateway_auth import GatewayVerifier
-from tests.security.tls_broker import DOCS, PASSWORDS, TlsBroker, TlsClient, start_tls_broker
+from tests.security.tls_broker import DOCS, PASSWORDS, TlsBroker, TlsClient, connected
 from tests.support import wait_for
 
 T = Topics()
-
-
-@pytest.fixture
-def tls_broker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TlsBroker]:
-    """The documented broker, and the service's password in its environment variable."""
-    broker = start_tls_broker(tmp_path)
-    monkeypatch.setenv(broker.settings.mqtt.password_env, PASSWORDS["tichwatch"])
-    yield broker
-    broker.proc.stop()
 
 
 @pytest.fixture
@@ -35,12 +25,6 @@ def tls_service(tls_broker: TlsBroker) -> Iterator[Service]:
     assert svc.mqtt.connected.wait(10), f"service did not connect: {svc.readiness().detail}"
     yield svc
     svc.stop()
-
-
-def connected(broker: TlsBroker, user: str, client_id: str) -> TlsClient:
-    client = TlsClient(broker, user, PASSWORDS[user], client_id)
-    assert client.connect() == "Success"
-    return client
 
 
 def test_a_gateway_publishes_only_its_own_stations_and_cameras(tls_broker: TlsBroker, tls_service: Service) -> None:

@@ -67,12 +67,13 @@ def start_tls_broker(tmp_path: Path, **overrides: object) -> TlsBroker:
 
 
 class TlsClient:
-    """A paho MQTT 5 client over TLS that reports the CONNACK reason, PUBACK reasons and what it receives (with the
-    user properties)."""
+    """A paho MQTT 5 client over TLS that reports the CONNACK reason, PUBACK reasons, disconnections and what it
+    receives (with the user properties)."""
 
     def __init__(self, broker: TlsBroker, user: str | None, password: str | None, client_id: str,
                  ca_file: Path | None = None, tls: bool = True):
         self.connack: str | None = None
+        self.disconnects = 0
         self.pubacks: dict[int, str] = {}
         self.received: list[tuple[str, bytes]] = []
         self.user_properties: list[dict[str, str]] = []
@@ -84,7 +85,7 @@ class TlsClient:
         if tls:
             self._client.tls_set(ca_certs=str(ca_file or broker.etc / "ca.crt"))
         self._client.on_connect = self._on_connect
-        self._client.on_disconnect = lambda c, u, f, rc, p: self.done.set()
+        self._client.on_disconnect = self._on_disconnect
         self._client.on_publish = lambda c, u, mid, rc, p: self.pubacks.__setitem__(mid, str(rc))
         self._client.on_message = self._on_message
         self._port = broker.proc.port
@@ -94,13 +95,20 @@ class TlsClient:
         self.connack = str(rc)
         self.done.set()
 
+    def _on_disconnect(self, client: paho.Client, userdata: object, flags: object, rc: paho.ReasonCode,
+                       props: object) -> None:
+        if self.connack == "Success":
+            self.disconnects += 1
+        self.done.set()
+
     def _on_message(self, client: paho.Client, userdata: object, msg: paho.MQTTMessage) -> None:
         self.received.append((msg.topic, bytes(msg.payload)))
         self.user_properties.append(dict(getattr(msg.properties, "UserProperty", [])))
 
-    def connect(self, timeout_s: float = 5.0) -> str:
-        """Connect; the CONNACK reason ('Success', 'Not authorized', ...) or 'no CONNACK'."""
-        self._client.connect("127.0.0.1", self._port)
+    def connect(self, timeout_s: float = 5.0, clean_start: bool = True) -> str:
+        """Connect; the CONNACK reason ('Success', 'Not authorized', ...) or 'no CONNACK'. `clean_start`: ask the
+        broker to discard the session of this client id."""
+        self._client.connect("127.0.0.1", self._port, clean_start=clean_start)
         self._client.loop_start()
         self.done.wait(timeout_s)
         return self.connack or "no CONNACK"
@@ -111,6 +119,14 @@ class TlsClient:
         return self._client
 
     def close(self) -> None:
-        """Disconnect."""
+        """Disconnect (not counted in `disconnects`)."""
+        self.connack = "closed"
         self._client.disconnect()
         self._client.loop_stop()
+
+
+def connected(broker: TlsBroker, user: str, client_id: str, clean_start: bool = True) -> TlsClient:
+    """A client of `user` (password from PASSWORDS) connected with `client_id`; fails the test unless accepted."""
+    client = TlsClient(broker, user, PASSWORDS[user], client_id)
+    assert client.connect(clean_start=clean_start) == "Success", (user, client_id)
+    return client
