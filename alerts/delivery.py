@@ -75,14 +75,14 @@ class Delivery:
     def drain(self, now: float) -> int:
         """Step every receiver's dispatcher once at `now`; return how many attempts started. A receiver that does not
         answer holds this call for at most its send deadline; while the service runs each has its own thread."""
-        return sum(self.dispatcher(r).step(now) for r in self._receivers())
+        return sum(self.dispatcher(r).step(lambda: now) for r in self._receivers())
 
     def start(self, clock: Callable[[], float]) -> None:
         """Give every receiver's dispatcher a thread of its own."""
         for name in self._receivers():
             d = self.dispatcher(name)
             d.resume()
-            worker = Worker(f"alerts-delivery-{name}", lambda d=d: d.step(clock()), self.settings.poll_interval_s,
+            worker = Worker(f"alerts-delivery-{name}", lambda d=d: d.step(clock), self.settings.poll_interval_s,
                             self._on_error, wake=d.woken)
             self._workers[name] = worker
             worker.start()

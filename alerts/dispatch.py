@@ -95,20 +95,22 @@ class ReceiverDispatcher:
         """True while an attempt that outlived its deadline still runs."""
         return self._in_flight is not None
 
-    def step(self, now: float) -> int:
+    def step(self, clock: Callable[[], float]) -> int:
         """Send the receiver's due messages in order until one must wait (backoff, rate limit, an attempt still
-        running) or none is left; return how many attempts started."""
+        running) or none is left; return how many attempts started. The clock is read for each message: a step may
+        last as long as several sends, and each is recorded (sent time, next retry) at its own time."""
         with self._lock:
-            if not self._collect_late_answer(now):
+            if not self._collect_late_answer(clock()):
                 return 0  # never a second attempt while one runs: that is how a hung receiver got 7 copies
             attempted = 0
             while not self._stopping.is_set():
                 batch = outbox.queue_of(self._store.query_all, self.receiver, BATCH)
                 for p in batch:
+                    now = clock()
                     if p.next_attempt_ts > now or not self._limiter.allow(now):
                         return attempted
                     attempted += 1
-                    if self._attempt(p, now) == "pending" or self._stopping.is_set():
+                    if self._attempt(p, clock) == "pending" or self._stopping.is_set():
                         return attempted  # it waits for its retry; later messages wait too, to keep the order
                 if len(batch) < BATCH:
                     return attempted
@@ -139,13 +141,13 @@ class ReceiverDispatcher:
             self._record(channel_type, attempt.n, attempt.result, now)
         return True
 
-    def _attempt(self, p: outbox.Pending, now: float) -> str:
-        """One attempt at one message; returns the row's new state."""
+    def _attempt(self, p: outbox.Pending, clock: Callable[[], float]) -> str:
+        """One attempt at one message; returns the row's new state (recorded at the time the answer came)."""
         with self._store.transaction() as conn:
-            n = outbox.begin_attempt(conn, p.id, now)
+            n = outbox.begin_attempt(conn, p.id, clock())
         if self._channel is None:
             return self._record(p.channel, n, DeliveryResult.fail(f"receiver {n.receiver!r} is no longer configured"),
-                                now)
+                                clock())
         attempt = Attempt(self._channel, n, self.woken.set)
         self._waiting_on = attempt
         if self._stopping.is_set():  # an interrupt that came just before the line above
@@ -160,4 +162,4 @@ class ReceiverDispatcher:
                 return "pending"  # stopping, not timed out: the row stays due and goes again after the restart
             result = DeliveryResult.no_answer(f"no answer within {self.deadline_s:g} s; the send still runs "
                                               "(outcome unknown)")
-        return self._record(p.channel, n, result, now)
+        return self._record(p.channel, n, result, clock())

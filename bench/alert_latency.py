@@ -47,8 +47,13 @@ class EchoDetector:
     def warm(self, history: Sequence[Reading]) -> None:
         """Nothing to learn."""
 
-    def forget(self, station_id: str) -> None:
-        """No state per station."""
+    def checkpoint(self, station_ids: object = None) -> object:
+        """The only state: the alert raised last."""
+        return self._previous
+
+    def restore(self, checkpoint: object) -> None:
+        """Put back the alert raised last."""
+        self._previous = checkpoint  # type: ignore[assignment]
 
     def update(self, r: Reading) -> list[Detection]:
         """One alert per probe reading."""

@@ -12,7 +12,8 @@ class AccountSettings(StrictModel):
 
     session_ttl_s: int = Field(43200, ge=60, description="How long a sign-in lasts before the officer signs in "
                                "again, seconds.")
-    login_window_s: int = Field(900, ge=60, description="Period over which failed sign-ins are counted, seconds.")
+    login_window_s: int = Field(900, ge=60, le=86400, description="Period over which failed sign-ins are counted, "
+                                "seconds (at most a day: retention keeps failed sign-ins one day).")
     login_failures_per_account_address: int = Field(5, ge=1, description="Failed sign-ins one client address may make "
                                                     "for one account within the window; more are refused (429) "
                                                     "without checking the password. Other addresses are not "

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Any, Protocol, Sequence
+from typing import Any, Iterable, Protocol, Sequence
 
 from ingest.samples import Frame, Reading
 
@@ -53,8 +53,11 @@ class ReadingDetector(Protocol):
     def update(self, reading: Reading) -> list[Detection]:
         """Take one accepted reading (in time order per station) and return what changed."""
 
-    def forget(self, station_id: str) -> None:
-        """Drop a station's state (to rebuild it with `warm` from what the store holds, after a failed commit)."""
+    def checkpoint(self, station_ids: Iterable[str] | None = None) -> object:
+        """A copy of these stations' state (all when None), to `restore` when what it detected could not be committed."""
+
+    def restore(self, checkpoint: object) -> None:
+        """Put back the state of a `checkpoint` (stations keep their current configuration)."""
 
     def tick(self, now: float) -> list[Detection]:
         """Time passes without samples (dead-man checks, expiry); called periodically with the current time."""
@@ -65,6 +68,12 @@ class FrameDetector(Protocol):
 
     def update(self, frame: Frame) -> list[Detection]:
         """Take one frame (JPEG bytes, header already checked) and return what changed."""
+
+    def checkpoint(self, camera_ids: Iterable[str] | None = None) -> object:
+        """A copy of these cameras' state (all when None), to `restore` when what it detected could not be committed."""
+
+    def restore(self, checkpoint: object) -> None:
+        """Put back the state of a `checkpoint`."""
 
     def tick(self, now: float) -> list[Detection]:
         """Time passes without frames (offline checks); called periodically with the current time."""

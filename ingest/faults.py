@@ -15,15 +15,25 @@ STORE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, er
 """OS errors (writing evidence files, opening the database) that come from the machine, not from a message."""
 
 
+STORE_SQLITE_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR,
+                                sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_NOMEM,
+                                sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_PROTOCOL,
+                                sqlite3.SQLITE_NOLFS, sqlite3.SQLITE_AUTH, sqlite3.SQLITE_PERM})
+"""SQLite result codes (primary, without the extended bits) that come from the database file or the machine."""
+
+
 def is_store_fault(exc: BaseException) -> bool:
-    """True when `exc` means the store cannot take writes now (retry later), False when the batch's content failed."""
-    if isinstance(exc, sqlite3.OperationalError):
-        return True  # locked, busy, disk full, I/O error, cannot open: all about the database, none about a value
-    if isinstance(exc, (sqlite3.DatabaseError)) and not isinstance(exc, (sqlite3.IntegrityError,
-                                                                         sqlite3.InterfaceError,
-                                                                         sqlite3.DataError,
-                                                                         sqlite3.ProgrammingError)):
-        return True  # e.g. "database disk image is malformed": no message is to blame
+    """True when `exc` means the store cannot take writes now (retry later), False when the batch's content failed.
+
+    SQLite reports many content errors as OperationalError too (a SUM overflow, malformed JSON in json_extract,
+    SQLITE_ERROR in general): classified by result code, those are the content's, so they are isolated rather than
+    retried for ever."""
+    if isinstance(exc, sqlite3.Error):
+        code = getattr(exc, "sqlite_errorcode", None)
+        if code is not None:
+            return (code & 0xFF) in STORE_SQLITE_CODES
+        # No code: an error of the Python module itself. A closed connection means the service is stopping.
+        return isinstance(exc, sqlite3.OperationalError) or "closed database" in str(exc)
     if isinstance(exc, MemoryError):
         return True
     if isinstance(exc, OSError):

@@ -36,6 +36,8 @@ RETRY_MAX_S = 10.0
 """Longest wait between retries: the pipeline resumes at most this long after the store recovers."""
 
 T = TypeVar("T")
+ReadingCheckpoint = tuple[dict[str, float | None], list[tuple[ReadingDetector, object]]]
+"""What `_checkpoint` keeps: each station's last fed time and each reading detector's checkpoint."""
 EvidenceFileMap = dict[int, EvidenceFiles]
 """Evidence files written for a list of detections, by the detection's index in that list."""
 
@@ -157,8 +159,10 @@ class Pipeline:
             if not is_store_fault(exc):
                 raise
             # The nonce could not be recorded (disk full): a reading waits for the worker, which verifies it again
-            # once the store recovers; a frame is dropped (frames are latest-wins, the next one will do).
-            self._store_failed(exc)
+            # once the store recovers (and reports the fault meanwhile); a frame is dropped (frames are latest-wins,
+            # the next one will do). Readiness is the main store's and the monitor's to say, not this one file's.
+            self.metrics.store_write_failures.inc()
+            log.warning("cannot record a signed message's nonce (%s)", describe(exc))
             if kind[0] == "camera":
                 self.metrics.frames_dropped.labels(kind[1]).inc()
                 self._ack(msg)
@@ -231,7 +235,7 @@ class Pipeline:
     # -- reading worker ---------------------------------------------------------------------------------------------
     def _run(self) -> None:
         next_tick = time.monotonic() + self._tick_interval_s
-        while not self._stop.is_set() or not self._queue.empty():
+        while not self._stop.is_set():  # `stop` sets it once the queue is drained or its time is up
             batch = self._collect(timeout=min(0.2, max(0.0, next_tick - time.monotonic())))
             try:
                 if batch:
@@ -242,9 +246,10 @@ class Pipeline:
             except StoreUnavailable:
                 continue  # stopping while the store is down: what is left stays unacknowledged for redelivery
             except Exception:
-                # The batch is not acknowledged: the broker redelivers it. Log and keep the worker alive.
+                # Not expected (batches isolate their failures; a failed tick is put back and tried again at the
+                # next one). Keep the worker alive; an unacknowledged message comes back at the next connection.
                 self.metrics.errors.labels("pipeline").inc()
-                log.exception("pipeline batch of %d messages failed; left unacknowledged for redelivery", len(batch))
+                log.exception("pipeline worker step failed (%d messages in hand, unacknowledged)", len(batch))
                 time.sleep(0.5)
 
     def _collect(self, timeout: float) -> list[Queued]:
@@ -292,14 +297,13 @@ class Pipeline:
         """Commit messages' readings with their detections; on a failure caused by the content, split and retry.
 
         Store faults (disk full, database locked) are retried inside `_persist` and never reach here. Any other
-        failure is about what the batch holds: the detectors of its stations are rewound to what is committed and the
-        batch is halved until the message that fails on its own is found (see `_commit_alone`)."""
+        failure is about what the batch holds: the detectors were put back as they were before it, and the batch is
+        halved until the message that fails on its own is found (see `_commit_alone`)."""
         try:
             self._commit_readings(items, detect=True)
         except StoreUnavailable:
             return  # stopping while the store is down: nothing acknowledged, the broker redelivers it later
         except Exception as exc:
-            self._rewind({r.station_id for _, readings in items for r in readings})
             if len(items) == 1:
                 self._commit_alone(items[0], exc)
                 return
@@ -321,14 +325,25 @@ class Pipeline:
             log.error("a message on %s cannot be stored (%s); dead-lettered", msg.topic[:200], describe(again))
             self._reject(msg.topic, msg.payload, msg.received_ts, [Rejection("unprocessable", describe(again))])
             self._ack(msg)
+            return
+        with self.detect_lock:  # stored without the detectors: keep every stored reading at most `_last_fed`
+            for r in readings:
+                self._last_fed[r.station_id] = max(r.ts, self._last_fed.get(r.station_id, r.ts))
 
     def _commit_readings(self, items: Sequence[tuple[InboundMessage, list[Reading]]], detect: bool) -> None:
         """Detect, then store readings and detections in one transaction; acknowledge and notify after the commit."""
         readings = [r for _, rs in items for r in rs]
-        detections = self._detect_readings(readings) if detect else []
-        files = self._write_evidence(detections)
-        started = time.perf_counter()
-        new = self._persist(lambda conn: self._store_batch(conn, readings, detections, files))
+        saved = self._checkpoint({r.station_id for r in readings}) if detect else None
+        try:
+            detections = self._detect_readings(readings) if detect else []
+            started = time.perf_counter()
+            new = self._persist(detections, lambda conn, files: self._store_batch(conn, readings, detections, files))
+        except StoreUnavailable:
+            raise  # stopping: nothing was committed and nothing will be, the state no longer matters
+        except Exception:
+            if saved is not None:
+                self._restore(saved)  # what the detectors saw was not committed: as if they never had
+            raise
         self.metrics.batch_seconds.observe(time.perf_counter() - started)
         self.metrics.readings_stored.inc(len(new))
         self.metrics.readings_duplicate.inc(len(readings) - len(new))
@@ -343,11 +358,17 @@ class Pipeline:
         self._commit_detections(conn, detections, files, self._clock())
         return new
 
-    def _persist(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """Run `work` in one write transaction, retrying with backoff while the store is at fault."""
+    def _persist(self, detections: Sequence[Detection],
+                 work: Callable[[sqlite3.Connection, EvidenceFileMap], T]) -> T:
+        """Write the detections' evidence files, then run `work` in one write transaction; both again, with backoff,
+        while the store is at fault. The files come first so no file I/O happens under the writer lock; written again
+        at each attempt, so a long fault cannot leave the row pointing at a file retention has since removed (a file
+        without a row, after a crash in between, is an orphan retention removes)."""
         def attempt() -> T:
+            files = {i: self.store.write_evidence_files(d) for i, d in enumerate(detections)
+                     if d.snapshot_jpeg is not None}
             with self.store.transaction() as conn:
-                return work(conn)
+                return work(conn, files)
         return self._with_store_retry(attempt)
 
     def _with_store_retry(self, write: Callable[[], T]) -> T:
@@ -392,25 +413,23 @@ class Pipeline:
         self.metrics.store_fault.set(0)
         log.warning("the store takes writes again after %.0f s", self._clock() - (since or self._clock()))
 
-    def _rewind(self, station_ids: set[str]) -> None:
-        """Rebuild these stations' detector state from what the store holds (after a batch that did not commit)."""
-        since = self._clock() - self._warm_s
-        for station_id in sorted(station_ids):
-            try:
-                history = self.store.station_readings_since(station_id, since)
-                last = self.store.last_reading_ts(station_id)
-            except Exception as exc:
-                self.metrics.errors.labels("rewind").inc()
-                log.error("cannot rewind the detectors of %s (%s)", station_id, describe(exc))
-                continue
-            with self.detect_lock:
-                for det in self.reading_detectors:
-                    det.forget(station_id)
-                    self._warm_each(det, history)
-                if last is None:
-                    self._last_fed.pop(station_id, None)
+    def _checkpoint(self, station_ids: set[str]) -> ReadingCheckpoint:
+        """The reading detectors' state for these stations (and what was fed to them), before a batch."""
+        with self.detect_lock:
+            fed = {sid: self._last_fed.get(sid) for sid in station_ids}
+            return fed, [(det, det.checkpoint(station_ids)) for det in self.reading_detectors]
+
+    def _restore(self, saved: ReadingCheckpoint) -> None:
+        """Put the reading detectors back as a `_checkpoint` found them."""
+        fed, states = saved
+        with self.detect_lock:
+            for det, state in states:
+                det.restore(state)
+            for sid, ts in fed.items():
+                if ts is None:
+                    self._last_fed.pop(sid, None)
                 else:
-                    self._last_fed[station_id] = last
+                    self._last_fed[sid] = ts
 
     def _warm_each(self, det: ReadingDetector, history: Sequence[Reading]) -> None:
         """Warm a detector reading by reading, so that one reading it fails on does not stop the others."""
@@ -440,24 +459,26 @@ class Pipeline:
         return out
 
     def tick(self, now: float) -> None:
-        """Let time-based checks (silence, offline cameras) run and commit what they detect."""
+        """Let time-based checks (silence, offline cameras) run and commit what they detect; when that commit fails
+        on its content, the detectors are put back, so the next tick detects the same again."""
         detections: list[Detection] = []
+        detectors: list[ReadingDetector | FrameDetector] = [*self.reading_detectors, *self.frame_detectors]
         with self.detect_lock:
-            for det in [*self.reading_detectors, *self.frame_detectors]:
+            saved = [(det, det.checkpoint()) for det in detectors]
+            for det in detectors:
                 detections.extend(det.tick(now))
-        if detections:
-            files = self._write_evidence(detections)
-            self._persist(lambda conn: self._commit_detections(conn, detections, files, now))
-            self._notify([], detections)
-
-    def _write_evidence(self, detections: Sequence[Detection]) -> EvidenceFileMap:
-        """Write detections' evidence files before the transaction that indexes them (no file I/O under the lock);
-        a crash in between leaves files without rows, which retention removes."""
-        files: EvidenceFileMap = {}
-        for i, d in enumerate(detections):
-            if d.snapshot_jpeg is not None:
-                files[i] = self._with_store_retry(lambda d=d: self.store.write_evidence_files(d))  # type: ignore[misc]
-        return files
+        if not detections:
+            return
+        try:
+            self._persist(detections, lambda conn, files: self._commit_detections(conn, detections, files, now))
+        except StoreUnavailable:
+            raise
+        except Exception:
+            with self.detect_lock:
+                for det, state in saved:
+                    det.restore(state)
+            raise
+        self._notify([], detections)
 
     def _commit_detections(self, conn: sqlite3.Connection, detections: Sequence[Detection], files: EvidenceFileMap,
                            now: float) -> None:
@@ -494,6 +515,7 @@ class Pipeline:
         A frame whose header passed but whose image data cannot be decoded is dead-lettered, not kept.
         """
         detections: list[Detection] = []
+        saved = [(det, det.checkpoint([frame.camera_id])) for det in self.frame_detectors]
         for det in self.frame_detectors:
             started = time.perf_counter()
             try:
@@ -504,8 +526,15 @@ class Pipeline:
                 return
             self.metrics.detector_seconds.labels(type(det).__name__).observe(time.perf_counter() - started)
         if detections:  # first what officers act on; the latest frame and the listeners may fail on their own
-            files = self._write_evidence(detections)
-            self._persist(lambda conn: self._commit_detections(conn, detections, files, self._clock()))
+            try:
+                self._persist(detections,
+                              lambda conn, files: self._commit_detections(conn, detections, files, self._clock()))
+            except StoreUnavailable:
+                raise
+            except Exception:
+                for det, state in saved:  # not committed: the next frame detects the same again
+                    det.restore(state)
+                raise
             self._notify([], detections)
         try:
             self.store.save_latest_frame(frame)

@@ -7,11 +7,12 @@ Frames of cameras that are not configured are ignored.
 """
 from __future__ import annotations
 
+import copy
 import threading
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
 import cv2
 import numpy as np
@@ -107,6 +108,28 @@ class DustDetector:
             return []
         with cam.lock:
             return self._update(cam, frame)
+
+    def checkpoint(self, camera_ids: Iterable[str] | None = None) -> object:
+        """A copy of these cameras' state (all when None), to `restore` when what was detected after it could not be
+        committed. Frames and history arrays are shared, not copied: the detector replaces them, never edits them."""
+        ids = list(self._cameras) if camera_ids is None else [i for i in camera_ids if i in self._cameras]
+        saved = {}
+        for camera_id in ids:
+            cam = self._cameras[camera_id]
+            with cam.lock:
+                saved[camera_id] = replace(cam, scene=copy.deepcopy(cam.scene), health=copy.deepcopy(cam.health),
+                                           history=copy.copy(cam.history), ring=copy.copy(cam.ring),
+                                           lock=threading.Lock())
+        return saved
+
+    def restore(self, checkpoint: object) -> None:
+        """Put back the state of a `checkpoint` (each camera keeps its configuration and lock)."""
+        for camera_id, saved in checkpoint.items():  # type: ignore[attr-defined]
+            cam = self._cameras[camera_id]
+            with cam.lock:
+                for f in fields(_Camera):
+                    if f.name not in ("config", "lock"):
+                        setattr(cam, f.name, getattr(saved, f.name))
 
     def tick(self, now: float) -> list[Detection]:
         """Raise camera.offline for cameras silent longer than offline_factor × their expected interval."""

@@ -6,9 +6,10 @@ readings only. Readings not newer than the station's last one (duplicates of an 
 """
 from __future__ import annotations
 
+import copy
 import math
 from collections import deque
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -99,11 +100,21 @@ class FloodDetector:
         for reading in history:
             self._process(reading)
 
-    def forget(self, station_id: str) -> None:
-        """Drop a station's state (its configuration stays); `warm` then rebuilds it from stored history."""
-        old = self._stations.get(station_id)
-        if old is not None:
-            self._stations[station_id] = _Station(old.cfg, self.settings, old.history.keep_s)
+    def checkpoint(self, station_ids: Iterable[str] | None = None) -> object:
+        """A deep copy of these stations' state (all when None) and of the first tick's time (about 0.4 ms a
+        station), to `restore` when what was detected after it could not be committed."""
+        ids = list(self._stations) if station_ids is None else [i for i in station_ids if i in self._stations]
+        return copy.deepcopy({i: self._stations[i] for i in ids}), self._first_tick_ts
+
+    def restore(self, checkpoint: object) -> None:
+        """Put back a `checkpoint`; each station keeps its current configuration (an alarm-level edit made since
+        stays in force)."""
+        stations, first_tick_ts = checkpoint  # type: ignore[misc]
+        for station_id, state in stations.items():
+            current = self._stations[station_id].cfg
+            self._stations[station_id] = state
+            self.set_station(current)
+        self._first_tick_ts = first_tick_ts
 
     def update(self, reading: Reading) -> list[Detection]:
         """Take one accepted reading (in time order per station) and return what changed."""

@@ -179,3 +179,62 @@ def test_a_failed_commit_leaves_the_transaction_closed(settings: Settings) -> No
     assert store.count_readings() == 1
     store.close()
 
+
+
+def test_a_content_fault_does_not_lose_what_the_detectors_knew_before_the_batch(
+        rig: tuple[Pipeline, RecordingBroker, DetectionLog, Store]) -> None:
+    pipeline, broker, sink, _ = rig
+    pipeline.tick(NOW)  # the first tick starts the silence clock of stations never heard
+    pipeline.tick(NOW + 86400)  # both stations silent: sensor.offline raised (state that readings cannot rebuild)
+    assert {d.subject for d in sink.committed if d.kind == "sensor.offline" and d.active} == {"st1", "st2"}
+    sink.refuse_level = 6.6  # st2's BD1 crossing fails in the alert stage; st1's reading is in the same batch
+    batch = [message(1, "st1", encode_reading(NOW + 86000, 4.1, seq=1)),
+             message(2, "st2", encode_reading(NOW + 86000, 6.6, seq=2))]
+    for m in batch:
+        pipeline.submit(m)
+    wait_for(lambda: len(broker.acked) == 2)
+    cleared = [d.subject for d in sink.committed if d.kind == "sensor.offline" and not d.active]
+    assert "st1" in cleared  # st1 came back: its offline alert clears, the failed batch did not make it forget
+
+
+def test_a_tick_whose_detections_cannot_be_committed_detects_them_again(
+        rig: tuple[Pipeline, RecordingBroker, DetectionLog, Store]) -> None:
+    pipeline, _, sink, _ = rig
+
+    class Once(DetectionLog):
+        failed = False
+
+        def apply(self, conn: sqlite3.Connection, detections: Sequence[Detection], now: float) -> None:
+            if not Once.failed:
+                Once.failed = True
+                raise ValueError("the alert stage failed once")
+            super().apply(conn, detections, now)
+
+    once = Once()
+    pipeline.sinks[:] = [once]
+    pipeline.tick(NOW)
+    with pytest.raises(ValueError):
+        pipeline.tick(NOW + 86400)
+    pipeline.tick(NOW + 86405)
+    assert {d.subject for d in once.committed if d.kind == "sensor.offline" and d.active} == {"st1", "st2"}
+
+
+def test_sqlite_content_errors_are_the_content_s_and_machine_errors_the_store_s(tmp_path: Path) -> None:
+    from ingest.faults import is_store_fault
+
+    conn = sqlite3.connect(":memory:")
+    for sql in ("SELECT json_extract('not json', '$.a')", "SELECT SUM(x) FROM (SELECT 9223372036854775807 AS x "
+                                                          "UNION ALL SELECT 1)", "SELECT * FROM no_such_table"):
+        with pytest.raises(sqlite3.OperationalError) as err:
+            conn.execute(sql).fetchall()
+        assert not is_store_fault(err.value), sql  # retried for ever, these would stop ingest
+    db = tmp_path / "locked.sqlite3"
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("CREATE TABLE t (x)")
+    holder.execute("BEGIN EXCLUSIVE")
+    other = sqlite3.connect(db, timeout=0.05)
+    with pytest.raises(sqlite3.OperationalError) as locked:
+        other.execute("INSERT INTO t VALUES (1)")
+    assert is_store_fault(locked.value)
+    assert is_store_fault(OSError(28, "No space left on device"))
+    holder.execute("ROLLBACK")
