@@ -65,6 +65,16 @@ class ServiceProcess:
         except (urllib.error.URLError, OSError):
             return 0, None
 
+    def metric(self, name: str, labels: str = "") -> float:
+        """The value of one Prometheus sample on /metrics (0 when absent), e.g. metric("x_total", 'camera="c"')."""
+        with urllib.request.urlopen(self.url + "/metrics", timeout=10) as resp:
+            text = resp.read().decode()
+        key = f"{name}{{{labels}}}" if labels else name
+        for line in text.splitlines():
+            if line.startswith(key + " "):
+                return float(line.split()[-1])
+        return 0.0
+
     def peak_rss_mb(self) -> float:
         """The process's peak resident memory so far (VmHWM), MiB."""
         assert self.proc is not None

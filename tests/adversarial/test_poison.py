@@ -124,6 +124,8 @@ def test_poison_never_blocks_good_readings_and_each_is_dead_lettered(
         assert any(d["reason"] in {"bad_timestamp", "too_old"} and d["topic"].endswith("/camera/cam1/frame")
                    for d in letters.json()), [d for d in letters.json() if "camera" in d["topic"]]
         assert svc.get("/readyz")[0] == 200
+        wait_for(lambda: svc.metric("tichwatch_frames_processed_total", 'camera="cam1"') >= 1, timeout_s=120,
+                 message=lambda: "the large frames were never judged")
         assert svc.peak_rss_mb() < MEMORY_BOUND_MB
 
         # A restart finds nothing stuck: nothing is redelivered, nothing new is stored or dead-lettered.
