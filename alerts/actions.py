@@ -9,11 +9,11 @@ from __future__ import annotations
 import secrets
 import sqlite3
 
-from alerts import model, storage
-from alerts.engine import AlertEngine
-from alerts.model import Alert, AlertState, AuditEntry, Silence
-from alerts.settings import Matchers
-from alerts.storage import rows_of
+from tichwatch.alerts import model, storage
+from tichwatch.alerts.engine import AlertEngine
+from tichwatch.alerts.model import Alert, AlertState, AuditEntry, Silence
+from tichwatch.config.alerts import Matchers
+from tichwatch.alerts.storage import rows_of
 
 MAX_SILENCE_S = 30 * 86400
 """Longest silence an officer can create: a forgotten silence must not mute a flood season."""

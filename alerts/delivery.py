@@ -10,17 +10,17 @@ import threading
 from dataclasses import replace
 from typing import Callable, Mapping
 
-from alerts import outbox, storage
-from alerts.channels.base import Channel, DeliveryResult, Notification
-from alerts.dispatch import ReceiverDispatcher
-from alerts.engine import AlertEngine
-from alerts.metrics import AlertMetrics
-from alerts.redaction import Redactor
-from alerts.settings import AlertSettings, send_timeout_s
-from alerts.storage import rows_of
-from alerts.workers import Worker
-from detectors.detection import Detection, Severity
-from ingest.store import Store
+from tichwatch.alerts import outbox, storage
+from tichwatch.alerts.channels.base import Channel, DeliveryResult, Notification
+from tichwatch.alerts.dispatch import ReceiverDispatcher
+from tichwatch.alerts.engine import AlertEngine
+from tichwatch.alerts.metrics import AlertMetrics
+from tichwatch.alerts.redaction import Redactor
+from tichwatch.config.alerts import AlertSettings, send_timeout_s
+from tichwatch.alerts.storage import rows_of
+from tichwatch.alerts.workers import Worker
+from tichwatch.core.detection import Detection, Severity
+from tichwatch.store.store import Store
 
 log = logging.getLogger(__name__)
 

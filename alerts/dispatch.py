@@ -13,9 +13,9 @@ import threading
 from collections import deque
 from typing import Callable
 
-from alerts import outbox
-from alerts.channels.base import Channel, DeliveryResult, Notification
-from ingest.store import Store
+from tichwatch.alerts import outbox
+from tichwatch.alerts.channels.base import Channel, DeliveryResult, Notification
+from tichwatch.store.store import Store
 
 log = logging.getLogger(__name__)
 

@@ -8,15 +8,15 @@ import logging
 import sqlite3
 from typing import Callable, Sequence
 
-from alerts import model, outbox, stages, storage
-from alerts.channels.base import Message
-from alerts.metrics import AlertMetrics
-from alerts.model import Alert, Change, HoldPolicy, SYSTEM
-from alerts.stages import Candidate, StageContext
-from alerts.storage import rows_of
-from alerts.views import alert_document
-from config.schema import Settings
-from detectors.detection import Detection
+from tichwatch.alerts import model, outbox, stages, storage
+from tichwatch.alerts.channels.base import Message
+from tichwatch.alerts.metrics import AlertMetrics
+from tichwatch.alerts.model import Alert, Change, HoldPolicy, SYSTEM
+from tichwatch.alerts.stages import Candidate, StageContext
+from tichwatch.alerts.storage import rows_of
+from tichwatch.alerts.views import alert_document
+from tichwatch.config.schema import Settings
+from tichwatch.core.detection import Detection
 
 log = logging.getLogger(__name__)
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from alerts.model import Alert, AlertState, Labels, matches
-from alerts.settings import EscalationChain, EscalationTier
+from tichwatch.alerts.model import Alert, AlertState, Labels, matches
+from tichwatch.config.alerts import EscalationChain, EscalationTier
 
 
 def due_tiers(alert: Alert, labels: Labels, chains: Sequence[EscalationChain], now: float) -> list[EscalationTier]:

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
-from alerts.settings import Matchers, severity_of
-from detectors.detection import Detection, Severity
+from tichwatch.config.alerts import Matchers, severity_of
+from tichwatch.core.detection import Detection, Severity
 
 DETECTOR = "detector"
 """The actor of changes a detector causes."""

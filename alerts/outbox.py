@@ -12,11 +12,11 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from alerts.channels.base import DeliveryResult, Message, Notification
-from alerts.settings import DeliverySettings
-from alerts.stages import Candidate, SentEntry
-from alerts.storage import Query
-from detectors.detection import Severity
+from tichwatch.alerts.channels.base import DeliveryResult, Message, Notification
+from tichwatch.config.alerts import DeliverySettings
+from tichwatch.alerts.stages import Candidate, SentEntry
+from tichwatch.alerts.storage import Query
+from tichwatch.core.detection import Severity
 
 
 def enqueue(conn: sqlite3.Connection, c: Candidate, channel: str, message: Message, alert_doc: dict[str, Any],

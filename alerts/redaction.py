@@ -13,8 +13,8 @@ import re
 import urllib.parse
 from typing import Any, Iterable, Sequence
 
-from alerts.channels.http import mask
-from alerts.settings import (EmailChannel, ReceiverConfig, SmsChannel, TelegramChannel, WebhookChannel,
+from tichwatch.alerts.channels.http import mask
+from tichwatch.config.alerts import (EmailChannel, ReceiverConfig, SmsChannel, TelegramChannel, WebhookChannel,
                              ZaloChannel)
 
 ACK_PATH = "/api/v1/ack/"

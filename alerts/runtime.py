@@ -7,20 +7,20 @@ from __future__ import annotations
 import time
 from typing import Callable, Mapping, Sequence
 
-from alerts import outbox
-from alerts.ack_links import AckLinks, load_key
-from alerts.channels.factory import build_channels, deployment_redactor
-from alerts.channels.mqtt import Publish
-from alerts.delivery import AfterSend, Delivery
-from alerts.engine import AlertEngine
-from alerts.metrics import AlertMetrics
-from alerts.templates import Composer
-from alerts.workers import Worker
-from config.schema import Settings
-from detectors.detection import Detection
-from ingest.metrics import Metrics
-from ingest.samples import Reading
-from ingest.store import Store
+from tichwatch.alerts import outbox
+from tichwatch.alerts.ack_links import AckLinks, load_key
+from tichwatch.alerts.channels.factory import build_channels, deployment_redactor
+from tichwatch.alerts.channels.mqtt import Publish
+from tichwatch.alerts.delivery import AfterSend, Delivery
+from tichwatch.alerts.engine import AlertEngine
+from tichwatch.alerts.metrics import AlertMetrics
+from tichwatch.alerts.templates import Composer
+from tichwatch.alerts.workers import Worker
+from tichwatch.config.schema import Settings
+from tichwatch.core.detection import Detection
+from tichwatch.core.metrics import Metrics
+from tichwatch.core.samples import Reading
+from tichwatch.store.store import Store
 
 
 class AlertRuntime:

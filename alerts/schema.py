@@ -1,4 +1,4 @@
-"""Store tables of the alert engine (migration 2 of ingest.migrations).
+"""Store tables of the alert engine (migration 2 of tichwatch.store.migrations).
 
 - `alerts`: one row per episode of a (kind, subject); at most one open (not resolved) row per key.
 - `alert_log`: the audit log: every change of an alert or silence, with who, when and why.

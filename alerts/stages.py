@@ -12,10 +12,10 @@ from datetime import datetime, timedelta
 from typing import Callable, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
-from alerts.escalation import due_tiers
-from alerts.model import Alert, AlertState, Labels, Silence, matches
-from alerts.settings import AlertSettings, EscalationTier, MaintenanceWindow, NoticeKind, ReceiverConfig, WEEKDAYS
-from detectors.detection import Severity
+from tichwatch.alerts.escalation import due_tiers
+from tichwatch.alerts.model import Alert, AlertState, Labels, Silence, matches
+from tichwatch.config.alerts import AlertSettings, EscalationTier, MaintenanceWindow, NoticeKind, ReceiverConfig, WEEKDAYS
+from tichwatch.core.detection import Severity
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,10 @@ import sqlite3
 from dataclasses import asdict, dataclass, fields
 from typing import Sequence
 
-from alerts.model import Alert, AlertState, AuditEntry, Silence
-from alerts.settings import Matchers
-from detectors.detection import Severity
-from ingest.rows import Query
+from tichwatch.alerts.model import Alert, AlertState, AuditEntry, Silence
+from tichwatch.config.alerts import Matchers
+from tichwatch.core.detection import Severity
+from tichwatch.store.rows import Query
 
 _ALERT_COLUMNS = tuple(f.name for f in fields(Alert))
 

@@ -15,13 +15,13 @@ from jinja2 import FileSystemLoader, StrictUndefined, pass_context, select_autoe
 from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
 
-from alerts.channels.base import Message
-from alerts.model import Alert, AlertState
-from alerts.redaction import Redactor
-from alerts.settings import LogChannel, ReceiverConfig
-from alerts.stages import Candidate
-from alerts.views import alert_url, subject_name
-from config.schema import Settings
+from tichwatch.alerts.channels.base import Message
+from tichwatch.alerts.model import Alert, AlertState
+from tichwatch.alerts.redaction import Redactor
+from tichwatch.config.alerts import LogChannel, ReceiverConfig
+from tichwatch.alerts.stages import Candidate
+from tichwatch.alerts.views import alert_url, subject_name
+from tichwatch.config.schema import Settings
 
 TEMPLATES = Path(__file__).with_name("templates")
 """Where the *.j2 files are."""

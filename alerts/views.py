@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from alerts.model import Alert, AuditEntry, Silence
-from ingest.timefmt import iso_local, iso_utc
-from config.schema import Settings
+from tichwatch.alerts.model import Alert, AuditEntry, Silence
+from tichwatch.core.timefmt import iso_local, iso_utc
+from tichwatch.config.schema import Settings
 
 
 def subject_name(settings: Settings, subject: str) -> str:

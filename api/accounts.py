@@ -3,7 +3,7 @@
 Tokens and API keys are random secrets shown once; only their SHA-256 is stored, so a copy of the database does not
 let anyone sign in. Every request looks its credential up again, so disabling an account, resetting its password or
 revoking an API key takes effect on the very next request. Changes to accounts and keys are recorded in the officer
-audit log (api.audit) in the transaction that makes them, with who, before and after, never a secret.
+audit log (tichwatch.api.audit) in the transaction that makes them, with who, before and after, never a secret.
 """
 from __future__ import annotations
 
@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from api import audit
-from api.login_throttle import LoginThrottle, LoginThrottled, ThrottleLimits
-from api.passwords import DUMMY_HASH, HashingBusy, PasswordWork
-from config.account_settings import AccountSettings
-from ingest.store import Store
+from tichwatch.api import audit
+from tichwatch.api.login_throttle import LoginThrottle, LoginThrottled, ThrottleLimits
+from tichwatch.api.passwords import DUMMY_HASH, HashingBusy, PasswordWork
+from tichwatch.config.accounts import AccountSettings
+from tichwatch.store.store import Store
 
 __all__ = ["Accounts", "ApiKeyInfo", "Change", "HashingBusy", "LoginThrottled", "Principal", "Role", "Session",
            "UserInfo"]

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
+from typing import AsyncIterator, TYPE_CHECKING
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from api import (
+from tichwatch.api import (
     auth,
     problems,
     routes_admin,
@@ -22,8 +22,10 @@ from api import (
     routes_ops,
     routes_stations,
 )
-from api.ratelimit import RateLimitMiddleware, TokenBuckets
-from api.service import Service
+from tichwatch.api.ratelimit import RateLimitMiddleware, TokenBuckets
+
+if TYPE_CHECKING:  # the composition root, for annotations only: api never imports app at run time
+    from tichwatch.app.service import Service
 
 
 def create_app(service: Service, manage_lifecycle: bool = True) -> FastAPI:

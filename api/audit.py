@@ -7,7 +7,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from ingest.rows import Query
+from tichwatch.store.rows import Query
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,12 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
-from api.accounts import Accounts, Principal, Role
-from api.login_throttle import LoginThrottled
-from api.passwords import HashingBusy
-from api.problems import PROBLEM_JSON, ApiProblem
-from api.ratelimit import client_address
-from ingest.timefmt import iso_utc
+from tichwatch.api.accounts import Accounts, Principal, Role
+from tichwatch.api.login_throttle import LoginThrottled
+from tichwatch.api.passwords import HashingBusy
+from tichwatch.api.problems import PROBLEM_JSON, ApiProblem
+from tichwatch.api.ratelimit import client_address
+from tichwatch.core.timefmt import iso_utc
 
 __all__ = ["Principal", "Role", "require_role", "router"]
 
@@ -93,7 +93,7 @@ _BUSY = {"description": "Too many sign-ins are being checked at once: try again 
 
 
 # A plain `def`: FastAPI runs it in its thread pool, so the argon2 work never blocks the event loop; the hashing gate
-# (api.passwords) bounds how many of those threads hash or wait at once.
+# (tichwatch.api.passwords) bounds how many of those threads hash or wait at once.
 @router.post("/login", summary="Sign in: username and password for an expiring bearer token",
              responses={503: _BUSY})
 def login(request: Request, body: LoginRequest) -> dict[str, Any]:

@@ -20,7 +20,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from ingest.store import Store
+from tichwatch.store.store import Store
 
 
 class LoginThrottled(Exception):

@@ -12,8 +12,8 @@ from typing import Any, Sequence, TypeVar
 
 from fastapi import Query, Request, Response
 
-from api.problems import ApiProblem
-from ingest.timefmt import EARLIEST_QUERY_TS, LATEST_QUERY_TS
+from tichwatch.api.problems import ApiProblem
+from tichwatch.api.query_time import EARLIEST_QUERY_TS, LATEST_QUERY_TS
 
 T = TypeVar("T")
 

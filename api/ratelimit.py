@@ -16,7 +16,7 @@ from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 
-from api.problems import problem
+from tichwatch.api.problems import problem
 
 EXEMPT_PREFIXES = ("/healthz", "/readyz", "/metrics")
 """Probes from the operator's monitoring are never limited."""

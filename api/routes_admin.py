@@ -2,21 +2,23 @@
 enable, revoke), and the officer audit log."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from api import audit
-from api.accounts import ApiKeyInfo, Change, UserInfo
-from api.auth import Principal, Role, require_role
-from api.pagination import CURSOR_QUERY, decode_cursor, paginate
-from api.problems import ApiProblem
-from api.routes_stations import station_json
-from api.service import Service, StationEdit
-from config.overrides import alarm_json
-from config.schema import AlarmLevels
-from ingest.timefmt import iso_local, iso_utc
+from tichwatch.api import audit
+from tichwatch.api.accounts import ApiKeyInfo, Change, UserInfo
+from tichwatch.api.auth import Principal, Role, require_role
+from tichwatch.api.pagination import CURSOR_QUERY, decode_cursor, paginate
+from tichwatch.api.problems import ApiProblem
+from tichwatch.api.routes_stations import station_json
+from tichwatch.store.overrides import alarm_json
+from tichwatch.config.schema import AlarmLevels
+from tichwatch.core.timefmt import iso_local, iso_utc
+
+if TYPE_CHECKING:  # the composition root, for annotations only: api never imports app at run time
+    from tichwatch.app.service import Service, StationEdit
 
 router = APIRouter(prefix="/api/v1", tags=["administration"])
 

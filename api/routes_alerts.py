@@ -11,17 +11,17 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
-from alerts import actions, outbox, storage
-from alerts.ack_links import InvalidLink, use_nonce
-from alerts.actions import ActionError
-from alerts.model import Alert, AlertState
-from alerts.runtime import AlertRuntime
-from alerts.settings import Matchers, SeverityName, severity_of
-from alerts.views import alert_document, audit_document, silence_document
-from api.auth import Principal, Role, require_role
-from api.pagination import CURSOR_QUERY, decode_cursor, paginate
-from api.problems import ApiProblem
-from ingest.timefmt import parse_query_time
+from tichwatch.alerts import actions, outbox, storage
+from tichwatch.alerts.ack_links import InvalidLink, use_nonce
+from tichwatch.alerts.actions import ActionError
+from tichwatch.alerts.model import Alert, AlertState
+from tichwatch.alerts.runtime import AlertRuntime
+from tichwatch.config.alerts import Matchers, SeverityName, severity_of
+from tichwatch.alerts.views import alert_document, audit_document, silence_document
+from tichwatch.api.auth import Principal, Role, require_role
+from tichwatch.api.pagination import CURSOR_QUERY, decode_cursor, paginate
+from tichwatch.api.problems import ApiProblem
+from tichwatch.api.query_time import parse_query_time
 
 router = APIRouter(prefix="/api/v1", tags=["alerts"])
 

@@ -13,18 +13,18 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import FileResponse, PlainTextResponse
 from pydantic import BaseModel, Field, create_model
 
-from alerts.bulletins.compose import LANGUAGES, station_chart
-from alerts.bulletins.desk import BulletinDesk
-from alerts.bulletins.files import AUDIO_TYPES
-from alerts.bulletins.gather import DAY_S, WEEK_S, gather_station
-from alerts.bulletins.links import bulletin_url
-from alerts.bulletins.views import figure_document, log_document
-from alerts.bulletins.workflow import EDITABLE, Authority, BulletinRecord, BulletinState, WorkflowError
-from alerts.pictures import chart_png
-from api.auth import Principal, Role, require_role
-from api.pagination import CURSOR_QUERY, decode_cursor, paginate
-from api.problems import ApiProblem
-from api.routes_stations import PUBLIC_LONG_CACHE, PUBLIC_SHORT_CACHE, permalink
+from tichwatch.residents.bulletins.compose import LANGUAGES, station_chart
+from tichwatch.residents.bulletins.desk import BulletinDesk
+from tichwatch.residents.bulletins.files import AUDIO_TYPES
+from tichwatch.residents.bulletins.gather import DAY_S, WEEK_S, gather_station
+from tichwatch.residents.bulletins.links import bulletin_url
+from tichwatch.residents.bulletins.views import figure_document, log_document
+from tichwatch.residents.bulletins.workflow import EDITABLE, Authority, BulletinRecord, BulletinState, WorkflowError
+from tichwatch.residents.pictures import chart_png
+from tichwatch.api.auth import Principal, Role, require_role
+from tichwatch.api.pagination import CURSOR_QUERY, decode_cursor, paginate
+from tichwatch.api.problems import ApiProblem
+from tichwatch.api.routes_stations import PUBLIC_LONG_CACHE, PUBLIC_SHORT_CACHE, permalink
 
 router = APIRouter(prefix="/api/v1", tags=["bulletins"])
 

@@ -1,16 +1,18 @@
 """Public read-only camera endpoints: latest frame, dust index and status, evidence snapshots."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import FileResponse
 
-from api.problems import ApiProblem
-from api.routes_stations import PUBLIC_LONG_CACHE, PUBLIC_SHORT_CACHE
-from api.service import Service
-from config.schema import CameraConfig
-from ingest.timefmt import iso_local, iso_utc
+from tichwatch.api.problems import ApiProblem
+from tichwatch.api.routes_stations import PUBLIC_LONG_CACHE, PUBLIC_SHORT_CACHE
+from tichwatch.config.schema import CameraConfig
+from tichwatch.core.timefmt import iso_local, iso_utc
+
+if TYPE_CHECKING:  # the composition root, for annotations only: api never imports app at run time
+    from tichwatch.app.service import Service
 
 router = APIRouter(prefix="/api/v1", tags=["cameras"])
 

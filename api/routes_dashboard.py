@@ -6,7 +6,7 @@ from pathlib import Path
 from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
-from api.problems import ApiProblem
+from tichwatch.api.problems import ApiProblem
 
 STATIC_DIR = Path(__file__).with_name("static")
 DASHBOARD_CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "

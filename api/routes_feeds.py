@@ -6,11 +6,11 @@ from typing import Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
-from alerts.feeds.atom import ATOM_MEDIA_TYPE
-from alerts.feeds.cap import CAP_MEDIA_TYPE
-from alerts.feeds.publication import Feeds
-from api.problems import ApiProblem
-from api.routes_stations import PUBLIC_SHORT_CACHE
+from tichwatch.residents.feeds.atom import ATOM_MEDIA_TYPE
+from tichwatch.residents.feeds.cap import CAP_MEDIA_TYPE
+from tichwatch.residents.feeds.publication import Feeds
+from tichwatch.api.problems import ApiProblem
+from tichwatch.api.routes_stations import PUBLIC_SHORT_CACHE
 
 router = APIRouter(prefix="/feeds", tags=["feeds"])
 

@@ -1,14 +1,16 @@
 """Public commune indicators for the dashboard."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 from fastapi import APIRouter, Request, Response
 
-from api.indicators import ack_stats, availability
-from api.routes_stations import PUBLIC_SHORT_CACHE
-from api.service import Service
-from detectors.detection import Severity
+from tichwatch.api.indicators import ack_stats, availability
+from tichwatch.api.routes_stations import PUBLIC_SHORT_CACHE
+from tichwatch.core.detection import Severity
+
+if TYPE_CHECKING:  # the composition root, for annotations only: api never imports app at run time
+    from tichwatch.app.service import Service
 
 router = APIRouter(prefix="/api/v1", tags=["indicators"])
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
-from api.live import stream
-from api.problems import ApiProblem
+from tichwatch.api.live import stream
+from tichwatch.api.problems import ApiProblem
 
 router = APIRouter(prefix="/api/v1", tags=["live"])
 

@@ -5,18 +5,21 @@ import csv
 import io
 import json
 import math
-from typing import Any, Literal
+from typing import Any, Literal, TYPE_CHECKING
 
 from fastapi import APIRouter, Query, Request, Response
 
-from api.pagination import CURSOR_QUERY, decode_cursor, paginate
-from api.problems import ApiProblem
-from api.service import Service
-from config.overrides import AlarmOverride, alarm_json
-from config.schema import StationConfig
-from ingest.links import reading_permalink
-from ingest.samples import Reading
-from ingest.timefmt import iso_local, iso_utc, parse_query_time
+from tichwatch.api.pagination import CURSOR_QUERY, decode_cursor, paginate
+from tichwatch.api.problems import ApiProblem
+from tichwatch.store.overrides import AlarmOverride, alarm_json
+from tichwatch.config.schema import StationConfig
+from tichwatch.core.links import reading_permalink
+from tichwatch.core.samples import Reading
+from tichwatch.core.timefmt import iso_local, iso_utc
+from tichwatch.api.query_time import parse_query_time
+
+if TYPE_CHECKING:  # the composition root, for annotations only: api never imports app at run time
+    from tichwatch.app.service import Service
 
 router = APIRouter(prefix="/api/v1", tags=["stations"])
 

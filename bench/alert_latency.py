@@ -23,13 +23,13 @@ from typing import Sequence
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from api.service import Service  # noqa: E402
-from config.schema import MqttSettings  # noqa: E402
-from detectors.detection import Detection, Severity  # noqa: E402
-from ingest.broker import MosquittoProcess  # noqa: E402
-from ingest.contract import Topics, encode_reading  # noqa: E402
-from ingest.publisher import GatewayPublisher  # noqa: E402
-from ingest.samples import Reading  # noqa: E402
+from tichwatch.app.service import Service  # noqa: E402
+from tichwatch.config.schema import MqttSettings  # noqa: E402
+from tichwatch.core.detection import Detection, Severity  # noqa: E402
+from tichwatch.tools.broker import MosquittoProcess  # noqa: E402
+from tichwatch.ingest.contract import Topics, encode_reading  # noqa: E402
+from tichwatch.tools.publisher import GatewayPublisher  # noqa: E402
+from tichwatch.core.samples import Reading  # noqa: E402
 from ingest_throughput import queue_readings, service_drain  # noqa: E402
 from tests.alerts.servers import HttpRecorder, Recorded, Reply  # noqa: E402
 from tests.support import make_settings  # noqa: E402

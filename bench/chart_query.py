@@ -19,11 +19,11 @@ import uvicorn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from api.app import create_app  # noqa: E402
-from api.service import Service  # noqa: E402
-from ingest.broker import free_port  # noqa: E402
-from ingest.samples import Reading  # noqa: E402
-from ingest.store import DB_NAME  # noqa: E402
+from tichwatch.api.app import create_app  # noqa: E402
+from tichwatch.app.service import Service  # noqa: E402
+from tichwatch.tools.broker import free_port  # noqa: E402
+from tichwatch.core.samples import Reading  # noqa: E402
+from tichwatch.store.store import DB_NAME  # noqa: E402
 from tests.support import make_settings, wait_for  # noqa: E402
 
 DAYS = 30

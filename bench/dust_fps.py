@@ -16,12 +16,12 @@ import cv2
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from config.schema import CameraConfig
-from detectors.dust.detector import DustDetector
-from detectors.dust.settings import DustSettings
-from detectors.dust.synthetic import generate, random_spec
-from ingest.jpeg import read_jpeg_header
-from ingest.samples import Frame
+from tichwatch.config.schema import CameraConfig
+from tichwatch.detectors.dust.detector import DustDetector
+from tichwatch.config.dust import DustSettings
+from tichwatch.tools.dust_synthetic import generate, random_spec
+from tichwatch.ingest.jpeg import read_jpeg_header
+from tichwatch.core.samples import Frame
 
 
 def frames_1280x720(n: int) -> list[bytes]:

@@ -3,7 +3,7 @@
     python bench/dust_transfer.py --data ../shared/data/smoke-figlib-hpwren-sequences [--variants none clear] \
         [--jobs 2] [--keep DIR]
 
-For each variant the seeded training script (`python -m detectors.dust.train --real VARIANT`) writes a model to a
+For each variant the seeded training script (`python -m tichwatch.tools.dust_train --real VARIANT`) writes a model to a
 temporary folder (or DIR), never over the packaged model; the model is then run through the real labelled sequence
 (`tichwatch eval dust DATA --model PATH`) and through the unseen synthetic seeds (`evaluate_synthetic`). `none`
 (synthetic scenes only) is the unseen-real figure; `clear` composites synthetic plumes onto the sequence's own clear
@@ -15,8 +15,8 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from detectors.dust.evaluation import DustReport, evaluate_dust, evaluate_synthetic
-from detectors.dust.train import train
+from tichwatch.tools.dust_evaluation import DustReport, evaluate_dust, evaluate_synthetic
+from tichwatch.tools.dust_train import train
 
 
 def summary(report: DustReport) -> str:

@@ -126,11 +126,11 @@ def _status_kb(field: str) -> int:
 
 def _child(path: str) -> None:
     """Handle one frame as a frame worker does and print its peak memory above idle as JSON."""
-    from config.schema import CameraConfig, LimitsSettings
-    from detectors.dust.detector import DustDetector
-    from detectors.dust.settings import DustSettings
-    from ingest.jpeg import JpegError, check_jpeg
-    from ingest.samples import Frame
+    from tichwatch.config.schema import CameraConfig, LimitsSettings
+    from tichwatch.detectors.dust.detector import DustDetector
+    from tichwatch.config.dust import DustSettings
+    from tichwatch.ingest.jpeg import JpegError, check_jpeg
+    from tichwatch.core.samples import Frame
 
     limits = LimitsSettings()
     camera = CameraConfig(id="bench", site="bench", lat=21.0, lon=105.6, expected_interval_s=60)

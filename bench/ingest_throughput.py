@@ -23,10 +23,10 @@ from paho.mqtt.properties import Properties
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from api.service import Service  # noqa: E402
-from ingest.broker import MosquittoProcess  # noqa: E402
-from ingest.contract import Topics, encode_reading  # noqa: E402
-from ingest.publisher import GatewayPublisher  # noqa: E402
+from tichwatch.app.service import Service  # noqa: E402
+from tichwatch.tools.broker import MosquittoProcess  # noqa: E402
+from tichwatch.ingest.contract import Topics, encode_reading  # noqa: E402
+from tichwatch.tools.publisher import GatewayPublisher  # noqa: E402
 from tests.support import make_settings  # noqa: E402
 
 TOPICS = Topics()

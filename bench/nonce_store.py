@@ -16,11 +16,11 @@ from pathlib import Path
 
 import yaml
 
-from config.loader import DEFAULT_CONFIG, parse_settings
-from config.schema import Settings
-from ingest.contract import Topics, encode_reading
-from ingest.gateway_auth import GatewayVerifier, sign
-from ingest.gateway_auth_nonces import NONCE_DB, NonceStore
+from tichwatch.config.loader import DEFAULT_CONFIG, parse_settings
+from tichwatch.config.schema import Settings
+from tichwatch.ingest.contract import Topics, encode_reading
+from tichwatch.ingest.gateway_auth import GatewayVerifier, sign
+from tichwatch.ingest.gateway_auth_nonces import NONCE_DB, NonceStore
 
 ROUNDS = 3
 STATION = "tich-kimquan"

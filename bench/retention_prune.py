@@ -19,10 +19,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from config.schema import StoreSettings  # noqa: E402
-from ingest.retention_policy import DAY_S, Tally, retention_plan  # noqa: E402
-from ingest.samples import Reading  # noqa: E402
-from ingest.store import Store  # noqa: E402
+from tichwatch.config.schema import StoreSettings  # noqa: E402
+from tichwatch.store.retention_policy import DAY_S, Tally, retention_plan  # noqa: E402
+from tichwatch.core.samples import Reading  # noqa: E402
+from tichwatch.app.schema import open_store
+from tichwatch.store.store import Store  # noqa: E402
 
 NOW = time.time()
 STATIONS = ("st1", "st2", "st3", "st4")
@@ -47,7 +48,7 @@ def _one_transaction(store: Store, before_ts: float) -> None:
 def _measure(n: int, keep: int, chunk_rows: int | None, pause_s: float) -> tuple[float, list[float]]:
     """Prune time and the commit times of the concurrent writer, seconds (chunk_rows None: the baseline)."""
     with tempfile.TemporaryDirectory() as tmp:
-        store = Store(Path(tmp))
+        store = open_store(Path(tmp))
         _fill(store, n, keep)
         plan = retention_plan(StoreSettings(readings_retention_days=365), NOW, ())
         waits: list[float] = []

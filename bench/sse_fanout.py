@@ -107,9 +107,9 @@ def run_clients(port: int, clients: int, events: int, publish) -> list[float]:  
 def main() -> None:
     import uvicorn
 
-    from api.app import create_app
-    from api.service import Service
-    from ingest.broker import free_port
+    from tichwatch.api.app import create_app
+    from tichwatch.app.service import Service
+    from tichwatch.tools.broker import free_port
     from tests.support import make_settings, wait_for
 
     ap = argparse.ArgumentParser()

@@ -9,7 +9,7 @@ from typing import Any, Mapping
 import yaml
 from pydantic import ValidationError
 
-from config.schema import Settings
+from tichwatch.config.schema import Settings
 
 DEFAULT_CONFIG = Path(__file__).with_name("kieuphu.yaml")
 """The embedded default deployment (Kiều Phú commune, local broker, simulated gateways)."""

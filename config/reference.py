@@ -6,7 +6,7 @@ from typing import Any, get_args, get_origin
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-from config.schema import Settings
+from tichwatch.config.schema import Settings
 
 
 def _type_name(annotation: Any) -> str:

@@ -1,7 +1,7 @@
 """The settings schema: one pydantic model per block of the deployment file.
 
 Every field has a description and, where it has one, a unit in its name. Secrets never live in the file: they are read
-from the environment variables named here (see `config.loader`).
+from the environment variables named here (see `tichwatch.config.loader`).
 """
 from __future__ import annotations
 
@@ -10,14 +10,14 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from alerts.bulletins.settings import BulletinSettings
-from alerts.settings import AlertSettings
-from config.account_settings import AccountSettings
-from config.base import StrictModel
-from detectors.dust.settings import DustSettings
-from detectors.flood.settings import FloodSettings
-from ingest.gateway_auth_settings import GatewayAuthSettings
-from ingest.historian_settings import HistorianSettings
+from tichwatch.config.bulletins import BulletinSettings
+from tichwatch.config.alerts import AlertSettings
+from tichwatch.config.accounts import AccountSettings
+from tichwatch.config.base import StrictModel
+from tichwatch.config.dust import DustSettings
+from tichwatch.config.flood import FloodSettings
+from tichwatch.config.gateway_auth import GatewayAuthSettings
+from tichwatch.config.historian import HistorianSettings
 
 SUBJECT_ID = r"^[A-Za-z0-9_-]{1,64}$"
 """Station and camera ids: they are MQTT topic levels, so no '/', '+', '#' or spaces."""

@@ -13,7 +13,7 @@ import re
 import secrets
 from pathlib import Path
 
-from config.schema import MQTT_CLIENT_ID, Settings
+from tichwatch.config.schema import MQTT_CLIENT_ID, Settings
 
 CLIENT_ID_FILE = "mqtt-client-id"
 """File in the data directory holding the generated client id (one line)."""

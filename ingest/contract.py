@@ -2,7 +2,7 @@
 
 Everything here is pure (time is passed in) and total: arbitrary bytes, numbers of any size and times of any year
 produce readings safe to store or rejections whose reason is a key of REASONS, never exceptions. The values are read
-by ingest.contract_values, SenML packs by ingest.senml.
+by tichwatch.ingest.contract_values, SenML packs by tichwatch.ingest.senml.
 """
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
-from config.schema import LimitsSettings, Settings, StationConfig
-from ingest.contract_values import (
+from tichwatch.config.schema import LimitsSettings, Settings, StationConfig
+from tichwatch.ingest.contract_values import (
     check_battery,
     check_level,
     check_window,
@@ -23,10 +23,10 @@ from ingest.contract_values import (
     read_seq,
     read_time,
 )
-from ingest.jpeg import JpegError, check_jpeg
-from ingest.outcomes import REASONS, Decoded, Invalid, Rejection
-from ingest.samples import Frame, Reading
-from ingest.senml import decode_senml, is_senml
+from tichwatch.ingest.jpeg import JpegError, check_jpeg
+from tichwatch.ingest.outcomes import REASONS, Decoded, Invalid, Rejection
+from tichwatch.core.samples import Frame, Reading
+from tichwatch.ingest.senml import decode_senml, is_senml
 
 __all__ = ["CONTRACT_VERSION", "REASONS", "Decoded", "Rejection", "Topics", "decode_frame", "decode_readings",
            "encode_reading", "parse_time"]

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from config.schema import LimitsSettings, StationConfig
-from ingest.outcomes import Invalid
+from tichwatch.config.schema import LimitsSettings, StationConfig
+from tichwatch.ingest.outcomes import Invalid
 
 MAX_FLOAT_DIGITS = 309
 """Digits of the largest finite 64-bit float (1.8e308): a longer integer literal cannot be a float (nor a seq), so it

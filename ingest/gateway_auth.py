@@ -16,10 +16,10 @@ import threading
 from pathlib import Path
 from typing import Mapping
 
-from config.loader import secret
-from config.schema import Settings
-from ingest.contract import Rejection, Topics
-from ingest.gateway_auth_nonces import NONCE_DB, NonceStore
+from tichwatch.config.loader import secret
+from tichwatch.config.schema import Settings
+from tichwatch.ingest.contract import Rejection, Topics
+from tichwatch.ingest.gateway_auth_nonces import NONCE_DB, NonceStore
 
 SIG = "sig"
 SIG_TS = "sig_ts"

@@ -5,8 +5,8 @@ readers may read alerts, the status and dead letters; everything else is denied 
 """
 from __future__ import annotations
 
-from config.schema import Settings
-from ingest.contract import Topics
+from tichwatch.config.schema import Settings
+from tichwatch.ingest.contract import Topics
 
 
 def mosquitto_acl(settings: Settings) -> str:

@@ -4,7 +4,7 @@ and frame shapes no analysis can use before a single pixel is touched.
 `read_jpeg_header` walks the marker segments up to the frame header (SOF), so a hostile 65,535 × 65,535 header costs a
 few microseconds and no memory. The same checks serve the ingest contract (frames dead-lettered with these reasons)
 and the dust detector's decoder, which then decodes strictly (corrupt scan data is rejected there, see
-`detectors.dust.jpeg`).
+`tichwatch.detectors.dust.jpeg`).
 """
 from __future__ import annotations
 

@@ -16,8 +16,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from config.schema import MqttSettings
-from ingest.contract import Topics
+from tichwatch.config.schema import MqttSettings
+from tichwatch.ingest.contract import Topics
 
 log = logging.getLogger(__name__)
 

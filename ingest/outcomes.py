@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ingest.samples import Reading
+from tichwatch.core.samples import Reading
 
 REASONS: dict[str, str] = {
     "bad_topic": "the topic is not one of the contract's topics",
@@ -49,8 +49,8 @@ REASONS: dict[str, str] = {
     "unsupported_jpeg": "a JPEG coding the decoder does not take (lossless, arithmetic, 12-bit, size given later) "
                         "or more than 100 scans",
     "dimensions_too_large": "a frame header announcing more than limits.max_frame_width_px × max_frame_height_px",
-    "dimensions_too_small": "a frame with a side below ingest.jpeg.MIN_SIDE_PX (16) pixels",
-    "aspect_ratio_too_large": "a frame more elongated than ingest.jpeg.MAX_ASPECT_RATIO (4:1)",
+    "dimensions_too_small": "a frame with a side below tichwatch.ingest.jpeg.MIN_SIDE_PX (16) pixels",
+    "aspect_ratio_too_large": "a frame more elongated than tichwatch.ingest.jpeg.MAX_ASPECT_RATIO (4:1)",
     "corrupt_jpeg": "a frame whose header passed but whose image data is damaged (libjpeg's corrupt-data warnings "
                     "count; from the dust detector)",
 }

@@ -15,16 +15,16 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Protocol, Sequence, TypeVar
 
-from config.schema import Settings
-from detectors.detection import Detection, FrameDetector, ReadingDetector
-from ingest.contract import Rejection, Topics, decode_frame, decode_readings
-from ingest.faults import describe, is_store_fault
-from ingest.gateway_auth import GatewayVerifier
-from ingest.jpeg import JpegError
-from ingest.metrics import Metrics
-from ingest.mqtt import InboundMessage
-from ingest.samples import Frame, Reading
-from ingest.store import EvidenceFiles, Store
+from tichwatch.config.schema import Settings
+from tichwatch.core.detection import Detection, FrameDetector, ReadingDetector
+from tichwatch.ingest.contract import Rejection, Topics, decode_frame, decode_readings
+from tichwatch.store.faults import describe, is_store_fault
+from tichwatch.ingest.gateway_auth import GatewayVerifier
+from tichwatch.ingest.jpeg import JpegError
+from tichwatch.core.metrics import Metrics
+from tichwatch.ingest.mqtt import InboundMessage
+from tichwatch.core.samples import Frame, Reading
+from tichwatch.store.store import EvidenceFiles, Store
 
 log = logging.getLogger(__name__)
 

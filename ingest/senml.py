@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from config.schema import LimitsSettings, StationConfig
-from ingest.contract_values import (
+from tichwatch.config.schema import LimitsSettings, StationConfig
+from tichwatch.ingest.contract_values import (
     Unrepresentable,
     check_battery,
     check_level,
@@ -21,8 +21,8 @@ from ingest.contract_values import (
     shorten,
     to_float,
 )
-from ingest.outcomes import Decoded, Invalid, Rejection
-from ingest.samples import Reading
+from tichwatch.ingest.outcomes import Decoded, Invalid, Rejection
+from tichwatch.core.samples import Reading
 
 SUPPORTED_VERSION = 10
 """The SenML version this receiver implements (RFC 8428 is 10; RFC 9100 features above it are not supported)."""

@@ -13,9 +13,9 @@ import httpx
 import uvicorn
 from argon2 import PasswordHasher
 
-from api.app import create_app
-from api.service import Service
-from ingest.broker import free_port
+from tichwatch.api.app import create_app
+from tichwatch.app.service import Service
+from tichwatch.tools.broker import free_port
 from tests.support import make_settings, wait_for
 
 NOW = 1_790_000_000.0

@@ -10,11 +10,11 @@ from typing import Iterator
 import pytest
 import uvicorn
 
-from api.app import create_app
-from api.service import Service
-from config.schema import Settings
-from ingest.broker import MosquittoProcess, free_port
-from ingest.publisher import GatewayPublisher
+from tichwatch.api.app import create_app
+from tichwatch.app.service import Service
+from tichwatch.config.schema import Settings
+from tichwatch.tools.broker import MosquittoProcess, free_port
+from tichwatch.tools.publisher import GatewayPublisher
 from tests.leaks import personal_data_in, registering
 from tests.support import SECRET_ENV_WORDS, SECRETS, make_settings, wait_for
 

@@ -2,7 +2,7 @@
 addresses, phone numbers, chat and user ids and webhook credentials of configured receivers.
 
 The session fixture registers both as the code under test makes them: every token `AckLinks.issue` signs, and every
-receiver whose channel `alerts.channels.factory.build_channel` builds. The values are taken from the configuration
+receiver whose channel `tichwatch.alerts.channels.factory.build_channel` builds. The values are taken from the configuration
 here, independently of the redaction code under test.
 """
 from __future__ import annotations
@@ -14,9 +14,9 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from alerts.ack_links import AckLinks
-from alerts.channels import factory
-from alerts.settings import ChannelConfig, ReceiverConfig
+from tichwatch.alerts.ack_links import AckLinks
+from tichwatch.alerts.channels import factory
+from tichwatch.config.alerts import ChannelConfig, ReceiverConfig
 
 ACK_LINK = re.compile(r"/api/v1/ack/[A-Za-z0-9_-]{40,}\.[A-Za-z0-9_-]{22}")
 """An acknowledge link with a token of the shape AckLinks signs (a redacted one reads /api/v1/ack/[hidden])."""

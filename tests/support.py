@@ -11,8 +11,8 @@ import paho.mqtt.client as paho
 import yaml
 from paho.mqtt.enums import CallbackAPIVersion
 
-from config.loader import parse_settings
-from config.schema import Settings
+from tichwatch.config.loader import parse_settings
+from tichwatch.config.schema import Settings
 
 SECRETS: set[str] = set()
 """Secret values used by tests; the session-wide log check fails if any of them is ever logged."""

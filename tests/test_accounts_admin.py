@@ -11,11 +11,11 @@ from typing import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from api.accounts import Role
-from api.app import create_app
-from api.cli import build_parser
-from api.cli_accounts import ROLES
-from api.service import Service
+from tichwatch.api.accounts import Role
+from tichwatch.api.app import create_app
+from tichwatch.app.cli import build_parser
+from tichwatch.app.cli_accounts import ROLES
+from tichwatch.app.service import Service
 from tests.accounts_support import NOW, cheap_service
 from tests.support import secret, write_config
 

@@ -9,8 +9,8 @@ from typing import Iterator
 import pytest
 from argon2 import PasswordHasher, extract_parameters
 
-from api.accounts import Role
-from api.passwords import DUMMY_HASH, HashingBusy, PasswordWork
+from tichwatch.api.accounts import Role
+from tichwatch.api.passwords import DUMMY_HASH, HashingBusy, PasswordWork
 from tests.accounts_support import NOW, RecordingHasher, cheap_service, post_all, serve
 from tests.support import secret, wait_for
 

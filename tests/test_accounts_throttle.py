@@ -8,11 +8,11 @@ from typing import Any, Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from api.accounts import Role
-from api.app import create_app
-from api.login_throttle import Failures, Scope, ThrottleLimits, retry_after_s
-from api.service import Service
-from config.account_settings import AccountSettings
+from tichwatch.api.accounts import Role
+from tichwatch.api.app import create_app
+from tichwatch.api.login_throttle import Failures, Scope, ThrottleLimits, retry_after_s
+from tichwatch.app.service import Service
+from tichwatch.config.accounts import AccountSettings
 from tests.accounts_support import NOW, RecordingHasher, cheap_service, post_all, serve
 from tests.support import secret
 

@@ -8,10 +8,10 @@ from typing import Any, Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from api.accounts import Role
-from api.app import create_app
-from api.service import Service
-from ingest.samples import Reading
+from tichwatch.api.accounts import Role
+from tichwatch.api.app import create_app
+from tichwatch.app.service import Service
+from tichwatch.core.samples import Reading
 from tests.support import make_settings, secret
 
 NOW = 1_790_000_000.0
@@ -112,7 +112,7 @@ def test_a_stored_override_that_no_longer_fits_the_file_is_ignored_loudly(
     assert client.put("/api/v1/stations/st1/alarm-levels", json=NEW_LEVELS, headers=heads["quan.tri"]).status_code == 200
     station = {"id": "st1", "name": "Trạm thử", "lat": 21.0, "lon": 105.6, "expected_interval_s": 600,
                "alarm": {"bd1_m": 9.0, "bd2_m": 9.5, "bd3_m": 10.0}, "min_level_m": 6.5, "max_level_m": 12.0}
-    with caplog.at_level(logging.ERROR, logger="config.overrides"):
+    with caplog.at_level(logging.ERROR, logger="tichwatch.store.overrides"):
         again = Service(make_settings(tmp_path / "data", stations=[station]), clock=lambda: NOW)
     try:
         assert again.settings.station("st1").alarm.bd1_m == 9.0  # type: ignore[union-attr]

@@ -21,17 +21,17 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from alerts import actions
-from alerts.settings import Matchers
-from api.accounts import Role
-from api.app import create_app
-from api.pagination import encode_cursor
-from api.service import Service
-from config.schema import Settings
-from detectors.detection import Detection, Severity
-from ingest.samples import Frame, Reading
-from ingest.store import Store
-from ingest.timefmt import iso_utc
+from tichwatch.alerts import actions
+from tichwatch.config.alerts import Matchers
+from tichwatch.api.accounts import Role
+from tichwatch.api.app import create_app
+from tichwatch.api.pagination import encode_cursor
+from tichwatch.app.service import Service
+from tichwatch.config.schema import Settings
+from tichwatch.core.detection import Detection, Severity
+from tichwatch.core.samples import Frame, Reading
+from tichwatch.store.store import Store
+from tichwatch.core.timefmt import iso_utc
 from tests.support import make_settings, secret
 
 NOW = 1_790_000_000.0

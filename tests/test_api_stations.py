@@ -9,9 +9,9 @@ from typing import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.service import Service
-from ingest.samples import Reading
+from tichwatch.api.app import create_app
+from tichwatch.app.service import Service
+from tichwatch.core.samples import Reading
 from tests.support import make_settings
 
 NOW = 1_790_000_000.0

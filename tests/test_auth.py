@@ -8,10 +8,10 @@ import pytest
 from fastapi import Depends
 from fastapi.testclient import TestClient
 
-from api.accounts import Principal, Role
-from api.app import create_app
-from api.auth import require_role
-from api.service import Service
+from tichwatch.api.accounts import Principal, Role
+from tichwatch.api.app import create_app
+from tichwatch.api.auth import require_role
+from tichwatch.app.service import Service
 from tests.accounts_support import CHEAP_HASHER
 from tests.support import make_settings, secret
 

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from api.cli import main
-from config.loader import DEFAULT_CONFIG, ConfigError, load_settings
+from tichwatch.app.cli import main
+from tichwatch.config.loader import DEFAULT_CONFIG, ConfigError, load_settings
 
 
 def test_default_deployment_is_valid() -> None:

@@ -9,8 +9,8 @@ import cv2
 import numpy as np
 import pytest
 
-from ingest.contract import Rejection, Topics, decode_frame, decode_readings, encode_reading, parse_time
-from ingest.jpeg import JpegError, check_jpeg, read_jpeg_header
+from tichwatch.ingest.contract import Rejection, Topics, decode_frame, decode_readings, encode_reading, parse_time
+from tichwatch.ingest.jpeg import JpegError, check_jpeg, read_jpeg_header
 from tests.support import make_settings
 
 NOW = 1_790_000_000.0

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from ingest.contract import decode_frame, decode_readings, parse_time
-from ingest.contract_values import SEQ_MAX
-from ingest.outcomes import Rejection
-from ingest.samples import Reading
-from ingest.store import Store
+from tichwatch.ingest.contract import decode_frame, decode_readings, parse_time
+from tichwatch.ingest.contract_values import SEQ_MAX
+from tichwatch.ingest.outcomes import Rejection
+from tichwatch.core.samples import Reading
+from tichwatch.app.schema import open_store
 from tests.support import make_settings
 from tests.test_contract import jpeg
 
@@ -79,7 +79,7 @@ def test_edges_that_are_valid_are_accepted_and_stored(tmp_path: Path) -> None:
     assert rejected == []
     assert [r.seq for r in readings] == [0, SEQ_MAX, None]
     assert readings[2].ts == pytest.approx(NOW + 1e-6, abs=1e-6)
-    store = Store(tmp_path)
+    store = open_store(tmp_path)
     try:
         assert store.append_readings(readings) == readings
         assert store.reading_at("st1", NOW - 30) == readings[1]

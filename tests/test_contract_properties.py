@@ -11,12 +11,13 @@ from typing import Iterator
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from ingest.contract import Decoded, Rejection, decode_frame, decode_readings, parse_time
-from ingest.contract_values import BATTERY_RANGE_V, SEQ_MAX
-from ingest.jpeg import JpegError, check_jpeg
-from ingest.outcomes import REASONS
-from ingest.samples import Frame
-from ingest.store import Store
+from tichwatch.ingest.contract import Decoded, Rejection, decode_frame, decode_readings, parse_time
+from tichwatch.ingest.contract_values import BATTERY_RANGE_V, SEQ_MAX
+from tichwatch.ingest.jpeg import JpegError, check_jpeg
+from tichwatch.ingest.outcomes import REASONS
+from tichwatch.core.samples import Frame
+from tichwatch.app.schema import open_store
+from tichwatch.store.store import Store
 from tests.support import make_settings
 from tests.test_contract import jpeg
 
@@ -71,7 +72,7 @@ field_values = st.one_of(numbers, rfc3339_times().map(json.dumps),
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     """A real store: what the decoders accept must insert into it."""
-    s = Store(tmp_path_factory.mktemp("contract-store"))
+    s = open_store(tmp_path_factory.mktemp("contract-store"))
     yield s
     s.close()
 

@@ -5,7 +5,7 @@ import ast
 import re
 from pathlib import Path
 
-from ingest.outcomes import REASONS
+from tichwatch.ingest.outcomes import REASONS
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("ingest", "detectors", "alerts", "api", "config", "core", "store", "app", "public", "historian")
@@ -44,7 +44,7 @@ def test_every_reason_the_code_produces_is_listed() -> None:
     found = reasons_in_code()
     assert {"bad_topic", "replayed", "not_jpeg", "corrupt_jpeg", "bad_number", "unsupported_senml"} <= set(found)
     unlisted = {reason: where for reason, where in found.items() if reason not in REASONS}
-    assert unlisted == {}, "add these reasons to ingest.outcomes.REASONS (and the README's table)"
+    assert unlisted == {}, "add these reasons to tichwatch.ingest.outcomes.REASONS (and the README's table)"
 
 
 def test_every_listed_reason_has_a_one_line_meaning() -> None:

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from ingest.contract import decode_frame, decode_readings
-from ingest.outcomes import Rejection
-from ingest.samples import Reading
+from tichwatch.ingest.contract import decode_frame, decode_readings
+from tichwatch.ingest.outcomes import Rejection
+from tichwatch.core.samples import Reading
 from tests.support import make_settings
 from tests.test_contract import jpeg
 

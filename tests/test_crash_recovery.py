@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from config.schema import Settings
-from ingest.broker import MosquittoProcess, free_port
-from ingest.contract import Topics, encode_reading
-from ingest.publisher import GatewayPublisher
-from ingest.store import DB_NAME
+from tichwatch.config.schema import Settings
+from tichwatch.tools.broker import MosquittoProcess, free_port
+from tichwatch.ingest.contract import Topics, encode_reading
+from tichwatch.tools.publisher import GatewayPublisher
+from tichwatch.store.store import DB_NAME
 from tests.support import make_settings, wait_for, write_config
 
 TOTAL = 10_000
@@ -22,7 +22,7 @@ TOTAL = 10_000
 
 def start_service(config: Path, log: Path) -> subprocess.Popen[bytes]:
     """`tichwatch run` as its own process, as an operator would start it."""
-    return subprocess.Popen([sys.executable, "-m", "api.cli", "run", "--config", str(config)],
+    return subprocess.Popen([sys.executable, "-m", "tichwatch.app.cli", "run", "--config", str(config)],
                             stdout=log.open("ab"), stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parents[1])
 
 

@@ -7,10 +7,10 @@ from typing import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from api.accounts import Role
-from api.app import create_app
-from api.ratelimit import TokenBuckets
-from api.service import Service
+from tichwatch.api.accounts import Role
+from tichwatch.api.app import create_app
+from tichwatch.api.ratelimit import TokenBuckets
+from tichwatch.app.service import Service
 from tests.support import make_settings
 
 

@@ -1,7 +1,7 @@
 """Commune indicators: pure counting rules."""
 from __future__ import annotations
 
-from api.indicators import ack_stats, availability
+from tichwatch.api.indicators import ack_stats, availability
 
 
 def test_availability_counts_recent_subjects() -> None:

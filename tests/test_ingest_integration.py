@@ -9,11 +9,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from api.service import Service
-from config.schema import Settings
-from ingest.broker import MosquittoProcess
-from ingest.contract import Topics, encode_reading
-from ingest.publisher import GatewayPublisher
+from tichwatch.app.service import Service
+from tichwatch.config.schema import Settings
+from tichwatch.tools.broker import MosquittoProcess
+from tichwatch.ingest.contract import Topics, encode_reading
+from tichwatch.tools.publisher import GatewayPublisher
 from tests.support import Recorder, make_settings, secret, wait_for
 from tests.test_contract import forged_header, jpeg
 

@@ -8,10 +8,10 @@ import time
 
 import httpx
 
-from api.live import EventHub, stream
-from api.service import Service
-from ingest.contract import Topics, encode_reading
-from ingest.publisher import GatewayPublisher
+from tichwatch.api.live import EventHub, stream
+from tichwatch.app.service import Service
+from tichwatch.ingest.contract import Topics, encode_reading
+from tichwatch.tools.publisher import GatewayPublisher
 
 
 def parse_sse(text: str) -> list[dict[str, str]]:

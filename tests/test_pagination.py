@@ -10,12 +10,12 @@ from typing import Any, Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.pagination import decode_cursor, encode_cursor
-from api.problems import ApiProblem
-from api.service import Service
-from detectors.detection import Detection, Severity
-from ingest.samples import Reading
+from tichwatch.api.app import create_app
+from tichwatch.api.pagination import decode_cursor, encode_cursor
+from tichwatch.api.problems import ApiProblem
+from tichwatch.app.service import Service
+from tichwatch.core.detection import Detection, Severity
+from tichwatch.core.samples import Reading
 from tests.support import make_settings
 
 NOW = 1_790_000_000.0

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from api.cli import REFERENCE_END, REFERENCE_START, build_parser
-from config.reference import config_reference
+from tichwatch.app.cli import REFERENCE_END, REFERENCE_START, build_parser
+from tichwatch.config.reference import config_reference
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

@@ -10,16 +10,17 @@ from typing import Any, Callable, Iterator
 import pytest
 from pydantic import ValidationError
 
-from alerts import outbox
-from config.schema import Settings, StoreSettings
-from detectors.detection import Detection, Severity
-from ingest.disk_space import MIB, DiskLevel, DiskSpace, DiskThresholds, judge
-from ingest.metrics import Metrics
-from ingest.pruning import SWEEPS
-from ingest.retention import RETRY_S, RetentionWorker
-from ingest.retention_policy import DAY_S, RetentionPlan, Tally, retention_plan
-from ingest.samples import Frame, Reading
-from ingest.store import Store
+from tichwatch.alerts import outbox
+from tichwatch.config.schema import Settings, StoreSettings
+from tichwatch.core.detection import Detection, Severity
+from tichwatch.store.disk_space import MIB, DiskLevel, DiskSpace, DiskThresholds, judge
+from tichwatch.core.metrics import Metrics
+from tichwatch.store.pruning import SWEEPS
+from tichwatch.store.retention import RETRY_S, RetentionWorker
+from tichwatch.store.retention_policy import DAY_S, RetentionPlan, Tally, retention_plan
+from tichwatch.core.samples import Frame, Reading
+from tichwatch.app.schema import open_store
+from tichwatch.store.store import Store
 from tests.alerts.harness import Clock
 from tests.support import make_settings
 
@@ -40,7 +41,7 @@ def _settings(data_dir: Path, **store: Any) -> Settings:
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store(tmp_path / "data")
+    s = open_store(tmp_path / "data")
     yield s
     s.close()
 

@@ -8,8 +8,8 @@ from typing import Iterator
 
 import pytest
 
-from alerts.ack_links import AckLinks
-from alerts.channels.factory import build_channels, deployment_redactor
+from tichwatch.alerts.ack_links import AckLinks
+from tichwatch.alerts.channels.factory import build_channels, deployment_redactor
 from tests.conftest import SecretLeakHandler
 from tests.leaks import ISSUED_SIGNATURES, RECEIVER_ADDRESSES
 from tests.support import SECRETS, make_settings

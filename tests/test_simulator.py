@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import threading
 
-from api.service import Service
-from config.loader import load_settings
-from ingest.publisher import GatewayPublisher
-from ingest.scenario import Scenario, station_leads
-from ingest.simulator import SimClock, Simulator
+from tichwatch.app.service import Service
+from tichwatch.config.loader import load_settings
+from tichwatch.tools.publisher import GatewayPublisher
+from tichwatch.tools.scenario import Scenario, station_leads
+from tichwatch.tools.simulator import SimClock, Simulator
 from tests.support import wait_for
 
 KP = load_settings(env={})

@@ -6,16 +6,17 @@ from pathlib import Path
 
 import pytest
 
-from config.schema import StoreSettings
-from detectors.detection import Detection, Severity
-from ingest.migrations import MIGRATIONS
-from ingest.retention_policy import Tally, retention_plan
-from ingest.samples import Frame, Reading
-from ingest.store import DB_NAME, Store
+from tichwatch.config.schema import StoreSettings
+from tichwatch.core.detection import Detection, Severity
+from tichwatch.app.schema import MIGRATIONS
+from tichwatch.store.retention_policy import Tally, retention_plan
+from tichwatch.core.samples import Frame, Reading
+from tichwatch.app.schema import open_store
+from tichwatch.store.store import DB_NAME, Store
 
 
 def test_readings_are_idempotent_on_station_and_time(tmp_path: Path) -> None:
-    store = Store(tmp_path)
+    store = open_store(tmp_path)
     first = store.append_readings([Reading("a", 100, 5.0), Reading("a", 200, 5.1), Reading("b", 100, 3.0)])
     again = store.append_readings([Reading("a", 100, 9.9), Reading("a", 300, 5.2)])
     assert len(first) == 3 and again == [Reading("a", 300, 5.2)]
@@ -25,7 +26,7 @@ def test_readings_are_idempotent_on_station_and_time(tmp_path: Path) -> None:
 
 
 def test_downsample_min_mean_max(tmp_path: Path) -> None:
-    store = Store(tmp_path)
+    store = open_store(tmp_path)
     store.append_readings([Reading("a", t, float(t % 7)) for t in range(0, 1000, 10)])
     buckets = store.downsample("a", 0, 1000, 100)
     assert len(buckets) == 10 and all(b.count == 10 for b in buckets)
@@ -36,24 +37,24 @@ def test_downsample_min_mean_max(tmp_path: Path) -> None:
 
 
 def test_schema_is_versioned_and_reopens(tmp_path: Path) -> None:
-    Store(tmp_path).close()
-    store = Store(tmp_path)
+    open_store(tmp_path).close()
+    store = open_store(tmp_path)
     assert store.schema_version == len(MIGRATIONS)
     conn = sqlite3.connect(tmp_path / DB_NAME)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
 def test_newer_schema_is_refused(tmp_path: Path) -> None:
-    Store(tmp_path).close()
+    open_store(tmp_path).close()
     conn = sqlite3.connect(tmp_path / DB_NAME)
     conn.execute(f"PRAGMA user_version={len(MIGRATIONS) + 1}")
     conn.close()
     with pytest.raises(RuntimeError, match="newer than this program"):
-        Store(tmp_path)
+        open_store(tmp_path)
 
 
 def test_transaction_rolls_back_everything(tmp_path: Path) -> None:
-    store = Store(tmp_path)
+    store = open_store(tmp_path)
     with pytest.raises(ZeroDivisionError):
         with store.transaction() as conn:
             Store.insert_readings(conn, [Reading("a", 1, 1.0)])
@@ -62,7 +63,7 @@ def test_transaction_rolls_back_everything(tmp_path: Path) -> None:
 
 
 def test_latest_frame_and_evidence_with_retention(tmp_path: Path) -> None:
-    store = Store(tmp_path)
+    store = open_store(tmp_path)
     store.save_latest_frame(Frame("cam", 50, b"\xff\xd8old\xff\xd9", 10, 10))
     store.save_latest_frame(Frame("cam", 60, b"\xff\xd8new\xff\xd9", 10, 10))
     latest = store.latest_frame("cam")

@@ -10,8 +10,8 @@ import ssl
 from email.message import EmailMessage
 from email.utils import formatdate
 
-from alerts.channels.base import DeliveryResult, Notification
-from alerts.settings import EmailChannel
+from tichwatch.alerts.channels.base import DeliveryResult, Notification
+from tichwatch.config.alerts import EmailChannel
 
 
 class Email:

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import urllib.parse
 
-from alerts.channels.base import DeliveryResult, Notification
-from alerts.channels.http import TokenChannel, by_status, exchange
-from alerts.settings import FacebookChannel
+from tichwatch.alerts.channels.base import DeliveryResult, Notification
+from tichwatch.alerts.channels.http import TokenChannel, by_status, exchange
+from tichwatch.config.alerts import FacebookChannel
 
 RETRYABLE_CODES = frozenset({1, 2, 4, 17, 32, 341, 613})
 """Graph API error codes of temporary problems and rate limits."""

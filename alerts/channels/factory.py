@@ -4,21 +4,21 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from alerts.channels.base import Channel
-from alerts.channels.email import Email
-from alerts.channels.facebook import FacebookPage
-from alerts.channels.log import LogChannel
-from alerts.channels.mqtt import MqttState, Publish
-from alerts.channels.redacted import RedactedChannel
-from alerts.channels.sms import Sms
-from alerts.channels.telegram import Telegram
-from alerts.channels.webhook import Webhook
-from alerts.channels.zalo import Zalo
-from alerts.redaction import Redactor
-from alerts.settings import (ChannelConfig, EmailChannel, FacebookChannel, MqttChannel, ReceiverConfig, SmsChannel,
+from tichwatch.alerts.channels.base import Channel
+from tichwatch.alerts.channels.email import Email
+from tichwatch.alerts.channels.facebook import FacebookPage
+from tichwatch.alerts.channels.log import LogChannel
+from tichwatch.alerts.channels.mqtt import MqttState, Publish
+from tichwatch.alerts.channels.redacted import RedactedChannel
+from tichwatch.alerts.channels.sms import Sms
+from tichwatch.alerts.channels.telegram import Telegram
+from tichwatch.alerts.channels.webhook import Webhook
+from tichwatch.alerts.channels.zalo import Zalo
+from tichwatch.alerts.redaction import Redactor
+from tichwatch.config.alerts import (ChannelConfig, EmailChannel, FacebookChannel, MqttChannel, ReceiverConfig, SmsChannel,
                              TelegramChannel, WebhookChannel, ZaloChannel)
-from config.loader import secret
-from config.schema import Settings
+from tichwatch.config.loader import secret
+from tichwatch.config.schema import Settings
 
 
 def secret_env_of(cfg: ChannelConfig) -> str | None:

@@ -15,8 +15,8 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-from alerts.channels.base import DeliveryResult, Notification
-from config.base import StrictModel
+from tichwatch.alerts.channels.base import DeliveryResult, Notification
+from tichwatch.config.base import StrictModel
 
 RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 """HTTP statuses worth another attempt."""

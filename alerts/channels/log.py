@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import logging
 
-from alerts.channels.base import DeliveryResult, Notification
-from alerts.redaction import Redactor
+from tichwatch.alerts.channels.base import DeliveryResult, Notification
+from tichwatch.alerts.redaction import Redactor
 
-log = logging.getLogger("tichwatch.alerts.notify")
+log = logging.getLogger("alerts.notify")
 
 
 class LogChannel:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Callable
 
-from alerts.channels.base import DeliveryResult, Notification
-from alerts.channels.http import json_body
-from alerts.settings import MqttChannel
+from tichwatch.alerts.channels.base import DeliveryResult, Notification
+from tichwatch.alerts.channels.http import json_body
+from tichwatch.config.alerts import MqttChannel
 
 Publish = Callable[..., object]
 """`publish(topic, payload, qos=, retain=)` of the service's MQTT client; returns paho's MQTTMessageInfo."""

@@ -6,8 +6,8 @@ import logging
 import traceback
 from dataclasses import replace
 
-from alerts.channels.base import Channel, DeliveryResult, Notification
-from alerts.redaction import Redactor
+from tichwatch.alerts.channels.base import Channel, DeliveryResult, Notification
+from tichwatch.alerts.redaction import Redactor
 
 log = logging.getLogger(__name__)
 

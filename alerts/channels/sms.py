@@ -6,10 +6,10 @@ from __future__ import annotations
 import unicodedata
 import urllib.parse
 
-from alerts.channels.base import DeliveryResult, Notification
-from alerts.channels.http import by_status, exchange
-from alerts.settings import SmsChannel
-from alerts.templates import make_environment
+from tichwatch.alerts.channels.base import DeliveryResult, Notification
+from tichwatch.alerts.channels.http import by_status, exchange
+from tichwatch.config.alerts import SmsChannel
+from tichwatch.alerts.templates import make_environment
 
 _PLAIN = str.maketrans({"đ": "d", "Đ": "D", "–": "-", "—": "-", "·": "-", "…": "...", "’": "'", "“": '"', "”": '"'})
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import html
 
-from alerts.channels.base import DeliveryResult, Notification
-from alerts.channels.http import TokenChannel, by_status, exchange, json_body, mask
-from alerts.settings import TelegramChannel
+from tichwatch.alerts.channels.base import DeliveryResult, Notification
+from tichwatch.alerts.channels.http import TokenChannel, by_status, exchange, json_body, mask
+from tichwatch.config.alerts import TelegramChannel
 
 MAX_CHARS = 4096
 """Longest text sendMessage takes."""

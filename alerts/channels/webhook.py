@@ -10,9 +10,9 @@ import hashlib
 import hmac
 import time
 
-from alerts.channels.base import DeliveryResult, Notification
-from alerts.channels.http import by_status, exchange, json_body, without_credentials
-from alerts.settings import WebhookChannel
+from tichwatch.alerts.channels.base import DeliveryResult, Notification
+from tichwatch.alerts.channels.http import by_status, exchange, json_body, without_credentials
+from tichwatch.config.alerts import WebhookChannel
 
 TIMESTAMP_HEADER = "X-TichWatch-Timestamp"
 SIGNATURE_HEADER = "X-TichWatch-Signature"

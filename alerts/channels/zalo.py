@@ -6,9 +6,9 @@ status is usually 200). Error -32 is Zalo's rate limit: retried; other errors ne
 """
 from __future__ import annotations
 
-from alerts.channels.base import DeliveryResult, Notification
-from alerts.channels.http import TokenChannel, by_status, exchange, json_body
-from alerts.settings import ZaloChannel
+from tichwatch.alerts.channels.base import DeliveryResult, Notification
+from tichwatch.alerts.channels.http import TokenChannel, by_status, exchange, json_body
+from tichwatch.config.alerts import ZaloChannel
 
 MAX_CHARS = 2000
 """Longest text a Zalo OA message takes."""

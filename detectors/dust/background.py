@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from detectors.dust.features import SUB, Features, Measures, cell_features, from_parts, measure
-from detectors.dust.settings import DustSettings
+from tichwatch.detectors.dust.features import SUB, Features, Measures, cell_features, from_parts, measure
+from tichwatch.config.dust import DustSettings
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,10 @@ import numpy as np
 from scipy.special import expit
 from sklearn.ensemble import HistGradientBoostingClassifier
 
-from detectors.dust.features import FEATURE_NAMES
+from tichwatch.detectors.dust.features import FEATURE_NAMES
 
 MODEL_PATH = Path(__file__).with_name("model.joblib")
-"""The committed model, trained by `python -m detectors.dust.train` and shipped inside the package."""
+"""The committed model, trained by `python -m tichwatch.tools.dust_train` and shipped inside the package."""
 
 
 @dataclass(frozen=True)

@@ -17,17 +17,17 @@ from typing import Any, Iterable, Sequence
 import cv2
 import numpy as np
 
-from config.schema import CameraConfig
-from detectors.detection import Detection, Severity
-from detectors.dust.background import Comparison, SceneModel
-from detectors.dust.classifier import MODEL_PATH, DustModel
-from detectors.dust.evidence import local_time, snapshot
-from detectors.dust.features import roi_cell_fraction
-from detectors.dust.health import CameraHealth, Condition, is_blurred, is_dark, is_moved, is_obstructed, is_repeat
-from detectors.dust.jpeg import analysis_image
-from detectors.dust.settings import DustSettings
-from ingest.jpeg import JpegError
-from ingest.samples import Frame
+from tichwatch.config.schema import CameraConfig
+from tichwatch.core.detection import Detection, Severity
+from tichwatch.detectors.dust.background import Comparison, SceneModel
+from tichwatch.detectors.dust.classifier import MODEL_PATH, DustModel
+from tichwatch.detectors.dust.evidence import local_time, snapshot
+from tichwatch.detectors.dust.features import roi_cell_fraction
+from tichwatch.detectors.dust.health import CameraHealth, Condition, is_blurred, is_dark, is_moved, is_obstructed, is_repeat
+from tichwatch.detectors.dust.jpeg import analysis_image
+from tichwatch.config.dust import DustSettings
+from tichwatch.ingest.jpeg import JpegError
+from tichwatch.core.samples import Frame
 
 DUST_KIND = "dust.plume"
 """Detection kind of a dust plume."""
@@ -83,7 +83,7 @@ class _Camera:
 
 
 class DustDetector:
-    """Dust plumes and camera health for every configured camera (implements detectors.detection.FrameDetector)."""
+    """Dust plumes and camera health for every configured camera (implements tichwatch.core.detection.FrameDetector)."""
 
     def __init__(self, cameras: Sequence[CameraConfig], settings: DustSettings, model_path: Path | None = None) -> None:
         self.settings = settings

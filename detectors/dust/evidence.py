@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from detectors.dust.jpeg import decode_reduced
+from tichwatch.detectors.dust.jpeg import decode_reduced
 
 FONT_PATH = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 """A font with Vietnamese diacritics; without it captions fall back to ASCII (OpenCV's Hershey fonts)."""

@@ -4,8 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from detectors.dust.background import Comparison
-from detectors.dust.settings import DustSettings
+from tichwatch.detectors.dust.background import Comparison
+from tichwatch.config.dust import DustSettings
 
 HealthKind = Literal["camera.offline", "camera.frozen", "camera.dark", "camera.blur", "camera.obstructed",
                      "camera.moved"]

@@ -1,6 +1,6 @@
 """JPEG frames decoded safely and in bounded memory.
 
-The checks of `ingest.jpeg` come first (no pixel touched for a hostile header, an unusable frame shape or a frame of
+The checks of `tichwatch.ingest.jpeg` come first (no pixel touched for a hostile header, an unusable frame shape or a frame of
 thousands of scans). The
 decode then works at the coarsest JPEG DCT scale that still covers the size the analysis needs, and that size is
 decided from both sides (the frame fitted in a square), so no aspect ratio can make an image larger than the square.
@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 import simplejpeg
 
-from ingest.jpeg import DEFAULT_MAX_SIDE_PX, JpegError, JpegSize, check_jpeg, check_scan_count
+from tichwatch.ingest.jpeg import DEFAULT_MAX_SIDE_PX, JpegError, JpegSize, check_jpeg, check_scan_count
 
 _FACTORS = (8, 4, 2)  # the DCT scalings every libjpeg offers, coarsest first (1 = full size)
 _PREMATURE_END = "Premature end"  # libjpeg's message when the data stops before the image is complete

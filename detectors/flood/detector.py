@@ -13,17 +13,17 @@ from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
-from config.schema import StationConfig
-from detectors.detection import Detection, Severity
-from detectors.flood import health
-from detectors.flood.forecast import Forecast, ForecastModel, model_forecast, trend_forecast, upstream_rise
-from detectors.flood.history import LevelHistory
-from detectors.flood.levels import Ladder, LevelChange, LevelState, severity_of, step_level, warning_severity
-from detectors.flood.settings import FloodSettings
-from detectors.flood.status import CommuneStatus, StationStatus, commune_status, station_status
-from detectors.flood.trend import Trend, rapid_rise, theil_sen, window_trend
-from detectors.flood.warning import WarningState, step_warning
-from ingest.samples import Reading
+from tichwatch.config.schema import StationConfig
+from tichwatch.core.detection import Detection, Severity
+from tichwatch.detectors.flood import health
+from tichwatch.detectors.flood.forecast import Forecast, ForecastModel, model_forecast, trend_forecast, upstream_rise
+from tichwatch.detectors.flood.history import LevelHistory
+from tichwatch.detectors.flood.levels import Ladder, LevelChange, LevelState, severity_of, step_level, warning_severity
+from tichwatch.config.flood import FloodSettings
+from tichwatch.detectors.flood.status import CommuneStatus, StationStatus, commune_status, station_status
+from tichwatch.detectors.flood.trend import Trend, rapid_rise, theil_sen, window_trend
+from tichwatch.detectors.flood.warning import WarningState, step_warning
+from tichwatch.core.samples import Reading
 
 LEVEL = "flood.level"
 """The alarm level (BD1/BD2/BD3/RECORD) a station is at: raised, moved up or down, cleared below BD1."""

@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 from sklearn.linear_model import Ridge
 
-from detectors.flood.history import LevelHistory
-from detectors.flood.settings import FloodSettings
-from detectors.flood.trend import Trend
+from tichwatch.detectors.flood.history import LevelHistory
+from tichwatch.config.flood import FloodSettings
+from tichwatch.detectors.flood.trend import Trend
 
 _RESIDUAL_QUANTILES = np.linspace(0.02, 0.98, 49)  # how finely the residual distribution is kept per horizon
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from config.schema import StationConfig
-from detectors.flood.settings import FloodSettings
-from detectors.flood.trend import Trend
+from tichwatch.config.schema import StationConfig
+from tichwatch.config.flood import FloodSettings
+from tichwatch.detectors.flood.trend import Trend
 
 OFFLINE = "sensor.offline"
 STUCK = "sensor.stuck"

@@ -8,8 +8,8 @@ from __future__ import annotations
 from bisect import bisect_right
 from dataclasses import dataclass
 
-from config.schema import AlarmLevels
-from detectors.detection import Severity
+from tichwatch.config.schema import AlarmLevels
+from tichwatch.core.detection import Severity
 
 LEVEL_NAMES: tuple[str, ...] = ("BD1", "BD2", "BD3", "RECORD")
 """Names of the alarm levels, lowest first; index 0 of a state means "below BD1"."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Sequence
 
-from detectors.flood.forecast import Forecast
+from tichwatch.detectors.flood.forecast import Forecast
 
 
 @dataclass(frozen=True, slots=True)

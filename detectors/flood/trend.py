@@ -6,7 +6,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from detectors.flood.history import LevelHistory
+from tichwatch.detectors.flood.history import LevelHistory
 
 
 _MAD_TO_SIGMA = 1.4826  # makes the median absolute deviation estimate a standard deviation for normal noise

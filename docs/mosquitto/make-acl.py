@@ -7,8 +7,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from config.loader import ConfigError, load_settings
-from ingest.gateway_auth_acl import mosquitto_acl
+from tichwatch.config.loader import ConfigError, load_settings
+from tichwatch.ingest.gateway_auth_acl import mosquitto_acl
 
 
 def main(argv: list[str]) -> int:

@@ -12,8 +12,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from config.schema import Settings
-from ingest.store import DB_NAME
+from tichwatch.config.schema import Settings
+from tichwatch.store.store import DB_NAME
 from tests.support import wait_for, write_config
 
 REPO = Path(__file__).resolve().parents[2]
@@ -32,7 +32,7 @@ class ServiceProcess:
     def start(self, timeout_s: float = 60) -> "ServiceProcess":
         """Start and wait until the broker has granted the subscriptions."""
         before = self.log.read_bytes().count(b"MQTT subscribed") if self.log.exists() else 0
-        self.proc = subprocess.Popen([sys.executable, "-m", "api.cli", "run", "--config", str(self.config)],
+        self.proc = subprocess.Popen([sys.executable, "-m", "tichwatch.app.cli", "run", "--config", str(self.config)],
                                      stdout=self.log.open("ab"), stderr=subprocess.STDOUT, cwd=REPO)
         wait_for(lambda: self.log.read_bytes().count(b"MQTT subscribed") > before or self.proc.poll() is not None,
                  timeout_s=timeout_s)

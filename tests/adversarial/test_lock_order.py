@@ -5,10 +5,10 @@ import threading
 import time
 from typing import Any
 
-from api.service import Service
-from config.schema import AlarmLevels
-from ingest.contract import Topics, encode_reading
-from ingest.publisher import GatewayPublisher
+from tichwatch.app.service import Service
+from tichwatch.config.schema import AlarmLevels
+from tichwatch.ingest.contract import Topics, encode_reading
+from tichwatch.tools.publisher import GatewayPublisher
 from tests.support import wait_for
 
 

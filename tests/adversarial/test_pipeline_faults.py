@@ -9,16 +9,17 @@ from typing import Iterator, Sequence
 
 import pytest
 
-from config.schema import Settings
-from detectors.detection import Detection
-from detectors.flood.detector import LEVEL, FloodDetector
-from ingest import contract
-from ingest.contract import Topics, encode_reading
-from ingest.metrics import Metrics
-from ingest.mqtt import InboundMessage
-from ingest.pipeline import Pipeline
-from ingest.samples import Reading
-from ingest.store import DB_NAME, Store
+from tichwatch.config.schema import Settings
+from tichwatch.core.detection import Detection
+from tichwatch.detectors.flood.detector import LEVEL, FloodDetector
+from tichwatch.ingest import contract
+from tichwatch.ingest.contract import Topics, encode_reading
+from tichwatch.core.metrics import Metrics
+from tichwatch.ingest.mqtt import InboundMessage
+from tichwatch.ingest.pipeline import Pipeline
+from tichwatch.core.samples import Reading
+from tichwatch.app.schema import open_store
+from tichwatch.store.store import DB_NAME, Store
 from tests.support import make_settings, wait_for
 
 NOW = 1_790_000_000.0
@@ -70,7 +71,7 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def rig(settings: Settings) -> Iterator[tuple[Pipeline, RecordingBroker, DetectionLog, Store]]:
-    store = Store(settings.store.data_dir, write_busy_timeout_s=0.2)
+    store = open_store(settings.store.data_dir, write_busy_timeout_s=0.2)
     flood = FloodDetector(settings.stations, settings.flood)
     pipeline = Pipeline(settings, store, Metrics(), reading_detectors=[flood], clock=lambda: NOW + 86400,
                         tick_interval_s=3600)
@@ -103,7 +104,7 @@ def test_a_message_that_breaks_the_commit_is_isolated_and_the_rest_of_its_batch_
                             for r in out.readings]
         return out
 
-    monkeypatch.setattr("ingest.pipeline.decode_readings", decode)
+    monkeypatch.setattr("tichwatch.ingest.pipeline.decode_readings", decode)
     msgs = [message(i, "st1" if i % 2 else "st2", encode_reading(NOW + i, 4.0, seq=666 if i == 37 else i))
             for i in range(100)]
     for m in msgs:
@@ -152,7 +153,7 @@ def test_a_locked_database_is_retried_not_acknowledged_and_recovers_by_itself(
 
 
 def test_stop_while_the_store_is_down_leaves_the_work_unacknowledged(settings: Settings) -> None:
-    store = Store(settings.store.data_dir, write_busy_timeout_s=0.1)
+    store = open_store(settings.store.data_dir, write_busy_timeout_s=0.1)
     pipeline = Pipeline(settings, store, Metrics(), clock=lambda: NOW + 86400, tick_interval_s=3600)
     broker = RecordingBroker()
     pipeline.broker = broker
@@ -171,7 +172,7 @@ def test_stop_while_the_store_is_down_leaves_the_work_unacknowledged(settings: S
 
 
 def test_a_failed_commit_leaves_the_transaction_closed(settings: Settings) -> None:
-    store = Store(settings.store.data_dir)
+    store = open_store(settings.store.data_dir)
     with pytest.raises(OverflowError):
         with store.transaction() as conn:
             conn.execute("INSERT INTO readings (station_id, ts, level_m, seq) VALUES ('st1', 1, 1.0, ?)", (2**64,))
@@ -220,7 +221,7 @@ def test_a_tick_whose_detections_cannot_be_committed_detects_them_again(
 
 
 def test_sqlite_content_errors_are_the_content_s_and_machine_errors_the_store_s(tmp_path: Path) -> None:
-    from ingest.faults import is_store_fault
+    from tichwatch.store.faults import is_store_fault
 
     conn = sqlite3.connect(":memory:")
     for sql in ("SELECT json_extract('not json', '$.a')", "SELECT SUM(x) FROM (SELECT 9223372036854775807 AS x "

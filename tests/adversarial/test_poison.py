@@ -13,9 +13,9 @@ import cv2
 import numpy as np
 import pytest
 
-from ingest.broker import MosquittoProcess, free_port
-from ingest.contract import Topics, encode_reading
-from ingest.publisher import GatewayPublisher
+from tichwatch.tools.broker import MosquittoProcess, free_port
+from tichwatch.ingest.contract import Topics, encode_reading
+from tichwatch.tools.publisher import GatewayPublisher
 from tests.adversarial.running import ServiceProcess, stored_seqs
 from tests.support import Recorder, make_settings, wait_for
 

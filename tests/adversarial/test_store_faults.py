@@ -14,10 +14,10 @@ from typing import Iterator
 
 import pytest
 
-from ingest.broker import MosquittoProcess, free_port
-from ingest.contract import Topics, encode_reading
-from ingest.publisher import GatewayPublisher
-from ingest.store import DB_NAME
+from tichwatch.tools.broker import MosquittoProcess, free_port
+from tichwatch.ingest.contract import Topics, encode_reading
+from tichwatch.tools.publisher import GatewayPublisher
+from tichwatch.store.store import DB_NAME
 from tests.adversarial.running import ServiceProcess, stored_seqs, timed_get
 from tests.support import make_settings, wait_for
 

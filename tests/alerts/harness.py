@@ -5,13 +5,13 @@ import sqlite3
 from pathlib import Path
 from typing import Any, Callable
 
-from alerts.runtime import AlertRuntime
-from alerts.model import Alert
-from alerts import storage
-from config.schema import Settings
-from detectors.detection import Detection, Severity
-from ingest.metrics import Metrics
-from ingest.store import Store
+from tichwatch.alerts.runtime import AlertRuntime
+from tichwatch.alerts.model import Alert
+from tichwatch.alerts import storage
+from tichwatch.config.schema import Settings
+from tichwatch.core.detection import Detection, Severity
+from tichwatch.core.metrics import Metrics
+from tichwatch.app.schema import open_store
 from tests.support import make_settings
 
 T0 = 1_790_000_000.0
@@ -71,7 +71,7 @@ class Harness:
                  **runtime: Any):
         self.settings = settings
         self.clock = clock or Clock()
-        self.store = Store(settings.store.data_dir)
+        self.store = open_store(settings.store.data_dir)
         self.metrics = Metrics()
         self.runtime = AlertRuntime(settings, self.store, self.metrics, clock=self.clock, env=env or {}, **runtime)
 

@@ -18,7 +18,7 @@ from typing import Any, Callable
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session, SMTP
 
-from ingest.broker import free_port
+from tichwatch.tools.broker import free_port
 
 
 @dataclass(frozen=True)

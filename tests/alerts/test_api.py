@@ -8,9 +8,9 @@ from typing import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from api.accounts import Role
-from api.app import create_app
-from api.service import Service
+from tichwatch.api.accounts import Role
+from tichwatch.api.app import create_app
+from tichwatch.app.service import Service
 from tests.alerts.harness import Clock, flood_level, people_settings
 
 OFFICER_PW = "officer-password-1"

@@ -11,17 +11,17 @@ import paho.mqtt.client as paho
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from alerts.channels.base import Message, Notification
-from alerts.channels.email import Email
-from alerts.channels.facebook import FacebookPage
-from alerts.channels.mqtt import MqttState
-from alerts.channels.sms import Sms
-from alerts.channels.telegram import Telegram
-from alerts.channels.webhook import Webhook, signature
-from alerts.channels.zalo import Zalo
-from alerts.settings import (EmailChannel, FacebookChannel, MqttChannel, SmsChannel, TelegramChannel, WebhookChannel,
+from tichwatch.alerts.channels.base import Message, Notification
+from tichwatch.alerts.channels.email import Email
+from tichwatch.alerts.channels.facebook import FacebookPage
+from tichwatch.alerts.channels.mqtt import MqttState
+from tichwatch.alerts.channels.sms import Sms
+from tichwatch.alerts.channels.telegram import Telegram
+from tichwatch.alerts.channels.webhook import Webhook, signature
+from tichwatch.alerts.channels.zalo import Zalo
+from tichwatch.config.alerts import (EmailChannel, FacebookChannel, MqttChannel, SmsChannel, TelegramChannel, WebhookChannel,
                              ZaloChannel)
-from ingest.broker import MosquittoProcess, free_port
+from tichwatch.tools.broker import MosquittoProcess, free_port
 from tests.alerts.servers import HttpRecorder, Recorded, Reply, SmtpServer
 from tests.support import Recorder, wait_for
 

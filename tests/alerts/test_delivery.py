@@ -7,7 +7,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from alerts.channels.base import DeliveryResult, Notification
+from tichwatch.alerts.channels.base import DeliveryResult, Notification
 from tests.alerts.harness import Clock, Harness, flood_level, log_receiver, people_settings
 from tests.alerts.servers import HttpRecorder
 

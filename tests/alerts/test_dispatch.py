@@ -9,8 +9,8 @@ from typing import Any, Iterator
 
 import pytest
 
-from alerts import outbox
-from alerts.settings import DeliverySettings
+from tichwatch.alerts import outbox
+from tichwatch.config.alerts import DeliverySettings
 from tests.alerts.harness import Harness, flood_level, log_receiver, people_settings
 from tests.alerts.servers import HttpRecorder, SmtpServer
 from tests.support import secret, wait_for

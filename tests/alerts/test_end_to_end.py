@@ -13,14 +13,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from fastapi.testclient import TestClient
 
-from api.accounts import Role
-from api.app import create_app
-from api.service import Service
-from ingest.broker import MosquittoProcess
+from tichwatch.api.accounts import Role
+from tichwatch.api.app import create_app
+from tichwatch.app.service import Service
+from tichwatch.tools.broker import MosquittoProcess
 from tests.alerts.servers import HttpRecorder
 from tests.support import make_settings, wait_for
 
-FloodDetector = pytest.importorskip("detectors.flood.detector").FloodDetector
+FloodDetector = pytest.importorskip("tichwatch.detectors.flood.detector").FloodDetector
 
 
 class OffsetClock:

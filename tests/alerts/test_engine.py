@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from alerts import actions
-from alerts.model import AlertState
-from alerts.settings import Matchers
-from detectors.detection import Severity
+from tichwatch.alerts import actions
+from tichwatch.alerts.model import AlertState
+from tichwatch.config.alerts import Matchers
+from tichwatch.core.detection import Severity
 from tests.alerts.harness import Clock, Harness, detection, flood_level, people_settings
 
 

@@ -13,11 +13,11 @@ from typing import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from alerts.channels.base import Message, Notification
-from alerts.channels.log import LogChannel
-from alerts.redaction import Redactor
-from api.app import create_app
-from api.service import Service
+from tichwatch.alerts.channels.base import Message, Notification
+from tichwatch.alerts.channels.log import LogChannel
+from tichwatch.alerts.redaction import Redactor
+from tichwatch.api.app import create_app
+from tichwatch.app.service import Service
 from tests.alerts.harness import Clock, flood_level, log_receiver, people_settings
 from tests.alerts.servers import HttpRecorder, Recorded, Reply, SmtpServer
 from tests.support import make_settings, secret
@@ -139,7 +139,7 @@ def test_the_log_channel_never_prints_an_acknowledge_link_or_an_address(caplog: 
     link = "https://canhbao.kieuphu.vn/api/v1/ack/eyJhIjoiYWJjIiwiciI6ImR1dHkifQ.Zm9vYmFyYmF6cXV4MTIzNDU2"
     text = f"Mực nước 7,42 m\nBấm để xác nhận đã nhận tin: {link}\nGọi {PHONE} hoặc {MAIL_TO[0]}"
     n = Notification(1, "k", "abcdefabcdef", "duty", "firing", 0.0, 1, Message("Báo động II", text, "", ""), {})
-    with caplog.at_level(logging.WARNING, logger="tichwatch.alerts.notify"):
+    with caplog.at_level(logging.WARNING, logger="alerts.notify"):
         assert LogChannel(Redactor()).send(n).ok
     line = caplog.records[-1].getMessage()
     assert "Mực nước 7,42 m" in line and "/api/v1/ack/[hidden]" in line

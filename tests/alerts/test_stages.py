@@ -7,11 +7,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from alerts import model, stages
-from alerts.model import Alert, AlertState, HoldPolicy, Labels, matches
-from alerts.settings import AlertSettings, MaintenanceWindow, Matchers
-from alerts.stages import Candidate, SentEntry, StageContext
-from detectors.detection import Severity
+from tichwatch.alerts import model, stages
+from tichwatch.alerts.model import Alert, AlertState, HoldPolicy, Labels, matches
+from tichwatch.config.alerts import AlertSettings, MaintenanceWindow, Matchers
+from tichwatch.alerts.stages import Candidate, SentEntry, StageContext
+from tichwatch.core.detection import Severity
 from tests.alerts.harness import T0, detection, flood_level
 
 TZ = "Asia/Ho_Chi_Minh"

@@ -9,10 +9,10 @@ from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from api.accounts import Role
-from api.service import Service
-from ingest.contract import Topics, encode_reading
-from ingest.publisher import GatewayPublisher
+from tichwatch.api.accounts import Role
+from tichwatch.app.service import Service
+from tichwatch.ingest.contract import Topics, encode_reading
+from tichwatch.tools.publisher import GatewayPublisher
 from tests.support import secret
 
 pytestmark = pytest.mark.browser

@@ -9,21 +9,21 @@ from typing import Any, Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from alerts import storage as alert_storage
-from alerts.bulletins.desk import BulletinDesk
-from alerts.bulletins.settings import BulletinSettings
-from alerts.channels.base import DeliveryResult, Notification
-from alerts.feeds.publication import Feeds
-from alerts.model import HoldPolicy, on_detection
-from api import routes_bulletins, routes_feeds
-from api.accounts import Role
-from api.app import create_app
-from api.routes_stations import permalink
-from api.service import Service
-from config.schema import Settings
-from detectors.detection import Detection, Severity
-from detectors.flood.status import StationStatus
-from ingest.samples import Frame, Reading
+from tichwatch.alerts import storage as alert_storage
+from tichwatch.residents.bulletins.desk import BulletinDesk
+from tichwatch.config.bulletins import BulletinSettings
+from tichwatch.alerts.channels.base import DeliveryResult, Notification
+from tichwatch.residents.feeds.publication import Feeds
+from tichwatch.alerts.model import HoldPolicy, on_detection
+from tichwatch.api import routes_bulletins, routes_feeds
+from tichwatch.api.accounts import Role
+from tichwatch.api.app import create_app
+from tichwatch.api.routes_stations import permalink
+from tichwatch.app.service import Service
+from tichwatch.config.schema import Settings
+from tichwatch.core.detection import Detection, Severity
+from tichwatch.detectors.flood.status import StationStatus
+from tichwatch.core.samples import Frame, Reading
 from tests.support import make_settings
 
 NOW = 1_789_862_400.0

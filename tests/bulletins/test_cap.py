@@ -5,10 +5,10 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from alerts import storage as alert_storage
-from alerts.feeds.cap import CAP_NS, cap_codes, cap_time
-from alerts.feeds.cap_rules import cap_problems
-from alerts.model import resolve
+from tichwatch.alerts import storage as alert_storage
+from tichwatch.residents.feeds.cap import CAP_NS, cap_codes, cap_time
+from tichwatch.residents.feeds.cap_rules import cap_problems
+from tichwatch.alerts.model import resolve
 from tests.bulletins.conftest import NOW, World
 
 NS = {"cap": CAP_NS}

@@ -5,12 +5,12 @@ import re
 
 from fastapi.testclient import TestClient
 
-from alerts.bulletins.compose import compose_bulletin, compose_radio_script
-from alerts.bulletins.facts import derive
-from alerts.bulletins.gather import despike, gather_snapshot
-from alerts.bulletins.settings import BulletinSettings
-from alerts.bulletins.snapshot import Snapshot
-from api.routes_stations import permalink
+from tichwatch.residents.bulletins.compose import compose_bulletin, compose_radio_script
+from tichwatch.residents.bulletins.facts import derive
+from tichwatch.residents.bulletins.gather import despike, gather_snapshot
+from tichwatch.config.bulletins import BulletinSettings
+from tichwatch.residents.bulletins.snapshot import Snapshot
+from tichwatch.api.routes_stations import permalink
 from tests.bulletins.conftest import NOW, World
 
 QUOTE_VI = ("Theo hệ thống TichWatch của xã Kiều Phú, lúc 07:00 ngày 20/09/2026 mực nước sông Tích tại trạm Vĩnh Phúc "

@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from alerts import pictures
-from alerts.bulletins.compose import compose_bulletin
-from alerts.bulletins.gather import gather_snapshot
-from alerts.bulletins.settings import BulletinSettings
-from alerts.pictures import (BAND_COLOURS, CARD_SIZE, CHART_SIZE, FORECAST_BAND_COLOUR, LINE_COLOUR, FontMissing,
+from tichwatch.residents import pictures
+from tichwatch.residents.bulletins.compose import compose_bulletin
+from tichwatch.residents.bulletins.gather import gather_snapshot
+from tichwatch.config.bulletins import BulletinSettings
+from tichwatch.residents.pictures import (BAND_COLOURS, CARD_SIZE, CHART_SIZE, FORECAST_BAND_COLOUR, LINE_COLOUR, FontMissing,
                              card_png, chart_png)
-from api.routes_stations import permalink
+from tichwatch.api.routes_stations import permalink
 from tests.bulletins.conftest import NOW, World
 
 

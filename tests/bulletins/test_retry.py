@@ -1,9 +1,9 @@
 """Failed bulletin deliveries are retried with backoff, from the bulletin's log: pure rules and through the desk."""
 from __future__ import annotations
 
-from alerts.bulletins.retry import RetryPolicy, due_receivers
-from alerts.bulletins.workflow import LogEntry
-from alerts.channels.base import DeliveryResult
+from tichwatch.residents.bulletins.retry import RetryPolicy, due_receivers
+from tichwatch.residents.bulletins.workflow import LogEntry
+from tichwatch.alerts.channels.base import DeliveryResult
 from tests.bulletins.conftest import NOW, World
 
 POLICY = RetryPolicy(first_delay_s=60, max_delay_s=600, max_attempts=4)

@@ -6,7 +6,7 @@ import wave
 
 import pytest
 
-from alerts.speech import (date_words, decimal_words, metres_words, number_words, spoken, synthesize, time_words)
+from tichwatch.residents.speech import (date_words, decimal_words, metres_words, number_words, spoken, synthesize, time_words)
 
 NUMBERS = [
     (0, "không"), (1, "một"), (4, "bốn"), (5, "năm"), (10, "mười"), (11, "mười một"), (14, "mười bốn"),

@@ -10,9 +10,9 @@ import feedparser
 import pytest
 from PIL import Image
 
-from alerts.bulletins.schedule import is_due, is_emergency, last_slot
-from alerts.bulletins.settings import BulletinSettings
-from alerts.bulletins.workflow import BulletinState
+from tichwatch.residents.bulletins.schedule import is_due, is_emergency, last_slot
+from tichwatch.config.bulletins import BulletinSettings
+from tichwatch.residents.bulletins.workflow import BulletinState
 from tests.bulletins.conftest import NOW, World, make_world
 
 TZ = "Asia/Ho_Chi_Minh"

@@ -6,13 +6,13 @@ from typing import Callable, Iterable
 
 import pytest
 
-from config.schema import CameraConfig
-from detectors.detection import Detection
-from detectors.dust.detector import DustDetector
-from detectors.dust.settings import DustSettings
-from detectors.dust.synthetic import SyntheticFrame
-from ingest.jpeg import read_jpeg_header
-from ingest.samples import Frame
+from tichwatch.config.schema import CameraConfig
+from tichwatch.core.detection import Detection
+from tichwatch.detectors.dust.detector import DustDetector
+from tichwatch.config.dust import DustSettings
+from tichwatch.tools.dust_synthetic import SyntheticFrame
+from tichwatch.ingest.jpeg import read_jpeg_header
+from tichwatch.core.samples import Frame
 
 SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 """Data shared next to the repository (never copied into it)."""

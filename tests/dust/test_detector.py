@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 from conftest import camera, feed, frame_of
 
-from detectors.detection import Severity
-from detectors.dust import evidence as evidence_module
-from detectors.dust.detector import DUST_KIND, DustDetector
-from detectors.dust.evidence import ascii_fold, local_time, snapshot
-from detectors.dust.synthetic import SequenceSpec, cell_labels, generate
-from ingest.jpeg import JpegError
+from tichwatch.core.detection import Severity
+from tichwatch.detectors.dust import evidence as evidence_module
+from tichwatch.detectors.dust.detector import DUST_KIND, DustDetector
+from tichwatch.detectors.dust.evidence import ascii_fold, local_time, snapshot
+from tichwatch.tools.dust_synthetic import SequenceSpec, cell_labels, generate
+from tichwatch.ingest.jpeg import JpegError
 
 Factory = Callable[..., DustDetector]
 PLUME = SequenceSpec(seed=21, n_frames=40, plume=True, plume_start=10, plume_end=20, plume_opacity=0.75, vehicles=1)

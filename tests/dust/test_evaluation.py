@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from api.cli import main as cli_main
-from detectors.dust.classifier import MODEL_PATH
-from detectors.dust.evaluation import evaluate_dust, format_table, main_eval
-from detectors.dust.synthetic import SequenceSpec, cell_labels, generate
+from tichwatch.app.cli import main as cli_main
+from tichwatch.detectors.dust.classifier import MODEL_PATH
+from tichwatch.tools.dust_evaluation import evaluate_dust, format_table, main_eval
+from tichwatch.tools.dust_synthetic import SequenceSpec, cell_labels, generate
 
 
 def write_folder(root: Path) -> Path:

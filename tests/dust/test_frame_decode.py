@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 
 from bench.frame_memory import announce, cut_in_half, cv2_jpeg, pil_jpeg, texture_bgr
-from detectors.dust import jpeg as dust_jpeg
-from detectors.dust.jpeg import analysis_image, decode_reduced
-from ingest.jpeg import MAX_SCANS, JpegError, check_jpeg, check_scan_count
+from tichwatch.detectors.dust import jpeg as dust_jpeg
+from tichwatch.detectors.dust.jpeg import analysis_image, decode_reduced
+from tichwatch.ingest.jpeg import MAX_SCANS, JpegError, check_jpeg, check_scan_count
 from tests.dust.conftest import SHARED_DATA
 
 PICTURE = texture_bgr(640, 480)

@@ -6,9 +6,9 @@ from typing import Callable
 import pytest
 from conftest import camera, feed, frame_of
 
-from detectors.dust.detector import DUST_KIND, DustDetector
-from detectors.dust.health import HEALTH_KINDS
-from detectors.dust.synthetic import SequenceSpec, frozen_repeat, generate
+from tichwatch.detectors.dust.detector import DUST_KIND, DustDetector
+from tichwatch.detectors.dust.health import HEALTH_KINDS
+from tichwatch.tools.dust_synthetic import SequenceSpec, frozen_repeat, generate
 
 Factory = Callable[..., DustDetector]
 

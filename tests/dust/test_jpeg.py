@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from detectors.dust import jpeg as jpeg_module
-from detectors.dust.jpeg import analysis_image, decode_reduced, fit_size, reduction_factor
-from ingest.jpeg import JpegError, JpegSize, read_jpeg_header
+from tichwatch.detectors.dust import jpeg as jpeg_module
+from tichwatch.detectors.dust.jpeg import analysis_image, decode_reduced, fit_size, reduction_factor
+from tichwatch.ingest.jpeg import JpegError, JpegSize, read_jpeg_header
 
 
 def encode(width: int, height: int, progressive: bool = False) -> bytes:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from detectors.dust.evaluation import evaluate_dust, main_eval
+from tichwatch.tools.dust_evaluation import evaluate_dust, main_eval
 
 
 def test_real_sequence_targets(real_folder: Path) -> None:

@@ -6,10 +6,10 @@ from typing import Callable
 import pytest
 from conftest import feed
 
-from detectors.dust.detector import DUST_KIND, DustDetector
-from detectors.dust.evaluation import EVAL_SEEDS, evaluate_synthetic
-from detectors.dust.synthetic import SequenceSpec, generate
-from detectors.dust.train import COMPOSITE_SEEDS, TRAIN_SEEDS
+from tichwatch.detectors.dust.detector import DUST_KIND, DustDetector
+from tichwatch.tools.dust_evaluation import EVAL_SEEDS, evaluate_synthetic
+from tichwatch.tools.dust_synthetic import SequenceSpec, generate
+from tichwatch.tools.dust_train import COMPOSITE_SEEDS, TRAIN_SEEDS
 
 TEST_SEEDS = range(EVAL_SEEDS.start, EVAL_SEEDS.start + 16)
 NUISANCE_SEEDS = range(200_000, 200_004)

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from detectors.dust.classifier import MODEL_PATH, DustModel
-from detectors.dust.features import FEATURE_NAMES
-from detectors.dust.settings import DustSettings
-from detectors.dust.train import train
+from tichwatch.detectors.dust.classifier import MODEL_PATH, DustModel
+from tichwatch.detectors.dust.features import FEATURE_NAMES
+from tichwatch.config.dust import DustSettings
+from tichwatch.tools.dust_train import train
 
 
 def test_synthetic_only_training_is_reproducible(tmp_path: Path) -> None:

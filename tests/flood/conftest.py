@@ -7,9 +7,9 @@ from typing import Callable
 import pytest
 from flood_support import make_station
 
-from config.schema import StationConfig
-from detectors.flood.detector import FloodDetector
-from detectors.flood.settings import FloodSettings
+from tichwatch.config.schema import StationConfig
+from tichwatch.detectors.flood.detector import FloodDetector
+from tichwatch.config.flood import FloodSettings
 
 DATA_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 """The shared real data (/work/shared/data next to the repository); tests that need it skip when it is absent."""

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from config.schema import AlarmLevels, StationConfig, UpstreamLink
-from detectors.detection import Detection
-from detectors.flood.detector import FloodDetector
-from ingest.samples import Reading
+from tichwatch.config.schema import AlarmLevels, StationConfig, UpstreamLink
+from tichwatch.core.detection import Detection
+from tichwatch.detectors.flood.detector import FloodDetector
+from tichwatch.core.samples import Reading
 
 T0 = 1_760_000_000.0  # an arbitrary UTC epoch second to start synthetic series at
 HOUR = 3600.0

@@ -6,10 +6,10 @@ import math
 
 from hypothesis import HealthCheck, given, settings as hyp_settings, strategies as st
 
-from detectors.detection import Detection, ReadingDetector
-from detectors.flood.detector import FloodDetector, LEVEL
-from detectors.flood.settings import FloodSettings
-from ingest.samples import Reading
+from tichwatch.core.detection import Detection, ReadingDetector
+from tichwatch.detectors.flood.detector import FloodDetector, LEVEL
+from tichwatch.config.flood import FloodSettings
+from tichwatch.core.samples import Reading
 from flood_support import HOUR, T0, feed, kinds, make_station
 
 

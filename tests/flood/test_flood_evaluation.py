@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from detectors.flood.evaluation import crossings, evaluate_flood, format_table, load_dataset, main_eval
-from detectors.flood.settings import FloodSettings
+from tichwatch.tools.flood_evaluation import crossings, evaluate_flood, format_table, load_dataset, main_eval
+from tichwatch.config.flood import FloodSettings
 
 
 def _iso(ts: float) -> str:

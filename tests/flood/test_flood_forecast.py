@@ -5,12 +5,12 @@ import math
 
 import numpy as np
 
-from config.schema import UpstreamLink
-from detectors.flood.detector import FORECAST, LEVEL, RAPID_RISE
-from detectors.flood.forecast import first_crossing, upstream_rise
-from detectors.flood.history import LevelHistory
-from detectors.flood.trend import theil_sen
-from ingest.samples import Reading
+from tichwatch.config.schema import UpstreamLink
+from tichwatch.detectors.flood.detector import FORECAST, LEVEL, RAPID_RISE
+from tichwatch.detectors.flood.forecast import first_crossing, upstream_rise
+from tichwatch.detectors.flood.history import LevelHistory
+from tichwatch.detectors.flood.trend import theil_sen
+from tichwatch.core.samples import Reading
 from flood_support import HOUR, T0, feed, kinds, make_station
 
 

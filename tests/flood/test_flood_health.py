@@ -4,10 +4,10 @@ from __future__ import annotations
 import json
 import math
 
-from detectors.detection import Severity
-from detectors.flood.detector import FLOOD_KINDS, LEVEL
-from detectors.flood.health import BATTERY, CLOCK, OFFLINE, RANGE, SPIKE, STUCK
-from ingest.samples import Reading
+from tichwatch.core.detection import Severity
+from tichwatch.detectors.flood.detector import FLOOD_KINDS, LEVEL
+from tichwatch.detectors.flood.health import BATTERY, CLOCK, OFFLINE, RANGE, SPIKE, STUCK
+from tichwatch.core.samples import Reading
 from flood_support import HOUR, T0, feed, kinds, make_station
 
 

@@ -5,10 +5,10 @@ import math
 
 from hypothesis import given, settings as hyp_settings, strategies as st
 
-from config.schema import AlarmLevels
-from detectors.detection import Severity
-from detectors.flood.detector import LEVEL
-from detectors.flood.levels import Ladder, LevelState, step_level
+from tichwatch.config.schema import AlarmLevels
+from tichwatch.core.detection import Severity
+from tichwatch.detectors.flood.detector import LEVEL
+from tichwatch.detectors.flood.levels import Ladder, LevelState, step_level
 from flood_support import HOUR, feed, kinds, make_station
 
 

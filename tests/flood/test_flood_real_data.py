@@ -6,8 +6,8 @@ from typing import Callable
 
 import pytest
 
-from detectors.flood.evaluation import EvalReport, evaluate_flood
-from detectors.flood.settings import FloodSettings
+from tichwatch.tools.flood_evaluation import EvalReport, evaluate_flood
+from tichwatch.config.flood import FloodSettings
 
 VN = "waterlevel-vndms-central-vn-2025"
 HAN = "waterlevel-hanriver-seoul-2012-2022"

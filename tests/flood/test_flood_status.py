@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from detectors.flood.health import BATTERY, OFFLINE
-from ingest.samples import Reading
+from tichwatch.detectors.flood.health import BATTERY, OFFLINE
+from tichwatch.core.samples import Reading
 from flood_support import HOUR, T0, feed, make_station
 
 

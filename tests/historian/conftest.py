@@ -6,7 +6,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from config.schema import Settings
+from tichwatch.config.schema import Settings
 from tests.historian.victoria import VictoriaMetrics
 from tests.support import make_settings
 

@@ -10,14 +10,14 @@ from typing import Any, Iterator
 import pytest
 from prometheus_client import CollectorRegistry
 
-from api.service import Service
-from detectors.detection import Detection, Severity
-from ingest.broker import MosquittoProcess
-from ingest.contract import Topics, encode_reading
-from ingest.historian import Historian, build_historian
-from ingest.historian_settings import HistorianSettings
-from ingest.publisher import GatewayPublisher
-from ingest.samples import Reading
+from tichwatch.app.service import Service
+from tichwatch.core.detection import Detection, Severity
+from tichwatch.tools.broker import MosquittoProcess
+from tichwatch.ingest.contract import Topics, encode_reading
+from tichwatch.historian.sink import Historian, build_historian
+from tichwatch.config.historian import HistorianSettings
+from tichwatch.tools.publisher import GatewayPublisher
+from tichwatch.core.samples import Reading
 from tests.historian.conftest import TOKEN, TOKEN_ENV, historian_settings
 from tests.historian.victoria import VictoriaMetrics
 from tests.support import wait_for

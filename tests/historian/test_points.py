@@ -5,10 +5,10 @@ import json
 import re
 from pathlib import Path
 
-from detectors.detection import Detection, Severity
-from ingest.historian_points import (MEASUREMENTS, alert_event_line, detection_line, dust_line, epoch_ms,
+from tichwatch.core.detection import Detection, Severity
+from tichwatch.historian.points import (MEASUREMENTS, alert_event_line, detection_line, dust_line, epoch_ms,
                                      reading_line)
-from ingest.samples import Reading
+from tichwatch.core.samples import Reading
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -12,12 +12,12 @@ from typing import Iterator, Sequence
 import pytest
 from prometheus_client import CollectorRegistry
 
-from detectors.detection import Detection
-from ingest.historian import Historian, build_historian
-from ingest.historian_influx import InfluxWriter, WriteFailed
-from ingest.historian_points import dust_line, reading_line
-from ingest.historian_spool import SPOOL_FILE, Spool
-from ingest.samples import Frame, Reading
+from tichwatch.core.detection import Detection
+from tichwatch.historian.sink import Historian, build_historian
+from tichwatch.historian.influx import InfluxWriter, WriteFailed
+from tichwatch.historian.points import dust_line, reading_line
+from tichwatch.historian.spool import SPOOL_FILE, Spool
+from tichwatch.core.samples import Frame, Reading
 from tests.historian.conftest import TOKEN, TOKEN_ENV, historian_settings
 from tests.support import make_settings, wait_for
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from ingest.broker import free_port, is_listening
+from tichwatch.tools.broker import free_port, is_listening
 
 
 class VictoriaMetrics:

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 import yaml
 
-from config.loader import DEFAULT_CONFIG, ConfigError, parse_settings
-from ingest.gateway_auth_acl import mosquitto_acl
-from ingest.gateway_auth_settings import GatewayAuthSettings
+from tichwatch.config.loader import DEFAULT_CONFIG, ConfigError, parse_settings
+from tichwatch.ingest.gateway_auth_acl import mosquitto_acl
+from tichwatch.config.gateway_auth import GatewayAuthSettings
 from tests.security.tls_broker import DOCS, GATEWAYS
 from tests.support import make_settings
 

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from api.service import Service
-from config.loader import DEFAULT_CONFIG, ConfigError, load_settings
-from config.schema import MQTT_CLIENT_ID
-from ingest.broker import MosquittoProcess
-from ingest.client_id import CLIENT_ID_FILE, stored_client_id, with_service_client_id
-from ingest.contract import Topics, encode_reading
-from ingest.publisher import GatewayPublisher
+from tichwatch.app.service import Service
+from tichwatch.config.loader import DEFAULT_CONFIG, ConfigError, load_settings
+from tichwatch.config.schema import MQTT_CLIENT_ID
+from tichwatch.tools.broker import MosquittoProcess
+from tichwatch.ingest.client_id import CLIENT_ID_FILE, stored_client_id, with_service_client_id
+from tichwatch.ingest.contract import Topics, encode_reading
+from tichwatch.tools.publisher import GatewayPublisher
 from tests.support import make_settings, wait_for
 
 

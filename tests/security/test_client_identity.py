@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from api.service import Service
-from ingest.contract import Topics, encode_reading
+from tichwatch.app.service import Service
+from tichwatch.ingest.contract import Topics, encode_reading
 from tests.security.tls_broker import TlsBroker, TlsClient, connected
 from tests.support import wait_for
 
@@ -30,7 +30,7 @@ def stolen_ids(broker: TlsBroker) -> list[str]:
 
 def test_a_gateway_with_the_service_or_another_gateways_client_id_disconnects_nobody(
         tls_broker: TlsBroker, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="ingest.mqtt")
+    caplog.set_level(logging.INFO, logger="tichwatch.ingest.mqtt")
     svc = Service(tls_broker.settings)
     svc.start()
     gw_b = None

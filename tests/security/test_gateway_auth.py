@@ -6,11 +6,11 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings as hyp_settings, strategies as st
 
-from config.loader import ConfigError
-from config.schema import Settings
-from ingest.contract import Rejection, Topics, encode_reading
-from ingest.gateway_auth import GatewayVerifier, build_verifier, sign
-from ingest.gateway_auth_nonces import NONCE_DB, NonceStore
+from tichwatch.config.loader import ConfigError
+from tichwatch.config.schema import Settings
+from tichwatch.ingest.contract import Rejection, Topics, encode_reading
+from tichwatch.ingest.gateway_auth import GatewayVerifier, build_verifier, sign
+from tichwatch.ingest.gateway_auth_nonces import NONCE_DB, NonceStore
 from tests.support import make_settings
 
 T = Topics()

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from api.service import Service
-from ingest.broker import MosquittoProcess
-from ingest.contract import Topics, encode_reading
-from ingest.gateway_auth import sign
-from ingest.publisher import GatewayPublisher
+from tichwatch.app.service import Service
+from tichwatch.tools.broker import MosquittoProcess
+from tichwatch.ingest.contract import Topics, encode_reading
+from tichwatch.ingest.gateway_auth import sign
+from tichwatch.tools.publisher import GatewayPublisher
 from tests.support import Recorder, make_settings, wait_for
 
 T = Topics()

@@ -19,14 +19,14 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from api.service import Service
-from config.schema import Settings
-from ingest.broker import MosquittoProcess, free_port
-from ingest.contract import Topics, encode_reading
-from ingest.gateway_auth import sign
-from ingest.gateway_auth_nonces import NONCE_DB
-from ingest.publisher import GatewayPublisher
-from ingest.store import DB_NAME, Store
+from tichwatch.app.service import Service
+from tichwatch.config.schema import Settings
+from tichwatch.tools.broker import MosquittoProcess, free_port
+from tichwatch.ingest.contract import Topics, encode_reading
+from tichwatch.ingest.gateway_auth import sign
+from tichwatch.ingest.gateway_auth_nonces import NONCE_DB
+from tichwatch.tools.publisher import GatewayPublisher
+from tichwatch.store.store import DB_NAME, Store
 from tests.support import Recorder, make_settings, secret, wait_for, write_config
 
 TOPIC = Topics().reading("st1")
@@ -151,7 +151,7 @@ def count(db: Path, table: str = "nonces") -> int:
 
 def start_service(config: Path, log: Path) -> subprocess.Popen[bytes]:
     """`tichwatch run` as its own process, with the gateway's key in its environment."""
-    return subprocess.Popen([sys.executable, "-m", "api.cli", "run", "--config", str(config)],
+    return subprocess.Popen([sys.executable, "-m", "tichwatch.app.cli", "run", "--config", str(config)],
                             stdout=log.open("ab"), stderr=subprocess.STDOUT, env={**os.environ, KEY_ENV: KEY},
                             cwd=Path(__file__).resolve().parents[2])
 

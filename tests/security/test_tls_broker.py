@@ -8,9 +8,9 @@ from typing import Iterator
 
 import pytest
 
-from api.service import Service
-from ingest.contract import Topics, encode_reading
-from ingest.gateway_auth import GatewayVerifier
+from tichwatch.app.service import Service
+from tichwatch.ingest.contract import Topics, encode_reading
+from tichwatch.ingest.gateway_auth import GatewayVerifier
 from tests.security.tls_broker import DOCS, PASSWORDS, TlsBroker, TlsClient, connected
 from tests.support import wait_for
 

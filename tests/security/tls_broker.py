@@ -10,9 +10,9 @@ from pathlib import Path
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
-from config.schema import Settings
-from ingest.broker import MosquittoProcess, free_port
-from ingest.gateway_auth_acl import mosquitto_acl
+from tichwatch.config.schema import Settings
+from tichwatch.tools.broker import MosquittoProcess, free_port
+from tichwatch.ingest.gateway_auth_acl import mosquitto_acl
 from tests.support import make_settings
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "mosquitto"

@@ -1,0 +1,30 @@
+"""The store's versioned schema, assembled from what each package hands in, and the one way to open the store.
+
+Append a new entry to add a version; never edit or reorder a released one (a database records how many it has run).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from tichwatch.alerts.schema import ALERTS_SCHEMA
+from tichwatch.api.auth_schema import AUTH_SCHEMA, AUTH_THROTTLE_INDEX
+from tichwatch.residents.bulletins.schema import BULLETINS_SCHEMA
+from tichwatch.store.migrations import HEALTH_PROBE_SCHEMA, SAMPLES_SCHEMA
+from tichwatch.store.overrides import OVERRIDES_SCHEMA
+from tichwatch.store.store import Store
+
+MIGRATIONS: tuple[str, ...] = (
+    SAMPLES_SCHEMA,  # 1: readings, latest frames, evidence, detections (store)
+    ALERTS_SCHEMA,  # 2: alerts, audit log, silences, notification log and outbox (alerts)
+    AUTH_SCHEMA,  # 3: officer accounts, sessions, API keys, login throttling, officer audit log (api)
+    BULLETINS_SCHEMA,  # 4: bulletins, their audit log and published feed entries (residents)
+    OVERRIDES_SCHEMA,  # 5: alarm levels edited at run time (store.overrides)
+    HEALTH_PROBE_SCHEMA,  # 6: the readiness probe's row (store)
+    AUTH_THROTTLE_INDEX,  # 7: sign-in throttling counts failures per client address too (api)
+)
+"""Every migration, in order; the position is the schema version."""
+
+
+def open_store(data_dir: Path, write_busy_timeout_s: float = 5.0, read_busy_timeout_s: float = 2.0) -> Store:
+    """The deployment's store in `data_dir`, migrated to the full schema."""
+    return Store(data_dir, MIGRATIONS, write_busy_timeout_s, read_busy_timeout_s)

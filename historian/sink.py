@@ -1,0 +1,221 @@
+"""The historian: copies readings, dust indices, detections and alert events to InfluxDB, never blocking the pipeline.
+
+`record_*` only append to the on-disk spool (local and fast). One drain thread sends the spool's oldest points in
+batches and removes them once the server answered 204. While InfluxDB is unreachable the points wait in the spool,
+in order and across restarts; a point refused for good (400/413/422) is isolated by halving the batch and dropped
+alone, so it cannot hold back the rest.
+"""
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from typing import Callable, Mapping, Protocol, Sequence
+
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
+from tichwatch.config.loader import secret
+from tichwatch.config.schema import Settings
+from tichwatch.core.detection import Detection
+from tichwatch.historian.influx import InfluxWriter, PointWriter, WriteFailed
+from tichwatch.historian.points import alert_event_line, detection_line, dust_line, reading_line
+from tichwatch.historian.spool import SPOOL_FILE, Spool
+from tichwatch.core.samples import Frame, Reading
+
+log = logging.getLogger(__name__)
+
+
+class HistorianMetrics:
+    """The historian's Prometheus metrics, on the registry it is given."""
+
+    def __init__(self, registry: CollectorRegistry):
+        self.spool_points = Gauge("tichwatch_historian_spool_points", "Points waiting in the spool for InfluxDB",
+                                  registry=registry)
+        self.points_written = Counter("tichwatch_historian_points_written", "Points InfluxDB accepted",
+                                      registry=registry)
+        self.write_failures = Counter("tichwatch_historian_write_failures", "Write requests InfluxDB did not accept",
+                                      ["reason"], registry=registry)
+        self.points_dropped = Counter("tichwatch_historian_points_dropped", "Points given up (spool full, refused "
+                                      "for good by the server, spool not writable)", ["reason"], registry=registry)
+
+
+class CameraState(Protocol):
+    """What the historian reads of a camera's status after each frame (the dust detector's CameraStatus)."""
+
+    @property
+    def dust_index(self) -> float | None:
+        """Latest dust index, None while not judged."""
+
+    @property
+    def dust_active(self) -> bool:
+        """True while a dust plume is detected."""
+
+    @property
+    def suspended(self) -> str | None:
+        """Why dust is not judged right now (warming up, dark, ...)."""
+
+
+def dust_status(state: CameraState) -> str:
+    """A camera's status as stored with its dust index: 'dust', 'clear', or why judging is suspended."""
+    if state.dust_active:
+        return "dust"
+    return state.suspended or "clear"
+
+
+class Historian:
+    """Spools history points on disk and drains them to InfluxDB from a background thread."""
+
+    def __init__(self, settings: Settings, writer: PointWriter, registry: CollectorRegistry):
+        self._settings = settings.historian
+        self._rivers = {s.id: s.river for s in settings.stations}
+        self._sites = {c.id: c.site for c in settings.cameras}
+        self._spool = Spool(settings.store.data_dir / SPOOL_FILE, self._settings.spool_max_points)
+        self._writer = writer
+        self.metrics = HistorianMetrics(registry)
+        self.metrics.spool_points.set_function(lambda: len(self._spool))
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._batch_limit = self._settings.batch_points
+        self._retry_s = 0.0  # current backoff; 0 while writes succeed
+        self._full = False
+
+    @property
+    def spool_depth(self) -> int:
+        """Points waiting to be written."""
+        return len(self._spool)
+
+    # -- recording (any thread; local disk only) ----------------------------------------------------------------------
+    def record_readings(self, readings: Sequence[Reading]) -> None:
+        """Spool water-level readings."""
+        self._append(self._reading_lines(readings))
+
+    def record_detections(self, detections: Sequence[Detection]) -> None:
+        """Spool detections."""
+        self._append([detection_line(d) for d in detections])
+
+    def record_dust_index(self, camera_id: str, ts: float, index: float | None, status: str) -> None:
+        """Spool a camera's dust index (None while not judged) and status at frame time `ts`."""
+        self._append([dust_line(camera_id, self._sites.get(camera_id, ""), ts, index, status)])
+
+    def record_alert_event(self, alert_id: str, kind: str, subject: str, state: str, severity: int, ts: float,
+                           actor: str | None) -> None:
+        """Spool one change of an alert's state; `actor` is the officer, None for the system."""
+        self._append([alert_event_line(alert_id, kind, subject, state, severity, ts, actor)])
+
+    def on_commit(self, readings: Sequence[Reading], detections: Sequence[Detection]) -> None:
+        """Pipeline listener: spool a commit's new readings and detections in one append."""
+        self._append(self._reading_lines(readings) + [detection_line(d) for d in detections])
+
+    def frame_listener(self, status_of: Callable[[str], CameraState | None]) -> Callable[[Frame], None]:
+        """A pipeline frame listener spooling each processed frame's dust index, read from `status_of(camera_id)`."""
+        def on_frame(frame: Frame) -> None:
+            state = status_of(frame.camera_id)
+            if state is not None:
+                self.record_dust_index(frame.camera_id, frame.ts, state.dust_index, dust_status(state))
+        return on_frame
+
+    def _reading_lines(self, readings: Sequence[Reading]) -> list[str]:
+        return [reading_line(r, self._rivers.get(r.station_id, "")) for r in readings]
+
+    def _append(self, lines: list[str]) -> None:
+        """Add points to the spool; a full or broken spool costs points (counted and logged), never an exception."""
+        try:
+            dropped = self._spool.append(lines)
+        except sqlite3.Error:
+            self.metrics.points_dropped.labels("spool_error").inc(len(lines))
+            log.exception("historian spool not writable; %d points lost", len(lines))
+            return
+        if dropped:
+            self.metrics.points_dropped.labels("spool_full").inc(dropped)
+            if not self._full:
+                log.error("historian spool full (%d points): dropping the oldest until InfluxDB accepts writes again",
+                          self._spool.max_points)
+        self._full = bool(dropped)
+
+    # -- draining (one background thread) ----------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the drain thread (points spooled before a restart are sent first)."""
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="historian", daemon=True)
+        self._thread.start()
+
+    def close(self, timeout_s: float = 10.0) -> None:
+        """Try a last drain within `timeout_s`, then stop; what is left stays in the spool for the next start."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+            if self._thread.is_alive():
+                log.warning("historian still writing after %.0f s; leaving it (the spool keeps unsent points)",
+                            timeout_s)
+                return
+        self._writer.close()
+        self._spool.close()
+
+    def _run(self) -> None:
+        delay = self._settings.flush_interval_s
+        while True:
+            stopping = self._stop.wait(delay)
+            try:
+                delay = self._drain()
+            except Exception:  # a bug must not end history for good: log, back off, go on
+                log.exception("historian drain failed")
+                delay = self._backoff()
+            if stopping:
+                return
+
+    def _drain(self) -> float:
+        """Send the oldest points until the spool is empty or a write fails; return the delay before the next pass."""
+        while len(self._spool) and not (self._stop.is_set() and self._retry_s):
+            batch = self._spool.peek(self._batch_limit)
+            if not batch:
+                break
+            try:
+                self._writer.write([line for _, line in batch])
+            except WriteFailed as exc:
+                self.metrics.write_failures.labels(exc.reason).inc()
+                if exc.retryable:
+                    return self._failed(exc)
+                self._refused(batch, exc)
+                continue
+            self._spool.remove_through(batch[-1][0])
+            self.metrics.points_written.inc(len(batch))
+            self._batch_limit = min(self._settings.batch_points, self._batch_limit * 2)
+            if self._retry_s:
+                log.info("InfluxDB accepts writes again; %d points still spooled", len(self._spool))
+                self._retry_s = 0.0
+        return self._settings.flush_interval_s
+
+    def _failed(self, exc: WriteFailed) -> float:
+        """A retryable failure: log the first of a series, keep the points, back off."""
+        if not self._retry_s:
+            log.warning("InfluxDB write failed (%s); spooling %d points and retrying with backoff", exc,
+                        len(self._spool))
+        return self._backoff()
+
+    def _backoff(self) -> float:
+        s = self._settings
+        self._retry_s = min(s.retry_max_s, self._retry_s * 2) if self._retry_s else s.retry_min_s
+        return self._retry_s
+
+    def _refused(self, batch: list[tuple[int, str]], exc: WriteFailed) -> None:
+        """Points refused for good: halve the batch until the bad point is alone, then drop it (logged)."""
+        if len(batch) > 1:
+            self._batch_limit = max(1, len(batch) // 2)
+            return
+        point_id, line = batch[0]
+        self._spool.remove_through(point_id)
+        self.metrics.points_dropped.labels("refused").inc()
+        log.error("InfluxDB refused a point for good (%s); dropped: %s", exc, line[:500])
+
+
+def build_historian(settings: Settings, registry: CollectorRegistry,
+                    env: Mapping[str, str] | None = None) -> Historian | None:
+    """The configured historian (not started), None when disabled; ValueError when the token variable is unset."""
+    h = settings.historian
+    if not h.enabled:
+        return None
+    token = secret(h.token_env, env)
+    if token is None:
+        raise ValueError(f"historian.enabled is true but the environment variable {h.token_env} "
+                         "(the InfluxDB API token) is not set")
+    return Historian(settings, InfluxWriter(h, token), registry)

@@ -1,0 +1,192 @@
+"""The bulletin desk: drafts bulletins from live data (on demand and on the schedule), takes edits, approvals and
+publications through the workflow with an audit log, draws the pictures, synthesises the audio and delivers."""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any, Callable, Mapping, Sequence
+
+from tichwatch.residents.bulletins import storage, workflow
+from tichwatch.residents.bulletins.compose import LANGUAGES, compose_bulletin, compose_radio_script
+from tichwatch.residents.bulletins.files import BulletinFiles
+from tichwatch.residents.bulletins.gather import FloodStatusSource, ReadingLink, gather_snapshot, public_alerts
+from tichwatch.residents.bulletins.publishing import UNFIT_CHANNELS, ChannelLookup, deliver
+from tichwatch.residents.bulletins.retry import RetryPolicy, due_receivers
+from tichwatch.residents.bulletins.schedule import is_due, is_emergency
+from tichwatch.config.bulletins import BulletinSettings
+from tichwatch.residents.bulletins.snapshot import BulletinKind
+from tichwatch.residents.bulletins.views import bulletin_document
+from tichwatch.residents.bulletins.workflow import Authority, BulletinRecord, LogEntry, Origin, Step
+from tichwatch.residents.speech import SpeechUnavailable, spoken
+from tichwatch.alerts.storage import rows_of
+from tichwatch.config.schema import Settings
+from tichwatch.store.store import Store
+
+log = logging.getLogger(__name__)
+
+RETRY_ACTOR = "retry"
+"""The actor of delivery attempts after the first."""
+SCHEDULE_ACTOR = "schedule"
+"""The actor of bulletins the schedule makes (and publishes, for emergencies without approval)."""
+
+
+class BulletinDesk:
+    """Bulletins of one deployment: the workflow's I/O, the schedule thread and the files."""
+
+    def __init__(self, settings: Settings, bulletins: BulletinSettings, store: Store, reading_link: ReadingLink,
+                 clock: Callable[[], float] = time.time, flood: FloodStatusSource | None = None,
+                 channels: ChannelLookup | None = None):
+        self.settings = settings
+        self.bulletins = bulletins
+        self.store = store
+        self.reading_link = reading_link
+        self.clock = clock
+        self.flood = flood
+        self.channels: ChannelLookup = channels or (lambda name: None)
+        self.files = BulletinFiles(store.data_dir)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- workflow -----------------------------------------------------------------------------------------------
+    def create(self, actor: str, origin: Origin = "demand", kind: BulletinKind | None = None,
+               channels: Sequence[str] | None = None) -> BulletinRecord:
+        """Draft a bulletin from the data of now (kind: emergency while a flood alert at the hourly level is open)."""
+        now = self.clock()
+        snap = gather_snapshot(self.settings, self.bulletins, self.store, now, self.reading_link, self.flood, kind)
+        composed = {lang: compose_bulletin(snap, lang) for lang in LANGUAGES}
+        chosen = list(self.bulletins.channels if channels is None else channels)
+        self._check_receivers(chosen)
+        step = workflow.draft(composed, compose_radio_script(snap), origin, chosen, now, actor)
+        self.files.write_pictures(composed)
+        with self.store.transaction() as conn:
+            storage.save(conn, step.record, step.log)
+        return step.record
+
+    def _change(self, bulletin_id: str, step: Callable[[BulletinRecord], Step]) -> BulletinRecord:
+        """Apply a workflow step to the stored bulletin in one transaction (KeyError when there is none)."""
+        with self.store.transaction() as conn:
+            record = storage.get(rows_of(conn), bulletin_id)
+            if record is None:
+                raise KeyError(bulletin_id)
+            done = step(record)
+            storage.save(conn, done.record, done.log)
+        return done.record
+
+    def _append_log(self, bulletin_id: str, entries: Sequence[LogEntry]) -> None:
+        with self.store.transaction() as conn:
+            storage.add_log(conn, bulletin_id, entries)
+
+    def _check_receivers(self, names: Sequence[str]) -> None:
+        """ValueError for names that are not receivers able to take a bulletin."""
+        fit = [r.name for r in self.settings.alerts.receivers if r.channel.type not in UNFIT_CHANNELS]
+        unknown = [n for n in names if n not in fit]
+        if unknown:
+            raise ValueError(f"these are not receivers that can take a bulletin: {unknown}; configured: {fit}")
+
+    def edit(self, bulletin_id: str, changes: Mapping[str, str], actor: str) -> BulletinRecord:
+        """Change texts of an unpublished bulletin (an approved one goes back to draft)."""
+        now = self.clock()
+        return self._change(bulletin_id, lambda r: workflow.edit(r, changes, now, actor))
+
+    def approve(self, bulletin_id: str, actor: str) -> BulletinRecord:
+        """An officer approves a draft."""
+        now = self.clock()
+        return self._change(bulletin_id, lambda r: workflow.approve(r, now, actor))
+
+    def publish(self, bulletin_id: str, actor: str, authority: Authority,
+                channels: Sequence[str] | None = None) -> BulletinRecord:
+        """Publish (feeds at once), synthesise the radio audio, and deliver to the receivers; every result is logged."""
+        now = self.clock()
+        if channels is not None:
+            self._check_receivers(channels)
+        record = self._change(bulletin_id, lambda r: workflow.publish(
+            r, r.channels if channels is None else channels, now, actor, authority))
+        entries: list[LogEntry] = []
+        if self.bulletins.audio:
+            try:
+                self.files.write_audio(record.id, spoken(record.content["radio_vi"]), self.bulletins.audio_format,
+                                       self.bulletins.speech_rate_wpm)
+                entries.append(LogEntry(now, actor, "audio_ready", {"format": self.bulletins.audio_format}))
+            except SpeechUnavailable as exc:
+                log.warning("bulletin %s: no radio audio: %s", record.id, exc)
+                entries.append(LogEntry(now, actor, "audio_failed", {"detail": str(exc)}))
+        targets = record.channels if channels is None else channels
+        entries += deliver(record, targets, self.settings.alerts, self.channels, self.document(record),
+                           self.settings.language, now, actor)
+        self._append_log(record.id, entries)
+        return record
+
+    def retry_deliveries(self) -> int:
+        """Send again the deliveries of recently published bulletins that failed retryably and are due (see
+        tichwatch.residents.bulletins.retry); return how many receivers were tried."""
+        now = self.clock()
+        b = self.bulletins
+        policy = RetryPolicy(b.retry_first_delay_s, b.retry_max_delay_s, b.retry_attempts)
+        horizon = sum(policy.delay_s(n) for n in range(1, b.retry_attempts)) + b.retry_max_delay_s
+        tried = 0
+        for record in storage.published_since(self.store.query_all, now - horizon):
+            due = due_receivers(self.log_of(record.id), now, policy)
+            if due:
+                self._append_log(record.id, deliver(record, due, self.settings.alerts, self.channels,
+                                                    self.document(record), self.settings.language, now, RETRY_ACTOR))
+                tried += len(due)
+        return tried
+
+    # -- reading ------------------------------------------------------------------------------------------------
+    def get(self, bulletin_id: str) -> BulletinRecord | None:
+        """A bulletin in any state, or None."""
+        return storage.get(self.store.query_all, bulletin_id)
+
+    def published(self, limit: int = 50, after: tuple[object, ...] | None = None) -> list[BulletinRecord]:
+        """Published bulletins, newest first (continuing after a (published_ts, id) key)."""
+        return storage.published(self.store.query_all, limit, after)
+
+    def unpublished(self, limit: int = 50) -> list[BulletinRecord]:
+        """Drafts and approved bulletins, newest first."""
+        return storage.unpublished(self.store.query_all, limit)
+
+    def log_of(self, bulletin_id: str) -> list[LogEntry]:
+        """A bulletin's audit log, oldest first."""
+        return storage.log_of(self.store.query_all, bulletin_id)
+
+    def document(self, record: BulletinRecord) -> dict[str, Any]:
+        """A bulletin's JSON document."""
+        return bulletin_document(record, self.settings.http.public_url, self.settings.timezone,
+                                 self.bulletins.audio_format)
+
+    # -- schedule -----------------------------------------------------------------------------------------------
+    def tick(self) -> BulletinRecord | None:
+        """Draft the scheduled bulletin when one is due (publishing it at once when it is an emergency bulletin and
+        the deployment allows that); return it, or None when none was due."""
+        now = self.clock()
+        alerts = public_alerts(self.store, self.bulletins.public_kinds)
+        emergency = is_emergency(((a.kind, a.level) for a in alerts), self.bulletins.hourly_from_level)
+        last = storage.last_scheduled_ts(self.store.query_all)
+        if not is_due(now, last, emergency, self.bulletins.daily_local, self.settings.timezone):
+            return None
+        record = self.create(SCHEDULE_ACTOR, "schedule", "emergency" if emergency else "routine")
+        if emergency and self.bulletins.emergency_without_approval:
+            record = self.publish(record.id, SCHEDULE_ACTOR, "emergency")
+        return record
+
+    def start(self) -> None:
+        """Run the schedule and the delivery retries in a background thread until stop()."""
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="bulletin-schedule", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.bulletins.tick_interval_s):
+            try:
+                self.retry_deliveries()
+                self.tick()
+            except Exception:  # a failed bulletin must not end the schedule; the next tick tries again
+                log.exception("scheduled bulletin failed")
+
+    def stop(self) -> None:
+        """Stop the schedule thread."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+            self._thread = None

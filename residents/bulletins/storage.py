@@ -1,0 +1,76 @@
+"""Rows of the bulletin tables ↔ workflow objects. Writes take the caller's transaction; reads take a `Query`."""
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import asdict
+from typing import Sequence
+
+from tichwatch.residents.bulletins.facts import Figure
+from tichwatch.residents.bulletins.workflow import BulletinRecord, BulletinState, LogEntry
+from tichwatch.alerts.storage import Query
+
+_COLUMNS = ("id", "kind", "origin", "state", "data_ts", "created_ts", "created_by", "updated_ts", "approved_ts",
+            "approved_by", "published_ts", "published_by", "channels", "content", "figures")
+
+
+def save(conn: sqlite3.Connection, r: BulletinRecord, log: Sequence[LogEntry]) -> None:
+    """Insert or update a bulletin and append its log entries."""
+    values = (r.id, r.kind, r.origin, r.state.value, r.data_ts, r.created_ts, r.created_by, r.updated_ts,
+              r.approved_ts, r.approved_by, r.published_ts, r.published_by, json.dumps(list(r.channels)),
+              json.dumps(r.content, ensure_ascii=False), json.dumps([asdict(f) for f in r.figures], ensure_ascii=False))
+    updates = ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS if c != "id")
+    conn.execute(f"INSERT INTO bulletins ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))}) "
+                 f"ON CONFLICT (id) DO UPDATE SET {updates}", values)
+    add_log(conn, r.id, log)
+
+
+def add_log(conn: sqlite3.Connection, bulletin_id: str, log: Sequence[LogEntry]) -> None:
+    """Append entries to a bulletin's audit log."""
+    conn.executemany("INSERT INTO bulletin_log (bulletin_id, ts, actor, action, detail) VALUES (?, ?, ?, ?, ?)",
+                     [(bulletin_id, e.ts, e.actor, e.action, json.dumps(e.detail, ensure_ascii=False, default=str))
+                      for e in log])
+
+
+def _record(row: sqlite3.Row) -> BulletinRecord:
+    return BulletinRecord(
+        row["id"], row["kind"], row["origin"], BulletinState(row["state"]), row["data_ts"], row["created_ts"],
+        row["created_by"], row["updated_ts"], json.loads(row["content"]),
+        tuple(Figure(**f) for f in json.loads(row["figures"])), tuple(json.loads(row["channels"])),
+        row["approved_ts"], row["approved_by"], row["published_ts"], row["published_by"])
+
+
+def get(query: Query, bulletin_id: str) -> BulletinRecord | None:
+    """The bulletin with this id, or None."""
+    rows = query("SELECT * FROM bulletins WHERE id = ?", (bulletin_id,))
+    return _record(rows[0]) if rows else None
+
+
+def published(query: Query, limit: int = 50, after: tuple[object, ...] | None = None) -> list[BulletinRecord]:
+    """Published bulletins, newest first; `after` is the (published_ts, id) the list continues after."""
+    where, params = ("AND (published_ts, id) < (?, ?) ", (*after,)) if after else ("", ())
+    return [_record(r) for r in query(f"SELECT * FROM bulletins WHERE state = 'published' {where}"
+                                      "ORDER BY published_ts DESC, id DESC LIMIT ?", (*params, limit))]
+
+
+def published_since(query: Query, since_ts: float) -> list[BulletinRecord]:
+    """Bulletins published at or after `since_ts`, oldest first."""
+    return [_record(r) for r in query("SELECT * FROM bulletins WHERE state = 'published' AND published_ts >= ? "
+                                      "ORDER BY published_ts, id", (since_ts,))]
+
+
+def unpublished(query: Query, limit: int = 50) -> list[BulletinRecord]:
+    """Drafts and approved bulletins waiting for publication, newest first."""
+    return [_record(r) for r in query("SELECT * FROM bulletins WHERE state != 'published' "
+                                      "ORDER BY created_ts DESC, id DESC LIMIT ?", (limit,))]
+
+
+def last_scheduled_ts(query: Query) -> float | None:
+    """When the schedule last made a bulletin (None: never)."""
+    return query("SELECT MAX(created_ts) FROM bulletins WHERE origin = 'schedule'", ())[0][0]
+
+
+def log_of(query: Query, bulletin_id: str) -> list[LogEntry]:
+    """A bulletin's audit log, oldest first."""
+    return [LogEntry(r["ts"], r["actor"], r["action"], json.loads(r["detail"]))
+            for r in query("SELECT * FROM bulletin_log WHERE bulletin_id = ? ORDER BY id", (bulletin_id,))]

@@ -1,0 +1,376 @@
+"""The embedded store: SQLite in WAL mode for readings, detections and evidence metadata; JPEG files on disk.
+
+One writer connection (the pipeline worker; guarded by a lock) and one read connection per reading thread, so the
+HTTP API reads while the worker writes. Writes are idempotent on (subject, ts): a reading delivered twice is stored once.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Sequence
+
+from tichwatch.core.detection import Detection
+from tichwatch.store.pruning import SWEEPS, Pause, Sweep
+from tichwatch.store.retention_policy import RetentionPlan, Tally
+from tichwatch.core.samples import Frame, Reading
+
+DB_NAME = "tichwatch.sqlite3"
+PROBE_FILE_BYTES = 64 * 1024
+"""The readiness probe writes (and removes) a file this large: a disk with less room than that is not writable."""
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """One downsampled bucket of readings: min, mean and max level over [start_ts, start_ts + bucket_s)."""
+
+    start_ts: float
+    first_ts: float
+    last_ts: float
+    min_m: float
+    mean_m: float
+    max_m: float
+    count: int
+
+
+@dataclass(frozen=True)
+class EvidenceFiles:
+    """Where a detection's evidence snapshot and context frames were written, relative to the data directory."""
+
+    snapshot: str
+    context: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LatestFrame:
+    """The newest stored frame of a camera."""
+
+    camera_id: str
+    ts: float
+    path: Path
+    width: int
+    height: int
+
+
+def _connect(path: Path, busy_timeout_s: float) -> sqlite3.Connection:
+    """Open a connection with the pragmas every connection needs.
+
+    The busy timeout is short on purpose: a database locked by another process must make a write fail soon (the
+    pipeline retries it and reports not-ready) rather than hold a thread, and the HTTP API's threads with it."""
+    conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=busy_timeout_s)
+    conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes in WAL mode; fsync at checkpoints
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    """Write a file so a reader never sees a half-written one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+class Store:
+    """SQLite store of one deployment, in `data_dir`."""
+
+    def __init__(self, data_dir: Path, migrations: Sequence[str], write_busy_timeout_s: float = 5.0,
+                 read_busy_timeout_s: float = 2.0):
+        self.data_dir = Path(data_dir)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.path = self.data_dir / DB_NAME
+        self._lock = threading.RLock()
+        self._write_busy_timeout_s = write_busy_timeout_s
+        self._read_busy_timeout_s = read_busy_timeout_s
+        self._writer = _connect(self.path, write_busy_timeout_s)
+        self._local = threading.local()
+        self._probe_lock = threading.Lock()
+        self._probe: sqlite3.Connection | None = None
+        self._migrations = tuple(migrations)
+        self._migrate()
+
+    # -- schema -----------------------------------------------------------------------------------------------------
+    def _migrate(self) -> None:
+        """Apply every migration newer than the file's version, each in its own transaction."""
+        with self._lock:
+            version = self._writer.execute("PRAGMA user_version").fetchone()[0]
+            if version > len(self._migrations):
+                raise RuntimeError(f"{self.path} has schema version {version}, newer than this program "
+                                   f"({len(self._migrations)}): upgrade TichWatch instead")
+            for number, script in enumerate(self._migrations[version:], start=version + 1):
+                self._writer.executescript(f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version={number};\nCOMMIT;")
+
+    @property
+    def schema_version(self) -> int:
+        """The schema version of the open database."""
+        return int(self._read().execute("PRAGMA user_version").fetchone()[0])
+
+    # -- connections ------------------------------------------------------------------------------------------------
+    def _read(self) -> sqlite3.Connection:
+        """This thread's read connection."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = _connect(self.path, self._read_busy_timeout_s)
+            self._local.conn = conn
+        return conn
+
+    def query_one(self, sql: str, params: tuple[object, ...] = ()) -> sqlite3.Row | None:
+        """One row of a read query on this thread's read connection."""
+        return self._read().execute(sql, params).fetchone()
+
+    def query_all(self, sql: str, params: tuple[object, ...] = ()) -> list[sqlite3.Row]:
+        """All rows of a read query on this thread's read connection."""
+        return self._read().execute(sql, params).fetchall()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction on the writer connection; everything inside commits or rolls back together."""
+        with self._lock:
+            _rollback(self._writer)  # never build on a transaction a failure left open
+            with _transaction(self._writer) as conn:
+                yield conn
+
+    def close(self) -> None:
+        """Close the writer (and this thread's reader) connection."""
+        with self._lock:
+            self._writer.close()
+        with self._probe_lock:
+            if self._probe is not None:
+                self._probe.close()
+                self._probe = None
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    def probe_write(self, now: float) -> str | None:
+        """Really write (a row and a file), on a connection of its own; None when it worked, else why not.
+
+        For readiness: called from a monitor thread, never from a request, so it may wait up to the busy timeout."""
+        with self._probe_lock:
+            try:
+                if self._probe is None:
+                    self._probe = _connect(self.path, self._write_busy_timeout_s)
+                with _transaction(self._probe) as conn:
+                    conn.execute("INSERT INTO health_probe (id, ts) VALUES (1, ?) "
+                                 "ON CONFLICT (id) DO UPDATE SET ts = excluded.ts", (now,))
+                probe = self.data_dir / ".write-probe"
+                with open(probe, "wb") as fh:
+                    fh.write(b"\0" * PROBE_FILE_BYTES)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                probe.unlink()
+            except (sqlite3.Error, OSError) as exc:
+                if self._probe is not None and self._probe.in_transaction:
+                    _rollback(self._probe)
+                return f"{type(exc).__name__}: {str(exc)[:200]}"
+        return None
+
+    # -- readings ---------------------------------------------------------------------------------------------------
+    @staticmethod
+    def insert_readings(conn: sqlite3.Connection, readings: Sequence[Reading]) -> list[Reading]:
+        """Insert inside an open transaction; return the readings that were new (duplicates are skipped)."""
+        new: list[Reading] = []
+        for r in readings:
+            cur = conn.execute(
+                "INSERT OR IGNORE INTO readings (station_id, ts, level_m, seq, battery_v, received_ts) "
+                "VALUES (?, ?, ?, ?, ?, ?)", (r.station_id, r.ts, r.level_m, r.seq, r.battery_v, r.received_ts))
+            if cur.rowcount:
+                new.append(r)
+        return new
+
+    def append_readings(self, readings: Sequence[Reading]) -> list[Reading]:
+        """Store readings in one transaction; return the new ones."""
+        with self.transaction() as conn:
+            return self.insert_readings(conn, readings)
+
+    def latest_readings(self) -> dict[str, Reading]:
+        """The newest reading of every station that has one."""
+        rows = self._read().execute(
+            "SELECT r.* FROM readings r JOIN (SELECT station_id, MAX(ts) AS ts FROM readings GROUP BY station_id) m "
+            "ON r.station_id = m.station_id AND r.ts = m.ts").fetchall()
+        return {row["station_id"]: _reading(row) for row in rows}
+
+    def reading_at(self, station_id: str, ts: float) -> Reading | None:
+        """The reading of a station at exactly `ts`, or None."""
+        row = self._read().execute("SELECT * FROM readings WHERE station_id = ? AND ts = ?", (station_id, ts)).fetchone()
+        return _reading(row) if row else None
+
+    def readings(self, station_id: str, start: float, end: float, limit: int = 100_000) -> list[Reading]:
+        """Raw readings of a station with start <= ts < end, oldest first."""
+        rows = self._read().execute(
+            "SELECT * FROM readings WHERE station_id = ? AND ts >= ? AND ts < ? ORDER BY ts LIMIT ?",
+            (station_id, start, end, limit)).fetchall()
+        return [_reading(r) for r in rows]
+
+    def station_readings_since(self, station_id: str, since: float) -> list[Reading]:
+        """One station's readings since `since`, oldest first (to rebuild its detectors' state)."""
+        rows = self._read().execute("SELECT * FROM readings WHERE station_id = ? AND ts >= ? ORDER BY ts",
+                                    (station_id, since)).fetchall()
+        return [_reading(r) for r in rows]
+
+    def last_reading_ts(self, station_id: str) -> float | None:
+        """Time of a station's newest stored reading, or None."""
+        row = self._read().execute("SELECT MAX(ts) FROM readings WHERE station_id = ?", (station_id,)).fetchone()
+        return None if row[0] is None else float(row[0])
+
+    def recent_readings(self, since: float) -> list[Reading]:
+        """All stations' readings since `since`, oldest first (to warm detectors at start-up)."""
+        rows = self._read().execute("SELECT * FROM readings WHERE ts >= ? ORDER BY ts", (since,)).fetchall()
+        return [_reading(r) for r in rows]
+
+    def downsample(self, station_id: str, start: float, end: float, bucket_s: float) -> list[Bucket]:
+        """Min/mean/max per bucket of `bucket_s` seconds over [start, end), oldest first; empty buckets omitted."""
+        if bucket_s <= 0:
+            raise ValueError("bucket_s must be positive")
+        rows = self._read().execute(
+            "SELECT CAST((ts - ?) / ? AS INTEGER) AS b, MIN(ts), MAX(ts), MIN(level_m), AVG(level_m), MAX(level_m), "
+            "COUNT(*) FROM readings WHERE station_id = ? AND ts >= ? AND ts < ? GROUP BY b ORDER BY b",
+            (start, bucket_s, station_id, start, end)).fetchall()
+        return [Bucket(start + r[0] * bucket_s, r[1], r[2], r[3], r[4], r[5], r[6]) for r in rows]
+
+    def count_readings(self, station_id: str | None = None) -> int:
+        """How many readings are stored (for one station or all)."""
+        if station_id is None:
+            return int(self._read().execute("SELECT COUNT(*) FROM readings").fetchone()[0])
+        return int(self._read().execute("SELECT COUNT(*) FROM readings WHERE station_id = ?", (station_id,))
+                   .fetchone()[0])
+
+    # -- frames and evidence ----------------------------------------------------------------------------------------
+    def save_latest_frame(self, frame: Frame) -> Path:
+        """Keep a camera's newest frame on disk (one file per camera, replaced atomically)."""
+        path = self.data_dir / "frames" / frame.camera_id / "latest.jpg"
+        _atomic_write(path, frame.jpeg)
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO frames (camera_id, ts, path, width, height, received_ts) VALUES (?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (camera_id) DO UPDATE SET ts = excluded.ts, path = excluded.path, "
+                "width = excluded.width, height = excluded.height, received_ts = excluded.received_ts",
+                (frame.camera_id, frame.ts, str(path.relative_to(self.data_dir)), frame.width, frame.height,
+                 frame.received_ts))
+        return path
+
+    def latest_frame(self, camera_id: str) -> LatestFrame | None:
+        """The newest frame of a camera, or None."""
+        row = self._read().execute("SELECT * FROM frames WHERE camera_id = ?", (camera_id,)).fetchone()
+        if row is None:
+            return None
+        return LatestFrame(row["camera_id"], row["ts"], self.data_dir / row["path"], row["width"], row["height"])
+
+    def record_dust_index(self, camera_id: str, ts: float, dust_index: float | None, status: str) -> None:
+        """Keep the dust index (None while the detector is suspended) and camera status of a frame."""
+        with self.transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO dust_index (camera_id, ts, dust_index, status) VALUES (?, ?, ?, ?)",
+                         (camera_id, ts, dust_index, status))
+
+    def latest_dust_index(self, camera_id: str) -> tuple[float, float | None, str, int | None] | None:
+        """(ts, dust index, status, newest evidence id) of a camera's latest processed frame, or None."""
+        row = self._read().execute(
+            "SELECT ts, dust_index, status, (SELECT MAX(id) FROM evidence WHERE subject = ?) FROM dust_index "
+            "WHERE camera_id = ? ORDER BY ts DESC LIMIT 1", (camera_id, camera_id)).fetchone()
+        return (row[0], row[1], row[2], row[3]) if row else None
+
+    def dust_series(self, camera_id: str, start: float, end: float) -> list[tuple[float, float | None, str]]:
+        """(ts, dust index, status) of a camera's frames over [start, end), oldest first."""
+        rows = self._read().execute(
+            "SELECT ts, dust_index, status FROM dust_index WHERE camera_id = ? AND ts >= ? AND ts < ? ORDER BY ts",
+            (camera_id, start, end)).fetchall()
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    def write_evidence_files(self, detection: Detection) -> EvidenceFiles:
+        """Write a detection's snapshot and context frames to disk (before the transaction that indexes them)."""
+        assert detection.snapshot_jpeg is not None
+        day = time.strftime("%Y%m%d", time.gmtime(detection.ts))
+        base = self.data_dir / "evidence" / detection.subject / day
+        stem = f"{int(detection.ts * 1000)}_{detection.kind.replace('.', '-')}"
+        snap = base / f"{stem}.jpg"
+        _atomic_write(snap, detection.snapshot_jpeg)
+        context = []
+        for i, jpeg in enumerate(detection.context_jpegs):
+            p = base / f"{stem}_ctx{i:02d}.jpg"
+            _atomic_write(p, jpeg)
+            context.append(str(p.relative_to(self.data_dir)))
+        return EvidenceFiles(str(snap.relative_to(self.data_dir)), tuple(context))
+
+    @staticmethod
+    def insert_evidence(conn: sqlite3.Connection, detection: Detection, files: EvidenceFiles, now: float) -> int:
+        """Index evidence files already written, inside an open transaction; return the evidence id."""
+        cur = conn.execute(
+            "INSERT INTO evidence (subject, kind, ts, snapshot_path, context_paths, created_ts) VALUES (?, ?, ?, ?, ?, ?)",
+            (detection.subject, detection.kind, detection.ts, files.snapshot, json.dumps(list(files.context)), now))
+        return int(cur.lastrowid or 0)
+
+    def save_evidence(self, conn: sqlite3.Connection, detection: Detection, now: float) -> int | None:
+        """Write a detection's evidence files and index them (tools and tests; the pipeline writes files first)."""
+        if detection.snapshot_jpeg is None:
+            return None
+        return self.insert_evidence(conn, detection, self.write_evidence_files(detection), now)
+
+    def evidence_path(self, evidence_id: int) -> Path | None:
+        """Absolute path of an evidence snapshot, or None."""
+        row = self._read().execute("SELECT snapshot_path FROM evidence WHERE id = ?", (evidence_id,)).fetchone()
+        return self.data_dir / row[0] if row else None
+
+    # -- detections -------------------------------------------------------------------------------------------------
+    def insert_detection(self, conn: sqlite3.Connection, d: Detection, evidence_id: int | None) -> int:
+        """Record a detection inside an open transaction; return its id."""
+        cur = conn.execute(
+            "INSERT INTO detections (kind, subject, ts, active, severity, value, unit, level, reason, evidence, "
+            "evidence_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (d.kind, d.subject, d.ts, int(d.active), int(d.severity), d.value, d.unit, d.level, d.reason,
+             json.dumps(d.evidence, default=str), evidence_id))
+        return int(cur.lastrowid or 0)
+
+    def detections(self, since: float, subject: str | None = None, limit: int = 1000) -> list[sqlite3.Row]:
+        """Recorded detections since `since`, newest first."""
+        if subject is None:
+            return self._read().execute("SELECT * FROM detections WHERE ts >= ? ORDER BY ts DESC, id DESC LIMIT ?",
+                                        (since, limit)).fetchall()
+        return self._read().execute(
+            "SELECT * FROM detections WHERE ts >= ? AND subject = ? ORDER BY ts DESC, id DESC LIMIT ?",
+            (since, subject, limit)).fetchall()
+
+    # -- retention --------------------------------------------------------------------------------------------------
+    def prune(self, sweep: str, plan: RetentionPlan, tally: Tally, chunk_rows: int = 5000,
+              pause: Pause = lambda: None) -> None:
+        """Run one retention sweep (a name in tichwatch.store.pruning.SWEEPS) against `plan`, counting into `tally` as it goes.
+
+        Deletes in transactions of at most `chunk_rows` rows, calling `pause` between them; files go after their
+        rows commit. See tichwatch.store.pruning for what each sweep keeps."""
+        if sweep not in SWEEPS:
+            raise ValueError(f"unknown retention sweep {sweep!r}; known: {', '.join(SWEEPS)}")
+        SWEEPS[sweep](Sweep(self, plan, tally, chunk_rows, pause))
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    """Roll back whatever is open; SQLite may already have rolled back by itself (e.g. on a full disk)."""
+    try:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+    except sqlite3.Error:
+        pass  # nothing left to roll back, or the connection is unusable: the next BEGIN says so
+
+
+@contextmanager
+def _transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One write transaction on `conn`: COMMIT may fail too (disk full, locked), and then it is rolled back."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+        conn.execute("COMMIT")
+    except BaseException:
+        _rollback(conn)
+        raise
+
+
+def _reading(row: sqlite3.Row) -> Reading:
+    """A Reading from a readings row."""
+    return Reading(row["station_id"], row["ts"], row["level_m"], row["seq"], row["battery_v"], row["received_ts"])

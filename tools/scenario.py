@@ -1,0 +1,74 @@
+"""A deterministic river scenario for the simulator: quiet days, a flood wave through BD1–BD3 and back, noise and faults.
+
+Pure functions of (station, time): the same time always gives the same level, so a restarted simulator continues
+seamlessly and tests can assert on the scenario.
+"""
+from __future__ import annotations
+
+import math
+import random
+import zlib
+from dataclasses import dataclass
+
+from tichwatch.config.schema import StationConfig
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A periodic flood scenario; one wave per period, upstream stations ahead of their downstream neighbours."""
+
+    period_s: float = 72 * 3600
+    wave_start_frac: float = 0.25  # quiet for the first quarter of each period
+    time_to_peak_s: float = 14 * 3600
+    shape_k: float = 3.0  # gamma-shaped hydrograph: steep rise, slow recession
+    noise_m: float = 0.005
+    spike_prob: float = 0.004
+    spike_m: float = 1.6
+    stuck_frac: tuple[float, float] = (0.86, 0.89)  # second station reports one value through this part of the period
+    silent_frac: tuple[float, float] = (0.92, 0.95)  # third station goes silent through this part of the period
+
+    def _rng(self, station: StationConfig, t: float) -> random.Random:
+        """A generator seeded by station and whole second (hash() of str is salted per process; crc32 is not)."""
+        return random.Random(zlib.crc32(f"{station.id}:{int(t)}".encode()))
+
+    def base_m(self, station: StationConfig) -> float:
+        """The quiet-weather level of a station."""
+        return max(station.min_level_m + 0.2, station.alarm.bd1_m - 1.5)
+
+    def peak_m(self, station: StationConfig) -> float:
+        """The peak of the wave: just above BD3 (below the record, where configured)."""
+        top = station.alarm.bd3_m + 0.25
+        if station.alarm.record_m is not None:
+            top = min(top, (station.alarm.bd3_m + station.alarm.record_m) / 2)
+        return top
+
+    def clean_level(self, station: StationConfig, t: float, lead_s: float = 0.0) -> float:
+        """The true river level at `t` (no noise, no faults); `lead_s` shifts the wave earlier (upstream)."""
+        phase_s = (t + lead_s) % self.period_s - self.wave_start_frac * self.period_s
+        base, peak = self.base_m(station), self.peak_m(station)
+        if phase_s <= 0:
+            return base
+        x = phase_s / self.time_to_peak_s
+        return base + (peak - base) * (x ** self.shape_k) * math.exp(self.shape_k * (1 - x))
+
+    def reading(self, station: StationConfig, index: int, t: float, lead_s: float = 0.0) -> float | None:
+        """What the station's gateway reports at `t`: noisy level, spikes, a stuck spell, a silent spell (None)."""
+        frac = (t % self.period_s) / self.period_s
+        if index == 2 and self.silent_frac[0] <= frac < self.silent_frac[1]:
+            return None
+        if index == 1 and self.stuck_frac[0] <= frac < self.stuck_frac[1]:
+            t = self.stuck_frac[0] * self.period_s + (t - t % self.period_s)
+        rng = self._rng(station, t)
+        level = self.clean_level(station, t, lead_s) + rng.gauss(0, self.noise_m)
+        if rng.random() < self.spike_prob:
+            level += self.spike_m
+        return round(min(max(level, station.min_level_m), station.max_level_m), 3)
+
+
+def station_leads(stations: list[StationConfig]) -> dict[str, float]:
+    """How far ahead (seconds) each station's wave runs: an upstream station leads by its link's lag."""
+    leads = {s.id: 0.0 for s in stations}
+    for s in stations:
+        for up in s.upstream:
+            leads[up.station_id] = max(leads[up.station_id], float(up.lag_s))
+    return leads
