@@ -1,6 +1,7 @@
 # The two commands of the README: `make demo` runs the service with simulated gateways and cameras on the embedded
-# defaults; `make test` runs the whole test suite. Both install what they need first (.ci/setup).
-.PHONY: setup demo test bench
+# defaults; `make test` runs the linter, the type checker and then the whole test suite. Both install what they need
+# first (.ci/setup).
+.PHONY: setup demo lint test bench
 
 setup:
 	@bash .ci/setup
@@ -8,7 +9,13 @@ setup:
 demo: setup
 	.venv/bin/tichwatch run --simulate
 
-test: setup
+# The linter and the type checker (pyproject's [tool.ruff] and [tool.mypy]: strict on the runtime packages) run first;
+# the tests run only when both pass.
+lint: setup
+	@.venv/bin/ruff check . || { echo "make: ruff found the problems above (many fix with .venv/bin/ruff check --fix)"; exit 1; }
+	@.venv/bin/python .ci/typecheck || { echo "make: mypy found the type errors above (.ci/typecheck runs it)"; exit 1; }
+
+test: setup lint
 	.venv/bin/python -m pytest -q -p no:cacheprovider
 
 # The quick benchmarks (each prints its ratio against a baseline measured in the same run); bench/dust_transfer.py

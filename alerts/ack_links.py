@@ -14,9 +14,11 @@ import json
 import os
 import secrets
 import sqlite3
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+
+from tichwatch.core.links import ack_url
 
 KEY_FILE = "ack_link.key"
 """The generated key's file in the data directory."""
@@ -80,7 +82,7 @@ class AckLinks:
 
     def url(self, alert_id: str, receiver: str, now: float) -> str:
         """The link to put in a message."""
-        return f"{self.public_url}/api/v1/ack/{self.issue(alert_id, receiver, now)}"
+        return ack_url(self.public_url, self.issue(alert_id, receiver, now))
 
     def verify(self, token: str, now: float) -> AckClaim:
         """The claim of a genuine, unexpired token; InvalidLink otherwise (does not check single use)."""
@@ -88,8 +90,10 @@ class AckLinks:
             body, mac = token.split(".", 1)
             payload = _unb64(body)
             ok = hmac.compare_digest(mac, self._mac(payload))
-            data = json.loads(payload) if ok else None
-            claim = AckClaim(str(data["a"]), str(data["r"]), float(data["e"]), str(data["n"])) if ok else None
+            claim = None
+            if ok:
+                data = json.loads(payload)
+                claim = AckClaim(str(data["a"]), str(data["r"]), float(data["e"]), str(data["n"]))
         except (ValueError, KeyError, TypeError):
             raise InvalidLink("damaged") from None
         if claim is None:

@@ -1,19 +1,32 @@
-"""Officer actions on the store: acknowledge, comment, resolve, create and end silences.
+"""Officer actions: acknowledge, comment, resolve, create and end silences, and acknowledge links.
 
-Each runs inside the caller's transaction (so an acknowledge link can record its nonce in the same one), records who
-did it and why in the audit log, and queues the notifications the change causes. Refusals raise ActionError with an
-HTTP-like status and a message a person can act on.
+`AlertActions` is what the API calls: one transaction per action, after whose commit the alert changes are published
+on the bus and delivery is woken. The functions below it do the work inside a given transaction: each records who did
+it and why in the audit log and queues the notifications the change causes; those that change an alert also return
+its `AlertChanged` events for the caller to publish after the commit. Refusals raise ActionError with an HTTP-like
+status and a message a person can act on.
 """
 from __future__ import annotations
 
 import secrets
 import sqlite3
+from collections.abc import Callable
+from typing import TypeVar
 
 from tichwatch.alerts import model, storage
+from tichwatch.alerts.ack_links import AckClaim, use_nonce
 from tichwatch.alerts.engine import AlertEngine
 from tichwatch.alerts.model import Alert, AlertState, AuditEntry, Silence
-from tichwatch.config.alerts import Matchers
 from tichwatch.alerts.storage import rows_of
+from tichwatch.config.alerts import Matchers
+from tichwatch.core.bus import EventBus
+from tichwatch.core.events import AlertChanged
+from tichwatch.store.store import Store
+
+T = TypeVar("T")
+
+Acted = tuple[Alert, list[AlertChanged]]
+"""An alert after an action, and the events of its changes (to publish once the transaction commits)."""
 
 MAX_SILENCE_S = 30 * 86400
 """Longest silence an officer can create: a forgotten silence must not mute a flood season."""
@@ -42,13 +55,13 @@ def _required(text: str, what: str) -> str:
 
 
 def acknowledge(conn: sqlite3.Connection, engine: AlertEngine, alert_id: str, actor: str, now: float,
-                note: str = "") -> Alert:
+                note: str = "") -> Acted:
     """Take an alert on: repeats and escalation stop. Acknowledging an acknowledged alert changes nothing."""
     alert = _alert(conn, alert_id)
     if alert.state is AlertState.RESOLVED:
         raise ActionError(409, f"alert {alert_id} is already resolved ({alert.resolved_by}): nothing to acknowledge")
-    engine.commit(conn, model.acknowledge(alert, now, actor, note.strip()), now)
-    return _alert(conn, alert_id)
+    changed = engine.commit(conn, alert, model.acknowledge(alert, now, actor, note.strip()), now)
+    return _alert(conn, alert_id), changed
 
 
 def comment(conn: sqlite3.Connection, alert_id: str, actor: str, now: float, text: str) -> AuditEntry:
@@ -60,13 +73,13 @@ def comment(conn: sqlite3.Connection, alert_id: str, actor: str, now: float, tex
 
 
 def resolve(conn: sqlite3.Connection, engine: AlertEngine, alert_id: str, actor: str, now: float,
-            reason: str) -> Alert:
+            reason: str) -> Acted:
     """Close an alert by hand, with a reason (e.g. a false alarm confirmed on site)."""
     alert = _alert(conn, alert_id)
     if alert.state is AlertState.RESOLVED:
         raise ActionError(409, f"alert {alert_id} is already resolved ({alert.resolved_by})")
-    engine.commit(conn, model.resolve(alert, now, actor, _required(reason, "a reason")), now)
-    return _alert(conn, alert_id)
+    changed = engine.commit(conn, alert, model.resolve(alert, now, actor, _required(reason, "a reason")), now)
+    return _alert(conn, alert_id), changed
 
 
 def create_silence(conn: sqlite3.Connection, matchers: Matchers, starts_ts: float, ends_ts: float, reason: str,
@@ -100,3 +113,53 @@ def expire_silence(conn: sqlite3.Connection, engine: AlertEngine, silence_id: st
     storage.add_audit(conn, [entry])
     engine.notify(conn, storage.open_alerts(rows_of(conn)), now)
     return expired
+
+
+class AlertActions:
+    """The officers' actions as the API calls them: each in one transaction, its alert changes published on the bus
+    after the commit, and delivery woken for the notifications it queued."""
+
+    def __init__(self, store: Store, engine: AlertEngine, bus: EventBus, wake: Callable[[], None]):
+        self._store = store
+        self._engine = engine
+        self._bus = bus
+        self._wake = wake
+
+    def acknowledge(self, alert_id: str, actor: str, now: float, note: str = "") -> Alert:
+        """Take an alert on (see `acknowledge`); returns the alert after."""
+        return self._run(lambda conn: acknowledge(conn, self._engine, alert_id, actor, now, note))
+
+    def acknowledge_link(self, claim: AckClaim, actor: str, now: float) -> Alert | None:
+        """Acknowledge as an acknowledge link's receiver, using up the link in the same transaction; returns the
+        alert as it was before (None when it is gone). InvalidLink when the link was used already."""
+        def work(conn: sqlite3.Connection) -> tuple[Alert | None, list[AlertChanged]]:
+            before = storage.get_alert(rows_of(conn), claim.alert_id)
+            use_nonce(conn, claim, actor, now)
+            _, changed = acknowledge(conn, self._engine, claim.alert_id, actor, now, "acknowledge link in the message")
+            return before, changed
+        return self._run(work)
+
+    def comment(self, alert_id: str, actor: str, now: float, text: str) -> AuditEntry:
+        """Add a remark to an alert's log (the alert itself does not change)."""
+        return self._run(lambda conn: (comment(conn, alert_id, actor, now, text), []))
+
+    def resolve(self, alert_id: str, actor: str, now: float, reason: str) -> Alert:
+        """Close an alert by hand (see `resolve`); returns the alert after."""
+        return self._run(lambda conn: resolve(conn, self._engine, alert_id, actor, now, reason))
+
+    def create_silence(self, matchers: Matchers, starts_ts: float, ends_ts: float, reason: str, actor: str,
+                       now: float) -> Silence:
+        """Mute matching alerts for a while (see `create_silence`)."""
+        return self._run(lambda conn: (create_silence(conn, matchers, starts_ts, ends_ts, reason, actor, now), []))
+
+    def expire_silence(self, silence_id: str, actor: str, now: float) -> Silence:
+        """End a silence now (see `expire_silence`)."""
+        return self._run(lambda conn: (expire_silence(conn, self._engine, silence_id, actor, now), []))
+
+    def _run(self, work: Callable[[sqlite3.Connection], tuple[T, list[AlertChanged]]]) -> T:
+        """Run `work` in one transaction; after the commit, publish its changes and wake delivery."""
+        with self._store.transaction() as conn:
+            result, changed = work(conn)
+        self._bus.publish_all(changed)
+        self._wake()
+        return result

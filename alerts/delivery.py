@@ -1,14 +1,16 @@
-"""Delivery: drains the outbox through the channels with one dispatcher per receiver (each with its own order, rate
-limit and, while the service runs, its own thread), retries with exponential backoff, and a `delivery.failed` alert
-(to the administrators' route) for a message that still fails after its attempts. A message is marked sent only after
-its channel accepted it; every error text is redacted before it is stored, logged or put in an alert.
+"""Delivery: drains the outbox (alert notifications and bulletin deliveries alike) through the channels with one
+dispatcher per receiver (each with its own order, rate limit and, while the service runs, its own thread), retries
+with exponential backoff, and a `delivery.failed` alert (to the administrators' route) for a message that still fails
+after its attempts. A message is marked sent only after its channel accepted it; every error text is redacted before
+it is stored, logged or put in an alert.
 """
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import Callable, Mapping
+from functools import partial
 
 from tichwatch.alerts import outbox, storage
 from tichwatch.alerts.channels.base import Channel, DeliveryResult, Notification
@@ -16,10 +18,12 @@ from tichwatch.alerts.dispatch import ReceiverDispatcher
 from tichwatch.alerts.engine import AlertEngine
 from tichwatch.alerts.metrics import AlertMetrics
 from tichwatch.alerts.redaction import Redactor
-from tichwatch.config.alerts import AlertSettings, send_timeout_s
 from tichwatch.alerts.storage import rows_of
 from tichwatch.alerts.workers import Worker
+from tichwatch.config.alerts import AlertSettings, send_timeout_s
+from tichwatch.core.bus import EventBus
 from tichwatch.core.detection import Detection, Severity
+from tichwatch.core.events import AlertChanged
 from tichwatch.store.store import Store
 
 log = logging.getLogger(__name__)
@@ -37,8 +41,10 @@ class Delivery:
 
     def __init__(self, store: Store, settings: AlertSettings, channels: Mapping[str, Channel], engine: AlertEngine,
                  metrics: AlertMetrics, redactor: Redactor, after_send: AfterSend | None = None,
-                 on_error: Callable[[], None] = lambda: None):
+                 on_error: Callable[[], None] = lambda: None, bus: EventBus | None = None):
         self.store = store
+        self.bus = bus if bus is not None else EventBus()
+        """Where the delivery.failed alert's changes are published, after their commit."""
         self.alerts = settings
         self.settings = settings.delivery
         self.channels = channels
@@ -50,6 +56,8 @@ class Delivery:
         self.dispatchers: dict[str, ReceiverDispatcher] = {}
         self._workers: dict[str, Worker] = {}
         self._lock = threading.Lock()
+        self.outbox = outbox.Outbox(store.query_all, metrics, redactor, self.wake)
+        """Where other packages (the bulletin desk) queue what this delivery sends."""
         for r in settings.receivers:
             self.dispatcher(r.name)
 
@@ -82,7 +90,7 @@ class Delivery:
         for name in self._receivers():
             d = self.dispatcher(name)
             d.resume()
-            worker = Worker(f"alerts-delivery-{name}", lambda d=d: d.step(clock), self.settings.poll_interval_s,
+            worker = Worker(f"alerts-delivery-{name}", partial(d.step, clock), self.settings.poll_interval_s,
                             self._on_error, wake=d.woken)
             self._workers[name] = worker
             worker.start()
@@ -106,14 +114,16 @@ class Delivery:
         result = replace(result, detail=self.redactor.text(result.detail))
         if self.after_send is not None:
             self.after_send(n, result)
+        changed: list[AlertChanged] = []
         with self.store.transaction() as conn:
             state = outbox.record(conn, n, result, now, self.settings)
             recovered = state == "sent" and storage.open_alert(rows_of(conn), FAILED_KIND, n.receiver) is not None
             if state == "failed":
-                self.engine.apply(conn, [_failure(n, channel_type, result, now)], now)
+                changed = self.engine.apply(conn, [_failure(n, channel_type, result, now)], now)
             elif recovered:
-                self.engine.apply(conn, [Detection(FAILED_KIND, n.receiver, now, False, reason="delivered again")],
-                                  now)
+                changed = self.engine.apply(
+                    conn, [Detection(FAILED_KIND, n.receiver, now, False, reason="delivered again")], now)
+        self.bus.publish_all(changed)
         outcome = ("sent" if result.ok else "failed" if state == "failed" else "unknown" if result.unknown
                    else "retry")
         self.metrics.deliveries.labels(channel_type, outcome).inc()
@@ -131,4 +141,4 @@ def _failure(n: Notification, channel: str, result: DeliveryResult, now: float) 
     return Detection(FAILED_KIND, n.receiver, now, True, Severity.WARNING, float(n.attempt), "attempts",
                      reason="message could not be delivered",
                      evidence={"receiver": n.receiver, "channel": channel, "error": result.detail,
-                               "notification_id": n.id, "alert_id": n.alert_id, "attempts": n.attempt})
+                               "notification_id": n.id, **outbox.source_of(n), "attempts": n.attempt})

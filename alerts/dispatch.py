@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
-from typing import Callable
+from collections.abc import Callable
 
 from tichwatch.alerts import outbox
 from tichwatch.alerts.channels.base import Channel, DeliveryResult, Notification

@@ -1,7 +1,7 @@
 """Escalation: which tiers of which chains an unacknowledged alert has reached (pure)."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from tichwatch.alerts.model import Alert, AlertState, Labels, matches
 from tichwatch.config.alerts import EscalationChain, EscalationTier

@@ -1,7 +1,7 @@
 """The alert runtime's Prometheus metrics, on the service's registry."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 

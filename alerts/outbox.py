@@ -1,35 +1,79 @@
-"""The outbox: notifications queued in the same transaction as the alert change, delivered later with retries.
+"""The outbox: notifications queued in the same transaction as the change they tell of (an alert change, or a bulletin
+being published), delivered later with retries.
 
-Each row is also the log of what was sent (the dedup stage reads the last row per alert and receiver). A row is marked
-`sent` only after its channel accepted it; an attempt is counted before the send, so a crash in between means one
-more delivery with the same idempotency key, never a lost one.
+Each row is also the log of what was sent (the dedup stage reads the last row per alert and receiver; a bulletin's
+delivery status is its rows). A row is marked `sent` only after its channel accepted it; an attempt is counted before
+the send, so a crash in between means one more delivery with the same idempotency key, never a lost one.
 """
 from __future__ import annotations
 
 import json
 import secrets
 import sqlite3
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from tichwatch.alerts.channels.base import DeliveryResult, Message, Notification
-from tichwatch.config.alerts import DeliverySettings
+from tichwatch.alerts.metrics import AlertMetrics
+from tichwatch.alerts.redaction import Redactor
 from tichwatch.alerts.stages import Candidate, SentEntry
-from tichwatch.alerts.storage import Query
+from tichwatch.config.alerts import DeliverySettings
 from tichwatch.core.detection import Severity
+from tichwatch.store.rows import Query
+
+BULLETIN_NOTICE = "bulletin"
+"""The notice of a bulletin delivery (channels see it in Notification.notice)."""
+
+BULLETIN_PREFIX = "bulletin:"
+"""What a bulletin delivery's Notification.alert_id starts with (followed by the bulletin's id)."""
+
+
+@dataclass(frozen=True)
+class _Row:
+    """The columns a new outbox row is given (the rest start at their defaults: pending, no attempt yet)."""
+
+    alert_id: str | None
+    bulletin_id: str | None
+    receiver: str
+    channel: str
+    notice: str
+    severity: Severity
+    tier: str | None
+    message: Message
+    document: dict[str, Any]  # the alert's (or the bulletin's) document, as channels get it in Notification.alert
+
+
+def _insert(conn: sqlite3.Connection, r: _Row, now: float) -> str:
+    """Insert a row, due at once; return its idempotency key."""
+    key = secrets.token_urlsafe(18)
+    payload = json.dumps({"message": r.message.to_json(), "alert": r.document}, ensure_ascii=False, default=str)
+    conn.execute(
+        "INSERT INTO notifications (idempotency_key, alert_id, bulletin_id, receiver, channel, notice, severity, tier, "
+        "created_ts, payload, next_attempt_ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (key, r.alert_id, r.bulletin_id, r.receiver, r.channel, r.notice, int(r.severity), r.tier, now, payload, now))
+    return key
 
 
 def enqueue(conn: sqlite3.Connection, c: Candidate, channel: str, message: Message, alert_doc: dict[str, Any],
             now: float) -> str:
-    """Queue one notification; return its idempotency key."""
-    key = secrets.token_urlsafe(18)
-    payload = json.dumps({"message": message.to_json(), "alert": alert_doc}, ensure_ascii=False, default=str)
-    conn.execute(
-        "INSERT INTO notifications (idempotency_key, alert_id, receiver, channel, notice, severity, tier, created_ts, "
-        "payload, next_attempt_ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (key, c.alert.id, c.receiver.name, channel, c.notice, int(c.alert.severity),
-         c.tier.name if c.tier else None, now, payload, now))
-    return key
+    """Queue one notification about an alert change; return its idempotency key."""
+    return _insert(conn, _Row(c.alert.id, None, c.receiver.name, channel, c.notice, c.alert.severity,
+                              c.tier.name if c.tier else None, message, alert_doc), now)
+
+
+def enqueue_bulletin(conn: sqlite3.Connection, bulletin_id: str, receiver: str, channel: str, message: Message,
+                     document: dict[str, Any], now: float) -> str:
+    """Queue one delivery of a published bulletin to a receiver; return its idempotency key."""
+    return _insert(conn, _Row(None, bulletin_id, receiver, channel, BULLETIN_NOTICE, Severity.INFO, None, message,
+                              document), now)
+
+
+def source_of(n: Notification) -> dict[str, str]:
+    """What a notification is about, as evidence: {"alert_id": …} or {"bulletin_id": …}."""
+    if n.notice == BULLETIN_NOTICE and n.alert_id.startswith(BULLETIN_PREFIX):
+        return {"bulletin_id": n.alert_id.removeprefix(BULLETIN_PREFIX)}
+    return {"alert_id": n.alert_id}
 
 
 def last_sent(query: Query, alert_ids: Sequence[str]) -> dict[str, dict[str, SentEntry]]:
@@ -74,14 +118,15 @@ def begin_attempt(conn: sqlite3.Connection, row_id: int, now: float) -> Notifica
     conn.execute("UPDATE notifications SET attempts = attempts + 1 WHERE id = ?", (row_id,))
     r = conn.execute("SELECT * FROM notifications WHERE id = ?", (row_id,)).fetchone()
     payload = json.loads(r["payload"])
-    return Notification(r["id"], r["idempotency_key"], r["alert_id"], r["receiver"], r["notice"], r["created_ts"],
+    about = r["alert_id"] if r["alert_id"] is not None else BULLETIN_PREFIX + r["bulletin_id"]
+    return Notification(r["id"], r["idempotency_key"], about, r["receiver"], r["notice"], r["created_ts"],
                         r["attempts"], Message(**payload["message"]), payload["alert"])
 
 
 def backoff_s(attempts: int, base_s: float, max_s: float) -> float:
     """Wait after `attempts` failed attempts: `base_s` doubling each time, capped at `max_s` (alert notifications and
     bulletin deliveries alike)."""
-    return min(max_s, base_s * 2 ** max(0, attempts - 1))
+    return float(min(max_s, base_s * 2.0 ** max(0, attempts - 1)))
 
 
 def copies_bound(window_s: float, settings: DeliverySettings) -> int:
@@ -125,3 +170,38 @@ def of_alert(query: Query, alert_id: str) -> list[dict[str, Any]]:
     rows = query("SELECT id, receiver, channel, notice, tier, created_ts, state, attempts, sent_ts, last_error "
                  "FROM notifications WHERE alert_id = ? ORDER BY id", (alert_id,))
     return [dict(r) for r in rows]
+
+
+def of_bulletin(query: Query, bulletin_id: str) -> list[dict[str, Any]]:
+    """A bulletin's deliveries (without their text), oldest first."""
+    rows = query("SELECT id, receiver, channel, created_ts, state, attempts, next_attempt_ts, sent_ts, last_error "
+                 "FROM notifications WHERE bulletin_id = ? ORDER BY id", (bulletin_id,))
+    return [dict(r) for r in rows]
+
+
+class Outbox:
+    """The outbox as the packages outside the alert engine use it (the bulletin desk): queue a delivery in the
+    caller's transaction, wake the dispatchers after the commit, read a delivery's state. Built by the Delivery that
+    drains it, so what is queued here gets the same order, rate limits, retries, metrics and failure alert."""
+
+    def __init__(self, query: Query, metrics: AlertMetrics, redactor: Redactor, wake: Callable[[], None]):
+        self._query = query
+        self._metrics = metrics
+        self._redactor = redactor
+        self._wake = wake
+
+    def queue_bulletin(self, conn: sqlite3.Connection, bulletin_id: str, receiver: str, channel: str,
+                       message: Message, document: dict[str, Any], now: float) -> str:
+        """Queue a bulletin's delivery to a receiver (counted like any notification); return its idempotency key."""
+        key = enqueue_bulletin(conn, bulletin_id, receiver, channel, message, document, now)
+        self._metrics.queued.labels(channel).inc()
+        return key
+
+    def wake(self) -> None:
+        """Tell the dispatchers something was queued (call after the commit)."""
+        self._wake()
+
+    def bulletin_deliveries(self, bulletin_id: str) -> list[dict[str, Any]]:
+        """A bulletin's deliveries, oldest first, their errors redacted (addresses and secrets masked)."""
+        rows = of_bulletin(self._query, bulletin_id)
+        return [{**r, "last_error": self._redactor.text(r["last_error"]) if r["last_error"] else None} for r in rows]

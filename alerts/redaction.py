@@ -11,14 +11,19 @@ from __future__ import annotations
 
 import re
 import urllib.parse
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from tichwatch.alerts.channels.http import mask
-from tichwatch.config.alerts import (EmailChannel, ReceiverConfig, SmsChannel, TelegramChannel, WebhookChannel,
-                             ZaloChannel)
-
-ACK_PATH = "/api/v1/ack/"
-"""Where acknowledge links point (the token follows)."""
+from tichwatch.config.alerts import (
+    EmailChannel,
+    ReceiverConfig,
+    SmsChannel,
+    TelegramChannel,
+    WebhookChannel,
+    ZaloChannel,
+)
+from tichwatch.core.links import ACK_PATH
 
 _SHAPES = re.compile("|".join([
     r"(?P<ack>" + re.escape(ACK_PATH) + r")[^\s\"'<>]+",
@@ -80,7 +85,7 @@ class Redactor:
             if longest_first else None
 
     @classmethod
-    def for_receivers(cls, receivers: Iterable[ReceiverConfig], secrets: Sequence[str | None] = ()) -> "Redactor":
+    def for_receivers(cls, receivers: Iterable[ReceiverConfig], secrets: Sequence[str | None] = ()) -> Redactor:
         """A redactor for these receivers' values (and the given secrets)."""
         return cls([pair for r in receivers for pair in receiver_values(r)], secrets)
 

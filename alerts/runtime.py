@@ -1,14 +1,18 @@
-"""The alert runtime: builds the engine (the pipeline's DetectionSink), the channels and the delivery, and runs a
-ticker thread that calls the engine's tick (repeats, escalation, holds, silence expiry) and one delivery thread per
-receiver. Tests drive `tick(now)` with their own clock instead of starting the threads.
+"""The alert runtime: builds the engine (the pipeline's DetectionSink), the officers' actions, the channels and the
+delivery, and runs a ticker thread that calls the engine's tick (repeats, escalation, holds, silence expiry) and one
+delivery thread per receiver. Tests drive `tick(now)` with their own clock instead of starting the threads.
+
+Every alert change is published on the event bus after its commit, whoever made it (pipeline, ticker, delivery, an
+officer); the runtime itself listens for them to wake delivery, since a change is what queues notifications.
 """
 from __future__ import annotations
 
 import time
-from typing import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 
 from tichwatch.alerts import outbox
 from tichwatch.alerts.ack_links import AckLinks, load_key
+from tichwatch.alerts.actions import AlertActions
 from tichwatch.alerts.channels.factory import build_channels, deployment_redactor
 from tichwatch.alerts.channels.mqtt import Publish
 from tichwatch.alerts.delivery import AfterSend, Delivery
@@ -17,22 +21,24 @@ from tichwatch.alerts.metrics import AlertMetrics
 from tichwatch.alerts.templates import Composer
 from tichwatch.alerts.workers import Worker
 from tichwatch.config.schema import Settings
-from tichwatch.core.detection import Detection
+from tichwatch.core.bus import EventBus
+from tichwatch.core.events import AlertChanged
 from tichwatch.core.metrics import Metrics
-from tichwatch.core.samples import Reading
 from tichwatch.store.store import Store
 
 
 class AlertRuntime:
-    """Alerts of one deployment: `engine` goes into the pipeline's sinks, `on_commit` into its listeners."""
+    """Alerts of one deployment: `engine` goes into the pipeline's sinks, `actions` serve the officers."""
 
     def __init__(self, settings: Settings, store: Store, metrics: Metrics, publish_mqtt: Publish | None = None,
                  clock: Callable[[], float] = time.time, env: Mapping[str, str] | None = None,
-                 after_send: AfterSend | None = None):
+                 after_send: AfterSend | None = None, bus: EventBus | None = None):
         a = settings.alerts
         self.settings = settings
         self.store = store
         self.clock = clock
+        self.bus = bus if bus is not None else EventBus(on_failure=metrics.errors.labels("listener").inc)
+        """Where alert changes are published once committed."""
         self.ack_links = AckLinks(load_key(settings.store.data_dir, a.ack_link_key_env, env), a.ack_link_ttl_s,
                                   settings.http.public_url)
         self.composer = Composer(settings, self.ack_links.url)
@@ -42,23 +48,24 @@ class AlertRuntime:
         """Hides receivers' addresses and channel secrets: public views and logs go through it."""
         on_error = metrics.errors.labels("alerts").inc
         self.delivery = Delivery(store, a, build_channels(settings, publish_mqtt, self.redactor, env), self.engine,
-                                 self.metrics, self.redactor, after_send, on_error)
+                                 self.metrics, self.redactor, after_send, on_error, self.bus)
+        self.actions = AlertActions(store, self.engine, self.bus, self.wake)
+        """Acknowledge, comment, resolve, silences, acknowledge links: one transaction each."""
         self._ticker = Worker("alerts-ticker", self._ticker_step, a.tick_interval_s, on_error)
+        self.bus.subscribe(AlertChanged, self._on_alert_changed)
 
     def tick(self, now: float) -> None:
         """Run the time-driven parts at `now`, then deliver what is due."""
-        with self.store.transaction() as conn:
-            self.engine.tick(conn, now)
+        self._tick(now)
         self.delivery.drain(now)
 
     def wake(self) -> None:
         """Tell the delivery threads there is something new in the outbox (call after a commit)."""
         self.delivery.wake()
 
-    def on_commit(self, readings: Sequence[Reading], detections: Sequence[Detection]) -> None:
-        """Pipeline listener: detections were committed, so notifications may be waiting."""
-        if detections:
-            self.wake()
+    def _on_alert_changed(self, event: AlertChanged) -> None:
+        """Bus listener: a committed alert change may have queued notifications."""
+        self.wake()
 
     def start(self) -> None:
         """Start the ticker and a delivery thread per receiver."""
@@ -72,6 +79,11 @@ class AlertRuntime:
         self.delivery.stop(timeout_s)
 
     def _ticker_step(self) -> None:
+        self._tick(self.clock())
+        self.wake()  # repeats and escalations are queued without any alert changing
+
+    def _tick(self, now: float) -> None:
+        """The engine's tick in one transaction; its alert changes published after the commit."""
         with self.store.transaction() as conn:
-            self.engine.tick(conn, self.clock())
-        self.wake()
+            changed = self.engine.tick(conn, now)
+        self.bus.publish_all(changed)

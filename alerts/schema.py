@@ -1,9 +1,10 @@
-"""Store tables of the alert engine (migration 2 of tichwatch.store.migrations).
+"""Store tables of the alert engine (migrations 2 and 8 of tichwatch.app.schema).
 
 - `alerts`: one row per episode of a (kind, subject); at most one open (not resolved) row per key.
 - `alert_log`: the audit log: every change of an alert or silence, with who, when and why.
 - `silences`: officer-made silences with matchers, a reason and an expiry.
-- `notifications`: the outbox and the log of what was sent (one row per message to one receiver).
+- `notifications`: the outbox and the log of what was sent (one row per message to one receiver), about an alert or
+  (since migration 8, NOTIFICATIONS_OF_BULLETINS) a published bulletin.
 - `ack_link_nonces`: acknowledge-link nonces already used (links are single-use).
 """
 from __future__ import annotations
@@ -92,3 +93,37 @@ CREATE TABLE ack_link_nonces (
     used_by TEXT NOT NULL
 );
 """
+
+NOTIFICATIONS_OF_BULLETINS = """
+CREATE TABLE notifications_v8 (
+    id INTEGER PRIMARY KEY,
+    idempotency_key TEXT NOT NULL UNIQUE,
+    alert_id TEXT REFERENCES alerts (id),
+    bulletin_id TEXT REFERENCES bulletins (id),
+    receiver TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    notice TEXT NOT NULL,
+    severity INTEGER NOT NULL,
+    tier TEXT,
+    created_ts REAL NOT NULL,
+    payload TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sent', 'failed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_ts REAL NOT NULL,
+    last_error TEXT,
+    sent_ts REAL,
+    remote_id TEXT,
+    CHECK ((alert_id IS NULL) != (bulletin_id IS NULL))
+);
+INSERT INTO notifications_v8 (id, idempotency_key, alert_id, receiver, channel, notice, severity, tier, created_ts,
+                              payload, state, attempts, next_attempt_ts, last_error, sent_ts, remote_id)
+    SELECT id, idempotency_key, alert_id, receiver, channel, notice, severity, tier, created_ts, payload, state,
+           attempts, next_attempt_ts, last_error, sent_ts, remote_id FROM notifications;
+DROP TABLE notifications;
+ALTER TABLE notifications_v8 RENAME TO notifications;
+CREATE INDEX notifications_pending ON notifications (state, receiver, id);
+CREATE INDEX notifications_alert_receiver ON notifications (alert_id, receiver, id);
+CREATE INDEX notifications_bulletin ON notifications (bulletin_id, receiver, id) WHERE bulletin_id IS NOT NULL;
+"""
+"""Migration 8: the outbox carries bulletin deliveries too, so a notification is about an alert or a bulletin (exactly
+one). SQLite cannot drop a NOT NULL, hence the copy; ids, keys and states are kept, so nothing waiting is lost."""

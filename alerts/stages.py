@@ -6,15 +6,22 @@ reason. Everything a stage needs comes in a `StageContext` loaded beforehand, so
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 from datetime import datetime, timedelta
-from typing import Callable, Mapping, Sequence
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from tichwatch.alerts.escalation import due_tiers
 from tichwatch.alerts.model import Alert, AlertState, Labels, Silence, matches
-from tichwatch.config.alerts import AlertSettings, EscalationTier, MaintenanceWindow, NoticeKind, ReceiverConfig, WEEKDAYS
+from tichwatch.config.alerts import (
+    WEEKDAYS,
+    AlertSettings,
+    EscalationTier,
+    MaintenanceWindow,
+    NoticeKind,
+    ReceiverConfig,
+)
 from tichwatch.core.detection import Severity
 
 
@@ -108,8 +115,8 @@ def route(alerts: Sequence[Alert], ctx: StageContext) -> StageResult:
         for r in ctx.settings.routes:
             if matches(r.match, labels):
                 names.update({n: None for n in r.receivers if n not in names})
-        for tier in due_tiers(alert, labels, ctx.settings.escalation, ctx.now):
-            names.update({n: tier for n in tier.receivers if n not in names})
+        for due in due_tiers(alert, labels, ctx.settings.escalation, ctx.now):
+            names.update({n: due for n in due.receivers if n not in names})
         told = ctx.sent.get(alert.id, {})
         if alert.state is not AlertState.FIRING:
             names.update({n: None for n in told if n not in names})

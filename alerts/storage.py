@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
-from typing import Sequence
 
 from tichwatch.alerts.model import Alert, AlertState, AuditEntry, Silence
 from tichwatch.config.alerts import Matchers
@@ -17,7 +17,10 @@ _ALERT_COLUMNS = tuple(f.name for f in fields(Alert))
 
 def rows_of(conn: sqlite3.Connection) -> Query:
     """A Query on an open connection (inside a transaction)."""
-    return lambda sql, params=(): conn.execute(sql, params).fetchall()
+    def query(sql: str, params: tuple[object, ...] = ()) -> list[sqlite3.Row]:
+        return conn.execute(sql, params).fetchall()
+
+    return query
 
 
 def _alert(row: sqlite3.Row) -> Alert:

@@ -6,9 +6,10 @@ commune can change them without touching code, and a template cannot reach into 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from jinja2 import FileSystemLoader, StrictUndefined, pass_context, select_autoescape
@@ -18,9 +19,9 @@ from jinja2.sandbox import SandboxedEnvironment
 from tichwatch.alerts.channels.base import Message
 from tichwatch.alerts.model import Alert, AlertState
 from tichwatch.alerts.redaction import Redactor
-from tichwatch.config.alerts import LogChannel, ReceiverConfig
 from tichwatch.alerts.stages import Candidate
 from tichwatch.alerts.views import alert_url, subject_name
+from tichwatch.config.alerts import LogChannel, ReceiverConfig
 from tichwatch.config.schema import Settings
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -69,7 +70,7 @@ def _day(ctx: Context, ts: float) -> str:
 
 def _hm(seconds: float) -> tuple[int, int]:
     """A duration as (hours, minutes), rounded to the minute."""
-    minutes = int(round(max(0.0, seconds) / 60))
+    minutes = round(max(0.0, seconds) / 60)
     return minutes // 60, minutes % 60
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 from typing import Any
 
 from tichwatch.alerts.model import Alert, AuditEntry, Silence
-from tichwatch.core.timefmt import iso_local, iso_utc
 from tichwatch.config.schema import Settings
+from tichwatch.core.links import alert_page_url
+from tichwatch.core.timefmt import iso_local, iso_utc
 
 
 def subject_name(settings: Settings, subject: str) -> str:
@@ -19,7 +20,7 @@ def subject_name(settings: Settings, subject: str) -> str:
 
 def alert_url(settings: Settings, alert_id: str) -> str:
     """The alert's page for people."""
-    return f"{settings.http.public_url.rstrip('/')}/alerts/{alert_id}"
+    return alert_page_url(settings.http.public_url, alert_id)
 
 
 def _times(tz: str, **named: float | None) -> dict[str, str | None]:

@@ -42,7 +42,7 @@ class Role(StrEnum):
     OFFICER = "officer"
     ADMIN = "admin"
 
-    def allows(self, needed: "Role") -> bool:
+    def allows(self, needed: Role) -> bool:
         """True when this role includes everything `needed` may do."""
         return ROLE_RANK[self.value] >= ROLE_RANK[needed.value]
 

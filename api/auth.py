@@ -5,7 +5,8 @@ Use `principal: Principal = Depends(require_role(Role.OFFICER))` on any endpoint
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
@@ -25,11 +26,13 @@ _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key
 
 
 def _accounts(request: Request) -> Accounts:
-    return request.app.state.service.accounts
+    accounts: Accounts = request.app.state.service.accounts
+    return accounts
 
 
 def _clock(request: Request) -> float:
-    return request.app.state.service.clock()
+    now: float = request.app.state.service.clock()
+    return now
 
 
 class Unauthenticated(ApiProblem):
@@ -63,7 +66,9 @@ def has_valid_credentials(request: Request) -> bool:
     if header.lower().startswith("bearer "):
         return accounts.from_token(header[7:].strip(), _clock(request)) is not None
     key = request.headers.get("x-api-key")
-    return bool(key) and accounts.from_api_key(key) is not None
+    if not key:
+        return False
+    return accounts.from_api_key(key) is not None
 
 
 def require_role(role: Role) -> Callable[..., Principal]:

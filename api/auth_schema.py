@@ -1,4 +1,5 @@
-"""Store tables of officer authentication (migration 3 of tichwatch.store.migrations, and AUTH_THROTTLE_INDEX after it)."""
+"""Store tables of officer authentication (migration 3 of tichwatch.store.migrations, and AUTH_THROTTLE_INDEX after
+it)."""
 from __future__ import annotations
 
 AUTH_SCHEMA = """
@@ -42,6 +43,6 @@ CREATE INDEX officer_audit_ts ON officer_audit (ts);
 AUTH_THROTTLE_INDEX = """
 CREATE INDEX login_failures_client_ts ON login_failures (client, ts);
 """
-"""A migration to append: sign-in throttling also counts failures per client address (tichwatch.api.login_throttle), which
-without this index scans the table (small, as it holds one window of attempts, but an attack from many addresses
+"""A migration to append: sign-in throttling also counts failures per client address (tichwatch.api.login_throttle),
+which without this index scans the table (small, as it holds one window of attempts, but an attack from many addresses
 makes it grow)."""

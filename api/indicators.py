@@ -1,12 +1,18 @@
 """The commune's indicators: sensor and camera availability, alerts acknowledged within the target, time to acknowledge.
 
-Pure functions over plain values; `routes_indicators` gathers them from the store.
+`commune_indicators` reads the store (its latest readings and frames, one query of the alerts); the figures
+themselves are pure functions over plain values.
 """
 from __future__ import annotations
 
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
+
+from tichwatch.config.schema import CameraConfig, IndicatorSettings, StationConfig
+from tichwatch.core.detection import Severity
+from tichwatch.store.rows import Query
+from tichwatch.store.store import Store
 
 
 @dataclass(frozen=True)
@@ -18,7 +24,8 @@ class AckStats:
     median_ack_s: float | None
 
 
-def availability(last_ts: Sequence[float | None], expected_s: Sequence[float], now: float, factor: float) -> float | None:
+def availability(last_ts: Sequence[float | None], expected_s: Sequence[float], now: float,
+                 factor: float) -> float | None:
     """Share of subjects whose last sample is recent (within factor × expected interval); None with no subjects."""
     if not expected_s:
         return None
@@ -36,3 +43,32 @@ def ack_stats(alerts: Sequence[tuple[float, float | None]], now: float, target_s
     in_time = sum(1 for start, ack in decided if ack is not None and ack - start <= target_s)
     return AckStats(len(alerts), in_time / len(decided) if decided else None,
                     statistics.median(delays) if delays else None)
+
+
+@dataclass(frozen=True)
+class Indicators:
+    """The commune's indicators now."""
+
+    sensor_availability: float | None
+    camera_availability: float | None
+    acks: AckStats
+
+
+def warning_ack_times(query: Query, since_ts: float) -> list[tuple[float, float | None]]:
+    """(firing since, acknowledged at or None) of every warning or worse that started since `since_ts`."""
+    rows = query("SELECT firing_since_ts, acknowledged_ts FROM alerts WHERE started_ts >= ? AND severity >= ?",
+                 (since_ts, int(Severity.WARNING)))
+    return [(r[0], r[1]) for r in rows]
+
+
+def commune_indicators(store: Store, stations: Sequence[StationConfig], cameras: Sequence[CameraConfig],
+                       cfg: IndicatorSettings, now: float) -> Indicators:
+    """Sensor and camera availability now, and acknowledgements over `cfg.window_days`."""
+    latest = store.latest_readings()
+    sensor = availability([latest[s.id].ts if s.id in latest else None for s in stations],
+                          [s.expected_interval_s for s in stations], now, cfg.available_within_factor)
+    frames = [store.latest_frame(c.id) for c in cameras]
+    camera = availability([f.ts if f else None for f in frames], [c.expected_interval_s for c in cameras], now,
+                          cfg.available_within_factor)
+    acks = ack_stats(warning_ack_times(store.query_all, now - cfg.window_days * 86400), now, cfg.ack_target_s)
+    return Indicators(sensor, camera, acks)

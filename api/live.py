@@ -1,17 +1,26 @@
 """Live updates: a bounded ring of events (readings, detections, alert changes) fanned out to Server-Sent Events.
 
-Producers are worker threads; consumers are SSE responses on the asyncio loop. Event ids are "<boot>-<n>", so a client
-resuming with a Last-Event-ID from before a restart, or older than the ring, is told to reload (`event: reset`).
+The hub is fed by `follow`, a listener of the event bus: producers' worker threads publish committed changes there and
+the listener only turns each into a small JSON document and appends it to the ring. Consumers are SSE responses on the
+asyncio loop. Event ids are "<boot>-<n>", so a client resuming with a Last-Event-ID from before a restart, or older
+than the ring, is told to reload (`event: reset`).
 """
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 import time
 from collections import deque
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any, AsyncIterator
+from typing import Any
+
+from tichwatch.core.bus import EventBus, Unsubscribe
+from tichwatch.core.detection import Severity
+from tichwatch.core.events import AlertChanged, DetectionsRaised, FrameJudged, ReadingsStored, StationChanged
+from tichwatch.core.timefmt import iso_local, iso_utc
 
 
 @dataclass(frozen=True)
@@ -19,7 +28,7 @@ class LiveEvent:
     """One event of the stream."""
 
     seq: int
-    type: str  # "reading", "detection", "alert", "camera"
+    type: str  # "reading", "detection", "alert", "camera", "station"
     data: dict[str, Any]
 
 
@@ -84,10 +93,41 @@ class EventHub:
         if changed is None:
             await asyncio.sleep(timeout_s)
             return
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(changed.wait(), timeout_s)
-        except asyncio.TimeoutError:
-            pass
+
+
+def follow(bus: EventBus, hub: EventHub, timezone: str) -> Unsubscribe:
+    """Put every committed change the bus reports on the live stream; returns the function that stops it."""
+    def readings(e: ReadingsStored) -> None:
+        for r in e.readings:
+            hub.publish("reading", {"station_id": r.station_id, "ts": iso_utc(r.ts),
+                                    "ts_local": iso_local(r.ts, timezone), "level_m": r.level_m})
+
+    def detections(e: DetectionsRaised) -> None:
+        for d in e.detections:
+            hub.publish("detection", {"kind": d.kind, "subject": d.subject, "ts": iso_utc(d.ts), "active": d.active,
+                                      "severity": d.severity.name.lower(), "level": d.level, "value": d.value,
+                                      "unit": d.unit})
+
+    stops = [bus.subscribe(ReadingsStored, readings), bus.subscribe(DetectionsRaised, detections),
+             bus.subscribe(AlertChanged, lambda e: hub.publish("alert", alert_data(e))),
+             bus.subscribe(FrameJudged, lambda e: hub.publish("camera", {
+                 "camera_id": e.camera_id, "ts": iso_utc(e.ts), "dust_index": e.dust_index, "status": e.state})),
+             bus.subscribe(StationChanged, lambda e: hub.publish("station", {
+                 "station_id": e.station_id, "alarm_levels_m": dict(e.alarm_levels_m)}))]
+
+    def unsubscribe() -> None:
+        for stop in stops:
+            stop()
+    return unsubscribe
+
+
+def alert_data(e: AlertChanged) -> dict[str, Any]:
+    """An alert change as the stream's `alert` event: which alert, its state before and after, who did what, when."""
+    return {"alert_id": e.alert_id, "kind": e.kind, "subject": e.subject, "state": e.state,
+            "state_before": e.state_before, "severity": Severity(e.severity).name.lower(), "action": e.action,
+            "actor": e.actor, "ts": iso_utc(e.ts)}
 
 
 def sse_format(event_id: str | None, type_: str, data: dict[str, Any]) -> str:

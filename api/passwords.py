@@ -8,8 +8,9 @@ the rest at once with `HashingBusy` (answered 503 with Retry-After): nothing pil
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator, Protocol
+from typing import Protocol
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -21,7 +22,9 @@ BUSY_RETRY_AFTER_S = 2
 class Hasher(Protocol):
     """What the gate needs of a password hasher (argon2's PasswordHasher)."""
 
-    memory_cost: int
+    @property
+    def memory_cost(self) -> int:
+        """KiB of memory each hash or verification holds."""
 
     def hash(self, password: str) -> str:
         """A new salted hash of the password."""

@@ -1,7 +1,8 @@
 """Errors as application/problem+json (RFC 9457), with a message a person can act on."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError

@@ -1,12 +1,12 @@
 """Times in HTTP queries: what people send (RFC 3339 or epoch seconds), within the years the API can show."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from tichwatch.ingest.contract import parse_time
 
-EARLIEST_QUERY_TS = datetime(1900, 1, 1, tzinfo=timezone.utc).timestamp()
-LATEST_QUERY_TS = datetime(5000, 1, 1, tzinfo=timezone.utc).timestamp()
+EARLIEST_QUERY_TS = datetime(1900, 1, 1, tzinfo=UTC).timestamp()
+LATEST_QUERY_TS = datetime(5000, 1, 1, tzinfo=UTC).timestamp()
 """Times a request may name: far enough inside the years datetime can show (1–9999) that a range or a duration added
 to them still renders in UTC and in any zone."""
 

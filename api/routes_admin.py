@@ -2,7 +2,7 @@
 enable, revoke), and the officer audit log."""
 from __future__ import annotations
 
-from typing import Any, TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
@@ -13,18 +13,15 @@ from tichwatch.api.auth import Principal, Role, require_role
 from tichwatch.api.pagination import CURSOR_QUERY, decode_cursor, paginate
 from tichwatch.api.problems import ApiProblem
 from tichwatch.api.routes_stations import station_json
-from tichwatch.store.overrides import alarm_json
+from tichwatch.api.state import service_of
 from tichwatch.config.schema import AlarmLevels
 from tichwatch.core.timefmt import iso_local, iso_utc
 
 if TYPE_CHECKING:  # the composition root, for annotations only: api never imports app at run time
-    from tichwatch.app.service import Service, StationEdit
+    from tichwatch.app.stations import StationEdit
 
 router = APIRouter(prefix="/api/v1", tags=["administration"])
 
-
-def _service(request: Request) -> Service:
-    return request.app.state.service
 
 
 class AlarmLevelsBody(AlarmLevels):
@@ -41,17 +38,16 @@ class RevertBody(BaseModel):
 
 
 def _edit(request: Request, station_id: str, alarm: AlarmLevels | None, actor: str, reason: str) -> dict[str, Any]:
-    service = _service(request)
+    service = service_of(request)
     try:
-        edit: StationEdit = service.set_alarm_levels(station_id, alarm, actor, reason)
+        edit: StationEdit = service.stations.set_alarm_levels(station_id, alarm, actor, reason)
     except KeyError:
         raise ApiProblem(404, "Unknown station", f"no station with id {station_id!r}; see /api/v1/stations") from None
     except ValueError as exc:
         raise ApiProblem(422, "Invalid alarm levels", str(exc)) from None
-    station = station_json(service, edit.after, service.store.latest_readings().get(station_id),
-                           service.alarm_overrides().get(station_id))
-    return {"station": station, "before": alarm_json(edit.before.alarm),
-            "after": alarm_json(edit.after.alarm), "applies_from": "the station's next reading"}
+    station = station_json(service, edit.after, service.store.latest_readings().get(station_id), edit.override)
+    return {"station": station, "before": edit.before.alarm.named(), "after": edit.after.alarm.named(),
+            "applies_from": "the station's next reading"}
 
 
 @router.put("/stations/{station_id}/alarm-levels", summary="Set a station's alarm levels (admin, audited)")
@@ -78,7 +74,7 @@ def audit_log(request: Request, response: Response,
               limit: int = Query(100, ge=1, le=1000), cursor: str | None = CURSOR_QUERY,
               principal: Principal = Depends(require_role(Role.OFFICER))) -> dict[str, Any]:
     """Who did what, when, newest first; alert and bulletin actions are in their own logs."""
-    service = _service(request)
+    service = service_of(request)
     after = decode_cursor(cursor, (int,))
     found = audit.entries(service.store.query_all, limit + 1, after[0] if after else None, actor, action, target)
     rows, next_url = paginate(request, response, found, limit, lambda e: (e.id,))
@@ -114,13 +110,13 @@ def _change_json(change: Change) -> dict[str, Any]:
 def list_accounts(request: Request, response: Response,
                   principal: Principal = Depends(require_role(Role.ADMIN))) -> dict[str, Any]:
     """Every account by name (never a password or its hash)."""
-    service = _service(request)
+    service = service_of(request)
     response.headers["Cache-Control"] = "no-store"
     return {"accounts": [_user_json(u, service.settings.timezone) for u in service.accounts.users()]}
 
 
 def _set_disabled(request: Request, username: str, disabled: bool, actor: str, reason: str) -> dict[str, Any]:
-    service = _service(request)
+    service = service_of(request)
     try:
         change = service.accounts.set_disabled(username, disabled, actor, service.clock(), reason)
     except KeyError:
@@ -151,7 +147,7 @@ def enable_account(request: Request, username: str, body: ChangeReasonBody,
 def list_api_keys(request: Request, response: Response,
                   principal: Principal = Depends(require_role(Role.ADMIN))) -> dict[str, Any]:
     """Every API key by name (never the key or its hash)."""
-    service = _service(request)
+    service = service_of(request)
     response.headers["Cache-Control"] = "no-store"
     return {"api_keys": [_key_json(k, service.settings.timezone) for k in service.accounts.api_keys()]}
 
@@ -161,7 +157,7 @@ def list_api_keys(request: Request, response: Response,
 def revoke_api_key(request: Request, name: str, body: ChangeReasonBody,
                    principal: Principal = Depends(require_role(Role.ADMIN))) -> dict[str, Any]:
     """Revoke a machine's key for good (a new key needs a new name)."""
-    service = _service(request)
+    service = service_of(request)
     try:
         change = service.accounts.revoke_api_key(name, principal.username, service.clock(), body.reason)
     except KeyError:

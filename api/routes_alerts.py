@@ -5,31 +5,35 @@ Every alert, audit entry and delivery status leaves through the deployment's red
 number, chat or user id, webhook URL or acknowledge link, even from rows written before errors were redacted."""
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
-from tichwatch.alerts import actions, outbox, storage
-from tichwatch.alerts.ack_links import InvalidLink, use_nonce
+from tichwatch.alerts import outbox, storage
+from tichwatch.alerts.ack_links import InvalidLink
 from tichwatch.alerts.actions import ActionError
 from tichwatch.alerts.model import Alert, AlertState
 from tichwatch.alerts.runtime import AlertRuntime
-from tichwatch.config.alerts import Matchers, SeverityName, severity_of
 from tichwatch.alerts.views import alert_document, audit_document, silence_document
 from tichwatch.api.auth import Principal, Role, require_role
 from tichwatch.api.pagination import CURSOR_QUERY, decode_cursor, paginate
 from tichwatch.api.problems import ApiProblem
 from tichwatch.api.query_time import parse_query_time
+from tichwatch.api.state import service_of
+from tichwatch.config.alerts import Matchers, SeverityName, severity_of
 
 router = APIRouter(prefix="/api/v1", tags=["alerts"])
 
 _TITLES = {404: "Not found", 409: "Conflict", 422: "Invalid request"}
 
+T = TypeVar("T")
+
 
 def _runtime(request: Request) -> AlertRuntime:
-    return request.app.state.service.alerts
+    return service_of(request).alerts
 
 
 def _time(value: str | None, name: str) -> float | None:
@@ -47,7 +51,8 @@ def _problem(exc: ActionError) -> ApiProblem:
 
 def _document(rt: AlertRuntime, alert: Alert, title: str | None = None) -> dict[str, Any]:
     """An alert as JSON, redacted (a delivery.failed alert's evidence names a receiver's error)."""
-    return rt.redactor.document(alert_document(alert, rt.settings, title))
+    document: dict[str, Any] = rt.redactor.document(alert_document(alert, rt.settings, title))
+    return document
 
 
 @router.get("/alerts", summary="Alerts: open ones by default, or history with filters (public)")
@@ -106,16 +111,13 @@ class ResolveBody(BaseModel):
     reason: str = Field(min_length=1, max_length=2000, examples=["Cảm biến bị rác che, đã vệ sinh"])
 
 
-def _act(request: Request, action: Any, *args: Any) -> Any:
-    """Run an action in one transaction, wake the delivery worker, map refusals to problems."""
-    rt = _runtime(request)
+def _act(action: Callable[..., T], *args: Any) -> T:
+    """Run one of the runtime's actions (a transaction of its own, published and delivered after the commit),
+    mapping refusals to problems."""
     try:
-        with rt.store.transaction() as conn:
-            result = action(conn, *args)
+        return action(*args)
     except ActionError as exc:
         raise _problem(exc) from None
-    rt.wake()
-    return result
 
 
 @router.post("/alerts/{alert_id}/ack", summary="Acknowledge: stop repeats and escalation (officer)")
@@ -123,7 +125,7 @@ def ack(request: Request, alert_id: str, body: AckBody | None = None,
         principal: Principal = Depends(require_role(Role.OFFICER))) -> dict[str, Any]:
     """Take the alert on."""
     rt = _runtime(request)
-    alert = _act(request, actions.acknowledge, rt.engine, alert_id, principal.username, rt.clock(),
+    alert = _act(rt.actions.acknowledge, alert_id, principal.username, rt.clock(),
                  body.comment if body else "")
     return {"alert": _document(rt, alert)}
 
@@ -133,7 +135,7 @@ def add_comment(request: Request, alert_id: str, body: CommentBody,
                 principal: Principal = Depends(require_role(Role.OFFICER))) -> dict[str, Any]:
     """Record a remark."""
     rt = _runtime(request)
-    entry = _act(request, actions.comment, alert_id, principal.username, rt.clock(), body.text)
+    entry = _act(rt.actions.comment, alert_id, principal.username, rt.clock(), body.text)
     return {"entry": audit_document(entry, rt.settings.timezone)}
 
 
@@ -142,7 +144,7 @@ def resolve(request: Request, alert_id: str, body: ResolveBody,
             principal: Principal = Depends(require_role(Role.OFFICER))) -> dict[str, Any]:
     """Close the alert."""
     rt = _runtime(request)
-    alert = _act(request, actions.resolve, rt.engine, alert_id, principal.username, rt.clock(), body.reason)
+    alert = _act(rt.actions.resolve, alert_id, principal.username, rt.clock(), body.reason)
     return {"alert": _document(rt, alert)}
 
 
@@ -176,7 +178,7 @@ def create_silence(request: Request, body: SilenceBody,
     if (ends is None) == (body.duration_s is None):
         raise ApiProblem(422, "Invalid request", "give either ends_at or duration_s")
     ends = ends if ends is not None else starts + (body.duration_s or 0)
-    s = _act(request, actions.create_silence, body.matchers, starts, ends, body.reason, principal.username, now)
+    s = _act(rt.actions.create_silence, body.matchers, starts, ends, body.reason, principal.username, now)
     return {"silence": silence_document(s, now, rt.settings.timezone)}
 
 
@@ -186,7 +188,7 @@ def expire_silence(request: Request, silence_id: str,
     """End the silence; what it muted is notified."""
     rt = _runtime(request)
     now = rt.clock()
-    s = _act(request, actions.expire_silence, rt.engine, silence_id, principal.username, now)
+    s = _act(rt.actions.expire_silence, silence_id, principal.username, now)
     return {"silence": silence_document(s, now, rt.settings.timezone)}
 
 
@@ -234,15 +236,11 @@ def ack_link_use(request: Request, token: str) -> HTMLResponse:
     try:
         claim = rt.ack_links.verify(token, now)
         actor = f"link:{claim.receiver}"
-        with rt.store.transaction() as conn:
-            before = storage.get_alert(storage.rows_of(conn), claim.alert_id)
-            use_nonce(conn, claim, actor, now)
-            actions.acknowledge(conn, rt.engine, claim.alert_id, actor, now, "acknowledge link in the message")
+        before = rt.actions.acknowledge_link(claim, actor, now)
     except InvalidLink as exc:
         return _ack_page(rt, "invalid", detail=exc.reason, status=400 if exc.reason != "expired" else 410)
     except ActionError as exc:
         return _ack_page(rt, "resolved" if exc.status == 409 else "invalid", claim.alert_id, "unknown",
                          status=exc.status)
-    rt.wake()
     stage = "already" if before is not None and before.state is AlertState.ACKNOWLEDGED else "done"
     return _ack_page(rt, stage, claim.alert_id)

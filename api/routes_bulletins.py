@@ -6,25 +6,34 @@ the event loop.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import FileResponse, PlainTextResponse
 from pydantic import BaseModel, Field, create_model
 
-from tichwatch.residents.bulletins.compose import LANGUAGES, station_chart
-from tichwatch.residents.bulletins.desk import BulletinDesk
-from tichwatch.residents.bulletins.files import AUDIO_TYPES
-from tichwatch.residents.bulletins.gather import DAY_S, WEEK_S, gather_station
-from tichwatch.residents.bulletins.links import bulletin_url
-from tichwatch.residents.bulletins.views import figure_document, log_document
-from tichwatch.residents.bulletins.workflow import EDITABLE, Authority, BulletinRecord, BulletinState, WorkflowError
-from tichwatch.residents.pictures import chart_png
 from tichwatch.api.auth import Principal, Role, require_role
 from tichwatch.api.pagination import CURSOR_QUERY, decode_cursor, paginate
 from tichwatch.api.problems import ApiProblem
 from tichwatch.api.routes_stations import PUBLIC_LONG_CACHE, PUBLIC_SHORT_CACHE, permalink
+from tichwatch.api.state import service_of
+from tichwatch.core.links import bulletin_url
+from tichwatch.residents.bulletins.compose import LANGUAGES, station_chart
+from tichwatch.residents.bulletins.desk import BulletinDesk
+from tichwatch.residents.bulletins.files import AUDIO_TYPES
+from tichwatch.residents.bulletins.gather import DAY_S, WEEK_S, gather_station
+from tichwatch.residents.bulletins.views import figure_document, log_document
+from tichwatch.residents.bulletins.workflow import (
+    EDITABLE,
+    Authority,
+    BulletinRecord,
+    BulletinState,
+    WorkflowError,
+    publishing_authority,
+)
+from tichwatch.residents.pictures import chart_png
 
 router = APIRouter(prefix="/api/v1", tags=["bulletins"])
 
@@ -36,7 +45,7 @@ SPANS = {"24h": DAY_S, "7d": WEEK_S}
 
 
 def _desk(request: Request) -> BulletinDesk:
-    return request.app.state.service.bulletins
+    return service_of(request).bulletins
 
 
 def _published(desk: BulletinDesk, bulletin_id: str) -> BulletinRecord:
@@ -100,10 +109,11 @@ def list_drafts(request: Request, principal: Principal = Depends(require_role(DR
 @router.get("/bulletins/drafts/{bulletin_id}", summary="A bulletin in any state, with its audit log (communicator)")
 def get_draft(request: Request, bulletin_id: str,
               principal: Principal = Depends(require_role(DRAFTER))) -> dict[str, Any]:
-    """The whole bulletin and who did what to it, when."""
+    """The whole bulletin, who did what to it, when, and its delivery state per receiver (waiting, sent, failed)."""
     desk = _desk(request)
     record = _any(desk, bulletin_id)
-    return {**desk.document(record), "log": [log_document(e, desk.settings.timezone) for e in desk.log_of(record.id)]}
+    return {**desk.document(record), "log": [log_document(e, desk.settings.timezone) for e in desk.log_of(record.id)],
+            "delivery": desk.deliveries(record.id)}
 
 
 @router.get("/bulletins/{bulletin_id}.txt", summary="A published bulletin as plain text (public)",
@@ -168,7 +178,7 @@ def station_chart_png(request: Request, station_id: str, span: Literal["24h", "7
     """The level with the báo động I–III bands and the forecast, drawn now (1200×630)."""
     service = request.app.state.service
     desk = _desk(request)
-    station = service.settings.station(station_id)
+    station = service.stations.station(station_id)
     if station is None:
         raise ApiProblem(404, "Unknown station", f"no station with id {station_id!r}; see /api/v1/stations")
     now = service.clock()
@@ -206,11 +216,11 @@ def create_bulletin(request: Request, body: DraftRequest,
 
 
 @router.put("/bulletins/{bulletin_id}", summary="Edit a bulletin's texts (communicator)")
-def edit_bulletin(request: Request, bulletin_id: str, body: EditRequest,  # type: ignore[valid-type]
+def edit_bulletin(request: Request, bulletin_id: str, body: EditRequest,
                   principal: Principal = Depends(require_role(DRAFTER))) -> dict[str, Any]:
     """Change texts; an approved bulletin goes back to draft and needs approving again."""
     desk = _desk(request)
-    changes = {k: v for k, v in body.model_dump().items() if v is not None}  # type: ignore[attr-defined]
+    changes = {k: v for k, v in body.model_dump().items() if v is not None}
     return desk.document(_step(lambda: desk.edit(bulletin_id, changes, principal.username)))
 
 
@@ -223,11 +233,11 @@ def approve_bulletin(request: Request, bulletin_id: str,
 
 
 def _authority(desk: BulletinDesk, principal: Principal, record: BulletinRecord) -> Authority:
-    """An officer publishes on their authority; a communicator only an emergency bulletin, when allowed."""
-    if principal.role.allows(Role.OFFICER):
-        return "officer"
-    if record.kind == "emergency" and desk.bulletins.emergency_without_approval:
-        return "emergency"
+    """The workflow's publishing authority of this principal for the bulletin (403 when they have none)."""
+    authority = publishing_authority(principal.role.allows(Role.OFFICER), record.kind,
+                                     desk.bulletins.emergency_without_approval)
+    if authority is not None:
+        return authority
     raise ApiProblem(403, "Forbidden", "publishing needs the officer role (emergency bulletins may go out without "
                                        "approval only when bulletins.emergency_without_approval is set)")
 
@@ -235,9 +245,10 @@ def _authority(desk: BulletinDesk, principal: Principal, record: BulletinRecord)
 @router.post("/bulletins/{bulletin_id}/publish", summary="Publish to the feed and the channels (officer)")
 def publish_bulletin(request: Request, bulletin_id: str, body: PublishRequest | None = None,
                      principal: Principal = Depends(require_role(DRAFTER))) -> dict[str, Any]:
-    """Publish (approving a draft in the same step), synthesise the radio audio and deliver; the log has each
-    channel's result (GET /bulletins/drafts/{id})."""
+    """Publish (approving a draft in the same step), synthesise the radio audio and queue a delivery per receiver;
+    answers at once with the delivery state (`queued`); GET /bulletins/drafts/{id} follows it per receiver."""
     desk = _desk(request)
     authority = _authority(desk, principal, _any(desk, bulletin_id))
     channels = body.channels if body is not None else None
-    return desk.document(_step(lambda: desk.publish(bulletin_id, principal.username, authority, channels)))
+    record = _step(lambda: desk.publish(bulletin_id, principal.username, authority, channels))
+    return {**desk.document(record), "delivery": desk.deliveries(record.id)}

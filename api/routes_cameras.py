@@ -1,14 +1,16 @@
 """Public read-only camera endpoints: latest frame, dust index and status, evidence snapshots."""
 from __future__ import annotations
 
-from typing import Any, TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import FileResponse
 
 from tichwatch.api.problems import ApiProblem
 from tichwatch.api.routes_stations import PUBLIC_LONG_CACHE, PUBLIC_SHORT_CACHE
+from tichwatch.api.state import service_of
 from tichwatch.config.schema import CameraConfig
+from tichwatch.core.links import camera_snapshot_url, evidence_url
 from tichwatch.core.timefmt import iso_local, iso_utc
 
 if TYPE_CHECKING:  # the composition root, for annotations only: api never imports app at run time
@@ -19,9 +21,6 @@ router = APIRouter(prefix="/api/v1", tags=["cameras"])
 MAX_ID = 2**63 - 1
 """The largest row id SQLite has: a larger id cannot even be bound to a query (OverflowError)."""
 
-
-def _service(request: Request) -> Service:
-    return request.app.state.service
 
 
 def camera_json(service: Service, cam: CameraConfig) -> dict[str, Any]:
@@ -34,10 +33,10 @@ def camera_json(service: Service, cam: CameraConfig) -> dict[str, Any]:
         "expected_interval_s": cam.expected_interval_s,
         "last_frame_ts": iso_utc(frame.ts) if frame else None,
         "last_frame_ts_local": iso_local(frame.ts, tz) if frame else None,
-        "snapshot_url": f"/api/v1/cameras/{cam.id}/latest.jpg" if frame else None,
+        "snapshot_url": camera_snapshot_url("", cam.id) if frame else None,  # relative, as the dashboard uses it
         "dust_index": latest[1] if latest else None,
         "status": latest[2] if latest else None,
-        "evidence_url": (f"/api/v1/evidence/{latest[3]}.jpg" if latest and latest[3] else None),
+        "evidence_url": evidence_url("", latest[3]) if latest and latest[3] else None,
     }
 
 
@@ -51,7 +50,7 @@ def _camera(service: Service, camera_id: str) -> CameraConfig:
 @router.get("/cameras", summary="All cameras with their latest dust index, status and snapshot")
 def list_cameras(request: Request, response: Response) -> dict[str, Any]:
     """Every configured camera."""
-    service = _service(request)
+    service = service_of(request)
     response.headers["Cache-Control"] = PUBLIC_SHORT_CACHE
     return {"cameras": [camera_json(service, c) for c in service.settings.cameras]}
 
@@ -59,7 +58,7 @@ def list_cameras(request: Request, response: Response) -> dict[str, Any]:
 @router.get("/cameras/{camera_id}", summary="One camera with its latest dust index, status and snapshot")
 def get_camera(request: Request, response: Response, camera_id: str) -> dict[str, Any]:
     """One camera."""
-    service = _service(request)
+    service = service_of(request)
     response.headers["Cache-Control"] = PUBLIC_SHORT_CACHE
     return camera_json(service, _camera(service, camera_id))
 
@@ -68,7 +67,7 @@ def get_camera(request: Request, response: Response, camera_id: str) -> dict[str
             responses={200: {"content": {"image/jpeg": {}}}})
 def latest_frame(request: Request, camera_id: str) -> FileResponse:
     """The newest stored JPEG of the camera."""
-    service = _service(request)
+    service = service_of(request)
     _camera(service, camera_id)
     frame = service.store.latest_frame(camera_id)
     if frame is None or not frame.path.exists():
@@ -80,7 +79,7 @@ def latest_frame(request: Request, camera_id: str) -> FileResponse:
             response_class=FileResponse, responses={200: {"content": {"image/jpeg": {}}}})
 def evidence(request: Request, evidence_id: int = Path(ge=1, le=MAX_ID)) -> FileResponse:
     """The annotated snapshot stored with a detection."""
-    path = _service(request).store.evidence_path(evidence_id)
+    path = service_of(request).store.evidence_path(evidence_id)
     if path is None or not path.exists():
         raise ApiProblem(404, "No such evidence", f"evidence {evidence_id} does not exist or has expired")
     return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": PUBLIC_LONG_CACHE})

@@ -6,11 +6,12 @@ from typing import Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
+from tichwatch.api.problems import ApiProblem
+from tichwatch.api.routes_stations import PUBLIC_SHORT_CACHE
+from tichwatch.api.state import service_of
 from tichwatch.residents.feeds.atom import ATOM_MEDIA_TYPE
 from tichwatch.residents.feeds.cap import CAP_MEDIA_TYPE
 from tichwatch.residents.feeds.publication import Feeds
-from tichwatch.api.problems import ApiProblem
-from tichwatch.api.routes_stations import PUBLIC_SHORT_CACHE
 
 router = APIRouter(prefix="/feeds", tags=["feeds"])
 
@@ -18,7 +19,7 @@ Lang = Literal["vi", "en"]
 
 
 def _feeds(request: Request) -> Feeds:
-    return request.app.state.service.feeds
+    return service_of(request).feeds
 
 
 def _xml(body: bytes, media_type: str) -> Response:

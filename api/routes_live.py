@@ -20,7 +20,8 @@ EVENT_TYPES = frozenset({"reading", "detection", "alert", "camera"})
 def live_stream(request: Request,
                 types: str | None = Query(None, description="Comma-separated event types to receive: "
                                                              "reading, detection, alert, camera (default all)."),
-                last_event_id: str | None = Header(None, description="Resume after this event id.")) -> StreamingResponse:
+                last_event_id: str | None = Header(None, description="Resume after this event id."),
+                ) -> StreamingResponse:
     """Events as they happen; after a reconnect the browser sends Last-Event-ID and receives what it missed."""
     wanted = None
     if types:

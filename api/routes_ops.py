@@ -8,15 +8,14 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel
 
+from tichwatch.api.state import service_of
+
 if TYPE_CHECKING:  # the composition root, for annotations only: api never imports app at run time
-    from tichwatch.app.service import Service
+    pass
 
 
 router = APIRouter(tags=["operations"])
 
-
-def _service(request: Request) -> Service:
-    return request.app.state.service
 
 
 @router.get("/healthz", summary="Liveness: the process answers")
@@ -42,7 +41,7 @@ async def readyz(request: Request) -> JSONResponse:
     """200 when the service can ingest; 503 with the reason otherwise; `warnings` (disk filling up) do not fail it.
 
     Never waits: the state comes from the store monitor and the pipeline, not from a query made here."""
-    r = _service(request).readiness()
+    r = service_of(request).readiness()
     body = {"ready": r.ready, "broker_connected": r.broker_connected, "store_writable": r.store_writable,
             "detail": r.detail, "warnings": list(r.warnings)}
     return JSONResponse(body, status_code=200 if r.ready else 503)
@@ -51,4 +50,4 @@ async def readyz(request: Request) -> JSONResponse:
 @router.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse)
 def metrics(request: Request) -> Response:
     """Prometheus text exposition format."""
-    return Response(_service(request).metrics.render(), media_type=CONTENT_TYPE_LATEST)
+    return Response(service_of(request).metrics.render(), media_type=CONTENT_TYPE_LATEST)

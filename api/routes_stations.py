@@ -5,21 +5,23 @@ import csv
 import io
 import json
 import math
-from typing import Any, Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
 from tichwatch.api.pagination import CURSOR_QUERY, decode_cursor, paginate
 from tichwatch.api.problems import ApiProblem
-from tichwatch.store.overrides import AlarmOverride, alarm_json
+from tichwatch.api.query_time import parse_query_time
+from tichwatch.api.state import service_of as _service
 from tichwatch.config.schema import StationConfig
 from tichwatch.core.links import reading_permalink
 from tichwatch.core.samples import Reading
 from tichwatch.core.timefmt import iso_local, iso_utc
-from tichwatch.api.query_time import parse_query_time
+from tichwatch.store.overrides import AlarmOverride
 
 if TYPE_CHECKING:  # the composition root, for annotations only: api never imports app at run time
     from tichwatch.app.service import Service
+    from tichwatch.app.stations import StationEntry
 
 router = APIRouter(prefix="/api/v1", tags=["stations"])
 
@@ -31,15 +33,13 @@ MAX_RAW_PAGE = 20_000
 """Most raw readings one page holds (30 days of one-minute readings fill two pages); `points` downsamples instead."""
 
 
-def _service(request: Request) -> Service:
-    return request.app.state.service
 
-
-def _station(service: Service, station_id: str) -> StationConfig:
-    station = service.settings.station(station_id)
-    if station is None:
+def _entry(service: Service, station_id: str) -> StationEntry:
+    """A station as it runs now (alarm levels in force, who set them); 404 for an unknown id."""
+    entry = service.stations.table().entry(station_id)
+    if entry is None:
         raise ApiProblem(404, "Unknown station", f"no station with id {station_id!r}; see /api/v1/stations")
-    return station
+    return entry
 
 
 def permalink(service: Service, r: Reading) -> str:
@@ -74,7 +74,7 @@ def station_json(service: Service, s: StationConfig, latest: Reading | None,
     tz = service.settings.timezone
     return {
         "id": s.id, "name": s.name, "river": s.river, "lat": s.lat, "lon": s.lon, "datum": s.datum,
-        "alarm_levels_m": alarm_json(s.alarm),
+        "alarm_levels_m": s.alarm.named(),
         "alarm_levels_set": {"source": "officer", "by": override.updated_by, "ts": iso_utc(override.updated_ts),
                              "ts_local": iso_local(override.updated_ts, tz)} if override else {"source": "config"},
         "expected_interval_s": s.expected_interval_s,
@@ -84,8 +84,9 @@ def station_json(service: Service, s: StationConfig, latest: Reading | None,
 
 
 def _all_stations(service: Service) -> list[dict[str, Any]]:
-    latest, edited = service.store.latest_readings(), service.alarm_overrides()
-    return [station_json(service, s, latest.get(s.id), edited.get(s.id)) for s in service.settings.stations]
+    latest = service.store.latest_readings()
+    return [station_json(service, e.config, latest.get(e.config.id), e.override)
+            for e in service.stations.table().entries]
 
 
 @router.get("/stations", summary="All stations with alarm levels and their latest reading")
@@ -121,10 +122,9 @@ def commune(request: Request, response: Response) -> dict[str, Any]:
 def get_station(request: Request, response: Response, station_id: str) -> dict[str, Any]:
     """One station."""
     service = _service(request)
-    station = _station(service, station_id)
+    entry = _entry(service, station_id)
     response.headers["Cache-Control"] = PUBLIC_SHORT_CACHE
-    return station_json(service, station, service.store.latest_readings().get(station_id),
-                        service.alarm_overrides().get(station_id))
+    return station_json(service, entry.config, service.store.latest_readings().get(station_id), entry.override)
 
 
 def _range(service: Service, start: str | None, end: str | None) -> tuple[float, float]:
@@ -163,7 +163,7 @@ def get_readings(
     """Raw readings a page at a time, oldest first (`next` and the Link header give the following page), or
     min/mean/max buckets when `points` is given."""
     service = _service(request)
-    _station(service, station_id)
+    _entry(service, station_id)
     t0, t1 = _range(service, start, end)
     tz = service.settings.timezone
     response.headers["Cache-Control"] = PUBLIC_SHORT_CACHE
@@ -183,7 +183,8 @@ def get_readings(
                               limit, lambda r: (r.ts,))
     if format == "csv":
         csv_response = _csv(["ts_utc", "ts_local", "level_m"],
-                            [[iso_utc(r.ts), iso_local(r.ts, tz), r.level_m] for r in rows], f"{station_id}-readings.csv")
+                            [[iso_utc(r.ts), iso_local(r.ts, tz), r.level_m] for r in rows],
+                            f"{station_id}-readings.csv")
         if next_url:
             csv_response.headers["Link"] = response.headers["Link"]
         return csv_response
@@ -195,7 +196,7 @@ def get_readings(
 def get_reading_at(request: Request, response: Response, station_id: str, ts: str) -> dict[str, Any]:
     """The reading of a station at exactly `ts` (RFC 3339 or epoch seconds), with its time and station."""
     service = _service(request)
-    station = _station(service, station_id)
+    station = _entry(service, station_id).config
     try:
         at = parse_query_time(ts)
     except ValueError as exc:

@@ -1,4 +1,5 @@
-"""The `tichwatch` command: run the service, simulate gateways, replay recordings, check a config, evaluate detectors."""
+"""The `tichwatch` command: run the service, simulate gateways, replay recordings, check a config, evaluate
+detectors."""
 from __future__ import annotations
 
 import argparse
@@ -38,7 +39,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     return 0
 
 
-def _ensure_broker(settings: Settings) -> "MosquittoProcess | None":
+def _ensure_broker(settings: Settings) -> MosquittoProcess | None:
     """Start a local Mosquitto for the demo when the configured local broker is not running."""
     host, port = settings.mqtt.host, settings.mqtt.port
     if is_listening(host, port) or host not in ("127.0.0.1", "localhost"):
@@ -68,6 +69,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     settings = _load(args.config)
     service = Service(settings)
+    cli_accounts.bootstrap_admin(service.accounts, service.clock())
     if args.simulate:
         broker = _ensure_broker(settings)
         stop = threading.Event()
@@ -198,7 +200,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("dir", type=Path, help="data folder (the format of ../shared/data/)")
     ev.add_argument("--json", action="store_true", help="print JSON instead of a table")
     ev.add_argument("--model", type=Path, default=None, help="dust only: model file to evaluate, e.g. one written by "
-                    "`python -m tichwatch.tools.dust_train --out PATH` (default: the packaged detectors/dust/model.joblib)")
+                    "`python -m tichwatch.tools.dust_train --out PATH` "
+                    "(default: the packaged detectors/dust/model.joblib)")
     ev.set_defaults(func=cmd_eval)
 
     ref = sub.add_parser("config-reference", help="print the config reference generated from the schema")

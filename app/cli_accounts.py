@@ -5,11 +5,13 @@ service honours them from its next request. Every change is recorded in the offi
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator
+from typing import TYPE_CHECKING
 
 from tichwatch.app.schema import open_store
 from tichwatch.config.loader import secret
@@ -17,8 +19,10 @@ from tichwatch.config.loader import secret
 if TYPE_CHECKING:
     from tichwatch.api.accounts import Accounts, Role
 
-# tichwatch.api.accounts (argon2, the store) is imported inside the commands, so `tichwatch --help` and the other commands do not
-# load it.
+# tichwatch.api.accounts (argon2, the store) is imported inside the commands, so `tichwatch --help` and the other
+# commands do not load it.
+log = logging.getLogger(__name__)
+
 ROLES = ["viewer", "communicator", "officer", "admin"]
 ACTOR = "cli"
 
@@ -27,8 +31,9 @@ ACTOR = "cli"
 def _accounts(args: argparse.Namespace) -> Iterator[Accounts]:
     """The accounts of the deployment named by --config, on its store (closed afterwards)."""
     from tichwatch.api.accounts import Accounts
-    from tichwatch.app.cli import _load  # here, not at the top: tichwatch.app.cli imports this module to build its parser
-    from tichwatch.store.store import Store
+    from tichwatch.app.cli import (
+        _load,  # here, not at the top: tichwatch.app.cli imports this module to build its parser
+    )
 
     settings = _load(args.config)
     store = open_store(settings.store.data_dir)
@@ -38,7 +43,7 @@ def _accounts(args: argparse.Namespace) -> Iterator[Accounts]:
         store.close()
 
 
-def _role(name: str) -> "Role":
+def _role(name: str) -> Role:
     from tichwatch.api.accounts import Role
 
     return Role(name)
@@ -58,6 +63,19 @@ def _table(rows: list[list[str]], header: list[str]) -> None:
 
 def _when(ts: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(ts))
+
+
+def bootstrap_admin(accounts: Accounts, now: float) -> bool:
+    """With no accounts yet, create `admin` from TICHWATCH_ADMIN_PASSWORD, so a new install can sign in (`run` calls
+    it before the service starts); True when it did."""
+    from tichwatch.api.accounts import Role
+
+    password = secret("TICHWATCH_ADMIN_PASSWORD")
+    if not password or accounts.has_users():
+        return False
+    accounts.add_user("admin", password, Role.ADMIN, now, actor="bootstrap")
+    log.info("created the first account 'admin' from TICHWATCH_ADMIN_PASSWORD")
+    return True
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:
@@ -144,7 +162,7 @@ def cmd_apikey_revoke(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parsers(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the account and API key commands to the `tichwatch` parser."""
 
     def command(name: str, help_text: str, func: Callable[[argparse.Namespace], int], arg: str | None = None,

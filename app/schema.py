@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tichwatch.alerts.schema import ALERTS_SCHEMA
+from tichwatch.alerts.schema import ALERTS_SCHEMA, NOTIFICATIONS_OF_BULLETINS
 from tichwatch.api.auth_schema import AUTH_SCHEMA, AUTH_THROTTLE_INDEX
 from tichwatch.residents.bulletins.schema import BULLETINS_SCHEMA
 from tichwatch.store.migrations import HEALTH_PROBE_SCHEMA, SAMPLES_SCHEMA
@@ -21,6 +21,7 @@ MIGRATIONS: tuple[str, ...] = (
     OVERRIDES_SCHEMA,  # 5: alarm levels edited at run time (store.overrides)
     HEALTH_PROBE_SCHEMA,  # 6: the readiness probe's row (store)
     AUTH_THROTTLE_INDEX,  # 7: sign-in throttling counts failures per client address too (api)
+    NOTIFICATIONS_OF_BULLETINS,  # 8: the outbox carries bulletin deliveries too (alerts)
 )
 """Every migration, in order; the position is the schema version."""
 

@@ -2,38 +2,36 @@
 from __future__ import annotations
 
 import logging
-import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from functools import partial
 
-from tichwatch.residents.bulletins.desk import BulletinDesk
-from tichwatch.residents.feeds.publication import Feeds
 from tichwatch.alerts.runtime import AlertRuntime
-from tichwatch.api import audit
-from tichwatch.api.accounts import Accounts, Role
-from tichwatch.api.live import EventHub
-from tichwatch.store import overrides
+from tichwatch.api.accounts import Accounts
+from tichwatch.api.live import EventHub, follow
+from tichwatch.app.schema import open_store
+from tichwatch.app.stations import StationRegistry, StationTable, load_table
 from tichwatch.config.loader import secret
-from tichwatch.config.schema import AlarmLevels, Settings, StationConfig
-from tichwatch.core.detection import Detection
+from tichwatch.config.schema import Settings
+from tichwatch.core.bus import EventBus
+from tichwatch.core.links import reading_permalink
+from tichwatch.core.metrics import Metrics
 from tichwatch.detectors.dust.detector import DustDetector
+from tichwatch.detectors.dust.state import judge_frame
 from tichwatch.detectors.flood.detector import FloodDetector
 from tichwatch.detectors.flood.status import CommuneStatus, StationStatus
+from tichwatch.historian.sink import build_historian
 from tichwatch.ingest.client_id import with_service_client_id
 from tichwatch.ingest.contract import Topics
 from tichwatch.ingest.gateway_auth import build_verifier
-from tichwatch.historian.sink import build_historian
-from tichwatch.core.links import reading_permalink
-from tichwatch.core.metrics import Metrics
 from tichwatch.ingest.mqtt import MqttClient
 from tichwatch.ingest.pipeline import Pipeline
-from tichwatch.core.samples import Frame, Reading
-from tichwatch.app.schema import open_store
-from tichwatch.store.monitor import StoreMonitor
+from tichwatch.residents.bulletins.desk import BulletinDesk
+from tichwatch.residents.feeds.publication import Feeds
 from tichwatch.store.disk_space import DiskLevel, DiskSpace, DiskThresholds
+from tichwatch.store.monitor import StoreMonitor
 from tichwatch.store.retention import RetentionWorker
-from tichwatch.core.timefmt import iso_local, iso_utc
 
 log = logging.getLogger(__name__)
 
@@ -53,19 +51,10 @@ class Readiness:
         return self.broker_connected and self.store_writable
 
 
-@dataclass(frozen=True)
-class StationEdit:
-    """A station's configuration before and after an edit, and when."""
-
-    before: StationConfig
-    after: StationConfig
-    ts: float
-
-
 class _LockedFlood:
     """The flood detector's status as other threads may read it (under the pipeline's detector lock)."""
 
-    def __init__(self, service: "Service"):
+    def __init__(self, service: Service):
         self._service = service
 
     def status(self, station_id: str) -> StationStatus:
@@ -78,75 +67,131 @@ class Service:
 
     def __init__(self, settings: Settings, clock: Callable[[], float] = time.time):
         self.clock = clock
-        settings = with_service_client_id(settings)  # a random id kept in the data directory unless configured
-        self.store = open_store(settings.store.data_dir, settings.store.write_busy_timeout_s,
-                           settings.store.read_busy_timeout_s)
-        self.disk = DiskSpace(settings.store.data_dir, DiskThresholds.from_settings(settings.store))
-        self.store_monitor = StoreMonitor(self.store, settings.store.probe_interval_s, self.disk.check, clock=clock)
-        self.configured_stations = {s.id: s for s in settings.stations}
-        """Stations as the configuration file has them (alarm levels edited at run time are reverted to these)."""
-        # Every component shares this one Settings object; its station list is the live station table, whose entries
-        # `set_alarm_levels` replaces (the models themselves stay immutable).
-        stations, self._alarm_overrides = overrides.apply(settings.stations, overrides.load(self.store.query_all))
-        settings = settings.model_copy(update={"stations": stations})
-        self.settings = settings
-        self.topics = Topics(settings.mqtt.topic_prefix)
-        self.metrics = Metrics()
-        self.disk.export(self.metrics)
-        self.retention = RetentionWorker(settings, self.store, self.metrics, clock)
-        self.accounts = Accounts(self.store, settings.accounts)
-        self.hub = EventHub()
-        self.flood = FloodDetector(settings.stations, settings.flood)
-        self.dust = DustDetector(settings.cameras, settings.dust)
-        self.pipeline = Pipeline(settings, self.store, self.metrics, reading_detectors=[self.flood],
-                                 frame_detectors=[self.dust], clock=clock)
-        self.pipeline.frame_listeners.append(self._record_frame)
-        self.mqtt = MqttClient(settings.mqtt, self.topics, self.pipeline.submit,
-                               password=secret(settings.mqtt.password_env), clock=clock,
-                               on_connected=lambda up: self.metrics.mqtt_connected.set(1 if up else 0))
-        self.pipeline.broker = self.mqtt
-        self.pipeline.listeners.append(self._publish_live)
-        self.pipeline.verifier = build_verifier(settings)
-        self.historian = build_historian(settings, self.metrics.registry)
-        if self.historian is not None:
-            self.pipeline.listeners.append(self.historian.on_commit)
-            self.pipeline.frame_listeners.append(self.historian.frame_listener(self.dust.status))
-        self.alerts = AlertRuntime(settings, self.store, self.metrics, self.mqtt.publish, clock)
-        self.pipeline.sinks.append(self.alerts.engine)
-        self.pipeline.listeners.append(self.alerts.on_commit)
-        self.bulletins = BulletinDesk(settings, settings.bulletins, self.store,
-                                      lambda r: reading_permalink(settings.http.public_url, r), clock,
-                                      flood=_LockedFlood(self), channels=self.alerts.delivery.channels.get)
-        self.feeds = Feeds(settings, settings.bulletins, self.store)
-        self._edit_lock = threading.Lock()  # one alarm-level edit at a time: the store and memory change in one order
+        self.settings = with_service_client_id(settings)  # a random id kept in the data directory unless configured
+        """The configuration: the file's stations; the alarm levels in force are the station registry's."""
         self.started_ts: float | None = None
         self.stop_hooks: list[Callable[[], None]] = []  # run last on stop (e.g. the demo's own broker and simulator)
+        self._stops: list[Callable[[], None]] = []  # what each start_* step left to undo, in start order
+        self.init_store()
+        self.init_bus()
+        station_table = load_table(self.settings.stations, self.store)
+        self.init_detectors(station_table)
+        self.init_ingest()
+        self.init_stations(station_table)
+        self.init_historian()
+        self.init_alerts()
+        self.init_residents()
 
-    def start(self) -> None:
-        """Start the pipeline (warming detectors from the store), then connect to the broker."""
-        self._bootstrap_admin()
-        self.store_monitor.start()
-        self.retention.start()
+    # -- construction: each component gets what it uses in its constructor --------------------------------------
+    def init_store(self) -> None:
+        """The store, its monitor and retention, the metrics and the accounts."""
+        s, clock = self.settings, self.clock
+        self.store = open_store(s.store.data_dir, s.store.write_busy_timeout_s, s.store.read_busy_timeout_s)
+        self.disk = DiskSpace(s.store.data_dir, DiskThresholds.from_settings(s.store))
+        self.store_monitor = StoreMonitor(self.store, s.store.probe_interval_s, self.disk.check, clock=clock)
+        self.metrics = Metrics()
+        self.disk.export(self.metrics)
+        self.retention = RetentionWorker(s, self.store, self.metrics, clock)
+        self.accounts = Accounts(self.store, s.accounts)
+
+    def init_bus(self) -> None:
+        """The event bus, and the live stream as its listener."""
+        self.hub = EventHub()
+        self.bus = EventBus(on_failure=self.metrics.errors.labels("listener").inc)
+        """Committed changes, published by whoever committed them; the live stream, historian and delivery listen."""
+        follow(self.bus, self.hub, self.settings.timezone)
+
+    def init_detectors(self, station_table: StationTable) -> None:
+        """The flood detector (on the alarm levels in force) and the dust detector."""
+        self.flood = FloodDetector(station_table.stations(), self.settings.flood)
+        self.dust = DustDetector(self.settings.cameras, self.settings.dust)
+
+    def init_ingest(self) -> None:
+        """The pipeline and the MQTT connection feeding it."""
+        s, clock = self.settings, self.clock
+        self.topics = Topics(s.mqtt.topic_prefix)
+        self.pipeline = Pipeline(s, self.store, self.metrics, reading_detectors=[self.flood],
+                                 frame_detectors=[self.dust], clock=clock, bus=self.bus,
+                                 judge_frame=partial(judge_frame, self.dust))
+        self.mqtt = MqttClient(s.mqtt, self.topics, self.pipeline.submit, password=secret(s.mqtt.password_env),
+                               clock=clock, on_connected=lambda up: self.metrics.mqtt_connected.set(1 if up else 0))
+        self.pipeline.broker = self.mqtt
+        self.pipeline.verifier = build_verifier(s)
+
+    def init_stations(self, station_table: StationTable) -> None:
+        """The station registry, telling the flood detector of edits under the pipeline's detector lock."""
+        self.stations = StationRegistry(self.settings.stations, station_table, self.store, [self.flood],
+                                        self.pipeline.detect_lock, self.bus.publish, self.clock)
+        """The stations with the alarm levels in force, and the only writer of those levels."""
+
+    def init_historian(self) -> None:
+        """The InfluxDB historian, when configured: a bus listener."""
+        self.historian = build_historian(self.settings, self.metrics.registry)
         if self.historian is not None:
-            self.historian.start()
-        self.pipeline.start()
-        self.mqtt.start()
-        self.alerts.start()
-        self.bulletins.start()
+            self.historian.subscribe(self.bus)
+
+    def init_alerts(self) -> None:
+        """The alert engine, its outbox and delivery."""
+        self.alerts = AlertRuntime(self.settings, self.store, self.metrics, self.mqtt.publish, self.clock,
+                                   bus=self.bus)
+        self.pipeline.sinks.append(self.alerts.engine)
+
+    def init_residents(self) -> None:
+        """Bulletins and the public feeds."""
+        s = self.settings
+        self.bulletins = BulletinDesk(s, s.bulletins, self.store, lambda r: reading_permalink(s.http.public_url, r),
+                                      self.clock, flood=_LockedFlood(self), outbox=self.alerts.delivery.outbox,
+                                      stations=self.stations.stations)
+        self.feeds = Feeds(s, s.bulletins, self.store)
+
+    # -- running: `start` runs the start_* steps in order, `stop` undoes the started ones in reverse -------------
+    def start(self) -> None:
+        """Start every background part; the broker's messages flow only once the pipeline takes them."""
+        for step in (self.start_store_monitor, self.start_retention, self.start_historian, self.start_ingest,
+                     self.start_alerts, self.start_bulletins):
+            self._stops.append(step())
         self.started_ts = self.clock()
         log.info("TichWatch started for %s: %d stations, %d cameras, data in %s", self.settings.commune,
                  len(self.settings.stations), len(self.settings.cameras), self.settings.store.data_dir)
 
-    def _record_frame(self, frame: Frame) -> None:
-        """Keep the camera's dust index and state for the frame just judged, and put it on the live stream."""
-        status = self.dust.status(frame.camera_id)
-        if status is None:
-            return
-        faults = sorted(k for k, on in status.health.items() if on)
-        state = "dust" if status.dust_active else (faults[0] if faults else status.suspended or "clear")
-        self.store.record_dust_index(frame.camera_id, frame.ts, status.dust_index, state)
-        self.hub.publish("camera", {"camera_id": frame.camera_id, "ts": iso_utc(frame.ts),
-                                    "dust_index": status.dust_index, "status": state})
+    def start_store_monitor(self) -> Callable[[], None]:
+        """Probe the store's writability and the disk in the background."""
+        self.store_monitor.start()
+        return self.store_monitor.stop
+
+    def start_retention(self) -> Callable[[], None]:
+        """Prune old data in the background."""
+        self.retention.start()
+        return self.retention.stop
+
+    def start_historian(self) -> Callable[[], None]:
+        """Write to InfluxDB in the background, when configured (before ingest, so it hears every commit)."""
+        historian = self.historian
+        if historian is None:
+            return lambda: None
+        historian.start()
+        return historian.close
+
+    def start_ingest(self) -> Callable[[], None]:
+        """Warm the detectors and start the pipeline, then connect to the broker. Stopping drains and acknowledges
+        what is queued while still connected, then says offline and disconnects."""
+        self.pipeline.start()
+        self.mqtt.start()
+
+        def stop() -> None:
+            self.pipeline.stop()
+            self.mqtt.stop()
+        return stop
+
+    def start_alerts(self) -> Callable[[], None]:
+        """The alert ticker and a delivery thread per receiver (what is left in the outbox goes after a restart)."""
+        self.alerts.start()
+        return self.alerts.stop
+
+    def start_bulletins(self) -> Callable[[], None]:
+        """The bulletin schedule."""
+        self.bulletins.start()
+        return self.bulletins.stop
 
     def station_status(self, station_id: str) -> StationStatus:
         """A station's flood status now (level, alarm level, distance, trend, forecast, faults)."""
@@ -158,76 +203,13 @@ class Service:
         with self.pipeline.detect_lock:
             return self.flood.commune_status()
 
-    def set_alarm_levels(self, station_id: str, alarm: AlarmLevels | None, actor: str, reason: str) -> StationEdit:
-        """Change a station's alarm levels now (None: back to the configuration file's), stored and audited.
-
-        KeyError for an unknown station, ValueError (naming the problem) for levels the station cannot have."""
-        now = self.clock()
-        # Lock order: the edit lock, then the store's writer lock, released, then the detectors' lock; never two of
-        # the store and detector locks at once (the pipeline never holds both either), so no order can deadlock.
-        with self._edit_lock:
-            index = next((i for i, s in enumerate(self.settings.stations) if s.id == station_id), None)
-            if index is None:
-                raise KeyError(station_id)
-            before = self.settings.stations[index]
-            configured = self.configured_stations[station_id].alarm
-            after = overrides.with_alarm(before, alarm if alarm is not None else configured)
-            action = "station.alarm_levels" if alarm is not None else "station.alarm_levels_reverted"
-            detail = {"before": overrides.alarm_json(before.alarm), "after": overrides.alarm_json(after.alarm),
-                      "reason": reason}
-            with self.store.transaction() as conn:
-                if alarm is None:
-                    overrides.delete(conn, station_id)
-                else:
-                    overrides.save(conn, station_id, alarm, actor, now)
-                audit.record(conn, actor, action, station_id, detail, now)
-            with self.pipeline.detect_lock:
-                self.settings.stations[index] = after
-                self.flood.set_station(after)
-            if alarm is None:
-                self._alarm_overrides.pop(station_id, None)
-            else:
-                self._alarm_overrides[station_id] = overrides.AlarmOverride(station_id, alarm, now, actor)
-        log.warning("alarm levels of %s changed by %s: %s -> %s (%s)", station_id, actor, detail["before"],
-                    detail["after"], reason)
-        self.hub.publish("station", {"station_id": station_id, "alarm_levels_m": detail["after"]})
-        return StationEdit(before, after, now)
-
-    def alarm_overrides(self) -> dict[str, overrides.AlarmOverride]:
-        """Who set which station's alarm levels at run time, and when (stations absent use the file's); kept in
-        memory beside the live station table, so the public station list costs no extra query."""
-        return dict(self._alarm_overrides)
-
-    def _publish_live(self, readings: Sequence[Reading], detections: Sequence[Detection]) -> None:
-        """Put committed readings and detections on the live stream."""
-        tz = self.settings.timezone
-        for r in readings:
-            self.hub.publish("reading", {"station_id": r.station_id, "ts": iso_utc(r.ts),
-                                         "ts_local": iso_local(r.ts, tz), "level_m": r.level_m})
-        for d in detections:
-            self.hub.publish("detection", {"kind": d.kind, "subject": d.subject, "ts": iso_utc(d.ts),
-                                           "active": d.active, "severity": d.severity.name.lower(),
-                                           "level": d.level, "value": d.value, "unit": d.unit})
-
-    def _bootstrap_admin(self) -> None:
-        """With no accounts yet, create `admin` from TICHWATCH_ADMIN_PASSWORD (so a new install can sign in)."""
-        password = secret("TICHWATCH_ADMIN_PASSWORD")
-        if password and not self.accounts.has_users():
-            self.accounts.add_user("admin", password, Role.ADMIN, self.clock(), actor="bootstrap")
-            log.info("created the first account 'admin' from TICHWATCH_ADMIN_PASSWORD")
-
     def stop(self) -> None:
-        """Drain and acknowledge what is queued, say offline, disconnect, close the store."""
-        self.pipeline.stop()
-        self.bulletins.stop()
-        self.alerts.stop()
-        if self.historian is not None:
-            self.historian.close()
-        self.mqtt.stop()
+        """Undo the started steps in reverse (delivery and the schedule first; then ingest drains, acknowledges and
+        disconnects; then the historian, retention and the monitor), close the store, run the stop hooks."""
+        while self._stops:
+            self._stops.pop()()
         if self.pipeline.verifier is not None:
             self.pipeline.verifier.close()  # after the MQTT client: no message is being verified any more
-        self.retention.stop()
-        self.store_monitor.stop()
         self.store.close()
         for hook in reversed(self.stop_hooks):
             hook()

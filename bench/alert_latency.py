@@ -17,22 +17,23 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from tichwatch.app.service import Service  # noqa: E402
-from tichwatch.config.schema import MqttSettings  # noqa: E402
-from tichwatch.core.detection import Detection, Severity  # noqa: E402
-from tichwatch.tools.broker import MosquittoProcess  # noqa: E402
-from tichwatch.ingest.contract import Topics, encode_reading  # noqa: E402
-from tichwatch.tools.publisher import GatewayPublisher  # noqa: E402
-from tichwatch.core.samples import Reading  # noqa: E402
-from ingest_throughput import queue_readings, service_drain  # noqa: E402
-from tests.alerts.servers import HttpRecorder, Recorded, Reply  # noqa: E402
-from tests.support import make_settings  # noqa: E402
+from ingest_throughput import queue_readings, service_drain
+
+from tests.alerts.servers import HttpRecorder, Recorded, Reply
+from tests.support import make_settings
+from tichwatch.app.service import Service
+from tichwatch.config.schema import MqttSettings
+from tichwatch.core.detection import Detection, Severity
+from tichwatch.core.samples import Reading
+from tichwatch.ingest.contract import Topics, encode_reading
+from tichwatch.tools.broker import MosquittoProcess
+from tichwatch.tools.publisher import GatewayPublisher
 
 TOPICS = Topics()
 
@@ -72,7 +73,7 @@ class EchoDetector:
 
 
 def publish_load(mqtt: MqttSettings, rate: float, seconds: float, every: int, client_id: str,
-                 out: "multiprocessing.Queue[tuple[dict[int, float], float]]") -> None:
+                 out: multiprocessing.Queue[tuple[dict[int, float], float]]) -> None:
     """Publish `rate` readings per second for `seconds` (in a process of its own); report the probes' send times and
     the rate achieved."""
     pub = GatewayPublisher(mqtt, client_id).connect()

@@ -19,12 +19,12 @@ import uvicorn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tichwatch.api.app import create_app  # noqa: E402
-from tichwatch.app.service import Service  # noqa: E402
-from tichwatch.tools.broker import free_port  # noqa: E402
-from tichwatch.core.samples import Reading  # noqa: E402
-from tichwatch.store.store import DB_NAME  # noqa: E402
-from tests.support import make_settings, wait_for  # noqa: E402
+from tests.support import make_settings, wait_for
+from tichwatch.api.app import create_app
+from tichwatch.app.service import Service
+from tichwatch.core.samples import Reading
+from tichwatch.store.store import DB_NAME
+from tichwatch.tools.broker import free_port
 
 DAYS = 30
 

@@ -16,12 +16,12 @@ import cv2
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from tichwatch.config.schema import CameraConfig
-from tichwatch.detectors.dust.detector import DustDetector
 from tichwatch.config.dust import DustSettings
-from tichwatch.tools.dust_synthetic import generate, random_spec
-from tichwatch.ingest.jpeg import read_jpeg_header
+from tichwatch.config.schema import CameraConfig
 from tichwatch.core.samples import Frame
+from tichwatch.detectors.dust.detector import DustDetector
+from tichwatch.ingest.jpeg import read_jpeg_header
+from tichwatch.tools.dust_synthetic import generate, random_spec
 
 
 def frames_1280x720(n: int) -> list[bytes]:

@@ -16,11 +16,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from tichwatch.config.flood import FloodSettings
 from tichwatch.config.schema import AlarmLevels, StationConfig
+from tichwatch.core.samples import Reading
 from tichwatch.detectors.flood.detector import FloodDetector
 from tichwatch.tools.flood_evaluation import load_dataset
-from tichwatch.config.flood import FloodSettings
-from tichwatch.core.samples import Reading
 
 HAN = Path(__file__).resolve().parents[2] / "shared" / "data" / "waterlevel-hanriver-seoul-2012-2022"
 ROUNDS = 3  # each figure is the best of this many runs, interleaved, so a busy machine distorts the ratio less

@@ -8,7 +8,7 @@ kernel's peak-RSS mark (/proc/self/clear_refs), handles the frame as the pipelin
 DustDetector.update) and reports how far the peak rose above its RSS before the frame. The worst frames are the
 largest progressive, CMYK, grayscale and restart-marker images at 4096 × 4096, the most elongated shapes accepted,
 headers that lie about the size of their data, and the strips (1 × 4096 …) that used to blow the analysis up.
-tests/dust/test_frame_memory.py asserts every figure stays under BOUND_MIB.
+tests/detectors/dust/test_frame_memory.py asserts every figure stays under BOUND_MIB.
 """
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ import json
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import cv2
 import numpy as np
@@ -126,11 +126,11 @@ def _status_kb(field: str) -> int:
 
 def _child(path: str) -> None:
     """Handle one frame as a frame worker does and print its peak memory above idle as JSON."""
-    from tichwatch.config.schema import CameraConfig, LimitsSettings
-    from tichwatch.detectors.dust.detector import DustDetector
     from tichwatch.config.dust import DustSettings
-    from tichwatch.ingest.jpeg import JpegError, check_jpeg
+    from tichwatch.config.schema import CameraConfig, LimitsSettings
     from tichwatch.core.samples import Frame
+    from tichwatch.detectors.dust.detector import DustDetector
+    from tichwatch.ingest.jpeg import JpegError, check_jpeg
 
     limits = LimitsSettings()
     camera = CameraConfig(id="bench", site="bench", lat=21.0, lon=105.6, expected_interval_s=60)

@@ -23,11 +23,11 @@ from paho.mqtt.properties import Properties
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tichwatch.app.service import Service  # noqa: E402
-from tichwatch.tools.broker import MosquittoProcess  # noqa: E402
-from tichwatch.ingest.contract import Topics, encode_reading  # noqa: E402
-from tichwatch.tools.publisher import GatewayPublisher  # noqa: E402
-from tests.support import make_settings  # noqa: E402
+from tests.support import make_settings
+from tichwatch.app.service import Service
+from tichwatch.ingest.contract import Topics, encode_reading
+from tichwatch.tools.broker import MosquittoProcess
+from tichwatch.tools.publisher import GatewayPublisher
 
 TOPICS = Topics()
 

@@ -1,7 +1,7 @@
 """Memory of a crowd of sign-ins: 60 logins at once (real uvicorn, real argon2id parameters, each from its own address
 so the throttle admits them all), the service's resident memory sampled every 5 ms; the growth over the idle service
-with the hashing gate (2 at once, tichwatch.api.passwords) against the same crowd without it (the thread pool's 40 at once, as
-before the gate), each in a fresh process in the same run.
+with the hashing gate (2 at once, tichwatch.api.passwords) against the same crowd without it (the thread pool's 40 at
+once, as before the gate), each in a fresh process in the same run.
 
     .venv/bin/python bench/login_memory.py [--crowd 60]
 """
@@ -31,9 +31,9 @@ def rss_mib() -> float:
 
 def one_run(gated: bool, crowd: int) -> dict[str, object]:
     """Serve the app, fire the crowd, return the idle and peak memory and the answers (in this process)."""
+    from tests.accounts_support import NOW, cheap_service, post_all, serve
     from tichwatch.api.accounts import Role
     from tichwatch.api.passwords import PasswordWork
-    from tests.accounts_support import NOW, cheap_service, post_all, serve
 
     with tempfile.TemporaryDirectory() as tmp:
         svc = cheap_service(Path(tmp) / "data")

@@ -1,4 +1,5 @@
-"""Cost of keeping gateway nonces on disk, per signed message, as a ratio to the same verifier with its nonces in memory.
+"""Cost of keeping gateway nonces on disk, per signed message, as a ratio to the same verifier with its nonces in
+memory.
 
 Run: .venv/bin/python bench/nonce_store.py [N]
 

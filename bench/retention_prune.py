@@ -19,11 +19,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tichwatch.config.schema import StoreSettings  # noqa: E402
-from tichwatch.store.retention_policy import DAY_S, Tally, retention_plan  # noqa: E402
-from tichwatch.core.samples import Reading  # noqa: E402
 from tichwatch.app.schema import open_store
-from tichwatch.store.store import Store  # noqa: E402
+from tichwatch.config.schema import StoreSettings
+from tichwatch.core.samples import Reading
+from tichwatch.store.retention_policy import DAY_S, Tally, retention_plan
+from tichwatch.store.store import Store
 
 NOW = time.time()
 STATIONS = ("st1", "st2", "st3", "st4")

@@ -107,10 +107,10 @@ def run_clients(port: int, clients: int, events: int, publish) -> list[float]:  
 def main() -> None:
     import uvicorn
 
+    from tests.support import make_settings, wait_for
     from tichwatch.api.app import create_app
     from tichwatch.app.service import Service
     from tichwatch.tools.broker import free_port
-    from tests.support import make_settings, wait_for
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--clients", type=int, default=200)

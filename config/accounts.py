@@ -33,7 +33,7 @@ class AccountSettings(StrictModel):
                                         "before it is refused (503 with Retry-After), seconds.")
 
     @model_validator(mode="after")
-    def _bounds_nest(self) -> "AccountSettings":
+    def _bounds_nest(self) -> AccountSettings:
         if self.login_failures_per_address < self.login_failures_per_account_address:
             raise ValueError("login_failures_per_address must be at least login_failures_per_account_address")
         if 0 < self.login_failures_per_account < self.login_failures_per_account_address:

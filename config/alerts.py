@@ -6,7 +6,7 @@ Secrets never live here: each channel names the environment variable that holds 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -24,6 +24,9 @@ PEOPLE_NOTICES: tuple[NoticeKind, ...] = ("firing", "raised", "repeat", "resolve
 
 ALL_NOTICES: tuple[NoticeKind, ...] = ("firing", "raised", "lowered", "repeat", "acknowledged", "resolved")
 """Every notice kind (state mirrors such as MQTT take them all)."""
+
+MUTED_NOTICES: tuple[NoticeKind, ...] = ("firing", "raised", "lowered", "repeat")
+"""The notices an inhibition mutes by default (acknowledgements and resolutions still go out)."""
 
 NAME = r"^[A-Za-z0-9_.-]{1,64}$"
 """Receiver, area and chain names: they appear in URLs, logs and metrics."""
@@ -146,8 +149,11 @@ class LogChannel(StrictModel):
     type: Literal["log"] = Field(description="Channel type.")
 
 
-ChannelConfig = Annotated[Union[WebhookChannel, EmailChannel, TelegramChannel, ZaloChannel, FacebookChannel,
-                                SmsChannel, MqttChannel, LogChannel], Field(discriminator="type")]
+ChannelConfig = Annotated[
+    WebhookChannel | EmailChannel | TelegramChannel | ZaloChannel | FacebookChannel | SmsChannel | MqttChannel
+    | LogChannel,
+    Field(discriminator="type"),
+]
 """One channel block, told apart by its `type`."""
 
 class ReceiverConfig(StrictModel):
@@ -178,11 +184,13 @@ class InhibitRule(StrictModel):
     target: Matchers = Field(description="The alerts that are inhibited.")
     equal: Literal["subject", "area"] = Field("subject", description="What source and target must share: the same "
                                               "subject, or an area (the same subject counts as sharing one).")
-    notices: list[NoticeKind] = Field(default_factory=lambda: ["firing", "raised", "lowered", "repeat"],
+    notices: list[NoticeKind] = Field(default_factory=lambda: list(MUTED_NOTICES),
                                       description="Notice kinds of the target that are muted.")
 
 
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+"""A weekday name of a maintenance window."""
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 """Weekday names of maintenance windows, Monday first (as datetime.weekday())."""
 
 
@@ -190,7 +198,7 @@ class MaintenanceWindow(StrictModel):
     """A recurring local-time window (e.g. gauge calibration every Tuesday 08:00-10:00) that mutes matching alerts."""
 
     name: str = Field(pattern=NAME, description="Window name.")
-    weekdays: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(
+    weekdays: list[Weekday] = Field(
         default_factory=lambda: list(WEEKDAYS), description="Days the window starts on.")
     start_local: str = Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="Start, local time HH:MM.")
     end_local: str = Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="End, local time HH:MM (before the "
@@ -209,7 +217,8 @@ class RepeatIntervals(StrictModel):
 
     def for_severity(self, severity: Severity) -> float | None:
         """The interval for a severity, or None for no repeat."""
-        return getattr(self, f"{severity.name.lower()}_s")
+        interval: float | None = getattr(self, f"{severity.name.lower()}_s")
+        return interval
 
 
 class EscalationTier(StrictModel):
@@ -230,7 +239,7 @@ class EscalationChain(StrictModel):
     tiers: list[EscalationTier] = Field(min_length=1, description="Tiers in order; after_s must rise.")
 
     @model_validator(mode="after")
-    def _rising(self) -> "EscalationChain":
+    def _rising(self) -> EscalationChain:
         times = [t.after_s for t in self.tiers]
         if times != sorted(times) or len(set(times)) != len(times):
             raise ValueError("tiers[].after_s must rise from tier to tier")
@@ -334,7 +343,7 @@ class AlertSettings(StrictModel):
         return v
 
     @model_validator(mode="after")
-    def _references_known(self) -> "AlertSettings":
+    def _references_known(self) -> AlertSettings:
         known = {r.name for r in self.receivers}
         used = [n for route in self.routes for n in route.receivers]
         used += [n for chain in self.escalation for tier in chain.tiers for n in tier.receivers]

@@ -45,9 +45,4 @@ class BulletinSettings(StrictModel):
                                  "was sent (a newer message replaces it sooner).")
     dust_area_radius_m: float = Field(500.0, gt=0, description="Radius of the CAP area around a camera's site for "
                                       "dust alerts, metres.")
-    retry_attempts: int = Field(6, ge=1, le=20, description="Attempts to deliver a published bulletin to a receiver "
-                                "whose channel fails in a way a retry may fix (timeout, 429, 5xx), the first included.")
-    retry_first_delay_s: float = Field(60.0, gt=0, description="Wait before the first retry, seconds; it doubles "
-                                       "with each failed attempt.")
-    retry_max_delay_s: float = Field(1800.0, gt=0, description="Longest wait between retries, seconds.")
     tick_interval_s: float = Field(60.0, gt=0, le=3600, description="How often the schedule is checked, seconds.")

@@ -69,7 +69,7 @@ class DustSettings(StrictModel):
     evidence_jpeg_quality: int = Field(85, ge=30, le=100, description="JPEG quality of the evidence snapshot (0..100).")
 
     @model_validator(mode="after")
-    def _consistent(self) -> "DustSettings":
+    def _consistent(self) -> DustSettings:
         if self.off_threshold >= self.on_threshold:
             raise ValueError("off_threshold must be below on_threshold")
         if self.persistence_k > self.persistence_n:

@@ -125,7 +125,7 @@ class FloodSettings(StrictModel):
     )
 
     @model_validator(mode="after")
-    def _consistent(self) -> "FloodSettings":
+    def _consistent(self) -> FloodSettings:
         if self.forecast_clear_confidence > self.forecast_min_confidence:
             raise ValueError("forecast_clear_confidence must not exceed forecast_min_confidence")
         if self.battery_ok_v < self.battery_low_v:

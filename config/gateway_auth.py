@@ -1,7 +1,7 @@
 """Gateway authentication settings (the `gateway_auth:` block of the deployment file)."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from pydantic import Field, model_validator
 
@@ -44,7 +44,7 @@ class GatewayAuthSettings(StrictModel):
                                   "signatures at or before its time are refused as possible replays).")
 
     @model_validator(mode="after")
-    def _consistent(self) -> "GatewayAuthSettings":
+    def _consistent(self) -> GatewayAuthSettings:
         users = [g.username for g in self.gateways] + list(self.readers)
         dup = sorted({u for u in users if users.count(u) > 1})
         if dup:

@@ -32,7 +32,7 @@ class HistorianSettings(StrictModel):
                                   "unreachable (about 150 bytes each); beyond it the oldest are dropped and counted.")
 
     @model_validator(mode="after")
-    def _retry_ordered(self) -> "HistorianSettings":
+    def _retry_ordered(self) -> HistorianSettings:
         if self.retry_max_s < self.retry_min_s:
             raise ValueError("retry_max_s must be at least retry_min_s")
         return self

@@ -1,10 +1,12 @@
-"""Load a deployment file: YAML → validated `Settings`, with environment overrides and errors that name the YAML path."""
+"""Load a deployment file: YAML → validated `Settings`, with environment overrides and errors that name the YAML
+path."""
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 from pydantic import ValidationError

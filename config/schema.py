@@ -10,10 +10,10 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from tichwatch.config.bulletins import BulletinSettings
-from tichwatch.config.alerts import AlertSettings
 from tichwatch.config.accounts import AccountSettings
+from tichwatch.config.alerts import AlertSettings
 from tichwatch.config.base import StrictModel
+from tichwatch.config.bulletins import BulletinSettings
 from tichwatch.config.dust import DustSettings
 from tichwatch.config.flood import FloodSettings
 from tichwatch.config.gateway_auth import GatewayAuthSettings
@@ -64,16 +64,23 @@ class AlarmLevels(StrictModel):
     bd1_m: float = Field(description="Báo động I, metres.")
     bd2_m: float = Field(description="Báo động II, metres.")
     bd3_m: float = Field(description="Báo động III, metres.")
-    record_m: float | None = Field(None, description="Highest level on record, metres (a level of its own when passed).")
+    record_m: float | None = Field(
+        None, description="Highest level on record, metres (a level of its own when passed).")
     record_year: int | None = Field(None, description="Year of the record flood.")
 
     @model_validator(mode="after")
-    def _ordered(self) -> "AlarmLevels":
+    def _ordered(self) -> AlarmLevels:
         if not self.bd1_m < self.bd2_m < self.bd3_m:
             raise ValueError("alarm levels must rise: bd1_m < bd2_m < bd3_m")
         if self.record_m is not None and self.record_m <= self.bd3_m:
             raise ValueError("record_m must be above bd3_m")
         return self
+
+    def named(self) -> dict[str, float | int | None]:
+        """The levels by their public names (BD1, BD2, BD3, record, record_year): how the API, the audit log and
+        station events show them."""
+        return {"BD1": self.bd1_m, "BD2": self.bd2_m, "BD3": self.bd3_m, "record": self.record_m,
+                "record_year": self.record_year}
 
 
 class UpstreamLink(StrictModel):
@@ -97,10 +104,11 @@ class StationConfig(StrictModel):
     min_level_m: float = Field(description="Lowest physically possible level, metres (below is a sensor fault).")
     max_level_m: float = Field(description="Highest physically possible level, metres (above is a sensor fault).")
     upstream: list[UpstreamLink] = Field(default_factory=list, description="Upstream stations for the forecast.")
-    area_radius_m: float = Field(2000, gt=0, description="Radius of the area a warning for this station covers, metres.")
+    area_radius_m: float = Field(
+        2000, gt=0, description="Radius of the area a warning for this station covers, metres.")
 
     @model_validator(mode="after")
-    def _range_holds_levels(self) -> "StationConfig":
+    def _range_holds_levels(self) -> StationConfig:
         if not self.min_level_m < self.alarm.bd1_m:
             raise ValueError("min_level_m must be below alarm.bd1_m")
         top = self.alarm.record_m if self.alarm.record_m is not None else self.alarm.bd3_m
@@ -118,7 +126,8 @@ class CameraConfig(StrictModel):
     lon: float = Field(ge=-180, le=180, description="Longitude, degrees WGS84.")
     expected_interval_s: int = Field(60, ge=1, description="How often the camera sends a frame, seconds.")
     roi: list[tuple[float, float]] | None = Field(
-        None, description="Region of interest as a polygon of (x, y) in fractions 0..1 of the image; whole image when empty."
+        None,
+        description="Region of interest as a polygon of (x, y) in fractions 0..1 of the image; whole image when empty.",
     )
     sensitivity: float = Field(1.0, gt=0, le=3, description="Multiplier on the detector's sensitivity for this camera.")
 
@@ -188,7 +197,7 @@ class StoreSettings(StrictModel):
                                     "to the store and checks the disk, seconds.")
 
     @model_validator(mode="after")
-    def _disk_thresholds_ordered(self) -> "StoreSettings":
+    def _disk_thresholds_ordered(self) -> StoreSettings:
         if self.disk_critical_free_mib > self.disk_warning_free_mib:
             raise ValueError("disk_critical_free_mib must not exceed disk_warning_free_mib")
         if self.disk_critical_free_percent > self.disk_warning_free_percent:
@@ -247,7 +256,7 @@ class Settings(StrictModel):
                                               "gateway authentication (HMAC).")
 
     @model_validator(mode="after")
-    def _ids_unique_and_links_known(self) -> "Settings":
+    def _ids_unique_and_links_known(self) -> Settings:
         ids = [s.id for s in self.stations]
         dup = {i for i in ids if ids.count(i) > 1}
         if dup:

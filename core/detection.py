@@ -5,9 +5,10 @@ That makes replay of recorded data (tests, evaluation, drills) behave exactly li
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Any, Iterable, Protocol, Sequence
+from typing import Any, Protocol
 
 from tichwatch.core.samples import Frame, Reading
 
@@ -54,7 +55,8 @@ class ReadingDetector(Protocol):
         """Take one accepted reading (in time order per station) and return what changed."""
 
     def checkpoint(self, station_ids: Iterable[str] | None = None) -> object:
-        """A copy of these stations' state (all when None), to `restore` when what it detected could not be committed."""
+        """A copy of these stations' state (all when None), to `restore` when what it detected could not be
+        committed."""
 
     def restore(self, checkpoint: object) -> None:
         """Put back the state of a `checkpoint` (stations keep their current configuration)."""

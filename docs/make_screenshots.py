@@ -13,7 +13,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.browser.conftest import make_driver  # noqa: E402
+from tests.browser.conftest import make_driver
 
 OUT = Path(__file__).resolve().parent
 

@@ -6,11 +6,13 @@ request and removes points from its spool only after the server answered 204. Th
 """
 from __future__ import annotations
 
-from typing import Protocol, Sequence
+from collections.abc import Sequence
+from typing import Protocol
 
-from influxdb_client import InfluxDBClient, WritePrecision
 from influxdb_client.client.exceptions import InfluxDBError
+from influxdb_client.client.influxdb_client import InfluxDBClient
 from influxdb_client.client.write_api import SYNCHRONOUS
+from influxdb_client.domain.write_precision import WritePrecision
 from urllib3.exceptions import HTTPError
 
 from tichwatch.config.historian import HistorianSettings
@@ -55,7 +57,7 @@ class InfluxWriter:
         """POST the points (gzip, millisecond precision); raise WriteFailed with the reason classified."""
         try:
             self._api.write(bucket=self._settings.bucket, org=self._settings.org, record=list(lines),
-                            write_precision=WritePrecision.MS)
+                            write_precision=WritePrecision.MS)  # type: ignore[arg-type]  # the library's MS is a str
         except InfluxDBError as exc:
             status = int(getattr(exc.response, "status", 0) or 0)
             retryable = status >= 500 or status in RETRYABLE_STATUS or status == 0

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from influxdb_client import Point, WritePrecision
+from influxdb_client.client.write.point import Point
+from influxdb_client.domain.write_precision import WritePrecision
 
 from tichwatch.core.detection import Detection
 from tichwatch.core.samples import Reading
@@ -36,7 +37,8 @@ def epoch_ms(ts: float) -> int:
 
 
 def _line(point: Point, ts: float) -> str:
-    return point.time(epoch_ms(ts), WritePrecision.MS).to_line_protocol()
+    line: str = point.time(epoch_ms(ts), WritePrecision.MS).to_line_protocol()
+    return line
 
 
 def _text(value: str) -> str:

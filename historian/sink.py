@@ -1,5 +1,7 @@
 """The historian: copies readings, dust indices, detections and alert events to InfluxDB, never blocking the pipeline.
 
+It is only a listener of the event bus (`subscribe`): what it records is what was committed, as the bus reports it.
+
 `record_*` only append to the on-disk spool (local and fast). One drain thread sends the spool's oldest points in
 batches and removes them once the server answered 204. While InfluxDB is unreachable the points wait in the spool,
 in order and across restarts; a point refused for good (400/413/422) is isolated by halving the batch and dropped
@@ -10,17 +12,19 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
-from typing import Callable, Mapping, Protocol, Sequence
+from collections.abc import Mapping, Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from tichwatch.config.loader import secret
 from tichwatch.config.schema import Settings
+from tichwatch.core.bus import EventBus, Unsubscribe
 from tichwatch.core.detection import Detection
+from tichwatch.core.events import AlertChanged, DetectionsRaised, FrameJudged, ReadingsStored
+from tichwatch.core.samples import Reading
 from tichwatch.historian.influx import InfluxWriter, PointWriter, WriteFailed
 from tichwatch.historian.points import alert_event_line, detection_line, dust_line, reading_line
 from tichwatch.historian.spool import SPOOL_FILE, Spool
-from tichwatch.core.samples import Frame, Reading
 
 log = logging.getLogger(__name__)
 
@@ -37,29 +41,6 @@ class HistorianMetrics:
                                       ["reason"], registry=registry)
         self.points_dropped = Counter("tichwatch_historian_points_dropped", "Points given up (spool full, refused "
                                       "for good by the server, spool not writable)", ["reason"], registry=registry)
-
-
-class CameraState(Protocol):
-    """What the historian reads of a camera's status after each frame (the dust detector's CameraStatus)."""
-
-    @property
-    def dust_index(self) -> float | None:
-        """Latest dust index, None while not judged."""
-
-    @property
-    def dust_active(self) -> bool:
-        """True while a dust plume is detected."""
-
-    @property
-    def suspended(self) -> str | None:
-        """Why dust is not judged right now (warming up, dark, ...)."""
-
-
-def dust_status(state: CameraState) -> str:
-    """A camera's status as stored with its dust index: 'dust', 'clear', or why judging is suspended."""
-    if state.dust_active:
-        return "dust"
-    return state.suspended or "clear"
 
 
 class Historian:
@@ -102,17 +83,24 @@ class Historian:
         """Spool one change of an alert's state; `actor` is the officer, None for the system."""
         self._append([alert_event_line(alert_id, kind, subject, state, severity, ts, actor)])
 
-    def on_commit(self, readings: Sequence[Reading], detections: Sequence[Detection]) -> None:
-        """Pipeline listener: spool a commit's new readings and detections in one append."""
-        self._append(self._reading_lines(readings) + [detection_line(d) for d in detections])
+    def subscribe(self, bus: EventBus) -> Unsubscribe:
+        """Record what the bus reports as committed: readings, detections, judged frames, alert changes; returns the
+        function that stops it. Each listener only appends to the local spool."""
+        stops = [bus.subscribe(ReadingsStored, lambda e: self.record_readings(e.readings)),
+                 bus.subscribe(DetectionsRaised, lambda e: self.record_detections(e.detections)),
+                 bus.subscribe(FrameJudged, self._on_frame_judged),
+                 bus.subscribe(AlertChanged, self._on_alert_changed)]
 
-    def frame_listener(self, status_of: Callable[[str], CameraState | None]) -> Callable[[Frame], None]:
-        """A pipeline frame listener spooling each processed frame's dust index, read from `status_of(camera_id)`."""
-        def on_frame(frame: Frame) -> None:
-            state = status_of(frame.camera_id)
-            if state is not None:
-                self.record_dust_index(frame.camera_id, frame.ts, state.dust_index, dust_status(state))
-        return on_frame
+        def unsubscribe() -> None:
+            for stop in stops:
+                stop()
+        return unsubscribe
+
+    def _on_frame_judged(self, e: FrameJudged) -> None:
+        self.record_dust_index(e.camera_id, e.ts, e.dust_index, e.state)
+
+    def _on_alert_changed(self, e: AlertChanged) -> None:
+        self.record_alert_event(e.alert_id, e.kind, e.subject, e.state, e.severity, e.ts, e.actor)
 
     def _reading_lines(self, readings: Sequence[Reading]) -> list[str]:
         return [reading_line(r, self._rivers.get(r.station_id, "")) for r in readings]

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 SPOOL_FILE = "historian-spool.sqlite3"
 """File name of the spool in the data directory."""

@@ -7,11 +7,13 @@ by tichwatch.ingest.contract_values, SenML packs by tichwatch.ingest.senml.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Iterable
+from datetime import UTC, datetime
+from typing import Any
 
 from tichwatch.config.schema import LimitsSettings, Settings, StationConfig
+from tichwatch.core.samples import Frame, Reading
 from tichwatch.ingest.contract_values import (
     check_battery,
     check_level,
@@ -25,7 +27,6 @@ from tichwatch.ingest.contract_values import (
 )
 from tichwatch.ingest.jpeg import JpegError, check_jpeg
 from tichwatch.ingest.outcomes import REASONS, Decoded, Invalid, Rejection
-from tichwatch.core.samples import Frame, Reading
 from tichwatch.ingest.senml import decode_senml, is_senml
 
 __all__ = ["CONTRACT_VERSION", "REASONS", "Decoded", "Rejection", "Topics", "decode_frame", "decode_readings",
@@ -154,7 +155,7 @@ def decode_frame(camera_id: str, payload: bytes, capture_ts: Any, settings: Sett
 
 def encode_reading(ts: float, level_m: float, seq: int | None = None, battery_v: float | None = None) -> bytes:
     """The contract's JSON for one reading (what a gateway sends)."""
-    obj: dict[str, Any] = {"ts": datetime.fromtimestamp(ts, timezone.utc).isoformat().replace("+00:00", "Z"),
+    obj: dict[str, Any] = {"ts": datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z"),
                            "level_m": round(level_m, 4)}
     if seq is not None:
         obj["seq"] = seq

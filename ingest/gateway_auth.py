@@ -13,8 +13,8 @@ import hmac
 import re
 import secrets
 import threading
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from tichwatch.config.loader import secret
 from tichwatch.config.schema import Settings

@@ -8,13 +8,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
 
 from tichwatch.config.schema import MqttSettings
 from tichwatch.ingest.contract import Topics
@@ -84,7 +85,7 @@ class MqttClient:
         """Connect in the background; paho's network thread reconnects with backoff until `stop`."""
         props = None
         if self._v5:
-            props = Properties(PacketTypes.CONNECT)
+            props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]  # paho leaves it unannotated
             props.SessionExpiryInterval = self.settings.session_expiry_s
             props.ReceiveMaximum = self.settings.receive_maximum
         self._client.connect_async(self.settings.host, self.settings.port, keepalive=self.settings.keepalive_s,
@@ -105,7 +106,7 @@ class MqttClient:
 
     # -- callbacks (paho's network thread) --------------------------------------------------------------------------
     def _on_connect(self, client: paho.Client, userdata: object, flags: paho.ConnectFlags,
-                    reason: paho.ReasonCode, properties: Properties | None) -> None:
+                    reason: ReasonCode, properties: Properties | None) -> None:
         if reason.is_failure:
             text = str(reason)
             if text in AUTH_FAILURES:
@@ -129,7 +130,7 @@ class MqttClient:
         log.info("MQTT connected to %s:%s (session present: %s); subscribing", self.settings.host,
                  self.settings.port, flags.session_present)
 
-    def _on_subscribe(self, client: paho.Client, userdata: object, mid: int, reason_codes: list[paho.ReasonCode],
+    def _on_subscribe(self, client: paho.Client, userdata: object, mid: int, reason_codes: list[ReasonCode],
                       properties: Properties | None) -> None:
         if mid != self._subscribe_mid:
             return
@@ -142,7 +143,7 @@ class MqttClient:
             self._on_connected_cb(True)
 
     def _on_disconnect(self, client: paho.Client, userdata: object, flags: paho.DisconnectFlags,
-                       reason: paho.ReasonCode, properties: Properties | None) -> None:
+                       reason: ReasonCode, properties: Properties | None) -> None:
         was = self._link_up
         self._link_up = False
         self.connected.clear()

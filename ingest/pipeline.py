@@ -1,8 +1,11 @@
-"""The pipeline: MQTT messages → decode/validate → store (one transaction per batch) → detectors → sinks → ack.
+"""The pipeline: MQTT messages → decode/validate → detectors → store (one transaction per batch) → ack → bus.
 
 Readings travel through a bounded FIFO queue to one worker thread, which commits a batch and only then acknowledges it.
 Frames go to a latest-wins slot per camera (a newer frame replaces a waiting one and is counted as dropped) and are
 processed by a small worker pool, off the MQTT network thread and off the HTTP event loop.
+
+What a commit changed is published on the event bus only after the commit: the stored readings, the detections, the
+alert changes the sinks made inside the same transaction, and each judged frame. Nothing else is told directly.
 """
 from __future__ import annotations
 
@@ -12,18 +15,21 @@ import queue
 import sqlite3
 import threading
 import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Protocol, Sequence, TypeVar
+from typing import Protocol, TypeVar
 
 from tichwatch.config.schema import Settings
+from tichwatch.core.bus import EventBus
 from tichwatch.core.detection import Detection, FrameDetector, ReadingDetector
+from tichwatch.core.events import DetectionsRaised, Event, FrameJudged, ReadingsStored
+from tichwatch.core.metrics import Metrics
+from tichwatch.core.samples import Frame, Reading
 from tichwatch.ingest.contract import Rejection, Topics, decode_frame, decode_readings
-from tichwatch.store.faults import describe, is_store_fault
 from tichwatch.ingest.gateway_auth import GatewayVerifier
 from tichwatch.ingest.jpeg import JpegError
-from tichwatch.core.metrics import Metrics
 from tichwatch.ingest.mqtt import InboundMessage
-from tichwatch.core.samples import Frame, Reading
+from tichwatch.store.faults import describe, is_store_fault
 from tichwatch.store.store import EvidenceFiles, Store
 
 log = logging.getLogger(__name__)
@@ -53,8 +59,9 @@ class StoreUnavailable(Exception):
 class DetectionSink(Protocol):
     """Something that acts on detections inside the pipeline's transaction (the alert engine)."""
 
-    def apply(self, conn: sqlite3.Connection, detections: Sequence[Detection], now: float) -> None:
-        """Act on committed-together detections; raise to roll the whole batch back."""
+    def apply(self, conn: sqlite3.Connection, detections: Sequence[Detection], now: float) -> Sequence[Event]:
+        """Act on committed-together detections and return the events of what changed (published once the
+        transaction commits, never if it rolls back); raise to roll the whole batch back."""
 
 
 class Broker(Protocol):
@@ -67,8 +74,8 @@ class Broker(Protocol):
         """Publish a message."""
 
 
-Listener = Callable[[Sequence[Reading], Sequence[Detection]], None]
-"""Called after each commit with the new readings and the detections (live updates, historian)."""
+JudgeFrame = Callable[[Frame], FrameJudged | None]
+"""After the frame detectors took a frame: the camera's decided state for it (None: nothing to record)."""
 
 
 class Pipeline:
@@ -76,7 +83,8 @@ class Pipeline:
 
     def __init__(self, settings: Settings, store: Store, metrics: Metrics,
                  reading_detectors: Sequence[ReadingDetector] = (), frame_detectors: Sequence[FrameDetector] = (),
-                 clock: Callable[[], float] = time.time, tick_interval_s: float = 5.0, frame_workers: int = 2):
+                 clock: Callable[[], float] = time.time, tick_interval_s: float = 5.0, frame_workers: int = 2,
+                 bus: EventBus | None = None, judge_frame: JudgeFrame | None = None):
         self.settings = settings
         self.store = store
         self.metrics = metrics
@@ -84,8 +92,9 @@ class Pipeline:
         self.reading_detectors = list(reading_detectors)
         self.frame_detectors = list(frame_detectors)
         self.sinks: list[DetectionSink] = []
-        self.listeners: list[Listener] = []
-        self.frame_listeners: list[Callable[[Frame], None]] = []
+        self.bus = bus if bus is not None else EventBus(on_failure=metrics.errors.labels("listener").inc)
+        """Where committed changes are published (ReadingsStored, DetectionsRaised, the sinks' events, FrameJudged)."""
+        self._judge_frame = judge_frame
         self.broker: Broker | None = None
         self.verifier: GatewayVerifier | None = None  # per-message gateway HMAC, when configured
         self._clock = clock
@@ -337,7 +346,8 @@ class Pipeline:
         try:
             detections = self._detect_readings(readings) if detect else []
             started = time.perf_counter()
-            new = self._persist(detections, lambda conn, files: self._store_batch(conn, readings, detections, files))
+            new, events = self._persist(detections,
+                                        lambda conn, files: self._store_batch(conn, readings, detections, files))
         except StoreUnavailable:
             raise  # stopping: nothing was committed and nothing will be, the state no longer matters
         except Exception:
@@ -349,14 +359,14 @@ class Pipeline:
         self.metrics.readings_duplicate.inc(len(readings) - len(new))
         for msg, _ in items:
             self._ack(msg)
-        self._notify(new, detections)
+        self._publish(new, detections, events)
 
     def _store_batch(self, conn: sqlite3.Connection, readings: Sequence[Reading], detections: Sequence[Detection],
-                     files: EvidenceFileMap) -> list[Reading]:
-        """Inside one transaction: the readings (new ones returned), the detections and the sinks' changes."""
+                     files: EvidenceFileMap) -> tuple[list[Reading], list[Event]]:
+        """Inside one transaction: the readings, the detections and the sinks' changes; returns the new readings and
+        the sinks' events."""
         new = Store.insert_readings(conn, readings)
-        self._commit_detections(conn, detections, files, self._clock())
-        return new
+        return new, self._commit_detections(conn, detections, files, self._clock())
 
     def _persist(self, detections: Sequence[Detection],
                  work: Callable[[sqlite3.Connection, EvidenceFileMap], T]) -> T:
@@ -470,7 +480,8 @@ class Pipeline:
         if not detections:
             return
         try:
-            self._persist(detections, lambda conn, files: self._commit_detections(conn, detections, files, now))
+            events = self._persist(detections,
+                                   lambda conn, files: self._commit_detections(conn, detections, files, now))
         except StoreUnavailable:
             raise
         except Exception:
@@ -478,19 +489,22 @@ class Pipeline:
                 for det, state in saved:
                     det.restore(state)
             raise
-        self._notify([], detections)
+        self._publish([], detections, events)
 
     def _commit_detections(self, conn: sqlite3.Connection, detections: Sequence[Detection], files: EvidenceFileMap,
-                           now: float) -> None:
-        """Index detections (and their evidence files) and hand them to the sinks, inside the caller's transaction."""
+                           now: float) -> list[Event]:
+        """Index detections (and their evidence files) and hand them to the sinks, inside the caller's transaction;
+        returns the sinks' events, to publish after the commit."""
         for i, d in enumerate(detections):
             evidence_id = self.store.insert_evidence(conn, d, files[i], now) if i in files else None
             if evidence_id is not None:
                 d.evidence["evidence_id"] = evidence_id
             self.store.insert_detection(conn, d, evidence_id)
+        events: list[Event] = []
         if detections:
             for sink in self.sinks:
-                sink.apply(conn, detections, now)
+                events.extend(sink.apply(conn, detections, now))
+        return events
 
     # -- frame workers ----------------------------------------------------------------------------------------------
     def _drain_camera(self, camera_id: str) -> None:
@@ -525,29 +539,39 @@ class Pipeline:
                              [Rejection(exc.reason, str(exc))])
                 return
             self.metrics.detector_seconds.labels(type(det).__name__).observe(time.perf_counter() - started)
-        if detections:  # first what officers act on; the latest frame and the listeners may fail on their own
+        if detections:  # first what officers act on; the latest frame and the judgement may fail on their own
             try:
-                self._persist(detections,
-                              lambda conn, files: self._commit_detections(conn, detections, files, self._clock()))
+                events = self._persist(
+                    detections, lambda conn, files: self._commit_detections(conn, detections, files, self._clock()))
             except StoreUnavailable:
                 raise
             except Exception:
                 for det, state in saved:  # not committed: the next frame detects the same again
                     det.restore(state)
                 raise
-            self._notify([], detections)
+            self._publish([], detections, events)
         try:
             self.store.save_latest_frame(frame)
         except Exception as exc:
             self.metrics.errors.labels("frames").inc()
             log.error("cannot keep the latest frame of %s (%s)", frame.camera_id, describe(exc))
         self.metrics.frames_processed.labels(frame.camera_id).inc()
-        for cb in self.frame_listeners:
-            try:
-                cb(frame)
-            except Exception:
-                self.metrics.errors.labels("listener").inc()
-                log.exception("frame listener failed")
+        self._record_judgement(frame)
+
+    def _record_judgement(self, frame: Frame) -> None:
+        """Store the camera's dust index and state for the frame just taken, then publish it (a failure to store
+        costs this one row, counted and logged; the event is then not published, so no listener sees a row that
+        the store does not have)."""
+        judged = self._judge_frame(frame) if self._judge_frame is not None else None
+        if judged is None:
+            return
+        try:
+            self.store.record_dust_index(judged.camera_id, judged.ts, judged.dust_index, judged.state)
+        except Exception as exc:
+            self.metrics.errors.labels("frames").inc()
+            log.error("cannot record the dust index of %s (%s)", frame.camera_id, describe(exc))
+            return
+        self.bus.publish(judged)
 
     # -- edges ------------------------------------------------------------------------------------------------------
     def _ack(self, msg: InboundMessage) -> None:
@@ -580,13 +604,12 @@ class Pipeline:
                 self.metrics.errors.labels("deadletter").inc()
                 log.warning("cannot publish a dead letter for %s (%s)", topic[:200], describe(exc))
 
-    def _notify(self, readings: Sequence[Reading], detections: Sequence[Detection]) -> None:
-        """Count committed detections and tell the listeners (each failure contained)."""
+    def _publish(self, readings: Sequence[Reading], detections: Sequence[Detection], events: Sequence[Event]) -> None:
+        """After a commit: count its detections and publish what it changed (the bus contains listeners' failures)."""
         for d in detections:
             self.metrics.detections.labels(d.kind).inc()
-        for cb in self.listeners:
-            try:
-                cb(readings, detections)
-            except Exception:
-                self.metrics.errors.labels("listener").inc()
-                log.exception("listener failed")
+        if readings:
+            self.bus.publish(ReadingsStored(tuple(readings)))
+        if detections:
+            self.bus.publish(DetectionsRaised(tuple(detections)))
+        self.bus.publish_all(events)

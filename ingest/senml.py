@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from tichwatch.config.schema import LimitsSettings, StationConfig
+from tichwatch.core.samples import Reading
 from tichwatch.ingest.contract_values import (
     Unrepresentable,
     check_battery,
@@ -22,7 +23,6 @@ from tichwatch.ingest.contract_values import (
     to_float,
 )
 from tichwatch.ingest.outcomes import Decoded, Invalid, Rejection
-from tichwatch.core.samples import Reading
 
 SUPPORTED_VERSION = 10
 """The SenML version this receiver implements (RFC 8428 is 10; RFC 9100 features above it are not supported)."""

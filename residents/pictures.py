@@ -9,11 +9,11 @@ from __future__ import annotations
 import io
 import math
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Sequence
 from zoneinfo import ZoneInfo
 
 from PIL import Image, ImageDraw, ImageFont

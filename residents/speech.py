@@ -6,8 +6,8 @@ Reading conventions (Northern, as on Hà Nội radio):
 * a water level in metres is read as metres and centimetres: "7,42 m" → "bảy mét bốn mươi hai", "7,05 m" → "bảy mét
   linh năm"; below one metre as centimetres: "0,12 m" → "mười hai xăng-ti-mét";
 * other decimals with "phẩy": "0,71" → "không phẩy bảy mươi mốt" ("0,05" → "không phẩy không năm");
-* times "07:10" → "bảy giờ mười phút", "07:00" → "bảy giờ"; dates "20/09/2026" → "hai mươi tháng chín năm hai nghìn không
-  trăm hai mươi sáu", days 1–10 with "mồng", April as "tháng tư".
+* times "07:10" → "bảy giờ mười phút", "07:00" → "bảy giờ"; dates "20/09/2026" → "hai mươi tháng chín năm hai nghìn
+  không trăm hai mươi sáu", days 1–10 with "mồng", April as "tháng tư".
 """
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 _DIGITS = ("không", "một", "hai", "ba", "bốn", "năm", "sáu", "bảy", "tám", "chín")
 _GROUPS = ("", "nghìn", "triệu")

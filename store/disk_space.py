@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import enum
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from tichwatch.config.schema import StoreSettings
@@ -14,7 +15,7 @@ if TYPE_CHECKING:
 MIB = 1024 * 1024
 
 
-class DiskLevel(str, enum.Enum):
+class DiskLevel(str, enum.Enum):  # noqa: UP042 (StrEnum would change str() of the members)
     """How worrying the free space is."""
 
     OK = "ok"
@@ -34,7 +35,7 @@ class DiskThresholds:
     critical_free_ratio: float
 
     @classmethod
-    def from_settings(cls, s: "StoreSettings") -> "DiskThresholds":
+    def from_settings(cls, s: StoreSettings) -> DiskThresholds:
         """The thresholds of the `store` settings block."""
         return cls(s.disk_warning_free_mib * MIB, s.disk_warning_free_percent / 100,
                    s.disk_critical_free_mib * MIB, s.disk_critical_free_percent / 100)
@@ -97,7 +98,7 @@ class DiskSpace:
             return DiskStatus(DiskLevel.CRITICAL, 0, 0, f"disk: cannot read free space ({type(exc).__name__})")
         return judge(u.free, u.total, self.thresholds)
 
-    def export(self, metrics: "Metrics") -> None:
+    def export(self, metrics: Metrics) -> None:
         """Make the free-space gauges read the file system at each scrape (so they are never stale)."""
         metrics.data_dir_free_bytes.set_function(lambda: self._figure(lambda u: float(u.free)))
         metrics.data_dir_free_ratio.set_function(lambda: self._figure(lambda u: u.free / u.total if u.total else 0.0))

@@ -7,13 +7,15 @@ Nothing here decides *when* something is old: the cut-off times come in a Retent
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import sqlite3
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator
+from typing import TYPE_CHECKING
 
 from tichwatch.store.retention_policy import RetentionPlan, Tally
 
@@ -34,7 +36,7 @@ fewer alerts than the row chunk."""
 class Sweep:
     """What one sweep works with."""
 
-    store: "Store"
+    store: Store
     plan: RetentionPlan
     tally: Tally
     chunk_rows: int
@@ -85,10 +87,11 @@ class RowRule:
 ROW_RULES: dict[str, RowRule] = {
     "detections": RowRule("detections", "id", "t.ts < ?", "readings_before_ts", order="ts"),
     # Delivered or failed only; while an alert is open its newest row per receiver stays, because the dedup stage
-    # (tichwatch.alerts.outbox.last_sent) reads it to decide whether to notify again.
+    # (tichwatch.alerts.outbox.last_sent) reads it to decide whether to notify again. A bulletin's deliveries (no
+    # alert) have no such reader and go at the cut-off.
     "notifications": RowRule(
         "notifications", "id",
-        "t.state IN ('sent', 'failed') AND t.created_ts < ? AND ("
+        "t.state IN ('sent', 'failed') AND t.created_ts < ? AND (t.alert_id IS NULL OR "
         "EXISTS (SELECT 1 FROM alerts a WHERE a.id = t.alert_id AND a.state = 'resolved') OR "
         "t.id < (SELECT MAX(m.id) FROM notifications m WHERE m.alert_id = t.alert_id AND m.receiver = t.receiver))",
         "notifications_before_ts"),
@@ -257,10 +260,8 @@ def _remove_empty_dirs(root: Path, before_ts: float) -> None:
 
 def _remove_if_empty(path: Path) -> None:
     """rmdir when empty; a directory that gained a file meanwhile stays."""
-    try:
+    with contextlib.suppress(OSError):
         path.rmdir()
-    except OSError:
-        pass
 
 
 SWEEPS: dict[str, Callable[[Sweep], None]] = {

@@ -1,7 +1,7 @@
 """The retention worker: a thread that prunes the store at start and then every `store.retention_interval_h`.
 
-One run goes through every sweep of tichwatch.store.pruning (readings, dust index, detections, evidence and its files, frames
-of cameras no longer configured, delivered notifications, old audit, login failures, expired sessions, orphan
+One run goes through every sweep of tichwatch.store.pruning (readings, dust index, detections, evidence and its files,
+frames of cameras no longer configured, delivered notifications, old audit, login failures, expired sessions, orphan
 files). A failing sweep is logged and counted and the others still run; the thread never dies of an error. Runs never
 overlap: the thread is the only caller of `tick`, and `run` refuses to start while another run is going.
 Tests drive `tick(now)` / `run(now)` with their own clock instead of waiting.
@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from tichwatch.store.pruning import SWEEPS
 from tichwatch.store.retention_policy import Tally, retention_plan
@@ -37,7 +38,7 @@ class Stopped(Exception):
 class RetentionWorker:
     """Prunes `store` per `settings.store`; `start()` / `stop()` run it on its own thread."""
 
-    def __init__(self, settings: "Settings", store: "Store", metrics: "Metrics",
+    def __init__(self, settings: Settings, store: Store, metrics: Metrics,
                  clock: Callable[[], float] = time.time, pause_s: float = 0.05):
         self._store_settings = settings.store
         self._cameras = frozenset(c.id for c in settings.cameras)
@@ -89,7 +90,8 @@ class RetentionWorker:
 
         Returns what went, the sweeps that failed, and whether every sweep ran to its end."""
         plan = retention_plan(self._store_settings, now, self._cameras)
-        total, failed = Tally(), []
+        total = Tally()
+        failed: list[str] = []
         for name in SWEEPS:
             if self._stop.is_set():
                 return total, failed, False

@@ -1,19 +1,22 @@
 """What retention keeps: the age limit of every kind of stored data as plain timestamps, and the tally of what went.
 
-Pure: no I/O, time passed in. `tichwatch.store.pruning` does the deleting, `tichwatch.store.retention` runs it on a schedule.
+Pure: no I/O, time passed in. `tichwatch.store.pruning` does the deleting, `tichwatch.store.retention` runs it on a
+schedule.
 """
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Collection
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # only for annotations: the store imports this module and stays free of the settings package
     from tichwatch.config.schema import StoreSettings
 
 DAY_S = 86400.0
 LOGIN_FAILURE_KEEP_S = DAY_S
-"""Login failures are kept a day: longer than any throttle window (tichwatch.api.accounts uses 15 min), short because they hold
-client addresses (personal data); tichwatch.api.accounts removes them the same way after a successful sign-in."""
+"""Login failures are kept a day: longer than any throttle window (tichwatch.api.accounts uses 15 min), short because
+they hold client addresses (personal data); tichwatch.api.accounts removes them the same way after a successful
+sign-in."""
 ORPHAN_MIN_AGE_S = DAY_S
 """A file without a row is only an orphan when older than this: a younger one may be an evidence write whose row is not
 committed yet."""
@@ -67,7 +70,7 @@ class Tally:
         self.files[kind] = self.files.get(kind, 0) + 1
         self.bytes[kind] = self.bytes.get(kind, 0) + size
 
-    def merge(self, other: "Tally") -> None:
+    def merge(self, other: Tally) -> None:
         """Add another tally's counts to this one."""
         for mine, theirs in ((self.rows, other.rows), (self.files, other.files), (self.bytes, other.bytes)):
             for kind, n in theirs.items():

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import sqlite3
-from typing import Callable
+from collections.abc import Callable
 
 Query = Callable[[str, tuple[object, ...]], list[sqlite3.Row]]
 """Runs a read query and returns all rows."""

@@ -1,7 +1,8 @@
 """The embedded store: SQLite in WAL mode for readings, detections and evidence metadata; JPEG files on disk.
 
 One writer connection (the pipeline worker; guarded by a lock) and one read connection per reading thread, so the
-HTTP API reads while the worker writes. Writes are idempotent on (subject, ts): a reading delivered twice is stored once.
+HTTP API reads while the worker writes. Writes are idempotent on (subject, ts): a reading delivered twice is stored
+once.
 """
 from __future__ import annotations
 
@@ -10,15 +11,15 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
 
 from tichwatch.core.detection import Detection
+from tichwatch.core.samples import Frame, Reading
 from tichwatch.store.pruning import SWEEPS, Pause, Sweep
 from tichwatch.store.retention_policy import RetentionPlan, Tally
-from tichwatch.core.samples import Frame, Reading
 
 DB_NAME = "tichwatch.sqlite3"
 PROBE_FILE_BYTES = 64 * 1024
@@ -124,7 +125,8 @@ class Store:
 
     def query_one(self, sql: str, params: tuple[object, ...] = ()) -> sqlite3.Row | None:
         """One row of a read query on this thread's read connection."""
-        return self._read().execute(sql, params).fetchone()
+        row: sqlite3.Row | None = self._read().execute(sql, params).fetchone()
+        return row
 
     def query_all(self, sql: str, params: tuple[object, ...] = ()) -> list[sqlite3.Row]:
         """All rows of a read query on this thread's read connection."""
@@ -201,7 +203,8 @@ class Store:
 
     def reading_at(self, station_id: str, ts: float) -> Reading | None:
         """The reading of a station at exactly `ts`, or None."""
-        row = self._read().execute("SELECT * FROM readings WHERE station_id = ? AND ts = ?", (station_id, ts)).fetchone()
+        row = self._read().execute("SELECT * FROM readings WHERE station_id = ? AND ts = ?",
+                                   (station_id, ts)).fetchone()
         return _reading(row) if row else None
 
     def readings(self, station_id: str, start: float, end: float, limit: int = 100_000) -> list[Reading]:
@@ -304,7 +307,8 @@ class Store:
     def insert_evidence(conn: sqlite3.Connection, detection: Detection, files: EvidenceFiles, now: float) -> int:
         """Index evidence files already written, inside an open transaction; return the evidence id."""
         cur = conn.execute(
-            "INSERT INTO evidence (subject, kind, ts, snapshot_path, context_paths, created_ts) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO evidence (subject, kind, ts, snapshot_path, context_paths, created_ts)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
             (detection.subject, detection.kind, detection.ts, files.snapshot, json.dumps(list(files.context)), now))
         return int(cur.lastrowid or 0)
 
@@ -341,7 +345,8 @@ class Store:
     # -- retention --------------------------------------------------------------------------------------------------
     def prune(self, sweep: str, plan: RetentionPlan, tally: Tally, chunk_rows: int = 5000,
               pause: Pause = lambda: None) -> None:
-        """Run one retention sweep (a name in tichwatch.store.pruning.SWEEPS) against `plan`, counting into `tally` as it goes.
+        """Run one retention sweep (a name in tichwatch.store.pruning.SWEEPS) against `plan`, counting into `tally` as
+        it goes.
 
         Deletes in transactions of at most `chunk_rows` rows, calling `pause` between them; files go after their
         rows commit. See tichwatch.store.pruning for what each sweep keeps."""

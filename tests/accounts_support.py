@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import httpx
 import uvicorn
 from argon2 import PasswordHasher
 
+from tests.support import make_settings, wait_for
 from tichwatch.api.app import create_app
 from tichwatch.app.service import Service
 from tichwatch.tools.broker import free_port
-from tests.support import make_settings, wait_for
 
 NOW = 1_790_000_000.0
 CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)

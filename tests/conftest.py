@@ -4,19 +4,19 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 import uvicorn
 
+from tests.leaks import personal_data_in, registering
+from tests.support import SECRET_ENV_WORDS, SECRETS, make_settings, wait_for
 from tichwatch.api.app import create_app
 from tichwatch.app.service import Service
 from tichwatch.config.schema import Settings
 from tichwatch.tools.broker import MosquittoProcess, free_port
 from tichwatch.tools.publisher import GatewayPublisher
-from tests.leaks import personal_data_in, registering
-from tests.support import SECRET_ENV_WORDS, SECRETS, make_settings, wait_for
 
 
 class SecretLeakHandler(logging.Handler):

@@ -2,15 +2,16 @@
 addresses, phone numbers, chat and user ids and webhook credentials of configured receivers.
 
 The session fixture registers both as the code under test makes them: every token `AckLinks.issue` signs, and every
-receiver whose channel `tichwatch.alerts.channels.factory.build_channel` builds. The values are taken from the configuration
-here, independently of the redaction code under test.
+receiver whose channel `tichwatch.alerts.channels.factory.build_channel` builds. The values are taken from the
+configuration here, independently of the redaction code under test.
 """
 from __future__ import annotations
 
 import contextlib
 import re
 import urllib.parse
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 

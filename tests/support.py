@@ -4,8 +4,9 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import paho.mqtt.client as paho
 import yaml
@@ -79,7 +80,11 @@ class Recorder:
         self._lock = threading.Lock()
         self._ready = threading.Event()
         self._client = paho.Client(callback_api_version=CallbackAPIVersion.VERSION2, protocol=paho.MQTTv5)
-        self._client.on_connect = lambda c, u, f, rc, p: (c.subscribe(topic, qos=1), self._ready.set())
+        def subscribe(client: paho.Client, *_: object) -> None:
+            client.subscribe(topic, qos=1)
+            self._ready.set()
+
+        self._client.on_connect = subscribe
         self._client.on_message = self._on_message
         self._client.connect("127.0.0.1", port)
         self._client.loop_start()

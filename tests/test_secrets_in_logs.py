@@ -3,16 +3,16 @@ acknowledge link or its signature alone, and a configured receiver's address —
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
-from tichwatch.alerts.ack_links import AckLinks
-from tichwatch.alerts.channels.factory import build_channels, deployment_redactor
 from tests.conftest import SecretLeakHandler
 from tests.leaks import ISSUED_SIGNATURES, RECEIVER_ADDRESSES
 from tests.support import SECRETS, make_settings
+from tichwatch.alerts.ack_links import AckLinks
+from tichwatch.alerts.channels.factory import build_channels, deployment_redactor
 
 
 @pytest.fixture

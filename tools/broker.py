@@ -51,7 +51,7 @@ class MosquittoProcess:
             + (extra_conf if extra_conf else "allow_anonymous true\n"))
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout_s: float = 10.0) -> "MosquittoProcess":
+    def start(self, timeout_s: float = 10.0) -> MosquittoProcess:
         """Start the broker and wait until it accepts connections."""
         self.proc = subprocess.Popen([self.exe, "-c", str(self.conf)], stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)

@@ -19,20 +19,20 @@ from zoneinfo import ZoneInfo
 
 from PIL import Image
 
-from tichwatch.residents.bulletins.compose import LANGUAGES, compose_bulletin, compose_radio_script
-from tichwatch.residents.bulletins.gather import gather_snapshot
-from tichwatch.config.bulletins import BulletinSettings
-from tichwatch.residents.feeds.publication import Feeds
-from tichwatch.residents.pictures import card_png, chart_png
 from tichwatch.alerts.storage import open_alert
-from tichwatch.residents.speech import synthesize
 from tichwatch.api.routes_stations import permalink
 from tichwatch.app.service import Service
+from tichwatch.config.bulletins import BulletinSettings
 from tichwatch.config.loader import load_settings
 from tichwatch.config.schema import Settings
 from tichwatch.core.detection import Detection, Severity
-from tichwatch.detectors.flood.detector import FloodDetector
 from tichwatch.core.samples import Frame, Reading
+from tichwatch.detectors.flood.detector import FloodDetector
+from tichwatch.residents.bulletins.compose import LANGUAGES, compose_bulletin, compose_radio_script
+from tichwatch.residents.bulletins.gather import gather_snapshot
+from tichwatch.residents.feeds.publication import Feeds
+from tichwatch.residents.pictures import card_png, chart_png
+from tichwatch.residents.speech import synthesize
 from tichwatch.tools.scenario import Scenario, station_leads
 
 CONFIG = Path(__file__).resolve().parents[2] / "config" / "kieuphu.yaml"
@@ -123,7 +123,8 @@ def generate(out: Path) -> list[Path]:
         try:
             detector = FloodDetector(settings.stations, settings.flood)
             replay(service, detector, scenario, now)
-            snap = gather_snapshot(settings, bulletins, service.store, now, lambda r: permalink(service, r), detector)
+            snap = gather_snapshot(settings, bulletins, service.store, now, lambda r: permalink(service, r), detector,
+                                   stations=service.stations.stations())
             snap = replace(snap, id="sample")
             composed = {lang: compose_bulletin(snap, lang) for lang in LANGUAGES}
             radio = compose_radio_script(snap)

@@ -8,20 +8,21 @@ state (detection active, i.e. after persistence and hysteresis), and frames per 
 """
 from __future__ import annotations
 
+import itertools
 import json
 import sys
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
 
-from tichwatch.config.schema import CameraConfig
-from tichwatch.detectors.dust.detector import DUST_KIND, DustDetector
 from tichwatch.config.dust import DustSettings
+from tichwatch.config.schema import CameraConfig
+from tichwatch.core.samples import Frame
+from tichwatch.detectors.dust.detector import DUST_KIND, DustDetector
+from tichwatch.ingest.jpeg import read_jpeg_header
 from tichwatch.tools.dust_synthetic import cell_labels, generate, random_spec
 from tichwatch.tools.dust_train import read_folder
-from tichwatch.ingest.jpeg import read_jpeg_header
-from tichwatch.core.samples import Frame
 
 EVAL_SEEDS = range(100_000, 100_040)
 """Synthetic evaluation seeds; training uses tichwatch.tools.dust_train.TRAIN_SEEDS, far below these."""
@@ -138,7 +139,7 @@ def evaluate_dust(folder: Path, settings: DustSettings | None = None, model_path
     settings = settings or DustSettings()
     results = []
     for name, frames in read_folder(folder).items():
-        gaps = sorted(b.ts - a.ts for a, b in zip(frames, frames[1:])) or [60.0]
+        gaps = sorted(b.ts - a.ts for a, b in itertools.pairwise(frames)) or [60.0]
         interval = max(1, round(gaps[len(gaps) // 2]))
         results.append(run_sequence(name, ((f.path.read_bytes(), f.ts, f.dust) for f in frames), settings,
                                     model_path, interval))
@@ -182,8 +183,8 @@ def format_table(report: DustReport) -> str:
 def main_eval(folder: Path, json_out: bool, model_path: Path | None = None) -> int:
     """`tichwatch eval dust DIR [--model PATH]`: evaluate a labelled folder, print a table (or JSON).
 
-    `model_path` is a model file written by `python -m tichwatch.tools.dust_train` (default: the packaged one). Returns 2 when
-    the folder or the model file is unusable.
+    `model_path` is a model file written by `python -m tichwatch.tools.dust_train` (default: the packaged one). Returns
+    2 when the folder or the model file is unusable.
     """
     if not (folder / "frames.csv").is_file():
         print(f"{folder}: no frames.csv (expected a labelled frame folder)", file=sys.stderr)

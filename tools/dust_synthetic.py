@@ -6,8 +6,9 @@ Frames are rendered as float32 BGR, then JPEG-encoded so the detector sees what 
 """
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import Iterator, Literal, Sequence
+from typing import Literal
 
 import cv2
 import numpy as np
@@ -86,7 +87,8 @@ def random_spec(seed: int, n_frames: int = 36, size_px: tuple[int, int] | None =
 def cell_change(plume_change: np.ndarray, rows: int, cols: int, sub: int = 4) -> np.ndarray:
     """The plume's visible change per grid cell (rows × cols): that of the cell's most changed sub-block (sub × sub)."""
     blocks = cv2.resize(plume_change, (cols * sub, rows * sub), interpolation=cv2.INTER_AREA)
-    return blocks.reshape(rows, sub, cols, sub).max(axis=(1, 3))
+    result: np.ndarray = blocks.reshape(rows, sub, cols, sub).max(axis=(1, 3))
+    return result
 
 
 def cell_labels(plume_change: np.ndarray, rows: int, cols: int) -> np.ndarray:
@@ -108,8 +110,9 @@ def generate(spec: SequenceSpec, base_frames: Sequence[np.ndarray] | None = None
     light = _Lighting(rng, spec)
     noise = _NoiseBank(rng, w, h, spec.noise_sigma)
     small_size = (w // _LABEL_DOWNSCALE, h // _LABEL_DOWNSCALE)
+    real = base_frames or ()  # not empty whenever there is no rendered scene
     for i in range(spec.n_frames):
-        base = scene.image if scene else _as_float(base_frames[i % len(base_frames)], w, h)
+        base = scene.image if scene else _as_float(real[i % len(real)], w, h)
         frame_rng = np.random.default_rng([spec.seed, 3, i])
         img = base.copy()
         if shadows:
@@ -319,7 +322,8 @@ class _Plume:
         """Composite the plume over an image (new array)."""
         a = self.alpha(i)[:, :, None]
         shade = 0.9 + 0.2 * cv2.resize(self.texture[: self.lh, : self.lw], (self.w, self.h))[:, :, None]
-        return img * (1 - a) + self.colour * shade * a
+        result: np.ndarray = img * (1 - a) + self.colour * shade * a
+        return result
 
 
 class _SkyClouds:
@@ -366,7 +370,7 @@ class _Lighting:
         self.spec = spec
         self.direction = rng.choice([-1.0, 1.0])
         self.warm = rng.uniform(-0.08, 0.08)
-        self.steps = set(int(x) for x in rng.integers(0, spec.n_frames, 4)) if spec.lighting_steps else set()
+        self.steps = {int(x) for x in rng.integers(0, spec.n_frames, 4)} if spec.lighting_steps else set()
         self.step_gain = rng.uniform(0.6, 0.8)
         self.gradient = rng.uniform(-0.15, 0.15)
 
@@ -378,7 +382,8 @@ class _Lighting:
             gain *= self.step_gain
         colour = np.array([1 - self.warm * s, 1.0, 1 + self.warm * s], np.float32) * gain
         ramp = 1 + self.gradient * s * np.linspace(-1, 1, w, dtype=np.float32)
-        return (ramp[:, None] * colour[None, :])[None]
+        result: np.ndarray = (ramp[:, None] * colour[None, :])[None]
+        return result
 
 
 class _NoiseBank:
@@ -420,16 +425,18 @@ def _rain(rng: np.random.Generator, img: np.ndarray) -> np.ndarray:
         x, y = int(rng.integers(0, w)), int(rng.integers(0, h))
         length = int(rng.integers(h // 40 + 2, h // 12 + 3))
         cv2.line(streaks, (x, y), (int(x + angle * length), y + length), 1.0, 1)
-    return out * (1 - 0.3 * streaks[:, :, None]) + 200.0 * 0.3 * streaks[:, :, None]
+    result: np.ndarray = out * (1 - 0.3 * streaks[:, :, None]) + 200.0 * 0.3 * streaks[:, :, None]
+    return result
 
 
 def _camera(rng: np.random.Generator, img: np.ndarray, spec: SequenceSpec, noise: _NoiseBank) -> np.ndarray:
     """Sensor effects: small shake of the mount and noise."""
     if spec.jitter:
         dx, dy = rng.integers(-2, 3, 2)
-        m = np.float32([[1, 0, dx], [0, 1, dy]])
+        m = np.array([[1, 0, dx], [0, 1, dy]], dtype=np.float32)
         img = cv2.warpAffine(img, m, (img.shape[1], img.shape[0]), borderMode=cv2.BORDER_REFLECT)
-    return img + noise.sample(rng)
+    result: np.ndarray = img + noise.sample(rng)
+    return result
 
 
 def _fault(fault: Fault, img: np.ndarray) -> np.ndarray:

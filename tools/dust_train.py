@@ -18,19 +18,19 @@ import argparse
 import csv
 import os
 import sys
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 import sklearn
 
+from tichwatch.config.dust import DustSettings
 from tichwatch.detectors.dust.background import SceneModel
 from tichwatch.detectors.dust.classifier import MODEL_PATH, DustModel, fit_model
 from tichwatch.detectors.dust.jpeg import analysis_image, decode_reduced
-from tichwatch.config.dust import DustSettings
 from tichwatch.tools.dust_synthetic import SyntheticFrame, cell_labels, generate, random_spec
 
 TRAIN_SEEDS = range(0, 480)

@@ -34,21 +34,22 @@ import csv
 import json
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
+from tichwatch.config.flood import FloodSettings
 from tichwatch.config.schema import AlarmLevels, StationConfig
+from tichwatch.core.samples import Reading
 from tichwatch.detectors.flood.detector import FORECAST, FloodDetector
 from tichwatch.detectors.flood.forecast import Forecast
 from tichwatch.detectors.flood.levels import LEVEL_NAMES
-from tichwatch.config.flood import FloodSettings
 from tichwatch.detectors.flood.status import StationStatus
 from tichwatch.detectors.flood.warning import WarningState, step_warning
-from tichwatch.core.samples import Reading
 
 EPISODE_GAP_S = 3 * 3600.0
 """A dip below a level shorter than this does not end the flood event at that level (no new crossing)."""
@@ -169,7 +170,7 @@ def _jsonable(x: Any) -> Any:
 
 def _epoch_s(text: str) -> float:
     t = datetime.fromisoformat(text.strip())
-    return (t if t.tzinfo is not None else t.replace(tzinfo=timezone.utc)).timestamp()
+    return (t if t.tzinfo is not None else t.replace(tzinfo=UTC)).timestamp()
 
 
 def _read_levels(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -210,7 +211,7 @@ def _station(
     hi = max(float(lv.max()) if len(lv) else top, top)
     cfg = StationConfig(
         id=_subject_id(sid), name=name or sid, lat=float(meta.get("lat") or 0.0), lon=float(meta.get("lon") or 0.0),
-        alarm=alarm, expected_interval_s=max(1, int(round(step))),
+        alarm=alarm, expected_interval_s=max(1, round(step)),
         # Generous: the ingest layer already rejected the impossible; the evaluation scores floods, not range faults.
         min_level_m=lo - 50.0, max_level_m=hi + 50.0,
     )
@@ -285,7 +286,8 @@ def replay(series: StationSeries, settings: FloodSettings) -> Replay:
 def _forecast_of(st: StationStatus, ts: float) -> Forecast | None:
     if st.confidence is None or st.level_m is None:
         return None
-    return Forecast(ts, st.level_m, st.next_level, st.next_threshold_m, st.rate_m_per_h or 0.0, st.confidence,
+    # A status with a confidence has a next level and its threshold; StationStatus does not say so in its types.
+    return Forecast(ts, st.level_m, st.next_level, st.next_threshold_m, st.rate_m_per_h or 0.0, st.confidence,  # type: ignore[arg-type]
                     st.eta_s, st.eta_low_s, st.eta_high_s, st.forecast_method or "")
 
 
@@ -382,7 +384,7 @@ def score_station(series: StationSeries, rep: Replay, level: np.ndarray, since: 
                 sc.leads_s.append(_lead(i, k, level, since, ts))
         sc.alerts = int(np.sum((rep.alarm[:-1] < k) & (rep.alarm[1:] >= k)))
         scores.append(sc)
-    quiet = sorted(set(int(y) for y in years) - crossed_years)
+    quiet = sorted({int(y) for y in years} - crossed_years)
     warn = _warning_score(series, level, since, set(quiet), settings, false_margin_s)
     warn.leads_s = [x for sc in scores for x in sc.leads_s if sc.level in ("BD2", "BD3")]
     step = float(np.median(np.diff(ts))) if len(ts) > 1 else 0.0

@@ -29,7 +29,7 @@ class GatewayPublisher:
         self._client.on_disconnect = lambda c, u, f, rc, p: self._connected.clear()
         self._host, self._port = settings.host, settings.port
 
-    def connect(self, timeout_s: float = 10.0) -> "GatewayPublisher":
+    def connect(self, timeout_s: float = 10.0) -> GatewayPublisher:
         """Connect and start the network thread; raise TimeoutError when the broker does not accept us."""
         self._client.connect_async(self._host, self._port, keepalive=30)
         self._client.loop_start()

@@ -4,8 +4,8 @@ from __future__ import annotations
 import csv
 import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 from tichwatch.ingest.contract import Topics, encode_reading, parse_time
 from tichwatch.tools.publisher import GatewayPublisher

@@ -1,4 +1,5 @@
-"""A deterministic river scenario for the simulator: quiet days, a flood wave through BD1–BD3 and back, noise and faults.
+"""A deterministic river scenario for the simulator: quiet days, a flood wave through BD1–BD3 and back, noise and
+faults.
 
 Pure functions of (station, time): the same time always gives the same level, so a restarted simulator continues
 seamlessly and tests can assert on the scenario.
@@ -49,7 +50,7 @@ class Scenario:
         if phase_s <= 0:
             return base
         x = phase_s / self.time_to_peak_s
-        return base + (peak - base) * (x ** self.shape_k) * math.exp(self.shape_k * (1 - x))
+        return base + (peak - base) * float(x ** self.shape_k) * math.exp(self.shape_k * (1 - x))
 
     def reading(self, station: StationConfig, index: int, t: float, lead_s: float = 0.0) -> float | None:
         """What the station's gateway reports at `t`: noisy level, spikes, a stuck spell, a silent spell (None)."""

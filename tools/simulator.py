@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from tichwatch.config.schema import CameraConfig, Settings
 from tichwatch.ingest.contract import Topics, encode_reading

@@ -46,22 +46,22 @@ class DeliveryResult:
     unknown: bool = False  # no answer in time: the message may or may not have arrived (retried, same key)
 
     @classmethod
-    def sent(cls, remote_id: str | None = None, detail: str = "") -> "DeliveryResult":
+    def sent(cls, remote_id: str | None = None, detail: str = "") -> DeliveryResult:
         """The channel accepted the message."""
         return cls(True, detail=detail, remote_id=remote_id)
 
     @classmethod
-    def retry(cls, detail: str, after_s: float | None = None) -> "DeliveryResult":
+    def retry(cls, detail: str, after_s: float | None = None) -> DeliveryResult:
         """A failure that may pass (timeouts, 429, 5xx)."""
         return cls(False, True, after_s, detail)
 
     @classmethod
-    def no_answer(cls, detail: str) -> "DeliveryResult":
+    def no_answer(cls, detail: str) -> DeliveryResult:
         """The request went out but no answer came in time: outcome unknown, retried after the backoff."""
         return cls(False, True, None, detail, unknown=True)
 
     @classmethod
-    def fail(cls, detail: str) -> "DeliveryResult":
+    def fail(cls, detail: str) -> DeliveryResult:
         """A failure a retry will not fix (4xx, bad configuration)."""
         return cls(False, False, None, detail)
 

@@ -50,7 +50,9 @@ class Email:
         except smtplib.SMTPRecipientsRefused as exc:
             return DeliveryResult.fail(f"every recipient refused: {sorted(exc.recipients)}")
         except smtplib.SMTPResponseException as exc:
-            detail = f"SMTP {exc.smtp_code}: {exc.smtp_error.decode('utf-8', 'replace')[:200]}"
+            error = exc.smtp_error
+            text = error.decode("utf-8", "replace") if isinstance(error, bytes) else error
+            detail = f"SMTP {exc.smtp_code}: {text[:200]}"
             return DeliveryResult.retry(detail) if 400 <= exc.smtp_code < 500 else DeliveryResult.fail(detail)
         except TimeoutError:  # the server stopped answering, maybe after taking the message: outcome unknown
             return DeliveryResult.no_answer(f"SMTP server silent for {self.cfg.timeout_s:g} s (outcome unknown)")

@@ -2,7 +2,7 @@
 nothing it answers carries an address or a secret."""
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from tichwatch.alerts.channels.base import Channel
 from tichwatch.alerts.channels.email import Email
@@ -15,8 +15,17 @@ from tichwatch.alerts.channels.telegram import Telegram
 from tichwatch.alerts.channels.webhook import Webhook
 from tichwatch.alerts.channels.zalo import Zalo
 from tichwatch.alerts.redaction import Redactor
-from tichwatch.config.alerts import (ChannelConfig, EmailChannel, FacebookChannel, MqttChannel, ReceiverConfig, SmsChannel,
-                             TelegramChannel, WebhookChannel, ZaloChannel)
+from tichwatch.config.alerts import (
+    ChannelConfig,
+    EmailChannel,
+    FacebookChannel,
+    MqttChannel,
+    ReceiverConfig,
+    SmsChannel,
+    TelegramChannel,
+    WebhookChannel,
+    ZaloChannel,
+)
 from tichwatch.config.loader import secret
 from tichwatch.config.schema import Settings
 

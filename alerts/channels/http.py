@@ -7,13 +7,13 @@ from __future__ import annotations
 import base64
 import email.utils
 import json
-import socket
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from tichwatch.alerts.channels.base import DeliveryResult, Notification
 from tichwatch.config.base import StrictModel
@@ -55,7 +55,7 @@ def without_credentials(url: str) -> tuple[str, dict[str, str]]:
     password = urllib.parse.unquote(parts.password or "")
     host = parts.hostname or ""
     netloc = (f"[{host}]" if ":" in host else host) + (f":{parts.port}" if parts.port else "")
-    token = base64.b64encode(f"{user}:{password}".encode("utf-8")).decode("ascii")
+    token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
     return urllib.parse.urlunsplit(parts._replace(netloc=netloc)), {"Authorization": f"Basic {token}"}
 
 
@@ -83,7 +83,7 @@ def exchange(method: str, url: str, n: Notification, body: bytes | None, headers
         return HttpReply(exc.code, dict(exc.headers or {}), exc.read() or b"")
     except urllib.error.URLError as exc:  # urllib wraps what fails before the request is sent (connect, refused)
         return DeliveryResult.retry(mask(f"network error: {exc.reason}", secrets))
-    except (socket.timeout, TimeoutError):  # sent, then no answer: the receiver may have it (the retry has the key)
+    except TimeoutError:  # sent, then no answer: the receiver may have it (the retry has the key)
         return DeliveryResult.no_answer(f"no answer within {timeout_s:g} s (outcome unknown)")
     except (ConnectionError, OSError) as exc:
         return DeliveryResult.retry(mask(f"network error: {exc}", secrets))

@@ -6,7 +6,7 @@ is harmless, and carries the same idempotency key).
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from tichwatch.alerts.channels.base import DeliveryResult, Notification
 from tichwatch.alerts.channels.http import json_body

@@ -8,8 +8,8 @@ import urllib.parse
 
 from tichwatch.alerts.channels.base import DeliveryResult, Notification
 from tichwatch.alerts.channels.http import by_status, exchange
-from tichwatch.config.alerts import SmsChannel
 from tichwatch.alerts.templates import make_environment
+from tichwatch.config.alerts import SmsChannel
 
 _PLAIN = str.maketrans({"đ": "d", "Đ": "D", "–": "-", "—": "-", "·": "-", "…": "...", "’": "'", "“": '"', "”": '"'})
 

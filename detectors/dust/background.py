@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tichwatch.detectors.dust.features import SUB, Features, Measures, cell_features, from_parts, measure
 from tichwatch.config.dust import DustSettings
+from tichwatch.detectors.dust.features import SUB, Features, Measures, cell_features, from_parts, measure
 
 
 @dataclass(frozen=True)

@@ -27,14 +27,15 @@ class DustModel:
         """Dust probability (0..1) per row of a (cells, features) matrix."""
         # predict_proba starts an OpenMP team for every tree: for a few hundred rows that costs ten times the
         # arithmetic and competes with the pipeline's worker threads, so the trees run on the calling thread.
-        return expit(self.estimator._raw_predict(matrix, n_threads=1).ravel())
+        result: np.ndarray = expit(self.estimator._raw_predict(matrix, n_threads=1).ravel())
+        return result
 
     def save(self, path: Path) -> None:
         """Write the model as a compressed joblib file (a plain dict, so moving this module keeps it loadable)."""
         joblib.dump({"estimator": self.estimator, "feature_names": FEATURE_NAMES, "info": self.info}, path, compress=3)
 
     @classmethod
-    def load(cls, path: Path = MODEL_PATH) -> "DustModel":
+    def load(cls, path: Path = MODEL_PATH) -> DustModel:
         """Read a model written by `save`; raise ValueError when it was trained on other features."""
         data = joblib.load(path)
         if tuple(data.get("feature_names", ())) != FEATURE_NAMES:
@@ -68,7 +69,8 @@ def fit_model(x: np.ndarray, y: np.ndarray, weight: np.ndarray, seed: int, info:
 def _balanced(weight: np.ndarray, y: np.ndarray) -> np.ndarray:
     pos, neg = float(weight[y == 1].sum()), float(weight[y == 0].sum())
     w = np.where(y == 1, weight * neg / max(pos, 1e-9) * POSITIVE_SHARE, weight)
-    return w / w.mean()
+    result: np.ndarray = w / w.mean()
+    return result
 
 
 def _fit(x: np.ndarray, y: np.ndarray, weight: np.ndarray, seed: int) -> HistGradientBoostingClassifier:

@@ -10,24 +10,33 @@ from __future__ import annotations
 import copy
 import threading
 from collections import deque
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import cv2
 import numpy as np
 
+from tichwatch.config.dust import DustSettings
 from tichwatch.config.schema import CameraConfig
 from tichwatch.core.detection import Detection, Severity
+from tichwatch.core.samples import Frame
 from tichwatch.detectors.dust.background import Comparison, SceneModel
 from tichwatch.detectors.dust.classifier import MODEL_PATH, DustModel
 from tichwatch.detectors.dust.evidence import local_time, snapshot
 from tichwatch.detectors.dust.features import roi_cell_fraction
-from tichwatch.detectors.dust.health import CameraHealth, Condition, is_blurred, is_dark, is_moved, is_obstructed, is_repeat
+from tichwatch.detectors.dust.health import (
+    CameraHealth,
+    Condition,
+    is_blurred,
+    is_dark,
+    is_moved,
+    is_obstructed,
+    is_repeat,
+)
 from tichwatch.detectors.dust.jpeg import analysis_image
-from tichwatch.config.dust import DustSettings
 from tichwatch.ingest.jpeg import JpegError
-from tichwatch.core.samples import Frame
 
 DUST_KIND = "dust.plume"
 """Detection kind of a dust plume."""
@@ -311,7 +320,8 @@ def persisted(p: np.ndarray, history: Sequence[np.ndarray], k: int) -> np.ndarra
     if len(history) < k - 1:
         return np.zeros_like(p)
     support = np.sort(np.stack(history), axis=0)[-(k - 1)]
-    return np.minimum(p, support)
+    result: np.ndarray = np.minimum(p, support)
+    return result
 
 
 def _r(x: float | None) -> float | None:

@@ -104,7 +104,8 @@ def cell_features(cur: Measures, bg: Measures, prev: Measures | None, previous: 
     peak_x = np.arange(cols)[None, :] * SUB + at_peak % SUB
 
     def peak_of(sub_map: np.ndarray) -> np.ndarray:
-        return sub_map[peak_y, peak_x]
+        result: np.ndarray = sub_map[peak_y, peak_x]
+        return result
 
     peak = peak_of(sub_diff)
     means = _cell_mean(np.dstack([sub_diff, sub_grad, np.abs(lum - (lum if prev is None else prev.sub[:, :, _L]))]),
@@ -114,13 +115,15 @@ def cell_features(cur: Measures, bg: Measures, prev: Measures | None, previous: 
     ncc = _block_correlation(_blocks(lum, rows, cols), _blocks(bg.sub[:, :, _L], rows, cols))
     change_rel = diff / bg_luma
     motion = diff if prev is None else means[:, :, 2]
-    same_grid = previous is not None and previous.peak.shape == peak.shape
-    prev_change = previous.change_rel if same_grid else change_rel
-    prev_peak = previous.peak if same_grid else peak / 255.0
+    if previous is not None and previous.peak.shape == peak.shape:
+        prev_change, prev_peak = previous.change_rel, previous.peak
+    else:
+        prev_change, prev_peak = change_rel, peak / 255.0
     cur_l = cur.luma + _EPS_LUMA
 
     def rel(x: np.ndarray) -> np.ndarray:
-        return x - np.median(x[roi_cells])
+        result: np.ndarray = x - np.median(x[roi_cells])
+        return result
 
     below = np.zeros_like(change_rel)
     below[:-1] = change_rel[1:]
@@ -209,7 +212,8 @@ def _gradient(luma: np.ndarray) -> np.ndarray:
 
 def _cell_mean(sub_maps: np.ndarray, rows: int, cols: int) -> np.ndarray:
     """Mean over each cell's SUB × SUB sub-blocks of a (rows·SUB, cols·SUB, k) array → (rows, cols, k)."""
-    return sub_maps.reshape(rows, SUB, cols, SUB, -1).sum(axis=(1, 3)) * np.float32(1.0 / (SUB * SUB))
+    result: np.ndarray = sub_maps.reshape(rows, SUB, cols, SUB, -1).sum(axis=(1, 3)) * np.float32(1.0 / (SUB * SUB))
+    return result
 
 
 def _blocks(sub_map: np.ndarray, rows: int, cols: int) -> np.ndarray:
@@ -221,7 +225,8 @@ def _block_correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Correlation (rows, cols) of the sub-block layouts of two (rows, cols, SUB²) arrays; 0 where either is flat."""
     a = a - a.mean(axis=2, keepdims=True)
     b = b - b.mean(axis=2, keepdims=True)
-    return (a * b).sum(axis=2) / (np.sqrt((a * a).sum(axis=2) * (b * b).sum(axis=2)) + 1.0)
+    result: np.ndarray = (a * b).sum(axis=2) / (np.sqrt((a * a).sum(axis=2) * (b * b).sum(axis=2)) + 1.0)
+    return result
 
 
 def _neighbourhood_max(x: np.ndarray) -> np.ndarray:

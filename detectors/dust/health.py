@@ -4,8 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from tichwatch.detectors.dust.background import Comparison
 from tichwatch.config.dust import DustSettings
+from tichwatch.detectors.dust.background import Comparison
 
 HealthKind = Literal["camera.offline", "camera.frozen", "camera.dark", "camera.blur", "camera.obstructed",
                      "camera.moved"]

@@ -1,7 +1,7 @@
 """JPEG frames decoded safely and in bounded memory.
 
-The checks of `tichwatch.ingest.jpeg` come first (no pixel touched for a hostile header, an unusable frame shape or a frame of
-thousands of scans). The
+The checks of `tichwatch.ingest.jpeg` come first (no pixel touched for a hostile header, an unusable frame shape or a
+frame of thousands of scans). The
 decode then works at the coarsest JPEG DCT scale that still covers the size the analysis needs, and that size is
 decided from both sides (the frame fitted in a square), so no aspect ratio can make an image larger than the square.
 Decoding is strict: libjpeg's recoverable errors ("Corrupt JPEG data: …", "Premature end of JPEG file", a header

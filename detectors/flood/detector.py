@@ -9,21 +9,22 @@ from __future__ import annotations
 import copy
 import math
 from collections import deque
-from typing import Any, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, cast
 
 import numpy as np
 
+from tichwatch.config.flood import FloodSettings
 from tichwatch.config.schema import StationConfig
 from tichwatch.core.detection import Detection, Severity
+from tichwatch.core.samples import Reading
 from tichwatch.detectors.flood import health
 from tichwatch.detectors.flood.forecast import Forecast, ForecastModel, model_forecast, trend_forecast, upstream_rise
 from tichwatch.detectors.flood.history import LevelHistory
 from tichwatch.detectors.flood.levels import Ladder, LevelChange, LevelState, severity_of, step_level, warning_severity
-from tichwatch.config.flood import FloodSettings
 from tichwatch.detectors.flood.status import CommuneStatus, StationStatus, commune_status, station_status
 from tichwatch.detectors.flood.trend import Trend, rapid_rise, theil_sen, window_trend
 from tichwatch.detectors.flood.warning import WarningState, step_warning
-from tichwatch.core.samples import Reading
 
 LEVEL = "flood.level"
 """The alarm level (BD1/BD2/BD3/RECORD) a station is at: raised, moved up or down, cleared below BD1."""
@@ -109,7 +110,7 @@ class FloodDetector:
     def restore(self, checkpoint: object) -> None:
         """Put back a `checkpoint`; each station keeps its current configuration (an alarm-level edit made since
         stays in force)."""
-        stations, first_tick_ts = checkpoint  # type: ignore[misc]
+        stations, first_tick_ts = cast(tuple[dict[str, _Station], float | None], checkpoint)
         for station_id, state in stations.items():
             current = self._stations[station_id].cfg
             self._stations[station_id] = state
@@ -136,7 +137,7 @@ class FloodDetector:
                         "alarm_level": st.ladder.name(st.level.index)}
             severity = Severity.CRITICAL if st.level.index > 0 else Severity.WARNING  # a dark gauge in a flood is worse
             out += self._set_fault(st, health.OFFLINE, True, now, "no reading for too long", severity, silence / 3600,
-                                   "h", lambda: evidence)
+                                   "h", lambda: evidence)  # noqa: B023 (called before the loop moves on)
         return out
 
     def status(self, station_id: str) -> StationStatus:

@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 from sklearn.linear_model import Ridge
 
-from tichwatch.detectors.flood.history import LevelHistory
 from tichwatch.config.flood import FloodSettings
+from tichwatch.detectors.flood.history import LevelHistory
 from tichwatch.detectors.flood.trend import Trend
 
 _RESIDUAL_QUANTILES = np.linspace(0.02, 0.98, 49)  # how finely the residual distribution is kept per horizon
@@ -159,7 +159,8 @@ def _quantiles_of_sorted(sorted_cols: np.ndarray, qs: np.ndarray) -> np.ndarray:
     lo = np.floor(pos).astype(int)
     hi = np.minimum(lo + 1, len(sorted_cols) - 1)
     w = (pos - lo)[:, None]
-    return sorted_cols[lo] * (1 - w) + sorted_cols[hi] * w
+    result: np.ndarray = sorted_cols[lo] * (1 - w) + sorted_cols[hi] * w
+    return result
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,7 +215,8 @@ class ForecastModel:
         # A target interpolated across a long gap is a guess, not an observation.
         if np.any(hts[idx] - hts[idx - 1] > self.max_gap_s):
             return None
-        return np.interp(when, hts, hlv) - level0
+        result: np.ndarray = np.interp(when, hts, hlv) - level0
+        return result
 
     def _add(self, x: np.ndarray, y: np.ndarray) -> None:
         self._x[self._next] = x

@@ -4,11 +4,11 @@ Each is a small pure function over plain values; the detector keeps the state an
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
-from tichwatch.config.schema import StationConfig
 from tichwatch.config.flood import FloodSettings
+from tichwatch.config.schema import StationConfig
 from tichwatch.detectors.flood.trend import Trend
 
 OFFLINE = "sensor.offline"

@@ -26,7 +26,7 @@ class Ladder:
     thresholds_m: tuple[float, ...]
 
     @classmethod
-    def from_alarm(cls, alarm: AlarmLevels) -> "Ladder":
+    def from_alarm(cls, alarm: AlarmLevels) -> Ladder:
         """The ladder of a station's configured alarm levels."""
         th = [alarm.bd1_m, alarm.bd2_m, alarm.bd3_m] + ([alarm.record_m] if alarm.record_m is not None else [])
         return cls(LEVEL_NAMES[: len(th)], tuple(th))
@@ -90,7 +90,7 @@ def step_level(
     )
     held = state.index
     # Lower one level at a time while the water has been below that level (minus hysteresis) for the whole dwell.
-    while held > 0 and below[held - 1] is not None and ts - below[held - 1] >= dwell_s:
+    while held > 0 and (since := below[held - 1]) is not None and ts - since >= dwell_s:
         held -= 1
     new = max(held, raw)
     return LevelState(new, below[:new] + (None,) * (new - len(below))), _change(state.index, new, ladder)

@@ -1,8 +1,9 @@
 """What the API and bulletins read about a station and the commune: plain frozen values, built by pure functions."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from tichwatch.detectors.flood.forecast import Forecast
 

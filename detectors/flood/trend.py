@@ -8,7 +8,6 @@ import numpy as np
 
 from tichwatch.detectors.flood.history import LevelHistory
 
-
 _MAD_TO_SIGMA = 1.4826  # makes the median absolute deviation estimate a standard deviation for normal noise
 
 

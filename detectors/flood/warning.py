@@ -4,9 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from tichwatch.config.flood import FloodSettings
 from tichwatch.detectors.flood.forecast import Forecast
 from tichwatch.detectors.flood.levels import LEVEL_NAMES
-from tichwatch.config.flood import FloodSettings
 
 Action = Literal["raise", "update", "clear"]
 """What a warning step did to `flood.forecast`."""

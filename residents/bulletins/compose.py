@@ -6,13 +6,13 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from tichwatch.alerts.templates import make_environment
+from tichwatch.config.schema import Settings
+from tichwatch.detectors.flood.levels import Ladder
 from tichwatch.residents.bulletins.facts import Facts, Figure, StationFacts, derive
 from tichwatch.residents.bulletins.snapshot import BulletinKind, Snapshot, StationData
 from tichwatch.residents.pictures import CardData, ChartData, Projection
 from tichwatch.residents.speech import spoken
-from tichwatch.alerts.templates import make_environment
-from tichwatch.config.schema import Settings
-from tichwatch.detectors.flood.levels import Ladder
 
 LANGUAGES = ("vi", "en")
 """The languages of bulletins, default first."""

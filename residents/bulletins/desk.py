@@ -1,32 +1,39 @@
 """The bulletin desk: drafts bulletins from live data (on demand and on the schedule), takes edits, approvals and
-publications through the workflow with an audit log, draws the pictures, synthesises the audio and delivers."""
+publications through the workflow with an audit log, draws the pictures, synthesises the audio and queues the
+deliveries in the alerts' outbox (whose dispatchers send them)."""
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import time
-from typing import Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
+from tichwatch.alerts.outbox import Outbox
+from tichwatch.alerts.storage import rows_of
+from tichwatch.config.bulletins import BulletinSettings
+from tichwatch.config.schema import Settings
 from tichwatch.residents.bulletins import storage, workflow
 from tichwatch.residents.bulletins.compose import LANGUAGES, compose_bulletin, compose_radio_script
 from tichwatch.residents.bulletins.files import BulletinFiles
-from tichwatch.residents.bulletins.gather import FloodStatusSource, ReadingLink, gather_snapshot, public_alerts
-from tichwatch.residents.bulletins.publishing import UNFIT_CHANNELS, ChannelLookup, deliver
-from tichwatch.residents.bulletins.retry import RetryPolicy, due_receivers
+from tichwatch.residents.bulletins.gather import (
+    FloodStatusSource,
+    ReadingLink,
+    StationsNow,
+    gather_snapshot,
+    public_alerts,
+)
+from tichwatch.residents.bulletins.publishing import UNFIT_CHANNELS, queue_deliveries
 from tichwatch.residents.bulletins.schedule import is_due, is_emergency
-from tichwatch.config.bulletins import BulletinSettings
 from tichwatch.residents.bulletins.snapshot import BulletinKind
-from tichwatch.residents.bulletins.views import bulletin_document
-from tichwatch.residents.bulletins.workflow import Authority, BulletinRecord, LogEntry, Origin, Step
+from tichwatch.residents.bulletins.views import bulletin_document, delivery_document
+from tichwatch.residents.bulletins.workflow import Authority, BulletinRecord, LogEntry, Origin, Step, WorkflowError
 from tichwatch.residents.speech import SpeechUnavailable, spoken
-from tichwatch.alerts.storage import rows_of
-from tichwatch.config.schema import Settings
 from tichwatch.store.store import Store
 
 log = logging.getLogger(__name__)
 
-RETRY_ACTOR = "retry"
-"""The actor of delivery attempts after the first."""
 SCHEDULE_ACTOR = "schedule"
 """The actor of bulletins the schedule makes (and publishes, for emergencies without approval)."""
 
@@ -36,14 +43,15 @@ class BulletinDesk:
 
     def __init__(self, settings: Settings, bulletins: BulletinSettings, store: Store, reading_link: ReadingLink,
                  clock: Callable[[], float] = time.time, flood: FloodStatusSource | None = None,
-                 channels: ChannelLookup | None = None):
+                 *, outbox: Outbox, stations: StationsNow):
         self.settings = settings
         self.bulletins = bulletins
         self.store = store
         self.reading_link = reading_link
         self.clock = clock
         self.flood = flood
-        self.channels: ChannelLookup = channels or (lambda name: None)
+        self.stations = stations  # the registry's, never the file's list: bulletins cite the levels in force
+        self.outbox = outbox
         self.files = BulletinFiles(store.data_dir)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -53,7 +61,8 @@ class BulletinDesk:
                channels: Sequence[str] | None = None) -> BulletinRecord:
         """Draft a bulletin from the data of now (kind: emergency while a flood alert at the hourly level is open)."""
         now = self.clock()
-        snap = gather_snapshot(self.settings, self.bulletins, self.store, now, self.reading_link, self.flood, kind)
+        snap = gather_snapshot(self.settings, self.bulletins, self.store, now, self.reading_link, self.flood, kind,
+                               stations=self.stations())
         composed = {lang: compose_bulletin(snap, lang) for lang in LANGUAGES}
         chosen = list(self.bulletins.channels if channels is None else channels)
         self._check_receivers(chosen)
@@ -66,16 +75,7 @@ class BulletinDesk:
     def _change(self, bulletin_id: str, step: Callable[[BulletinRecord], Step]) -> BulletinRecord:
         """Apply a workflow step to the stored bulletin in one transaction (KeyError when there is none)."""
         with self.store.transaction() as conn:
-            record = storage.get(rows_of(conn), bulletin_id)
-            if record is None:
-                raise KeyError(bulletin_id)
-            done = step(record)
-            storage.save(conn, done.record, done.log)
-        return done.record
-
-    def _append_log(self, bulletin_id: str, entries: Sequence[LogEntry]) -> None:
-        with self.store.transaction() as conn:
-            storage.add_log(conn, bulletin_id, entries)
+            return _apply(conn, bulletin_id, step)
 
     def _check_receivers(self, names: Sequence[str]) -> None:
         """ValueError for names that are not receivers able to take a bulletin."""
@@ -96,42 +96,48 @@ class BulletinDesk:
 
     def publish(self, bulletin_id: str, actor: str, authority: Authority,
                 channels: Sequence[str] | None = None) -> BulletinRecord:
-        """Publish (feeds at once), synthesise the radio audio, and deliver to the receivers; every result is logged."""
+        """Publish (feeds at once) and, in the same transaction, queue a delivery per receiver in the outbox; sends
+        nothing itself. The radio audio is synthesised before that transaction (like evidence files), so the link
+        every delivery carries works when it arrives."""
         now = self.clock()
         if channels is not None:
             self._check_receivers(channels)
-        record = self._change(bulletin_id, lambda r: workflow.publish(
-            r, r.channels if channels is None else channels, now, actor, authority))
-        entries: list[LogEntry] = []
-        if self.bulletins.audio:
-            try:
-                self.files.write_audio(record.id, spoken(record.content["radio_vi"]), self.bulletins.audio_format,
-                                       self.bulletins.speech_rate_wpm)
-                entries.append(LogEntry(now, actor, "audio_ready", {"format": self.bulletins.audio_format}))
-            except SpeechUnavailable as exc:
-                log.warning("bulletin %s: no radio audio: %s", record.id, exc)
-                entries.append(LogEntry(now, actor, "audio_failed", {"detail": str(exc)}))
-        targets = record.channels if channels is None else channels
-        entries += deliver(record, targets, self.settings.alerts, self.channels, self.document(record),
-                           self.settings.language, now, actor)
-        self._append_log(record.id, entries)
+
+        def step(r: BulletinRecord) -> Step:
+            return workflow.publish(r, r.channels if channels is None else channels, now, actor, authority)
+
+        before = self.get(bulletin_id)
+        if before is None:
+            raise KeyError(bulletin_id)
+        step(before)  # refused here (WorkflowError) before any audio is made
+        entries = self._synthesise(before, now, actor)
+        spoken_script = before.content["radio_vi"]
+
+        def checked_step(r: BulletinRecord) -> Step:
+            if r.content["radio_vi"] != spoken_script:
+                raise WorkflowError("the radio script was edited while publishing: publish again")
+            return step(r)
+
+        with self.store.transaction() as conn:
+            record = _apply(conn, bulletin_id, checked_step)
+            targets = record.channels if channels is None else channels
+            entries += queue_deliveries(conn, self.outbox, record, targets, self.settings.alerts,
+                                        self.document(record), self.settings.language, now, actor)
+            storage.add_log(conn, record.id, entries)
+        self.outbox.wake()
         return record
 
-    def retry_deliveries(self) -> int:
-        """Send again the deliveries of recently published bulletins that failed retryably and are due (see
-        tichwatch.residents.bulletins.retry); return how many receivers were tried."""
-        now = self.clock()
-        b = self.bulletins
-        policy = RetryPolicy(b.retry_first_delay_s, b.retry_max_delay_s, b.retry_attempts)
-        horizon = sum(policy.delay_s(n) for n in range(1, b.retry_attempts)) + b.retry_max_delay_s
-        tried = 0
-        for record in storage.published_since(self.store.query_all, now - horizon):
-            due = due_receivers(self.log_of(record.id), now, policy)
-            if due:
-                self._append_log(record.id, deliver(record, due, self.settings.alerts, self.channels,
-                                                    self.document(record), self.settings.language, now, RETRY_ACTOR))
-                tried += len(due)
-        return tried
+    def _synthesise(self, record: BulletinRecord, now: float, actor: str) -> list[LogEntry]:
+        """Write the radio audio of a bulletin (when the deployment makes audio); the log entry saying how it went."""
+        if not self.bulletins.audio:
+            return []
+        try:
+            self.files.write_audio(record.id, spoken(record.content["radio_vi"]), self.bulletins.audio_format,
+                                   self.bulletins.speech_rate_wpm)
+            return [LogEntry(now, actor, "audio_ready", {"format": self.bulletins.audio_format})]
+        except SpeechUnavailable as exc:
+            log.warning("bulletin %s: no radio audio: %s", record.id, exc)
+            return [LogEntry(now, actor, "audio_failed", {"detail": str(exc)})]
 
     # -- reading ------------------------------------------------------------------------------------------------
     def get(self, bulletin_id: str) -> BulletinRecord | None:
@@ -149,6 +155,10 @@ class BulletinDesk:
     def log_of(self, bulletin_id: str) -> list[LogEntry]:
         """A bulletin's audit log, oldest first."""
         return storage.log_of(self.store.query_all, bulletin_id)
+
+    def deliveries(self, bulletin_id: str) -> dict[str, Any]:
+        """A bulletin's delivery state, read from the outbox: overall and per receiver (waiting, sent, failed)."""
+        return delivery_document(self.outbox.bulletin_deliveries(bulletin_id), self.settings.timezone)
 
     def document(self, record: BulletinRecord) -> dict[str, Any]:
         """A bulletin's JSON document."""
@@ -171,7 +181,7 @@ class BulletinDesk:
         return record
 
     def start(self) -> None:
-        """Run the schedule and the delivery retries in a background thread until stop()."""
+        """Run the schedule in a background thread until stop()."""
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="bulletin-schedule", daemon=True)
         self._thread.start()
@@ -179,7 +189,6 @@ class BulletinDesk:
     def _run(self) -> None:
         while not self._stop.wait(self.bulletins.tick_interval_s):
             try:
-                self.retry_deliveries()
                 self.tick()
             except Exception:  # a failed bulletin must not end the schedule; the next tick tries again
                 log.exception("scheduled bulletin failed")
@@ -190,3 +199,13 @@ class BulletinDesk:
         if self._thread is not None:
             self._thread.join(timeout=30)
             self._thread = None
+
+
+def _apply(conn: sqlite3.Connection, bulletin_id: str, step: Callable[[BulletinRecord], Step]) -> BulletinRecord:
+    """Apply a workflow step to the stored bulletin in the caller's transaction (KeyError when there is none)."""
+    record = storage.get(rows_of(conn), bulletin_id)
+    if record is None:
+        raise KeyError(bulletin_id)
+    done = step(record)
+    storage.save(conn, done.record, done.log)
+    return done.record

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from tichwatch.residents.bulletins.snapshot import BulletinKind, CameraData, Snapshot, StationData
 from tichwatch.config.schema import AlarmLevels
 from tichwatch.detectors.flood.levels import Ladder
+from tichwatch.residents.bulletins.snapshot import BulletinKind, CameraData, Snapshot, StationData
 
 
 @dataclass(frozen=True)
@@ -114,7 +114,7 @@ def position(level_m: float, alarm: AlarmLevels) -> tuple[int, Position]:
 
 def rate_cm_h(rate_m_per_h: float | None) -> int | None:
     """A rate of rise in whole centimetres per hour (0 means steady)."""
-    return None if rate_m_per_h is None else int(round(rate_m_per_h * 100))
+    return None if rate_m_per_h is None else round(rate_m_per_h * 100)
 
 
 def is_online(last_ts: float | None, now: float, expected_interval_s: float, factor: float) -> bool:
@@ -187,8 +187,10 @@ def _main(stations: tuple[StationFacts, ...], preferred: str | None) -> StationF
     distance to its next level."""
     with_data = [s for s in stations if s.level_m is not None and s.position is not None]
     chosen = next((s for s in with_data if s.id == preferred), None)
-    return chosen or max(with_data, key=lambda s: (s.rank, -(s.position.below_by_m if s.position and s.position.below_by_m
-                                                   is not None else 0.0)), default=None)
+    def rank(s: StationFacts) -> tuple[int, float]:
+        below = s.position.below_by_m if s.position is not None else None
+        return s.rank, -(below if below is not None else 0.0)
+    return chosen or max(with_data, key=rank, default=None)
 
 
 def derive(snap: Snapshot) -> Facts:
@@ -207,5 +209,5 @@ def derive(snap: Snapshot) -> Facts:
     refs["cameras_online"] = n.add("cameras.online", "cameras_online", None, sum(cams_online), "cameras", snap.now,
                                    total=len(snap.cameras), offline=[c.config.id for c, ok in
                                                                      zip(snap.cameras, cams_online) if not ok])
-    return Facts(snap.kind, snap.now, stations, _main(stations, snap.quote_station), dust, online, sum(cams_online), offline_cams, refs,
-                 tuple(n.figures))
+    return Facts(snap.kind, snap.now, stations, _main(stations, snap.quote_station), dust, online, sum(cams_online),
+                 offline_cams, refs, tuple(n.figures))

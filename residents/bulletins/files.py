@@ -3,8 +3,8 @@ the data of that moment) and the radio audio (synthesised at publication, from t
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from tichwatch.residents.bulletins.compose import Bulletin
 from tichwatch.residents.pictures import card_png, chart_png

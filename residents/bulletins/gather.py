@@ -2,24 +2,36 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Callable, Protocol
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from tichwatch.residents.bulletins.schedule import is_emergency
-from tichwatch.config.bulletins import BulletinSettings
-from tichwatch.residents.bulletins.snapshot import (AlertData, BulletinKind, CameraData, DustIncident, Snapshot, StationData)
 from tichwatch.alerts.model import Alert, kind_matches
 from tichwatch.alerts.storage import open_alerts
 from tichwatch.alerts.views import alert_url, subject_name
+from tichwatch.config.bulletins import BulletinSettings
 from tichwatch.config.schema import CameraConfig, Settings, StationConfig
+from tichwatch.core.links import evidence_url
+from tichwatch.core.samples import Reading
 from tichwatch.detectors.dust.detector import DUST_KIND
 from tichwatch.detectors.flood.status import StationStatus
-from tichwatch.core.samples import Reading
+from tichwatch.residents.bulletins.schedule import is_emergency
+from tichwatch.residents.bulletins.snapshot import (
+    AlertData,
+    BulletinKind,
+    CameraData,
+    DustIncident,
+    Snapshot,
+    StationData,
+)
 from tichwatch.store.store import Store
 
 ReadingLink = Callable[[Reading], str]
 """The permalink of a reading (tichwatch.api.routes_stations.permalink bound to the service)."""
+
+StationsNow = Callable[[], Sequence[StationConfig]]
+"""The stations with the alarm levels in force now (the station registry's `stations`)."""
 
 DAY_S = 86400.0
 WEEK_S = 7 * DAY_S
@@ -87,10 +99,9 @@ def gather_station(store: Store, station: StationConfig, now: float, span_s: flo
 def _camera(store: Store, settings: Settings, camera: CameraConfig, now: float, window_s: float) -> CameraData:
     frame = store.latest_frame(camera.id)
     latest = store.latest_dust_index(camera.id)
-    base = settings.http.public_url.rstrip("/")
     onsets = [row for row in store.detections(now - window_s, camera.id) if row["kind"] == DUST_KIND
               and row["active"] and row["ts"] <= now]
-    incidents = tuple(DustIncident(row["ts"], row["value"], f"{base}/api/v1/evidence/{row['evidence_id']}.jpg"
+    incidents = tuple(DustIncident(row["ts"], row["value"], evidence_url(settings.http.public_url, row["evidence_id"])
                                    if row["evidence_id"] else None) for row in reversed(onsets))
     return CameraData(camera, frame.ts if frame else None, latest[2] if latest else None, incidents)
 
@@ -102,9 +113,10 @@ def _alert(settings: Settings, a: Alert) -> AlertData:
 
 def gather_snapshot(settings: Settings, bulletins: BulletinSettings, store: Store, now: float,
                     reading_link: ReadingLink, flood: FloodStatusSource | None = None,
-                    kind: BulletinKind | None = None) -> Snapshot:
+                    kind: BulletinKind | None = None, *, stations: Sequence[StationConfig]) -> Snapshot:
     """Everything a bulletin needs as of `now`; the kind is emergency while a flood alert at the hourly level is
-    open, unless given."""
+    open, unless given. `stations` are the stations with the alarm levels in force (the station registry's table,
+    not the configuration file's)."""
     alerts = public_alerts(store, bulletins.public_kinds)
     if kind is None:
         kind = "emergency" if is_emergency(((a.kind, a.level) for a in alerts), bulletins.hourly_from_level) \
@@ -112,7 +124,7 @@ def gather_snapshot(settings: Settings, bulletins: BulletinSettings, store: Stor
     return Snapshot(
         id=new_bulletin_id(now, settings.timezone), kind=kind, now=now, commune=settings.commune,
         timezone=settings.timezone, public_url=settings.http.public_url, source_name=bulletins.source_name,
-        stations=tuple(gather_station(store, s, now, DAY_S, reading_link, flood) for s in settings.stations),
+        stations=tuple(gather_station(store, s, now, DAY_S, reading_link, flood) for s in stations),
         cameras=tuple(_camera(store, settings, c, now, DAY_S) for c in settings.cameras),
         alerts=tuple(_alert(settings, a) for a in alerts),
         station_offline_factor=settings.flood.offline_factor, camera_offline_factor=settings.dust.offline_factor,

@@ -1,24 +1,23 @@
-"""Send a published bulletin through the alert channels (webhook to the portal, Facebook Page, Zalo OA, …): one
-notification per receiver in the receiver's language, each attempt's result recorded in the bulletin's log."""
+"""A published bulletin as deliveries in the alerts' outbox (webhook to the portal, Facebook Page, Zalo OA, …): one
+message per receiver in the receiver's language, queued in the transaction that publishes it and sent by the same
+per-receiver dispatchers as alert notifications (their state is read back from the outbox: views.delivery_document)."""
 from __future__ import annotations
 
 import html
-from typing import Any, Callable, Sequence
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
 
-from tichwatch.residents.bulletins.workflow import BulletinRecord, LogEntry
-from tichwatch.alerts.channels.base import Channel, DeliveryResult, Message, Notification
+from tichwatch.alerts.channels.base import Message
+from tichwatch.alerts.outbox import Outbox
 from tichwatch.config.alerts import AlertSettings
-
-ChannelLookup = Callable[[str], Channel | None]
-"""The channel of a receiver name (from alerts.receivers), None when there is none."""
+from tichwatch.residents.bulletins.workflow import BulletinRecord, LogEntry
 
 SHORT_CHANNELS = frozenset({"facebook", "zalo", "telegram", "sms"})
 """Channel types that get the quotable sentences and links rather than the whole text (posts and phone messages)."""
 UNFIT_CHANNELS = frozenset({"mqtt"})
 """Channel types that carry alert state and cannot take a bulletin."""
 
-NOTICE = "bulletin"
-"""The notice kind of bulletin notifications (channels see it in Notification.notice)."""
 
 
 def bulletin_message(record: BulletinRecord, lang: str, links: dict[str, str], short: bool) -> Message:
@@ -33,24 +32,20 @@ def bulletin_message(record: BulletinRecord, lang: str, links: dict[str, str], s
     return Message(c[f"title_{lang}"], text, f"<h1>{html.escape(c[f'title_{lang}'])}</h1>{body}", c[f"quote_{lang}"])
 
 
-def deliver(record: BulletinRecord, receivers: Sequence[str], alerts: AlertSettings, lookup: ChannelLookup,
-            document: dict[str, Any], default_lang: str, now: float, actor: str) -> list[LogEntry]:
-    """Send to each receiver; a log entry per receiver says delivered or failed (and whether a retry may help)."""
+def queue_deliveries(conn: sqlite3.Connection, outbox: Outbox, record: BulletinRecord, receivers: Sequence[str],
+                     alerts: AlertSettings, document: dict[str, Any], default_lang: str, now: float,
+                     actor: str) -> list[LogEntry]:
+    """Queue the bulletin for each receiver in the caller's transaction; a log entry per receiver says queued (or,
+    for a name that is no receiver able to take a bulletin any more, failed without an attempt)."""
     out: list[LogEntry] = []
     for name in receivers:
-        receiver, channel = alerts.receiver(name), lookup(name)
-        if receiver is None or channel is None:
+        receiver = alerts.receiver(name)
+        if receiver is None or receiver.channel.type in UNFIT_CHANNELS:
             out.append(LogEntry(now, actor, "delivery_failed", {"receiver": name, "detail": "no such receiver"}))
             continue
-        lang = receiver.language or default_lang
-        n = Notification(0, f"bulletin-{record.id}-{name}", f"bulletin:{record.id}", name, NOTICE, now, 1,
-                         bulletin_message(record, lang, document["links"], receiver.channel.type in SHORT_CHANNELS),
-                         document)
-        try:
-            result = channel.send(n)
-        except Exception as exc:  # a channel must not raise; if one does, the other receivers still get theirs
-            result = DeliveryResult.fail(f"{type(exc).__name__}: {exc}")
-        detail = {"receiver": name, "channel": receiver.channel.type, "lang": lang, "detail": result.detail,
-                  "remote_id": result.remote_id, "retryable": result.retryable, "retry_after_s": result.retry_after_s}
-        out.append(LogEntry(now, actor, "delivered" if result.ok else "delivery_failed", detail))
+        kind, lang = receiver.channel.type, receiver.language or default_lang
+        message = bulletin_message(record, lang, document["links"], kind in SHORT_CHANNELS)
+        outbox.queue_bulletin(conn, record.id, name, kind, message, document, now)
+        out.append(LogEntry(now, actor, "queued", {"receiver": name, "channel": kind, "lang": lang}))
     return out
+

@@ -2,8 +2,8 @@
 else daily at the configured local time. Pure functions of the times; the desk asks them on every tick."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Iterable
 from zoneinfo import ZoneInfo
 
 from tichwatch.detectors.flood.levels import LEVEL_NAMES

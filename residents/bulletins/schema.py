@@ -3,7 +3,7 @@
 - `bulletins`: one row per bulletin, its state (draft → approved → published), texts (vi, en, radio script), cited
   figures with their permalinks, and who created, approved and published it when.
 - `bulletin_log`: the audit log of every step (who, when, what: created, edited with old and new text, approved,
-  published, delivered or failed per channel).
+  published, queued per receiver; the deliveries themselves are rows of the outbox, `notifications`).
 """
 from __future__ import annotations
 

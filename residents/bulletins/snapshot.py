@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from tichwatch.residents.bulletins.links import bulletin_url, figure_url
 from tichwatch.config.schema import CameraConfig, StationConfig
-from tichwatch.detectors.flood.status import StationStatus
+from tichwatch.core.links import bulletin_url, figure_url
 from tichwatch.core.samples import Reading
+from tichwatch.detectors.flood.status import StationStatus
 
 BulletinKind = Literal["routine", "emergency"]
 """Routine (daily or on demand) or emergency (while a flood alert at the hourly level or above is open)."""

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import asdict
-from typing import Sequence
 
 from tichwatch.residents.bulletins.facts import Figure
 from tichwatch.residents.bulletins.workflow import BulletinRecord, BulletinState, LogEntry
-from tichwatch.alerts.storage import Query
+from tichwatch.store.rows import Query
 
 _COLUMNS = ("id", "kind", "origin", "state", "data_ts", "created_ts", "created_by", "updated_ts", "approved_ts",
             "approved_by", "published_ts", "published_by", "channels", "content", "figures")
@@ -53,12 +53,6 @@ def published(query: Query, limit: int = 50, after: tuple[object, ...] | None = 
                                       "ORDER BY published_ts DESC, id DESC LIMIT ?", (*params, limit))]
 
 
-def published_since(query: Query, since_ts: float) -> list[BulletinRecord]:
-    """Bulletins published at or after `since_ts`, oldest first."""
-    return [_record(r) for r in query("SELECT * FROM bulletins WHERE state = 'published' AND published_ts >= ? "
-                                      "ORDER BY published_ts, id", (since_ts,))]
-
-
 def unpublished(query: Query, limit: int = 50) -> list[BulletinRecord]:
     """Drafts and approved bulletins waiting for publication, newest first."""
     return [_record(r) for r in query("SELECT * FROM bulletins WHERE state != 'published' "
@@ -67,7 +61,8 @@ def unpublished(query: Query, limit: int = 50) -> list[BulletinRecord]:
 
 def last_scheduled_ts(query: Query) -> float | None:
     """When the schedule last made a bulletin (None: never)."""
-    return query("SELECT MAX(created_ts) FROM bulletins WHERE origin = 'schedule'", ())[0][0]
+    value = query("SELECT MAX(created_ts) FROM bulletins WHERE origin = 'schedule'", ())[0][0]
+    return None if value is None else float(value)
 
 
 def log_of(query: Query, bulletin_id: str) -> list[LogEntry]:

@@ -1,13 +1,14 @@
 """JSON documents of bulletins and their figures: one shape for the API, the webhook (portal) and the feeds."""
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from typing import Any
 
-from tichwatch.residents.bulletins.facts import Figure
-from tichwatch.residents.bulletins.links import bulletin_links
-from tichwatch.residents.bulletins.workflow import BulletinRecord, LogEntry
+from tichwatch.core.links import bulletin_links
 from tichwatch.core.timefmt import iso_local, iso_utc
+from tichwatch.residents.bulletins.facts import Figure
+from tichwatch.residents.bulletins.workflow import BulletinRecord, LogEntry
 
 
 def _time(ts: float | None, tz: str) -> dict[str, str] | None:
@@ -38,3 +39,25 @@ def bulletin_document(r: BulletinRecord, public_url: str, tz: str, audio_format:
 def log_document(e: LogEntry, tz: str) -> dict[str, Any]:
     """An audit-log entry as JSON."""
     return {"time": _time(e.ts, tz), "actor": e.actor, "action": e.action, "detail": e.detail}
+
+
+RECEIVER_STATES = {"pending": "waiting", "sent": "sent", "failed": "failed"}
+"""Outbox row state → a bulletin receiver's delivery state (waiting: queued or between retries)."""
+
+
+def delivery_document(rows: Sequence[Mapping[str, Any]], tz: str) -> dict[str, Any]:
+    """A bulletin's delivery state from its outbox rows (oldest first; a receiver's latest row counts when it was
+    published to again): per receiver waiting, sent or failed with its attempts and (masked) error, and overall
+    `queued` while any waits, else `failed` when any failed, `sent`, or `none` when nothing was queued."""
+    receivers = [_receiver_delivery(r, tz) for r in {r["receiver"]: r for r in rows}.values()]
+    states = {r["state"] for r in receivers}
+    overall = "queued" if "waiting" in states else "failed" if "failed" in states else "sent" if states else "none"
+    return {"state": overall, "receivers": receivers}
+
+
+def _receiver_delivery(r: Mapping[str, Any], tz: str) -> dict[str, Any]:
+    state = RECEIVER_STATES[r["state"]]
+    return {"receiver": r["receiver"], "channel": r["channel"], "state": state, "attempts": r["attempts"],
+            "queued": _time(r["created_ts"], tz), "sent": _time(r["sent_ts"], tz),
+            "next_attempt": _time(r["next_attempt_ts"], tz) if state == "waiting" else None,
+            "error": r["last_error"]}

@@ -6,9 +6,10 @@ approves it in the same step. Emergency bulletins may be published without appro
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import Any, Literal, Mapping, Sequence
+from typing import Any, Literal
 
 from tichwatch.residents.bulletins.compose import Bulletin
 from tichwatch.residents.bulletins.facts import Figure
@@ -79,7 +80,8 @@ def draft(composed: Mapping[str, Bulletin], radio_vi: str, origin: Origin, chann
           actor: str) -> Step:
     """A new draft from the composed bulletins (one per language) and the radio script."""
     vi = composed["vi"]
-    content = {f"{part}_{lang}": getattr(b, part) for lang, b in composed.items() for part in ("title", "quote", "text")}
+    parts = ("title", "quote", "text")
+    content = {f"{part}_{lang}": getattr(b, part) for lang, b in composed.items() for part in parts}
     content["radio_vi"] = radio_vi
     record = BulletinRecord(vi.id, vi.kind, origin, BulletinState.DRAFT, vi.data_ts, now, actor, now, content,
                             vi.figures, tuple(channels))
@@ -112,6 +114,16 @@ def approve(record: BulletinRecord, now: float, actor: str) -> Step:
         raise WorkflowError(f"only a draft can be approved; this bulletin is {record.state.value}")
     done = replace(record, state=BulletinState.APPROVED, approved_ts=now, approved_by=actor, updated_ts=now)
     return Step(done, (LogEntry(now, actor, "approved"),))
+
+
+def publishing_authority(is_officer: bool, kind: BulletinKind, emergency_without_approval: bool) -> Authority | None:
+    """On what authority someone may publish a bulletin: an officer on their own; anyone else who may draft only an
+    emergency bulletin, and only where the deployment allows those without approval. None: they may not publish."""
+    if is_officer:
+        return "officer"
+    if kind == "emergency" and emergency_without_approval:
+        return "emergency"
+    return None
 
 
 def publish(record: BulletinRecord, channels: Sequence[str], now: float, actor: str, authority: Authority) -> Step:

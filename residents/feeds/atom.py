@@ -3,8 +3,8 @@ message, as CAP feed readers expect) and the published bulletins (with the card 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 from tichwatch.core.timefmt import iso_local
 
@@ -93,4 +93,5 @@ def atom_xml(feed: Feed, timezone: str) -> bytes:
         _sub(entry, "summary", e.summary, type="text")
         if e.content is not None:
             _sub(entry, "content", e.content, type="text")
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    document: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return document

@@ -10,21 +10,22 @@ levels to urgency, severity and certainty is CAP_CODES (documented in docs/bulle
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Sequence
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from tichwatch.residents.bulletins.compose import phrases
-from tichwatch.config.bulletins import BulletinSettings
 from tichwatch.alerts.channels.base import Message
 from tichwatch.alerts.model import Alert, AlertState, AuditEntry
-from tichwatch.config.alerts import LogChannel, NoticeKind, ReceiverConfig
 from tichwatch.alerts.stages import Candidate
 from tichwatch.alerts.templates import Composer
 from tichwatch.alerts.views import alert_url, subject_name
+from tichwatch.config.alerts import LogChannel, NoticeKind, ReceiverConfig
+from tichwatch.config.bulletins import BulletinSettings
 from tichwatch.config.schema import Settings
 from tichwatch.core.detection import Severity
+from tichwatch.residents.bulletins.compose import phrases
 
 CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
 """The CAP 1.2 XML namespace."""
@@ -192,4 +193,5 @@ def cap_xml(msg: CapMessage, earlier: Sequence[CapMessage], settings: Settings, 
                                           f"{cap_time(m.sent_ts, settings.timezone)}" for m in earlier))
     for lang in CAP_LANGUAGES:
         _info(root, msg, lang, settings, bulletins, composer)
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    document: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return document

@@ -2,27 +2,28 @@
 Atom feed of published bulletins."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
-from tichwatch.residents.bulletins.files import AUDIO_TYPES
-from tichwatch.residents.bulletins.gather import is_public, public_alerts
-from tichwatch.residents.bulletins.links import bulletin_links
-from tichwatch.config.bulletins import BulletinSettings
-from tichwatch.residents.bulletins.workflow import BulletinRecord
-from tichwatch.residents.feeds.atom import Entry, Feed, Link, atom_xml
-from tichwatch.residents.feeds.cap import CAP_MEDIA_TYPE, CapMessage, cap_messages, cap_xml, public_message
 from tichwatch.alerts.model import Alert
 from tichwatch.alerts.storage import audit_of, get_alert
 from tichwatch.alerts.templates import Composer
 from tichwatch.alerts.views import alert_url
+from tichwatch.config.bulletins import BulletinSettings
 from tichwatch.config.schema import Settings
+from tichwatch.core.links import atom_feed_url, bulletin_links, cap_message_url
+from tichwatch.residents.bulletins.files import AUDIO_TYPES
+from tichwatch.residents.bulletins.gather import is_public, public_alerts
+from tichwatch.residents.bulletins.workflow import BulletinRecord
+from tichwatch.residents.feeds.atom import Entry, Feed, Link, atom_xml
+from tichwatch.residents.feeds.cap import CAP_MEDIA_TYPE, CapMessage, cap_messages, cap_xml, public_message
 from tichwatch.store.store import Store
 
 FEED_TEXTS: dict[str, dict[str, tuple[str, str]]] = {
     "vi": {"alerts": ("Cảnh báo lũ và bụi – xã {commune}",
                       "Cảnh báo đang có hiệu lực, mỗi cảnh báo kèm bản tin CAP 1.2 mới nhất"),
            "bulletins": ("Bản tin lũ và bụi – xã {commune}", "Bản tin đã được duyệt và đăng")},
-    "en": {"alerts": ("Flood and dust alerts – {commune} commune", "Active alerts, each with its latest CAP 1.2 message"),
+    "en": {"alerts": ("Flood and dust alerts – {commune} commune",
+                      "Active alerts, each with its latest CAP 1.2 message"),
            "bulletins": ("Flood and dust bulletins – {commune} commune", "Approved and published bulletins")},
 }
 """Per language: each feed's title and subtitle."""
@@ -39,12 +40,9 @@ class Feeds:
         self.store = store
         self.composer = Composer(settings)
 
-    def _base(self) -> str:
-        return self.settings.http.public_url.rstrip("/")
-
     def cap_url(self, message_id: str) -> str:
         """Public URL of a CAP message."""
-        return f"{self._base()}/feeds/cap/{message_id}.xml"
+        return cap_message_url(self.settings.http.public_url, message_id)
 
     def messages(self, alert: Alert) -> list[CapMessage]:
         """The CAP messages of an alert, oldest first."""
@@ -66,7 +64,7 @@ class Feeds:
     def _feed(self, which: str, lang: str, entries: Sequence[Entry], now: float) -> bytes:
         commune = self.settings.commune
         title, subtitle = FEED_TEXTS[lang][which]
-        path = f"{self._base()}/feeds/{which}.atom"
+        path = atom_feed_url(self.settings.http.public_url, which)
         feed = Feed(path, title.format(commune=commune), subtitle, f"{path}?lang={lang}",
                     FEED_AUTHORS[lang].format(commune=commune), lang,
                     max((e.updated_ts for e in entries), default=now), entries)

@@ -12,9 +12,9 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from tests.support import wait_for, write_config
 from tichwatch.config.schema import Settings
 from tichwatch.store.store import DB_NAME
-from tests.support import wait_for, write_config
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -29,7 +29,7 @@ class ServiceProcess:
         self.url = f"http://127.0.0.1:{settings.http.port}"
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout_s: float = 60) -> "ServiceProcess":
+    def start(self, timeout_s: float = 60) -> ServiceProcess:
         """Start and wait until the broker has granted the subscriptions."""
         before = self.log.read_bytes().count(b"MQTT subscribed") if self.log.exists() else 0
         self.proc = subprocess.Popen([sys.executable, "-m", "tichwatch.app.cli", "run", "--config", str(self.config)],

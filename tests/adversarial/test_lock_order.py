@@ -5,11 +5,11 @@ import threading
 import time
 from typing import Any
 
+from tests.support import wait_for
 from tichwatch.app.service import Service
 from tichwatch.config.schema import AlarmLevels
 from tichwatch.ingest.contract import Topics, encode_reading
 from tichwatch.tools.publisher import GatewayPublisher
-from tests.support import wait_for
 
 
 class OrderRecorder:
@@ -25,7 +25,7 @@ class OrderRecorder:
             self._held.names = []
         return self._held.names
 
-    def wrap(self, name: str, lock: Any) -> "RecordingLock":
+    def wrap(self, name: str, lock: Any) -> RecordingLock:
         return RecordingLock(name, lock, self)
 
     def cycle(self) -> list[tuple[str, str]]:
@@ -39,7 +39,7 @@ class RecordingLock:
     def __init__(self, name: str, inner: Any, recorder: OrderRecorder):
         self.name, self._inner, self._rec = name, inner, recorder
 
-    def __enter__(self) -> "RecordingLock":
+    def __enter__(self) -> RecordingLock:
         held = self._rec.held()
         with self._rec._lock:
             self._rec.edges.update((h, self.name) for h in held if h != self.name)
@@ -56,8 +56,10 @@ def test_ingest_alarm_edits_and_status_reads_share_one_lock_order(service: Servi
                                                                   gateway: GatewayPublisher) -> None:
     rec = OrderRecorder()
     service.store._lock = rec.wrap("store", service.store._lock)  # type: ignore[assignment]
-    service.pipeline.detect_lock = rec.wrap("detectors", service.pipeline.detect_lock)  # type: ignore[assignment]
-    service._edit_lock = rec.wrap("edit", service._edit_lock)  # type: ignore[assignment]
+    detectors = rec.wrap("detectors", service.pipeline.detect_lock)
+    service.pipeline.detect_lock = detectors  # type: ignore[assignment]
+    service.stations._detector_lock = detectors  # the registry's handle on the same lock
+    service.stations._edit_lock = rec.wrap("edit", service.stations._edit_lock)  # type: ignore[assignment]
     topics, now, total = Topics(), time.time(), 3000
     stop = threading.Event()
     errors: list[BaseException] = []
@@ -67,10 +69,10 @@ def test_ingest_alarm_edits_and_status_reads_share_one_lock_order(service: Servi
         i = 0
         while not stop.is_set():
             try:
-                service.set_alarm_levels("st1", levels[i % 2], "admin", "drill")
+                service.stations.set_alarm_levels("st1", levels[i % 2], "admin", "drill")
                 service.station_status("st1")
                 service.commune_status()
-            except BaseException as exc:  # noqa: BLE001 - reported below
+            except BaseException as exc:
                 errors.append(exc)
                 return
             i += 1

@@ -4,23 +4,24 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Iterator, Sequence
 
 import pytest
 
+from tests.support import make_settings, wait_for
+from tichwatch.app.schema import open_store
 from tichwatch.config.schema import Settings
 from tichwatch.core.detection import Detection
+from tichwatch.core.events import Event
+from tichwatch.core.metrics import Metrics
+from tichwatch.core.samples import Reading
 from tichwatch.detectors.flood.detector import LEVEL, FloodDetector
 from tichwatch.ingest import contract
 from tichwatch.ingest.contract import Topics, encode_reading
-from tichwatch.core.metrics import Metrics
 from tichwatch.ingest.mqtt import InboundMessage
 from tichwatch.ingest.pipeline import Pipeline
-from tichwatch.core.samples import Reading
-from tichwatch.app.schema import open_store
 from tichwatch.store.store import DB_NAME, Store
-from tests.support import make_settings, wait_for
 
 NOW = 1_790_000_000.0
 TOPICS = Topics()
@@ -56,12 +57,13 @@ class DetectionLog:
         self.committed: list[Detection] = []
         self.refuse_level: float | None = None
 
-    def apply(self, conn: sqlite3.Connection, detections: Sequence[Detection], now: float) -> None:
+    def apply(self, conn: sqlite3.Connection, detections: Sequence[Detection], now: float) -> list[Event]:
         for d in detections:
             if self.refuse_level is not None and d.value == self.refuse_level:
                 raise ValueError("this detection cannot be handled")
         conn.execute("SELECT 1")
         self.committed.extend(detections)
+        return []
 
 
 @pytest.fixture
@@ -173,9 +175,8 @@ def test_stop_while_the_store_is_down_leaves_the_work_unacknowledged(settings: S
 
 def test_a_failed_commit_leaves_the_transaction_closed(settings: Settings) -> None:
     store = open_store(settings.store.data_dir)
-    with pytest.raises(OverflowError):
-        with store.transaction() as conn:
-            conn.execute("INSERT INTO readings (station_id, ts, level_m, seq) VALUES ('st1', 1, 1.0, ?)", (2**64,))
+    with pytest.raises(OverflowError), store.transaction() as conn:
+        conn.execute("INSERT INTO readings (station_id, ts, level_m, seq) VALUES ('st1', 1, 1.0, ?)", (2**64,))
     store.append_readings([Reading("st1", 2.0, 4.0)])  # the writer is usable again at once
     assert store.count_readings() == 1
     store.close()
@@ -200,16 +201,16 @@ def test_a_content_fault_does_not_lose_what_the_detectors_knew_before_the_batch(
 
 def test_a_tick_whose_detections_cannot_be_committed_detects_them_again(
         rig: tuple[Pipeline, RecordingBroker, DetectionLog, Store]) -> None:
-    pipeline, _, sink, _ = rig
+    pipeline, _, _sink, _ = rig
 
     class Once(DetectionLog):
         failed = False
 
-        def apply(self, conn: sqlite3.Connection, detections: Sequence[Detection], now: float) -> None:
+        def apply(self, conn: sqlite3.Connection, detections: Sequence[Detection], now: float) -> list[Event]:
             if not Once.failed:
                 Once.failed = True
                 raise ValueError("the alert stage failed once")
-            super().apply(conn, detections, now)
+            return super().apply(conn, detections, now)
 
     once = Once()
     pipeline.sinks[:] = [once]

@@ -6,18 +6,18 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import cv2
 import numpy as np
 import pytest
 
-from tichwatch.tools.broker import MosquittoProcess, free_port
-from tichwatch.ingest.contract import Topics, encode_reading
-from tichwatch.tools.publisher import GatewayPublisher
 from tests.adversarial.running import ServiceProcess, stored_seqs
 from tests.support import Recorder, make_settings, wait_for
+from tichwatch.ingest.contract import Topics, encode_reading
+from tichwatch.tools.broker import MosquittoProcess, free_port
+from tichwatch.tools.publisher import GatewayPublisher
 
 pytestmark = pytest.mark.slow
 TOPICS = Topics()

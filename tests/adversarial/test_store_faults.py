@@ -9,17 +9,17 @@ import sqlite3
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
-from tichwatch.tools.broker import MosquittoProcess, free_port
-from tichwatch.ingest.contract import Topics, encode_reading
-from tichwatch.tools.publisher import GatewayPublisher
-from tichwatch.store.store import DB_NAME
 from tests.adversarial.running import ServiceProcess, stored_seqs, timed_get
 from tests.support import make_settings, wait_for
+from tichwatch.ingest.contract import Topics, encode_reading
+from tichwatch.store.store import DB_NAME
+from tichwatch.tools.broker import MosquittoProcess, free_port
+from tichwatch.tools.publisher import GatewayPublisher
 
 pytestmark = pytest.mark.slow
 TOPICS = Topics()
@@ -51,7 +51,7 @@ class Feeder:
                              wait=True)
         self.seq += 1
 
-    def __enter__(self) -> "Feeder":
+    def __enter__(self) -> Feeder:
         self._thread.start()
         return self
 
@@ -151,7 +151,7 @@ def test_disk_full_then_freed(tmp_path: Path, broker: MosquittoProcess) -> None:
         with Feeder(gateway, feeder.seq, interval_s=0.005) as feeder:
             wait_for(lambda: feeder.seq > 3000, timeout_s=120)
         wait_for(lambda: svc.get("/readyz")[0] == 503, timeout_s=30, message=lambda: str(svc.get("/readyz")))
-        code, body = svc.get("/readyz")
+        _code, body = svc.get("/readyz")
         assert not body["store_writable"] and "store" in body["detail"], body
         assert svc.get("/healthz")[0] == 200
         stuck = len(all_seqs(data))

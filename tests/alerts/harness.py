@@ -2,17 +2,18 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from tichwatch.alerts.runtime import AlertRuntime
-from tichwatch.alerts.model import Alert
+from tests.support import make_settings
 from tichwatch.alerts import storage
+from tichwatch.alerts.model import Alert
+from tichwatch.alerts.runtime import AlertRuntime
+from tichwatch.app.schema import open_store
 from tichwatch.config.schema import Settings
 from tichwatch.core.detection import Detection, Severity
 from tichwatch.core.metrics import Metrics
-from tichwatch.app.schema import open_store
-from tests.support import make_settings
 
 T0 = 1_790_000_000.0
 """A fixed start time (2026-09-21 21:13 in Hanoi)."""

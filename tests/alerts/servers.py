@@ -10,13 +10,14 @@ import ssl
 import subprocess
 import threading
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session, SMTP
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from tichwatch.tools.broker import free_port
 
@@ -83,7 +84,7 @@ class HttpRecorder:
         """Base URL."""
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> "HttpRecorder":
+    def start(self) -> HttpRecorder:
         """Listen (again) on the port."""
         recorder = self
 
@@ -115,7 +116,7 @@ class HttpRecorder:
                     self.wfile.write(b"HTTP/1.0 200 OK\r\nX-Hold: ")
                     while not recorder.released.wait(every_s):
                         self.wfile.write(b".")
-                    status, headers, data = recorder.reply(rec)
+                    _status, headers, data = recorder.reply(rec)
                     payload = json.dumps(data).encode()
                     lines = [f"{k}: {v}" for k, v in {"Content-Type": "application/json", **headers,
                                                        "Content-Length": str(len(payload))}.items()]
@@ -188,7 +189,7 @@ class SmtpServer:
         self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port, tls_context=context,
                                      require_starttls=True, auth_require_tls=True, authenticator=authenticate)
 
-    def start(self) -> "SmtpServer":
+    def start(self) -> SmtpServer:
         """Listen."""
         self.controller.start()
         return self

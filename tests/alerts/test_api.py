@@ -2,16 +2,16 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.alerts.harness import Clock, flood_level, people_settings
 from tichwatch.api.accounts import Role
 from tichwatch.api.app import create_app
 from tichwatch.app.service import Service
-from tests.alerts.harness import Clock, flood_level, people_settings
 
 OFFICER_PW = "officer-password-1"
 
@@ -83,7 +83,7 @@ def test_officer_actions_need_the_officer_role(api: tuple[TestClient, Service, C
 
 
 def test_silences_over_http(api: tuple[TestClient, Service, Clock]) -> None:
-    client, svc, clock = api
+    client, _svc, _clock = api
     officer = _token(client)
     body = {"matchers": {"subjects": ["st1"], "kinds": ["sensor."]}, "duration_s": 7200, "reason": "Thay cảm biến"}
     assert client.post("/api/v1/silences", json=body).status_code == 401

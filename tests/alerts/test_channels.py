@@ -4,13 +4,15 @@ from __future__ import annotations
 import email
 import email.policy
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import paho.mqtt.client as paho
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from tests.alerts.servers import HttpRecorder, Recorded, Reply, SmtpServer
+from tests.support import Recorder, wait_for
 from tichwatch.alerts.channels.base import Message, Notification
 from tichwatch.alerts.channels.email import Email
 from tichwatch.alerts.channels.facebook import FacebookPage
@@ -19,11 +21,16 @@ from tichwatch.alerts.channels.sms import Sms
 from tichwatch.alerts.channels.telegram import Telegram
 from tichwatch.alerts.channels.webhook import Webhook, signature
 from tichwatch.alerts.channels.zalo import Zalo
-from tichwatch.config.alerts import (EmailChannel, FacebookChannel, MqttChannel, SmsChannel, TelegramChannel, WebhookChannel,
-                             ZaloChannel)
+from tichwatch.config.alerts import (
+    EmailChannel,
+    FacebookChannel,
+    MqttChannel,
+    SmsChannel,
+    TelegramChannel,
+    WebhookChannel,
+    ZaloChannel,
+)
 from tichwatch.tools.broker import MosquittoProcess, free_port
-from tests.alerts.servers import HttpRecorder, Recorded, Reply, SmtpServer
-from tests.support import Recorder, wait_for
 
 TOKEN = "123456:ABC-secret-token"
 NOTE = Notification(7, "key-7-abc", "abcdefabcdef", "duty", "firing", 1_790_000_000.0, 1,

@@ -2,14 +2,16 @@
 sending and recording, retries and backoff, rate limits, and the alert raised when a message cannot be delivered."""
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
-from tichwatch.alerts.channels.base import DeliveryResult, Notification
 from tests.alerts.harness import Clock, Harness, flood_level, log_receiver, people_settings
 from tests.alerts.servers import HttpRecorder
+from tichwatch.alerts.channels.base import DeliveryResult, Notification
 
 
 @pytest.fixture
@@ -121,7 +123,7 @@ def test_backoff_grows_until_the_attempts_are_used_up(tmp_path: Path, hook: Http
         h.tick(1)
         if len(hook.requests) > before:
             times.append(h.clock())
-    gaps = [round(b - a) for a, b in zip(times, times[1:])]
+    gaps = [round(b - a) for a, b in itertools.pairwise(times)]
     assert gaps == [10, 20, 40, 60] and h.rows("duty")[0]["state"] == "failed"
     h.close()
 

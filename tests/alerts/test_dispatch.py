@@ -4,16 +4,17 @@ while it hangs it gets at most `outbox.copies_bound` copies, all with one idempo
 past its deadline is never doubled, and its late answer counts."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
-from tichwatch.alerts import outbox
-from tichwatch.config.alerts import DeliverySettings
 from tests.alerts.harness import Harness, flood_level, log_receiver, people_settings
 from tests.alerts.servers import HttpRecorder, SmtpServer
 from tests.support import secret, wait_for
+from tichwatch.alerts import outbox
+from tichwatch.config.alerts import DeliverySettings
 
 SMTP_USER = "canhbao"
 SMTP_PASSWORD = secret("smtp-mat-khau-cua-xa")

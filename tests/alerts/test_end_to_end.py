@@ -5,20 +5,20 @@ from __future__ import annotations
 import json
 import subprocess
 import time
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Iterator
 from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.alerts.servers import HttpRecorder
+from tests.support import make_settings, wait_for
 from tichwatch.api.accounts import Role
 from tichwatch.api.app import create_app
 from tichwatch.app.service import Service
 from tichwatch.tools.broker import MosquittoProcess
-from tests.alerts.servers import HttpRecorder
-from tests.support import make_settings, wait_for
 
 FloodDetector = pytest.importorskip("tichwatch.detectors.flood.detector").FloodDetector
 

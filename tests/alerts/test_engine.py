@@ -8,11 +8,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.alerts.harness import Clock, Harness, detection, flood_level, people_settings
 from tichwatch.alerts import actions
 from tichwatch.alerts.model import AlertState
 from tichwatch.config.alerts import Matchers
 from tichwatch.core.detection import Severity
-from tests.alerts.harness import Clock, Harness, detection, flood_level, people_settings
 
 
 def test_severity_rise_updates_the_same_alert_and_notifies_again(harness: Harness) -> None:
@@ -40,7 +40,7 @@ def test_a_new_episode_after_resolution_is_a_new_alert(harness: Harness) -> None
     second = harness.open_alert("flood.level", "st1")
     assert first and second and first.id != second.id
     assert harness.notices("duty") == ["firing", "resolved", "firing"]
-    assert all(c.isalnum() and c.islower() or c.isdigit() for c in second.id) and len(second.id) == 12
+    assert all((c.isalnum() and c.islower()) or c.isdigit() for c in second.id) and len(second.id) == 12
 
 
 def test_resolution_waits_for_the_hold_and_a_reraise_within_it_continues_the_alert(tmp_path: Path) -> None:

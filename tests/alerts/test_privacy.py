@@ -7,20 +7,20 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.alerts.harness import Clock, flood_level, log_receiver, people_settings
+from tests.alerts.servers import HttpRecorder, Recorded, Reply, SmtpServer
+from tests.support import make_settings, secret
 from tichwatch.alerts.channels.base import Message, Notification
 from tichwatch.alerts.channels.log import LogChannel
 from tichwatch.alerts.redaction import Redactor
 from tichwatch.api.app import create_app
 from tichwatch.app.service import Service
-from tests.alerts.harness import Clock, flood_level, log_receiver, people_settings
-from tests.alerts.servers import HttpRecorder, Recorded, Reply, SmtpServer
-from tests.support import make_settings, secret
 
 SMTP_PASSWORD = secret("smtp-mat-khau-rieng")
 MAIL_TO = ["truc.ban.nguyen@kieuphu.vn", "pho.chu.tich.le@kieuphu.vn"]
@@ -152,10 +152,12 @@ def test_the_log_channel_never_prints_an_acknowledge_link_or_an_address(caplog: 
     ("5.1.1 <other.person@gmail.com> unknown", "5.1.1 <[email]> unknown"),
     ("invalid number +84912345678 / 84912345678 / 0912345678 / %2B84912345678",
      "invalid number [sms.to] / [sms.to] / [phone] / [sms.to]"),
-    ("Telegram 400: Bad Request: chat -1001234567890 not found", "Telegram 400: Bad Request: chat [tg.chat_id] not found"),
+    ("Telegram 400: Bad Request: chat -1001234567890 not found",
+     "Telegram 400: Bad Request: chat [tg.chat_id] not found"),
     ("network error for https://u:p4ss@hook.example/x?key=abc&lang=vi", "network error for https://***@hook.example/x?key=***&lang=***"),
     ("posted to https://hooks.example/services/T0/B0/XyZsecretpath", "posted to [hook.url]"),
-    ("open https://x.vn/api/v1/ack/eyJhIjoi.c2lnbmF0dXJl to acknowledge", "open https://x.vn/api/v1/ack/[hidden] to acknowledge"),
+    ("open https://x.vn/api/v1/ack/eyJhIjoi.c2lnbmF0dXJl to acknowledge",
+     "open https://x.vn/api/v1/ack/[hidden] to acknowledge"),
     ("jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.sig", "jwt [token]"),
     ("token tok-12345 expired", "token [hook2.url.token] expired"),
     ("HTTP 503: Service Unavailable", "HTTP 503: Service Unavailable"),

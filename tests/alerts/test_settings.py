@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.support import make_settings
 from tichwatch.config.alerts import AlertSettings
 from tichwatch.config.loader import ConfigError
-from tests.support import make_settings
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "alerts.md"
 

@@ -7,12 +7,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.alerts.harness import T0, detection, flood_level
 from tichwatch.alerts import model, stages
 from tichwatch.alerts.model import Alert, AlertState, HoldPolicy, Labels, matches
-from tichwatch.config.alerts import AlertSettings, MaintenanceWindow, Matchers
 from tichwatch.alerts.stages import Candidate, SentEntry, StageContext
+from tichwatch.config.alerts import AlertSettings, MaintenanceWindow, Matchers
 from tichwatch.core.detection import Severity
-from tests.alerts.harness import T0, detection, flood_level
 
 TZ = "Asia/Ho_Chi_Minh"
 POLICY = HoldPolicy(resolve_hold_s=300, flap_hold_s=3600, flap_max_clears=3)

@@ -9,14 +9,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from jinja2.exceptions import SecurityError
 
+from tests.support import make_settings
 from tichwatch.alerts import model
 from tichwatch.alerts.channels.sms import fold
 from tichwatch.alerts.model import AlertState, HoldPolicy
-from tichwatch.config.alerts import EscalationTier, ReceiverConfig
 from tichwatch.alerts.stages import Candidate
 from tichwatch.alerts.templates import Composer, make_environment
+from tichwatch.config.alerts import EscalationTier, ReceiverConfig
 from tichwatch.core.detection import Detection, Severity
-from tests.support import make_settings
 
 AT_0710 = datetime(2026, 9, 20, 7, 10, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh")).timestamp()
 POLICY = HoldPolicy(0, 0, 3)

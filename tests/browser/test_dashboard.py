@@ -9,11 +9,11 @@ from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
+from tests.support import secret
 from tichwatch.api.accounts import Role
 from tichwatch.app.service import Service
 from tichwatch.ingest.contract import Topics, encode_reading
 from tichwatch.tools.publisher import GatewayPublisher
-from tests.support import secret
 
 pytestmark = pytest.mark.browser
 
@@ -35,13 +35,14 @@ def open_dashboard(driver: webdriver.Chrome, base: str) -> None:
 
 def test_reading_published_over_mqtt_appears_without_reload(live_app: tuple[Service, str], browser: webdriver.Chrome,
                                                             gateway: GatewayPublisher) -> None:
-    svc, base = live_app
+    _svc, base = live_app
     gateway.publish(Topics().reading("st1"), encode_reading(time.time() - 60, 5.12), wait=True)
     open_dashboard(browser, base)
     browser.execute_script("window.__marker = 'same page'")
     gateway.publish(Topics().reading("st1"), encode_reading(time.time() - 1, 6.87))
     level = '[data-level="st1"]'
-    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, level) and "6,87" in d.find_element(By.CSS_SELECTOR, level).text)
+    wait(browser,
+         lambda d: d.find_elements(By.CSS_SELECTOR, level) and "6,87" in d.find_element(By.CSS_SELECTOR, level).text)
     assert browser.execute_script("return window.__marker") == "same page"  # no reload happened
     assert console_errors(browser) == []
 

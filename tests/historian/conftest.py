@@ -1,14 +1,15 @@
 """Fixtures of the historian tests: a VictoriaMetrics server (speaks InfluxDB's v2 write API) and historian settings."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
-from tichwatch.config.schema import Settings
 from tests.historian.victoria import VictoriaMetrics
 from tests.support import make_settings
+from tichwatch.config.schema import Settings
 
 TOKEN = "tok-HISTORIAN-s3cret-9f2c"
 """The InfluxDB token of the tests; it must never appear in a log."""

@@ -4,23 +4,24 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from prometheus_client import CollectorRegistry
 
-from tichwatch.app.service import Service
-from tichwatch.core.detection import Detection, Severity
-from tichwatch.tools.broker import MosquittoProcess
-from tichwatch.ingest.contract import Topics, encode_reading
-from tichwatch.historian.sink import Historian, build_historian
-from tichwatch.config.historian import HistorianSettings
-from tichwatch.tools.publisher import GatewayPublisher
-from tichwatch.core.samples import Reading
 from tests.historian.conftest import TOKEN, TOKEN_ENV, historian_settings
 from tests.historian.victoria import VictoriaMetrics
 from tests.support import wait_for
+from tichwatch.app.service import Service
+from tichwatch.config.historian import HistorianSettings
+from tichwatch.core.detection import Detection, Severity
+from tichwatch.core.samples import Reading
+from tichwatch.historian.sink import Historian, build_historian
+from tichwatch.ingest.contract import Topics, encode_reading
+from tichwatch.tools.broker import MosquittoProcess
+from tichwatch.tools.publisher import GatewayPublisher
 
 
 def series(vm: VictoriaMetrics, name: str, expected_samples: int) -> dict[tuple[tuple[str, str], ...], list[int]]:
@@ -126,7 +127,7 @@ def test_pipeline_commits_reach_the_historian(tmp_path: Path, victoria: Victoria
     svc = Service(settings.model_copy(update={"historian": HistorianSettings()}))  # attached by hand below
     historian = build_historian(settings, svc.metrics.registry, env=TOKEN_ENV)
     assert historian is not None
-    svc.pipeline.listeners.append(historian.on_commit)
+    historian.subscribe(svc.bus)
     historian.start()
     svc.start()
     assert svc.mqtt.connected.wait(10), "service did not connect to the test broker"

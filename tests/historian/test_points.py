@@ -6,9 +6,8 @@ import re
 from pathlib import Path
 
 from tichwatch.core.detection import Detection, Severity
-from tichwatch.historian.points import (MEASUREMENTS, alert_event_line, detection_line, dust_line, epoch_ms,
-                                     reading_line)
 from tichwatch.core.samples import Reading
+from tichwatch.historian.points import MEASUREMENTS, alert_event_line, detection_line, dust_line, epoch_ms, reading_line
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -5,21 +5,23 @@ import http.server
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Any
 
 import pytest
 from prometheus_client import CollectorRegistry
 
-from tichwatch.core.detection import Detection
-from tichwatch.historian.sink import Historian, build_historian
-from tichwatch.historian.influx import InfluxWriter, WriteFailed
-from tichwatch.historian.points import dust_line, reading_line
-from tichwatch.historian.spool import SPOOL_FILE, Spool
-from tichwatch.core.samples import Frame, Reading
 from tests.historian.conftest import TOKEN, TOKEN_ENV, historian_settings
 from tests.support import make_settings, wait_for
+from tichwatch.core.bus import EventBus
+from tichwatch.core.detection import Detection, Severity
+from tichwatch.core.events import AlertChanged, DetectionsRaised, FrameJudged, ReadingsStored
+from tichwatch.core.samples import Reading
+from tichwatch.historian.influx import InfluxWriter, WriteFailed
+from tichwatch.historian.points import alert_event_line, detection_line, dust_line, reading_line
+from tichwatch.historian.sink import Historian, build_historian
+from tichwatch.historian.spool import SPOOL_FILE, Spool
 
 
 class FakeWriter:
@@ -54,7 +56,7 @@ def readings(start: int, n: int, station: str = "st1") -> list[Reading]:
 
 
 def historian(tmp_path: Path, writer: FakeWriter, registry: CollectorRegistry | None = None,
-              **settings: object) -> Historian:
+              **settings: Any) -> Historian:
     s = historian_settings(tmp_path / "data", "http://127.0.0.1:9", **settings)
     return Historian(s, writer, registry or CollectorRegistry())
 
@@ -145,26 +147,29 @@ def test_recording_never_waits_for_the_server(tmp_path: Path) -> None:
     h.close()
 
 
-@dataclass(frozen=True)
-class Status:
-    dust_index: float | None
-    dust_active: bool
-    suspended: str | None
-
-
-def test_the_frame_listener_records_each_judged_frame_with_the_camera_status(tmp_path: Path) -> None:
+def test_the_historian_records_what_the_bus_reports_until_unsubscribed(tmp_path: Path) -> None:
     writer = FakeWriter()
     h = historian(tmp_path, writer)
-    statuses = iter([Status(None, False, "warming up"), Status(0.2, False, None), Status(0.7, True, None), None])
-    on_frame = h.frame_listener(lambda camera_id: next(statuses))
-    for i in range(4):
-        on_frame(Frame("cam1", 1_790_000_000 + i, b"", 640, 480))
+    bus = EventBus()
+    stop = h.subscribe(bus)
+    t = 1_790_000_000
+    flood = Detection("flood.level", "st1", t + 1, True, Severity.WARNING, 7.4, "m", "BD1", "crossed BD1 upward")
+    bus.publish(ReadingsStored((Reading("st1", t, 7.4),)))
+    bus.publish(DetectionsRaised((flood,)))
+    bus.publish(FrameJudged("cam1", t + 2, None, "warming up"))
+    bus.publish(FrameJudged("cam1", t + 3, 0.7, "dust"))
+    bus.publish(AlertChanged("a-1", "flood.level", "st1", "firing", "acknowledged", int(Severity.WARNING),
+                             "acknowledged", "truc.ban", t + 4))
+    stop()
+    bus.publish(ReadingsStored((Reading("st1", t + 9, 7.5),)))  # after unsubscribing: not recorded
     h.start()
     wait_for(lambda: h.spool_depth == 0)
     h.close()
-    assert writer.lines == [dust_line("cam1", "Công trường thử", 1_790_000_000, None, "warming up"),
-                            dust_line("cam1", "Công trường thử", 1_790_000_001, 0.2, "clear"),
-                            dust_line("cam1", "Công trường thử", 1_790_000_002, 0.7, "dust")]
+    assert writer.lines == [
+        reading_line(Reading("st1", t, 7.4), "Sông Tích"), detection_line(flood),
+        dust_line("cam1", "Công trường thử", t + 2, None, "warming up"),
+        dust_line("cam1", "Công trường thử", t + 3, 0.7, "dust"),
+        alert_event_line("a-1", "flood.level", "st1", "acknowledged", int(Severity.WARNING), t + 4, "truc.ban")]
 
 
 def test_build_needs_the_token_only_when_enabled(tmp_path: Path) -> None:
@@ -176,9 +181,10 @@ def test_build_needs_the_token_only_when_enabled(tmp_path: Path) -> None:
 class EchoAuthHandler(http.server.BaseHTTPRequestHandler):
     """Refuses every write with a body that repeats the request's Authorization header (a careless server)."""
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        body = ('{"code":"unauthorized","message":"bad header %s"}' % self.headers.get("Authorization")).encode()
+        header = self.headers.get("Authorization")
+        body = f'{{"code":"unauthorized","message":"bad header {header}"}}'.encode()
         self.send_response(401)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))

@@ -27,7 +27,7 @@ class VictoriaMetrics:
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout_s: float = 15.0) -> "VictoriaMetrics":
+    def start(self, timeout_s: float = 15.0) -> VictoriaMetrics:
         """Start and wait until it answers on /health."""
         log = (self.workdir.parent / "victoria.log").open("ab")
         self.proc = subprocess.Popen([*self.cmd, f"-httpListenAddr=127.0.0.1:{self.port}"], stdout=log, stderr=log)

@@ -1,0 +1,98 @@
+"""HTTP edge security: rate limits (429), CORS only for configured origins, security headers, read-only public API."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.support import make_settings
+from tichwatch.api.accounts import Role
+from tichwatch.api.app import create_app
+from tichwatch.api.ratelimit import TokenBuckets
+from tichwatch.app.service import Service
+
+
+def app_client(tmp_path: Path, **http: object) -> tuple[TestClient, Service]:
+    svc = Service(make_settings(tmp_path / "data", http={"port": 0, **http}))
+    return TestClient(create_app(svc, manage_lifecycle=False)), svc
+
+
+@pytest.fixture
+def limited(tmp_path: Path) -> Iterator[tuple[TestClient, Service]]:
+    c, svc = app_client(tmp_path, rate_limit_per_min=60, rate_limit_burst=5)
+    with c:
+        yield c, svc
+    svc.store.close()
+
+
+def test_token_bucket_refills_at_the_configured_rate() -> None:
+    b = TokenBuckets(per_min=60, burst=2)
+    assert b.take("a", 0.0) == 0 and b.take("a", 0.0) == 0
+    assert b.take("a", 0.0) == pytest.approx(1.0)
+    assert b.take("b", 0.0) == 0  # other clients have their own bucket
+    assert b.take("a", 1.0) == 0
+
+
+def test_public_api_answers_429_with_retry_after(limited: tuple[TestClient, Service]) -> None:
+    c, _ = limited
+    codes = [c.get("/api/v1/stations").status_code for _ in range(7)]
+    assert codes[:5] == [200] * 5 and codes[5] == 429
+    r = c.get("/api/v1/stations")
+    assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
+    assert r.headers["content-type"] == "application/problem+json"
+    assert c.get("/healthz").status_code == 200  # probes are never limited
+
+
+def test_signed_in_officers_are_not_limited_but_bogus_tokens_are(limited: tuple[TestClient, Service]) -> None:
+    c, svc = limited
+    svc.accounts.add_user("duty", "duty-password-1", Role.OFFICER, svc.clock())
+    login = {"username": "duty", "password": "duty-password-1"}
+    token = c.post("/api/v1/auth/login", json=login).json()["access_token"]
+    for _ in range(10):
+        assert c.get("/api/v1/stations", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    bogus = [c.get("/api/v1/stations", headers={"Authorization": "Bearer forged"}).status_code for _ in range(8)]
+    assert 429 in bogus
+
+
+def test_cors_only_for_configured_origins(tmp_path: Path) -> None:
+    c, svc = app_client(tmp_path, cors_origins=["https://portal.kieuphu.example"])
+    with c:
+        ok = c.get("/api/v1/stations", headers={"Origin": "https://portal.kieuphu.example"})
+        assert ok.headers["access-control-allow-origin"] == "https://portal.kieuphu.example"
+        other = c.get("/api/v1/stations", headers={"Origin": "https://evil.example"})
+        assert "access-control-allow-origin" not in other.headers
+        pre = c.options("/api/v1/alerts/x/ack", headers={"Origin": "https://portal.kieuphu.example",
+                                                         "Access-Control-Request-Method": "POST"})
+        assert pre.status_code == 400  # no cross-origin writes
+    svc.store.close()
+
+
+def test_dashboard_security_headers(tmp_path: Path) -> None:
+    c, svc = app_client(tmp_path)
+    with c:
+        r = c.get("/")
+        assert "default-src 'self'" in r.headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
+        assert r.headers["x-frame-options"] == "DENY" and r.headers["x-content-type-options"] == "nosniff"
+        assert c.get("/static/../config/kieuphu.yaml").status_code == 404
+    svc.store.close()
+
+
+def test_public_endpoints_are_read_only(tmp_path: Path) -> None:
+    """Every writing endpoint in the OpenAPI document refuses anonymous callers (sign-in, and ack links, which carry
+    their own signed single-use token, aside)."""
+    c, svc = app_client(tmp_path)
+    checked = []
+    with c:
+        for path, ops in c.app.openapi()["paths"].items():  # type: ignore[attr-defined]
+            for method in set(ops) & {"post", "put", "patch", "delete"}:
+                if path in ("/api/v1/auth/login", "/api/v1/auth/logout") or path.startswith("/api/v1/ack/"):
+                    continue
+                concrete = path.replace("{", "x").replace("}", "")
+                r = c.request(method.upper(), concrete, json={})
+                assert r.status_code == 401, f"anonymous {method} {path} answered {r.status_code}"
+                checked.append(path)
+    svc.store.close()
+    assert len(checked) >= 3, f"expected the officer endpoints to be found, got {checked}"
