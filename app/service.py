@@ -76,10 +76,11 @@ class Service:
         self.init_bus()
         station_table = load_table(self.settings.stations, self.store)
         self.init_detectors(station_table)
-        self.init_ingest()
+        self.init_mqtt()
+        self.init_alerts()
+        self.init_pipeline()
         self.init_stations(station_table)
         self.init_historian()
-        self.init_alerts()
         self.init_residents()
 
     # -- construction: each component gets what it uses in its constructor --------------------------------------
@@ -106,17 +107,23 @@ class Service:
         self.flood = FloodDetector(station_table.stations(), self.settings.flood)
         self.dust = DustDetector(self.settings.cameras, self.settings.dust)
 
-    def init_ingest(self) -> None:
-        """The pipeline and the MQTT connection feeding it."""
-        s, clock = self.settings, self.clock
+    def init_mqtt(self) -> None:
+        """The MQTT connection. It hands messages to the pipeline, which acknowledges them through it: the one
+        cycle of the graph, closed by a late-bound call (the pipeline is built in `init_pipeline`, and the
+        connection only starts with it, in `start_ingest`)."""
+        s = self.settings
         self.topics = Topics(s.mqtt.topic_prefix)
+        self.mqtt = MqttClient(s.mqtt, self.topics, lambda msg: self.pipeline.submit(msg),
+                               password=secret(s.mqtt.password_env), clock=self.clock,
+                               on_connected=lambda up: self.metrics.mqtt_connected.set(1 if up else 0))
+
+    def init_pipeline(self) -> None:
+        """The pipeline: detectors, the alert engine as its sink, the broker, the gateway signature check."""
+        s = self.settings
         self.pipeline = Pipeline(s, self.store, self.metrics, reading_detectors=[self.flood],
-                                 frame_detectors=[self.dust], clock=clock, bus=self.bus,
-                                 judge_frame=partial(judge_frame, self.dust))
-        self.mqtt = MqttClient(s.mqtt, self.topics, self.pipeline.submit, password=secret(s.mqtt.password_env),
-                               clock=clock, on_connected=lambda up: self.metrics.mqtt_connected.set(1 if up else 0))
-        self.pipeline.broker = self.mqtt
-        self.pipeline.verifier = build_verifier(s)
+                                 frame_detectors=[self.dust], clock=self.clock, bus=self.bus,
+                                 judge_frame=partial(judge_frame, self.dust), sinks=[self.alerts.engine],
+                                 broker=self.mqtt, verifier=build_verifier(s))
 
     def init_stations(self, station_table: StationTable) -> None:
         """The station registry, telling the flood detector of edits under the pipeline's detector lock."""
@@ -134,7 +141,6 @@ class Service:
         """The alert engine, its outbox and delivery."""
         self.alerts = AlertRuntime(self.settings, self.store, self.metrics, self.mqtt.publish, self.clock,
                                    bus=self.bus)
-        self.pipeline.sinks.append(self.alerts.engine)
 
     def init_residents(self) -> None:
         """Bulletins and the public feeds."""

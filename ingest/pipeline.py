@@ -84,19 +84,21 @@ class Pipeline:
     def __init__(self, settings: Settings, store: Store, metrics: Metrics,
                  reading_detectors: Sequence[ReadingDetector] = (), frame_detectors: Sequence[FrameDetector] = (),
                  clock: Callable[[], float] = time.time, tick_interval_s: float = 5.0, frame_workers: int = 2,
-                 bus: EventBus | None = None, judge_frame: JudgeFrame | None = None):
+                 bus: EventBus | None = None, judge_frame: JudgeFrame | None = None,
+                 sinks: Sequence[DetectionSink] = (), broker: Broker | None = None,
+                 verifier: GatewayVerifier | None = None):
         self.settings = settings
         self.store = store
         self.metrics = metrics
         self.topics = Topics(settings.mqtt.topic_prefix)
         self.reading_detectors = list(reading_detectors)
         self.frame_detectors = list(frame_detectors)
-        self.sinks: list[DetectionSink] = []
+        self.sinks: list[DetectionSink] = list(sinks)  # act on detections inside the transaction (the alert engine)
         self.bus = bus if bus is not None else EventBus(on_failure=metrics.errors.labels("listener").inc)
         """Where committed changes are published (ReadingsStored, DetectionsRaised, the sinks' events, FrameJudged)."""
         self._judge_frame = judge_frame
-        self.broker: Broker | None = None
-        self.verifier: GatewayVerifier | None = None  # per-message gateway HMAC, when configured
+        self.broker = broker  # acknowledges committed messages and carries dead letters
+        self.verifier = verifier  # per-message gateway HMAC, when configured
         self._clock = clock
         self._tick_interval_s = tick_interval_s
         self._queue: queue.Queue[Queued] = queue.Queue(maxsize=settings.store.queue_max)
