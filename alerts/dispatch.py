@@ -105,14 +105,22 @@ class ReceiverDispatcher:
             attempted = 0
             while not self._stopping.is_set():
                 batch = outbox.queue_of(self._store.query_all, self.receiver, BATCH)
+                held: set[bool] = set()  # kinds (alert False, bulletin True) whose queue waits behind a message
                 for p in batch:
+                    if p.bulletin in held:
+                        continue  # keep the order within a kind; the other kind goes on
                     now = clock()
-                    if p.next_attempt_ts > now or not self._limiter.allow(now):
+                    if p.next_attempt_ts > now:
+                        held.add(p.bulletin)
+                        continue
+                    if not self._limiter.allow(now):
                         return attempted
                     attempted += 1
-                    if self._attempt(p, clock) == "pending" or self._stopping.is_set():
-                        return attempted  # it waits for its retry; later messages wait too, to keep the order
-                if len(batch) < BATCH:
+                    if self._attempt(p, clock) == "pending":
+                        held.add(p.bulletin)  # it waits for its retry; later messages of its kind wait too
+                    if self._stopping.is_set() or self.in_flight:
+                        return attempted
+                if held or len(batch) < BATCH:
                     return attempted
             return attempted
 

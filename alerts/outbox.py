@@ -99,6 +99,7 @@ class Pending:
     channel: str
     attempts: int
     next_attempt_ts: float
+    bulletin: bool = False  # a bulletin delivery: queued behind the receiver's alert messages, never before them
 
 
 def waiting_receivers(query: Query) -> list[str]:
@@ -107,10 +108,11 @@ def waiting_receivers(query: Query) -> list[str]:
 
 
 def queue_of(query: Query, receiver: str, limit: int) -> list[Pending]:
-    """A receiver's oldest waiting messages, in the order they must go out."""
-    rows = query("SELECT id, receiver, channel, attempts, next_attempt_ts FROM notifications WHERE state = 'pending' "
-                 "AND receiver = ? ORDER BY id LIMIT ?", (receiver, limit))
-    return [Pending(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+    """A receiver's oldest waiting messages, in the order they must go out: alert messages first, then bulletins
+    (a bulletin waiting for its retry must never hold back a flood alert)."""
+    rows = query("SELECT id, receiver, channel, attempts, next_attempt_ts, alert_id IS NULL FROM notifications "
+                 "WHERE state = 'pending' AND receiver = ? ORDER BY alert_id IS NULL, id LIMIT ?", (receiver, limit))
+    return [Pending(r[0], r[1], r[2], r[3], r[4], bool(r[5])) for r in rows]
 
 
 def begin_attempt(conn: sqlite3.Connection, row_id: int, now: float) -> Notification:
@@ -152,7 +154,9 @@ def record(conn: sqlite3.Connection, n: Notification, result: DeliveryResult, no
                      "WHERE id = ?", (now, result.remote_id, n.id))
         return "sent"
     if result.retryable and n.attempt < settings.max_attempts:
-        wait = max(backoff_s(n.attempt, settings.backoff_base_s, settings.backoff_max_s), result.retry_after_s or 0.0)
+        # A provider's Retry-After is honoured up to the longest backoff: an hour-long one must not park the queue.
+        retry_after_s = min(result.retry_after_s or 0.0, settings.backoff_max_s)
+        wait = max(backoff_s(n.attempt, settings.backoff_base_s, settings.backoff_max_s), retry_after_s)
         conn.execute("UPDATE notifications SET next_attempt_ts = ?, last_error = ? WHERE id = ?",
                      (now + wait, result.detail, n.id))
         return "pending"

@@ -72,6 +72,8 @@ class Service:
         self.started_ts: float | None = None
         self.stop_hooks: list[Callable[[], None]] = []  # run last on stop (e.g. the demo's own broker and simulator)
         self._stops: list[Callable[[], None]] = []  # what each start_* step left to undo, in start order
+        for name in self.settings.bulletins.deprecated_set:
+            log.warning("bulletins.%s is deprecated and ignored: bulletin deliveries follow alerts.delivery", name)
         self.init_store()
         self.init_bus()
         station_table = load_table(self.settings.stations, self.store)
@@ -153,9 +155,14 @@ class Service:
     # -- running: `start` runs the start_* steps in order, `stop` undoes the started ones in reverse -------------
     def start(self) -> None:
         """Start every background part; the broker's messages flow only once the pipeline takes them."""
-        for step in (self.start_store_monitor, self.start_retention, self.start_historian, self.start_ingest,
-                     self.start_alerts, self.start_bulletins):
-            self._stops.append(step())
+        try:
+            for step in (self.start_store_monitor, self.start_retention, self.start_historian, self.start_ingest,
+                         self.start_alerts, self.start_bulletins):
+                self._stops.append(step())
+        except BaseException:
+            log.exception("TichWatch could not start; stopping what had started")
+            self.stop()
+            raise
         self.started_ts = self.clock()
         log.info("TichWatch started for %s: %d stations, %d cameras, data in %s", self.settings.commune,
                  len(self.settings.stations), len(self.settings.cameras), self.settings.store.data_dir)

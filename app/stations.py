@@ -151,10 +151,10 @@ class StationRegistry:
         """Change a station's alarm levels now (None: back to the configuration file's), stored and audited.
 
         KeyError for an unknown station, ValueError (naming the problem) for levels the station cannot have."""
-        now = self._clock()
         # Lock order: the edit lock, then the store's writer lock, released, then the detectors' lock; never the
         # store's and the detectors' at once (the pipeline never holds both either), so no order can deadlock.
         with self._edit_lock:
+            now = self._clock()  # inside the lock: two edits at once are stored and audited in the order they won
             entry = self._table.entry(station_id)
             if entry is None:
                 raise KeyError(station_id)

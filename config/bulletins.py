@@ -11,10 +11,19 @@ HHMM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 """A local time of day, HH:MM."""
 
 
+DEPRECATED_FIELDS = ("retry_attempts", "retry_first_delay_s", "retry_max_delay_s")
+"""Settings older files may still set; ignored since bulletins are delivered through the alerts' outbox."""
+
+
 class BulletinSettings(StrictModel):
     """When bulletins are drafted, who must approve them, where they go, and how CAP messages name their sender."""
 
     daily_local: str = Field("07:00", pattern=HHMM, description="Local time of the daily bulletin, HH:MM.")
+    retry_attempts: int | None = Field(None, description="Deprecated and ignored: bulletin deliveries are retried "
+                                       "like alert notifications (alerts.delivery); kept so older files still load.")
+    retry_first_delay_s: float | None = Field(None, description="Deprecated and ignored (see retry_attempts).")
+    retry_max_delay_s: float | None = Field(None, description="Deprecated and ignored (see retry_attempts).")
+
     hourly_from_level: Literal["BD1", "BD2", "BD3"] = Field(
         "BD2", description="A bulletin is drafted every hour (on the hour, local time) while a flood.level alert at "
         "this alarm level or above is open; daily otherwise.")
@@ -46,3 +55,8 @@ class BulletinSettings(StrictModel):
     dust_area_radius_m: float = Field(500.0, gt=0, description="Radius of the CAP area around a camera's site for "
                                       "dust alerts, metres.")
     tick_interval_s: float = Field(60.0, gt=0, le=3600, description="How often the schedule is checked, seconds.")
+
+    @property
+    def deprecated_set(self) -> list[str]:
+        """The deprecated fields this file still sets (the service warns about them at start)."""
+        return [name for name in DEPRECATED_FIELDS if getattr(self, name) is not None]

@@ -359,9 +359,9 @@ class Pipeline:
         self.metrics.batch_seconds.observe(time.perf_counter() - started)
         self.metrics.readings_stored.inc(len(new))
         self.metrics.readings_duplicate.inc(len(readings) - len(new))
+        self._publish(new, detections, events)  # before the acks: listeners hear changes in commit order
         for msg, _ in items:
             self._ack(msg)
-        self._publish(new, detections, events)
 
     def _store_batch(self, conn: sqlite3.Connection, readings: Sequence[Reading], detections: Sequence[Detection],
                      files: EvidenceFileMap) -> tuple[list[Reading], list[Event]]:

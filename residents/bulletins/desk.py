@@ -24,7 +24,7 @@ from tichwatch.residents.bulletins.gather import (
     gather_snapshot,
     public_alerts,
 )
-from tichwatch.residents.bulletins.publishing import UNFIT_CHANNELS, queue_deliveries
+from tichwatch.residents.bulletins.publishing import UNFIT_CHANNELS, legacy_retries, queue_deliveries
 from tichwatch.residents.bulletins.schedule import is_due, is_emergency
 from tichwatch.residents.bulletins.snapshot import BulletinKind
 from tichwatch.residents.bulletins.views import bulletin_document, delivery_document
@@ -181,10 +181,36 @@ class BulletinDesk:
         return record
 
     def start(self) -> None:
-        """Run the schedule in a background thread until stop()."""
+        """Run the schedule in a background thread until stop() (after taking over deliveries an older version
+        left to retry)."""
+        self.adopt_legacy_retries()
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="bulletin-schedule", daemon=True)
         self._thread.start()
+
+    def adopt_legacy_retries(self, within_s: float = 2 * 86400) -> int:
+        """Queue in the outbox the deliveries the retry mechanism before it still owed (bulletins published within
+        `within_s`; that mechanism gave up after hours); a bulletin with outbox rows already is left alone. Returns
+        how many were queued."""
+        now, queued = self.clock(), 0
+        for record in storage.published(self.store.query_all, limit=500):
+            if record.published_ts is not None and record.published_ts < now - within_s:
+                break
+            if self.outbox.bulletin_deliveries(record.id):
+                continue
+            owed = legacy_retries(self.log_of(record.id))
+            if not owed:
+                continue
+            with self.store.transaction() as conn:
+                entries = queue_deliveries(conn, self.outbox, record, owed, self.settings.alerts,
+                                           self.document(record), self.settings.language, now, "upgrade")
+                storage.add_log(conn, record.id, entries)
+            queued += len(owed)
+            log.warning("bulletin %s: %d delivery(ies) the previous version still had to retry are now queued in the "
+                        "outbox", record.id, len(owed))
+        if queued:
+            self.outbox.wake()
+        return queued
 
     def _run(self) -> None:
         while not self._stop.wait(self.bulletins.tick_interval_s):

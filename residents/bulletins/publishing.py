@@ -49,3 +49,18 @@ def queue_deliveries(conn: sqlite3.Connection, outbox: Outbox, record: BulletinR
         out.append(LogEntry(now, actor, "queued", {"receiver": name, "channel": kind, "lang": lang}))
     return out
 
+
+LEGACY_MAX_ATTEMPTS = 6
+"""Attempts the retry mechanism before the shared outbox allowed a bulletin delivery (its default)."""
+
+
+def legacy_retries(log: Sequence[LogEntry]) -> list[str]:
+    """Receivers a bulletin was still to be retried for under the mechanism before the shared outbox: their last
+    attempt (logged `delivered` / `delivery_failed`) failed retryably with attempts left. Pure; for the upgrade."""
+    attempts: dict[str, list[LogEntry]] = {}
+    for entry in log:
+        if entry.action in ("delivered", "delivery_failed") and "receiver" in entry.detail:
+            attempts.setdefault(entry.detail["receiver"], []).append(entry)
+    return [receiver for receiver, tries in attempts.items()
+            if tries[-1].action == "delivery_failed" and tries[-1].detail.get("retryable")
+            and len(tries) < LEGACY_MAX_ATTEMPTS]

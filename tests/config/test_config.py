@@ -59,3 +59,11 @@ def test_check_config_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert main(["check-config", str(bad)]) == 1
     out = capsys.readouterr().out
     assert f"{bad}: mqtt.port:" in out and f"{bad}: stations:" in out and "2 error(s)" in out
+
+
+def test_an_older_file_with_the_bulletin_retry_keys_still_loads_and_is_warned_about() -> None:
+    from tichwatch.config.bulletins import BulletinSettings
+
+    old = BulletinSettings.model_validate({"retry_attempts": 6, "retry_first_delay_s": 60})
+    assert old.deprecated_set == ["retry_attempts", "retry_first_delay_s"]
+    assert BulletinSettings().deprecated_set == []

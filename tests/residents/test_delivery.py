@@ -172,3 +172,48 @@ def test_an_edit_while_the_audio_is_made_stops_the_publication(world: World, mon
     again = world.desk.get(record.id)
     assert again is not None and again.state is BulletinState.DRAFT  # not published with audio of the old script
     assert world.desk.deliveries(record.id) == {"state": "none", "receivers": []}
+
+
+@pytest.fixture
+def shared_world(tmp_path: Path, hook: HttpRecorder) -> Iterator[World]:
+    """One receiver (the commune's webhook) takes both flood alerts and bulletins."""
+    receivers = [{"name": "portal", "channel": {"type": "webhook", "url": f"{hook.url}/portal", "timeout_s": 2}}]
+    routes = [{"match": {"kinds": ["flood."]}, "receivers": ["portal"]}]
+    yield from make_world(tmp_path, BulletinSettings(channels=["portal"]), {"receivers": receivers, "routes": routes},
+                          recording=())
+
+
+def test_a_bulletin_waiting_for_its_retry_never_holds_back_a_flood_alert(shared_world: World,
+                                                                          hook: HttpRecorder) -> None:
+    w = shared_world
+    # The provider refuses the bulletin for an hour; the alert that follows must still go at once.
+    hook.reply = lambda rec: ((429, {"Retry-After": "3600"}, {"error": "slow down"}) if "bulletin" in rec.path
+                              or "bulletin" in str(rec.json()).lower()[:400] else (200, {}, {"ok": True}))
+    bid = _published(w)
+    w.deliver()
+    assert _receivers(w, bid) == {"portal": ("waiting", 1)}
+    with w.service.store.transaction() as conn:
+        w.service.alerts.engine.apply(conn, [Detection("flood.level", "st2", NOW, True, Severity.WARNING, 8.1, "m",
+                                                       "BD1", "crossed BD1 upward")], NOW)
+    w.deliver(1)
+    alerts_sent = w.service.store.query_all("SELECT state FROM notifications WHERE alert_id IS NOT NULL")
+    assert [r[0] for r in alerts_sent] == ["sent"]
+    (row,) = w.service.store.query_all("SELECT next_attempt_ts, attempts FROM notifications WHERE bulletin_id = ?",
+                                       (bid,))
+    # The provider's hour is capped at the longest backoff (alerts.delivery.backoff_max_s, 600 s by default).
+    assert row[0] - NOW <= w.service.settings.alerts.delivery.backoff_max_s + 5
+
+
+def test_deliveries_an_older_version_still_had_to_retry_are_queued_after_the_upgrade(world: World) -> None:
+    from tichwatch.residents.bulletins import storage as bulletin_storage
+
+    bid = _published(world)
+    with world.service.store.transaction() as conn:  # as the previous version left it: no outbox rows, a log saying
+        conn.execute("DELETE FROM notifications WHERE bulletin_id = ?", (bid,))  # zalo failed retryably, portal ok
+        bulletin_storage.add_log(conn, bid, [
+            LogEntry(NOW, "officer", "delivered", {"receiver": "portal"}),
+            LogEntry(NOW, "officer", "delivery_failed", {"receiver": "zalo", "retryable": True, "detail": "HTTP 503"})])
+    assert world.desk.adopt_legacy_retries() == 1
+    assert world.desk.adopt_legacy_retries() == 0  # once only
+    world.deliver()
+    assert _receivers(world, bid) == {"zalo": ("sent", 1)}
