@@ -136,8 +136,6 @@ class Service:
     def init_historian(self) -> None:
         """The InfluxDB historian, when configured: a bus listener."""
         self.historian = build_historian(self.settings, self.metrics.registry)
-        if self.historian is not None:
-            self.historian.subscribe(self.bus)
 
     def init_alerts(self) -> None:
         """The alert engine, its outbox and delivery."""
@@ -183,7 +181,12 @@ class Service:
         if historian is None:
             return lambda: None
         historian.start()
-        return historian.close
+        unsubscribe = historian.subscribe(self.bus)
+
+        def stop() -> None:
+            unsubscribe()  # first: nothing reaches a closed spool
+            historian.close()
+        return stop
 
     def start_ingest(self) -> Callable[[], None]:
         """Warm the detectors and start the pipeline, then connect to the broker. Stopping drains and acknowledges
