@@ -125,6 +125,10 @@ def begin_attempt(conn: sqlite3.Connection, row_id: int, now: float) -> Notifica
                         r["attempts"], Message(**payload["message"]), payload["alert"])
 
 
+RETRY_AFTER_MAX_S = 900.0
+"""The longest Retry-After a provider's answer may impose (or `backoff_max_s`, when longer)."""
+
+
 def backoff_s(attempts: int, base_s: float, max_s: float) -> float:
     """Wait after `attempts` failed attempts: `base_s` doubling each time, capped at `max_s` (alert notifications and
     bulletin deliveries alike)."""
@@ -154,8 +158,8 @@ def record(conn: sqlite3.Connection, n: Notification, result: DeliveryResult, no
                      "WHERE id = ?", (now, result.remote_id, n.id))
         return "sent"
     if result.retryable and n.attempt < settings.max_attempts:
-        # A provider's Retry-After is honoured up to the longest backoff: an hour-long one must not park the queue.
-        retry_after_s = min(result.retry_after_s or 0.0, settings.backoff_max_s)
+        # A provider's Retry-After is honoured, up to a bound: an hour-long one must not park the receiver's queue.
+        retry_after_s = min(result.retry_after_s or 0.0, max(settings.backoff_max_s, RETRY_AFTER_MAX_S))
         wait = max(backoff_s(n.attempt, settings.backoff_base_s, settings.backoff_max_s), retry_after_s)
         conn.execute("UPDATE notifications SET next_attempt_ts = ?, last_error = ? WHERE id = ?",
                      (now + wait, result.detail, n.id))
