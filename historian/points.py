@@ -78,8 +78,12 @@ def detection_line(detection: Detection) -> str:
 
 
 def alert_event_line(alert_id: str, kind: str, subject: str, state: str, severity: int, ts: float,
-                     actor: str | None) -> str:
-    """One change of an alert's state (firing, acknowledged, resolved) as an `alert_event` point."""
+                     actor: str | None, action: str | None = None) -> str:
+    """One change of an alert's state (firing, acknowledged, resolved) as an `alert_event` point. The change's
+    `action` (opened, raised, acknowledged, …) is a tag: two changes of one alert at the same instant (opened, then
+    raised, in one batch) are two points, not one overwriting the other."""
     p = Point(ALERT_EVENT.name).tag("alert_id", alert_id).tag("kind", kind).tag("subject", subject).tag("state", state)
+    if action:
+        p.tag("action", action)
     p.field("severity", int(severity)).field("actor", _text(actor or "system"))
     return _line(p, ts)

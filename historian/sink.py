@@ -79,9 +79,9 @@ class Historian:
         self._append([dust_line(camera_id, self._sites.get(camera_id, ""), ts, index, status)])
 
     def record_alert_event(self, alert_id: str, kind: str, subject: str, state: str, severity: int, ts: float,
-                           actor: str | None) -> None:
-        """Spool one change of an alert's state; `actor` is the officer, None for the system."""
-        self._append([alert_event_line(alert_id, kind, subject, state, severity, ts, actor)])
+                           actor: str | None, action: str | None = None) -> None:
+        """Spool one change of an alert's state; `actor` is the officer, None for the system; `action` the change."""
+        self._append([alert_event_line(alert_id, kind, subject, state, severity, ts, actor, action)])
 
     def subscribe(self, bus: EventBus) -> Unsubscribe:
         """Record what the bus reports as committed: readings, detections, judged frames, alert changes; returns the
@@ -100,7 +100,7 @@ class Historian:
         self.record_dust_index(e.camera_id, e.ts, e.dust_index, e.state)
 
     def _on_alert_changed(self, e: AlertChanged) -> None:
-        self.record_alert_event(e.alert_id, e.kind, e.subject, e.state, e.severity, e.ts, e.actor)
+        self.record_alert_event(e.alert_id, e.kind, e.subject, e.state, e.severity, e.ts, e.actor, e.action)
 
     def _reading_lines(self, readings: Sequence[Reading]) -> list[str]:
         return [reading_line(r, self._rivers.get(r.station_id, "")) for r in readings]

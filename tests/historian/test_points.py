@@ -25,6 +25,9 @@ def test_lines_carry_the_documented_tags_fields_and_millisecond_times() -> None:
     assert alert_event_line("a=1", "dust.plume", "cam1", "resolved", 20, 1790000000.0004, None) == (
         r'alert_event,alert_id=a\=1,kind=dust.plume,state=resolved,subject=cam1 actor="system",severity=20i '
         '1790000000000')
+    opened = alert_event_line("a1", "k", "s", "firing", 20, 1790000000, None, "opened")
+    raised = alert_event_line("a1", "k", "s", "firing", 30, 1790000000, None, "raised")
+    assert opened.startswith("alert_event,action=opened,") and raised.startswith("alert_event,action=raised,")
     assert alert_event_line("a1", "k", "s", "acknowledged", 20, 1790000000, "Nguyễn \"Văn\"\nA").endswith(
         r' actor="Nguyễn \"Văn\" A",severity=20i 1790000000000')
 

@@ -169,7 +169,8 @@ def test_the_historian_records_what_the_bus_reports_until_unsubscribed(tmp_path:
         reading_line(Reading("st1", t, 7.4), "Sông Tích"), detection_line(flood),
         dust_line("cam1", "Công trường thử", t + 2, None, "warming up"),
         dust_line("cam1", "Công trường thử", t + 3, 0.7, "dust"),
-        alert_event_line("a-1", "flood.level", "st1", "acknowledged", int(Severity.WARNING), t + 4, "truc.ban")]
+        alert_event_line("a-1", "flood.level", "st1", "acknowledged", int(Severity.WARNING), t + 4, "truc.ban",
+                         "acknowledged")]
 
 
 def test_build_needs_the_token_only_when_enabled(tmp_path: Path) -> None:
