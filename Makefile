@@ -19,7 +19,8 @@ test: setup lint
 	.venv/bin/python -m pytest -q -p no:cacheprovider
 
 # The quick benchmarks (each prints its ratio against a baseline measured in the same run); bench/dust_transfer.py
-# trains models for about 20 min and is run on its own.
+# trains models for about 20 min and bench/retention_prune.py prunes a million rows twice: each is run on its own.
 bench: setup
-	for b in ingest_throughput chart_query sse_fanout flood_detector_cost alert_latency dust_fps; do \
+	for b in ingest_throughput chart_query sse_fanout flood_detector_cost alert_latency dust_fps \
+	         frame_memory login_memory nonce_store; do \
 		.venv/bin/python bench/$$b.py || exit 1; done

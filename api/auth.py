@@ -17,6 +17,7 @@ from tichwatch.api.login_throttle import LoginThrottled
 from tichwatch.api.passwords import HashingBusy
 from tichwatch.api.problems import PROBLEM_JSON, ApiProblem
 from tichwatch.api.ratelimit import client_address
+from tichwatch.api.state import service_of
 from tichwatch.core.timefmt import iso_utc
 
 __all__ = ["Principal", "Role", "require_role", "router"]
@@ -26,12 +27,12 @@ _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key
 
 
 def _accounts(request: Request) -> Accounts:
-    accounts: Accounts = request.app.state.service.accounts
+    accounts: Accounts = service_of(request).accounts
     return accounts
 
 
 def _clock(request: Request) -> float:
-    now: float = request.app.state.service.clock()
+    now: float = service_of(request).clock()
     return now
 
 
@@ -103,7 +104,7 @@ _BUSY = {"description": "Too many sign-ins are being checked at once: try again 
              responses={503: _BUSY})
 def login(request: Request, body: LoginRequest) -> dict[str, Any]:
     """Exchange credentials for a token; repeated failures are throttled (429), a crowd of sign-ins is refused (503)."""
-    client = client_address(request, frozenset(request.app.state.service.settings.http.trusted_proxies))
+    client = client_address(request, frozenset(service_of(request).settings.http.trusted_proxies))
     try:
         session = _accounts(request).login(body.username, body.password, client, _clock(request))
     except LoginThrottled as exc:

@@ -176,7 +176,7 @@ def bulletin_audio(request: Request, bulletin_id: str, audio_format: Literal["og
 def station_chart_png(request: Request, station_id: str, span: Literal["24h", "7d"] = Query("24h"),
                       lang: Lang = Query("vi")) -> Response:
     """The level with the báo động I–III bands and the forecast, drawn now (1200×630)."""
-    service = request.app.state.service
+    service = service_of(request)
     desk = _desk(request)
     station = service.stations.station(station_id)
     if station is None:

@@ -30,7 +30,7 @@ def _xml(body: bytes, media_type: str) -> Response:
             response_class=Response, responses={200: {"content": {ATOM_MEDIA_TYPE: {}}}})
 def alerts_atom(request: Request, lang: Lang = Query("vi")) -> Response:
     """Active public alerts, newest change first."""
-    service = request.app.state.service
+    service = service_of(request)
     return _xml(_feeds(request).alerts_atom(lang, service.clock()), ATOM_MEDIA_TYPE)
 
 
@@ -38,7 +38,7 @@ def alerts_atom(request: Request, lang: Lang = Query("vi")) -> Response:
             response_class=Response, responses={200: {"content": {ATOM_MEDIA_TYPE: {}}}})
 def bulletins_atom(request: Request, lang: Lang = Query("vi"), limit: int = Query(50, ge=1, le=200)) -> Response:
     """Published bulletins, newest first, with their text, card and radio audio."""
-    service = request.app.state.service
+    service = service_of(request)
     return _xml(_feeds(request).bulletins_atom(service.bulletins.published(limit), lang, service.clock()),
                 ATOM_MEDIA_TYPE)
 

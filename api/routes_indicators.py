@@ -7,9 +7,10 @@ from fastapi import APIRouter, Request, Response
 
 from tichwatch.api.indicators import commune_indicators
 from tichwatch.api.routes_stations import PUBLIC_SHORT_CACHE
+from tichwatch.api.state import service_of
 
 if TYPE_CHECKING:  # the composition root, for annotations only: api never imports app at run time
-    from tichwatch.app.service import Service
+    pass
 
 router = APIRouter(prefix="/api/v1", tags=["indicators"])
 
@@ -17,7 +18,7 @@ router = APIRouter(prefix="/api/v1", tags=["indicators"])
 @router.get("/indicators", summary="Sensor and camera availability; alerts acknowledged in time; time to acknowledge")
 def indicators(request: Request, response: Response) -> dict[str, Any]:
     """The commune's indicators now (acknowledgement figures over `indicators.window_days`)."""
-    service: Service = request.app.state.service
+    service = service_of(request)
     cfg = service.settings.indicators
     found = commune_indicators(service.store, service.stations.stations(), service.settings.cameras, cfg,
                                service.clock())

@@ -6,6 +6,7 @@ from fastapi.responses import StreamingResponse
 
 from tichwatch.api.live import stream
 from tichwatch.api.problems import ApiProblem
+from tichwatch.api.state import service_of
 
 router = APIRouter(prefix="/api/v1", tags=["live"])
 
@@ -29,6 +30,6 @@ def live_stream(request: Request,
         unknown = wanted - EVENT_TYPES
         if unknown:
             raise ApiProblem(400, "Unknown event type", f"unknown types {sorted(unknown)}; use {sorted(EVENT_TYPES)}")
-    hub = request.app.state.service.hub
+    hub = service_of(request).hub
     return StreamingResponse(stream(hub, last_event_id, types=wanted), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

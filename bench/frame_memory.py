@@ -153,8 +153,9 @@ def _child(path: str) -> None:
     print(json.dumps({"peak_mib": round(peak_mib, 1), "outcome": outcome, "bytes": len(jpeg)}))
 
 
-def main() -> None:
-    """Measure the ordinary frame and every worst-case frame; print each peak and its share of BOUND_MIB."""
+def main() -> int:
+    """Measure the ordinary frame and every worst-case frame; print each peak and its share of BOUND_MIB; 1 when a
+    frame went over the bound or a frame could not be measured."""
     print(f"{'frame':58s} {'bytes':>10s} {'outcome':>24s} {'peak MiB':>8s} {'of bound':>8s}")
     worst = 0.0
     for name, make in {"ordinary 1280x720 4:2:0": ordinary_frame, **worst_frames()}.items():
@@ -163,10 +164,14 @@ def main() -> None:
         worst = max(worst, peak)
         print(f"{name:58s} {r['bytes']:>10} {r['outcome']:>24s} {peak:8.1f} {peak / BOUND_MIB:8.0%}")
     print(f"worst peak {worst:.1f} MiB above idle; stated bound {BOUND_MIB} MiB")
+    if worst > BOUND_MIB:
+        print(f"FAIL: a frame worker peaked at {worst:.1f} MiB, over the stated {BOUND_MIB} MiB")
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--child":
         _child(sys.argv[2])
     else:
-        main()
+        raise SystemExit(main())

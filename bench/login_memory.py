@@ -63,6 +63,10 @@ def one_run(gated: bool, crowd: int) -> dict[str, object]:
             "statuses": {str(s): statuses.count(s) for s in sorted(set(statuses))}}
 
 
+MAX_RATIO = 0.25
+"""The gated crowd's memory growth, as a share of the same crowd's without the gate (measured about 0.06)."""
+
+
 def main() -> int:
     """Run both configurations in fresh processes and print the comparison."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -81,8 +85,15 @@ def main() -> int:
         print(f"{mode:8} idle {r['idle_mib']:7.0f} MiB  peak {r['peak_mib']:7.0f} MiB  growth "
               f"{r['peak_mib'] - r['idle_mib']:7.0f} MiB  {r['elapsed_s']:5.1f} s  answers {r['statuses']}")
     growth = {m: r["peak_mib"] - r["idle_mib"] for m, r in results.items()}
-    print(f"growth ratio gated/ungated: {growth['gated'] / max(growth['ungated'], 1):.2f} "
-          f"(bound: 2 × 64 MiB = 128 MiB)")
+    ratio = growth["gated"] / max(growth["ungated"], 1)
+    print(f"growth ratio gated/ungated: {ratio:.2f} (target ≤ {MAX_RATIO}; bound: 2 × 64 MiB = 128 MiB)")
+    answered = sum(results["gated"]["statuses"].values())
+    if answered < args.crowd:
+        print(f"FAIL: only {answered} of {args.crowd} sign-ins were answered: nothing to compare")
+        return 1
+    if ratio > MAX_RATIO:
+        print(f"FAIL: the gated crowd grew the service by {ratio:.2f} of the ungated one (target ≤ {MAX_RATIO})")
+        return 1
     return 0
 
 
