@@ -1,12 +1,18 @@
-"""The live dashboard: one static page (HTML, CSS, plain JavaScript) served by the app, no build step."""
+"""The live dashboard: static pages (HTML, CSS, plain JavaScript) served by the app, no build step, and the text
+catalogue they render from."""
 from __future__ import annotations
 
+import hashlib
+import json
+import re
+from functools import cache
 from pathlib import Path
 
-from fastapi import APIRouter
-from fastapi.responses import FileResponse
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, Response
 
 from tichwatch.api.problems import ApiProblem
+from tichwatch.core.i18n import LANGUAGES, texts
 
 STATIC_DIR = Path(__file__).with_name("static")
 DASHBOARD_CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -34,11 +40,41 @@ def alert_page(alert_id: str) -> FileResponse:
     return dashboard()
 
 
+STATIC_TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
+"""What the static folder may serve, by suffix."""
+STATIC_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}\.[a-z]{2,3}")
+
+
+@cache
+def static_files() -> dict[str, str]:
+    """The static folder's servable files (listed once: no path from a request reaches the file system)."""
+    return {p.name: STATIC_TYPES[p.suffix] for p in STATIC_DIR.iterdir()
+            if p.is_file() and p.suffix in STATIC_TYPES and STATIC_NAME.fullmatch(p.name)}
+
+
 @router.get("/static/{name}")
 def static_file(name: str) -> FileResponse:
-    """The dashboard's script and style sheet (a fixed list: no path from the request reaches the file system)."""
-    allowed = {"app.js": "text/javascript", "style.css": "text/css"}
-    if name not in allowed:
+    """The pages' scripts and style sheet."""
+    media = static_files().get(name)
+    if media is None:
         raise ApiProblem(404, "Not found", f"no static file {name!r}")
-    return FileResponse(STATIC_DIR / name, media_type=allowed[name],
+    return FileResponse(STATIC_DIR / name, media_type=media,
                         headers={**SECURITY_HEADERS, "Cache-Control": "public, max-age=300"})
+
+
+@cache
+def _catalogue_body(lang: str) -> tuple[bytes, str]:
+    body = json.dumps(dict(texts(lang)), ensure_ascii=False, sort_keys=True).encode()
+    return body, '"' + hashlib.sha256(body).hexdigest()[:20] + '"'
+
+
+@router.get("/i18n/{lang}.json")
+def catalogue(lang: str, request: Request) -> Response:
+    """The text catalogue of one language (vi, en) for the pages, with an ETag."""
+    if lang not in LANGUAGES:
+        raise ApiProblem(404, "Not found", f"no language {lang!r}; there are {', '.join(LANGUAGES)}")
+    body, etag = _catalogue_body(lang)
+    headers = {"ETag": etag, "Cache-Control": "public, max-age=300"}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/json; charset=utf-8", headers=headers)

@@ -96,3 +96,20 @@ def test_public_endpoints_are_read_only(tmp_path: Path) -> None:
                 checked.append(path)
     svc.store.close()
     assert len(checked) >= 3, f"expected the officer endpoints to be found, got {checked}"
+
+
+def test_catalogue_is_served_per_language_with_an_etag(tmp_path: Path) -> None:
+    client, svc = app_client(tmp_path)
+    with client:
+        _check_catalogue(client)
+    svc.store.close()
+
+
+def _check_catalogue(client: TestClient) -> None:
+    vi = client.get("/i18n/vi.json")
+    assert vi.status_code == 200 and vi.json()["BD2"] == "Báo động II"
+    assert client.get("/i18n/en.json").json()["BD2"] == "Alarm level II"
+    assert client.get("/i18n/vi.json", headers={"If-None-Match": vi.headers["etag"]}).status_code == 304
+    assert client.get("/i18n/fr.json").status_code == 404
+    assert client.get("/static/common.js").headers["content-type"].startswith("text/javascript")
+    assert client.get("/static/index.html").status_code == 404  # pages have their own routes

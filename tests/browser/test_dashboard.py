@@ -6,6 +6,7 @@ import time
 import httpx
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -24,7 +25,23 @@ def console_errors(driver: webdriver.Chrome) -> list[str]:
 
 
 def wait(driver: webdriver.Chrome, predicate, timeout_s: float = 15):  # type: ignore[no-untyped-def]
-    return WebDriverWait(driver, timeout_s, poll_frequency=0.1).until(lambda d: predicate(d))
+    """Wait for the predicate; live events re-render lists, so an element gone stale is simply looked up again."""
+    return WebDriverWait(driver, timeout_s, poll_frequency=0.1,
+                         ignored_exceptions=[StaleElementReferenceException]).until(lambda d: predicate(d))
+
+
+def click(driver: webdriver.Chrome, selector: str, timeout_s: float = 15) -> None:
+    """Click the element once it is there (live events re-render lists: a stale element is looked up again)."""
+    def clicked(d: webdriver.Chrome) -> bool:
+        try:
+            found = d.find_elements(By.CSS_SELECTOR, selector)
+            if not found:
+                return False
+            found[0].click()
+            return True
+        except StaleElementReferenceException:
+            return False
+    wait(driver, clicked, timeout_s)
 
 
 def open_dashboard(driver: webdriver.Chrome, base: str) -> None:
@@ -99,11 +116,11 @@ def test_officer_signs_in_and_acknowledges_page_and_api_agree(live_app: tuple[Se
     browser.find_element(By.ID, "password").send_keys("truc-ban-password")
     browser.find_element(By.ID, "signin-submit").click()
     wait(browser, lambda d: d.find_element(By.ID, "who").text.startswith("truc.ban"))
-    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f"{row} button.ack")).__getitem__(0).click()
+    click(browser, f"{row} button.ack")
     wait(browser, lambda d: "acknowledged" in d.find_element(By.CSS_SELECTOR, row).get_attribute("class"))
     body = httpx.get(f"{base}/api/v1/alerts/{alert_id}").json()["alert"]
     assert body["state"] == "acknowledged" and body["acknowledged_by"] == "truc.ban"
-    assert "truc.ban" in browser.find_element(By.CSS_SELECTOR, row).text
+    wait(browser, lambda d: "truc.ban" in d.find_element(By.CSS_SELECTOR, row).text)
     assert console_errors(browser) == []
 
 
