@@ -40,14 +40,16 @@ class ActionError(Exception):
         super().__init__(message)
 
 
-def _alert(conn: sqlite3.Connection, alert_id: str) -> Alert:
+def alert_of(conn: sqlite3.Connection, alert_id: str) -> Alert:
+    """The alert with this id, read in the transaction; ActionError 404 when there is none."""
     alert = storage.get_alert(rows_of(conn), alert_id)
     if alert is None:
         raise ActionError(404, f"no alert with id {alert_id!r}")
     return alert
 
 
-def _required(text: str, what: str) -> str:
+def required_text(text: str, what: str) -> str:
+    """The text without surrounding blanks; ActionError 422 naming `what` when nothing is left."""
     text = text.strip()
     if not text:
         raise ActionError(422, f"{what} is required")
@@ -57,17 +59,17 @@ def _required(text: str, what: str) -> str:
 def acknowledge(conn: sqlite3.Connection, engine: AlertEngine, alert_id: str, actor: str, now: float,
                 note: str = "") -> Acted:
     """Take an alert on: repeats and escalation stop. Acknowledging an acknowledged alert changes nothing."""
-    alert = _alert(conn, alert_id)
+    alert = alert_of(conn, alert_id)
     if alert.state is AlertState.RESOLVED:
         raise ActionError(409, f"alert {alert_id} is already resolved ({alert.resolved_by}): nothing to acknowledge")
     changed = engine.commit(conn, alert, model.acknowledge(alert, now, actor, note.strip()), now)
-    return _alert(conn, alert_id), changed
+    return alert_of(conn, alert_id), changed
 
 
 def comment(conn: sqlite3.Connection, alert_id: str, actor: str, now: float, text: str) -> AuditEntry:
     """Add a remark to an alert's log (e.g. what was seen on site)."""
-    _alert(conn, alert_id)
-    entry = AuditEntry(now, "commented", actor, _required(text, "the comment"), alert_id=alert_id)
+    alert_of(conn, alert_id)
+    entry = AuditEntry(now, "commented", actor, required_text(text, "the comment"), alert_id=alert_id)
     storage.add_audit(conn, [entry])
     return entry
 
@@ -75,11 +77,11 @@ def comment(conn: sqlite3.Connection, alert_id: str, actor: str, now: float, tex
 def resolve(conn: sqlite3.Connection, engine: AlertEngine, alert_id: str, actor: str, now: float,
             reason: str) -> Acted:
     """Close an alert by hand, with a reason (e.g. a false alarm confirmed on site)."""
-    alert = _alert(conn, alert_id)
+    alert = alert_of(conn, alert_id)
     if alert.state is AlertState.RESOLVED:
         raise ActionError(409, f"alert {alert_id} is already resolved ({alert.resolved_by})")
-    changed = engine.commit(conn, alert, model.resolve(alert, now, actor, _required(reason, "a reason")), now)
-    return _alert(conn, alert_id), changed
+    changed = engine.commit(conn, alert, model.resolve(alert, now, actor, required_text(reason, "a reason")), now)
+    return alert_of(conn, alert_id), changed
 
 
 def create_silence(conn: sqlite3.Connection, matchers: Matchers, starts_ts: float, ends_ts: float, reason: str,
@@ -91,8 +93,8 @@ def create_silence(conn: sqlite3.Connection, matchers: Matchers, starts_ts: floa
         raise ActionError(422, "the silence must end after it starts and in the future")
     if ends_ts - max(starts_ts, now) > MAX_SILENCE_S:
         raise ActionError(422, f"a silence may last at most {MAX_SILENCE_S // 86400} days")
-    s = Silence(f"s-{secrets.token_urlsafe(9)}", matchers, starts_ts, ends_ts, _required(reason, "a reason"), actor,
-                now)
+    s = Silence(f"s-{secrets.token_urlsafe(9)}", matchers, starts_ts, ends_ts, required_text(reason, "a reason"),
+                actor, now)
     storage.save_silence(conn, s)
     storage.add_audit(conn, [AuditEntry(now, "silence.created", actor, s.reason, {"matchers": matchers.model_dump(),
                                                                                    "starts_ts": starts_ts,

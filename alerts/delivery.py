@@ -23,7 +23,7 @@ from tichwatch.alerts.workers import Worker
 from tichwatch.config.alerts import AlertSettings, send_timeout_s
 from tichwatch.core.bus import EventBus
 from tichwatch.core.detection import Detection, Severity
-from tichwatch.core.events import AlertChanged
+from tichwatch.core.events import AlertChanged, DeliveryRecorded
 from tichwatch.store.store import Store
 
 log = logging.getLogger(__name__)
@@ -124,6 +124,9 @@ class Delivery:
                 changed = self.engine.apply(
                     conn, [Detection(FAILED_KIND, n.receiver, now, False, reason="delivered again")], now)
         self.bus.publish_all(changed)
+        about = outbox.source_of(n)
+        self.bus.publish(DeliveryRecorded(n.id, n.receiver, state, about.get("alert_id"), about.get("bulletin_id"),
+                                          now))
         outcome = ("sent" if result.ok else "failed" if state == "failed" else "unknown" if result.unknown
                    else "retry")
         self.metrics.deliveries.labels(channel_type, outcome).inc()

@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from tichwatch.config.alerts import Matchers, severity_of
-from tichwatch.core.detection import Detection, Severity
+from tichwatch.core.detection import TAKEN_OVER_BY, Detection, Severity
 
 DETECTOR = "detector"
 """The actor of changes a detector causes."""
@@ -64,8 +64,12 @@ def alert_id(kind: str, subject: str, opened_ts: float) -> str:
 class Alert:
     """One episode of a (kind, subject). Times ending in `_ts` are UTC epoch seconds.
 
-    `started_ts`/`detected_ts` are the detector's times (of the first and the latest detection); the other times are the
-    service's (`now`), which drive holds, repeats and escalation even when old readings arrive late.
+    Two clocks. The readings' time (when the water or the frame was as stated): `started_ts`/`detected_ts` (the first
+    and the latest detection), `clearing_ts` and `resolve_after_ts` (the hold runs on the subject's readings, so a
+    condition that cleared inside a backlog resolves inside it), and `resolved_ts` when the detector's hold resolved it.
+    The service's time (`now`): `opened_ts`, `updated_ts`, `firing_since_ts` (repeats and escalation are about people
+    being told, so they run on the wall clock), `acknowledged_ts`, and `resolved_ts` of an officer's or a restart's
+    resolution. Audit entries carry the service's time; their `sample_ts`/`clock_ts` data the readings'.
     """
 
     id: str
@@ -83,8 +87,8 @@ class Alert:
     opened_ts: float
     updated_ts: float
     firing_since_ts: float  # when it last entered firing: the escalation clock
-    clearing_ts: float | None = None  # the detector cleared; resolves at resolve_after_ts unless raised again
-    resolve_after_ts: float | None = None
+    clearing_ts: float | None = None  # the detector cleared (readings' time); resolves at resolve_after_ts unless
+    resolve_after_ts: float | None = None  # raised again, on the subject's readings' clock (see `hold_expired`)
     acknowledged_ts: float | None = None
     acknowledged_by: str | None = None
     resolved_ts: float | None = None
@@ -158,29 +162,55 @@ def _entry(alert: Alert, now: float, action: str, actor: str, reason: str = "", 
     return AuditEntry(now, action, actor, reason, data, alert_id=alert.id)
 
 
+def facts(d: Detection) -> dict[str, Any]:
+    """What a detection said, for its audit entry: the unit, the sample time and the evidence (threshold, trend,
+    forecast …), so the entry alone tells what the alert stated at that change (the CAP feed relies on it)."""
+    return {"unit": d.unit, "sample_ts": d.ts, "evidence": dict(d.evidence)}
+
+
 def on_detection(alert: Alert | None, d: Detection, now: float, policy: HoldPolicy, recent_clears: int) -> Change:
     """Apply a detection to the open alert of its key (None when there is none); `recent_clears` counts the key's
-    clears within the flap window (it decides the hold)."""
+    clears within the flap window (it decides the hold).
+
+    A clear starts the hold on the readings' clock (from the clear's sample time, never before the alert's latest
+    detection: an offline alert raised by the wall clock and cleared by an older reading of a backlog holds from its
+    raise). A clear whose evidence names `TAKEN_OVER_BY` resolves at once: another alert now says it (a forecast
+    whose level was reached)."""
     if d.active:
         return _raise(alert, d, now) if alert is not None else _open(d, now)
-    if alert is None or alert.clearing_ts is not None:
+    if alert is None:
+        return Change(None)
+    if d.evidence.get(TAKEN_OVER_BY):
+        return _taken_over(alert, d, now)
+    if alert.clearing_ts is not None:
         return Change(None)
     hold = policy.hold_s(recent_clears)
-    cleared = replace(alert, clearing_ts=now, resolve_after_ts=now + hold, updated_ts=now, detected_ts=d.ts,
+    at = max(d.ts, alert.detected_ts)
+    cleared = replace(alert, clearing_ts=at, resolve_after_ts=at + hold, updated_ts=now, detected_ts=d.ts,
                       value=d.value if d.value is not None else alert.value, reason=d.reason or alert.reason)
     note = _entry(alert, now, "cleared", DETECTOR, d.reason, hold_s=hold, flapping=recent_clears >=
-                  policy.flap_max_clears)
+                  policy.flap_max_clears, value=d.value, sample_ts=d.ts)
     if hold > 0:
         return Change(cleared, (note,))
-    done = resolve(cleared, now, DETECTOR, "detector cleared")
+    done = resolve(cleared, now, DETECTOR, "detector cleared", at=at)
     return Change(done.alert, (note, *done.audit))
+
+
+def _taken_over(alert: Alert, d: Detection, now: float) -> Change:
+    """Another alert takes the situation over (e.g. `flood.level` once a forecast level is reached): resolve now."""
+    cleared = replace(alert, detected_ts=d.ts, reason=d.reason or alert.reason,
+                      value=d.value if d.value is not None else alert.value)
+    done = resolve(cleared, now, DETECTOR, d.reason or f"{d.evidence[TAKEN_OVER_BY]} takes over", at=d.ts)
+    entry = replace(done.audit[0], data={**done.audit[0].data, TAKEN_OVER_BY: d.evidence[TAKEN_OVER_BY],
+                                         "sample_ts": d.ts})
+    return Change(done.alert, (entry,))
 
 
 def _open(d: Detection, now: float) -> Change:
     alert = Alert(alert_id(d.kind, d.subject, now), d.kind, d.subject, AlertState.FIRING, d.severity, d.level,
                   d.value, d.unit, d.reason, dict(d.evidence), d.ts, d.ts, now, now, now)
     return Change(alert, (_entry(alert, now, "opened", DETECTOR, d.reason, severity=d.severity.name.lower(),
-                                 level=d.level, value=d.value, unit=d.unit),))
+                                 level=d.level, value=d.value, **facts(d)),))
 
 
 def _raise(alert: Alert, d: Detection, now: float) -> Change:
@@ -196,27 +226,52 @@ def _raise(alert: Alert, d: Detection, now: float) -> Change:
                           acknowledged_by=None)
         audit.append(_entry(alert, now, "raised", DETECTOR, d.reason, severity=d.severity.name.lower(),
                             previous=alert.severity.name.lower(), level=d.level, value=d.value,
-                            acknowledgement_cleared=alert.state is AlertState.ACKNOWLEDGED))
+                            acknowledgement_cleared=alert.state is AlertState.ACKNOWLEDGED, **facts(d)))
     elif d.severity < alert.severity:
         audit.append(_entry(alert, now, "lowered", DETECTOR, d.reason, severity=d.severity.name.lower(),
-                            previous=alert.severity.name.lower(), level=d.level, value=d.value))
+                            previous=alert.severity.name.lower(), level=d.level, value=d.value, **facts(d)))
     else:
-        audit.append(_entry(alert, now, "updated", DETECTOR, d.reason, level=d.level, value=d.value))
+        audit.append(_entry(alert, now, "updated", DETECTOR, d.reason, level=d.level, value=d.value, **facts(d)))
     return Change(updated, tuple(audit))
 
 
-def hold_expired(alert: Alert, now: float) -> Change:
-    """Resolve a cleared alert whose hold has run out (None when it has not)."""
-    if not alert.open or alert.resolve_after_ts is None or now < alert.resolve_after_ts:
+def hold_expired(alert: Alert, clock_ts: float, now: float, clock: str = "readings") -> Change:
+    """Resolve a cleared alert whose hold has run out by `clock_ts`, the time on its subject's clock (None when it
+    has not). It resolves at the hold's end on that clock; `clock` says which one ran it out for the audit:
+    "readings" (a later reading's time) or "wall" (the subject went silent, so the wall clock stood in)."""
+    if not alert.open or alert.resolve_after_ts is None or clock_ts < alert.resolve_after_ts:
         return Change(None)
-    return resolve(alert, now, SYSTEM, "detector stayed clear")
+    done = resolve(alert, now, SYSTEM, "detector stayed clear", at=alert.resolve_after_ts)
+    entry = replace(done.audit[0], data={**done.audit[0].data, "clock": clock})
+    return Change(done.alert, (entry,))
 
 
-def resolve(alert: Alert, now: float, actor: str, reason: str) -> Change:
-    """Resolve an open alert (by its detector, the hold, or an officer with a reason)."""
-    done = replace(alert, state=AlertState.RESOLVED, resolved_ts=now, resolved_by=actor, resolve_reason=reason,
+RESTART_REASON = "no longer holds after the restart (the detector, rebuilt from the stored readings, does not say it)"
+"""Why a restart resolved an alert."""
+
+
+def reevaluated(alert: Alert, holds: bool, now: float) -> Change:
+    """A restart's verdict on an open alert (does its detector, rebuilt from the stored readings, still hold the
+    condition?): an alert it no longer holds resolves at once, one cleared earlier that holds again fires again; a
+    cleared one that still does not hold keeps its hold (None: nothing changes)."""
+    if not alert.open:
+        return Change(None)
+    if holds and alert.clearing_ts is not None:
+        again = replace(alert, clearing_ts=None, resolve_after_ts=None, updated_ts=now)
+        return Change(again, (_entry(alert, now, "refired", SYSTEM, "holds again after the restart"),))
+    if holds or alert.clearing_ts is not None:
+        return Change(None)
+    return resolve(alert, now, SYSTEM, RESTART_REASON)
+
+
+def resolve(alert: Alert, now: float, actor: str, reason: str, at: float | None = None) -> Change:
+    """Resolve an open alert (by its detector, the hold, or an officer with a reason). `at` is when, on the readings'
+    clock, when that is what ended it (a hold ran out in sample time); else the service's time `now`."""
+    when = now if at is None else at
+    done = replace(alert, state=AlertState.RESOLVED, resolved_ts=when, resolved_by=actor, resolve_reason=reason,
                    updated_ts=now, resolve_after_ts=None)
-    return Change(done, (_entry(alert, now, "resolved", actor, reason),))
+    data = {} if at is None else {"clock_ts": at}
+    return Change(done, (_entry(alert, now, "resolved", actor, reason, **data),))
 
 
 def acknowledge(alert: Alert, now: float, actor: str, note: str = "") -> Change:

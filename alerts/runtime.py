@@ -7,10 +7,12 @@ officer); the runtime itself listens for them to wake delivery, since a change i
 """
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 
-from tichwatch.alerts import outbox
+from tichwatch.alerts import outbox, storage
 from tichwatch.alerts.ack_links import AckLinks, load_key
 from tichwatch.alerts.actions import AlertActions
 from tichwatch.alerts.channels.factory import build_channels, deployment_redactor
@@ -25,6 +27,16 @@ from tichwatch.core.bus import EventBus
 from tichwatch.core.events import AlertChanged
 from tichwatch.core.metrics import Metrics
 from tichwatch.store.store import Store
+
+log = logging.getLogger(__name__)
+
+Judge = Callable[[str, str, float], "bool | None"]
+"""A detector's verdict on an alert: does it hold (kind, subject) at this time? None when it cannot tell."""
+
+
+def _verdict(judges: Sequence[Judge], kind: str, subject: str, now: float) -> bool | None:
+    """The first verdict any judge gives (None when none can tell)."""
+    return next((v for judge in judges if (v := judge(kind, subject, now)) is not None), None)
 
 
 class AlertRuntime:
@@ -47,6 +59,7 @@ class AlertRuntime:
         self.redactor = deployment_redactor(settings, env)
         """Hides receivers' addresses and channel secrets: public views and logs go through it."""
         on_error = metrics.errors.labels("alerts").inc
+        self._on_error = on_error
         self.delivery = Delivery(store, a, build_channels(settings, publish_mqtt, self.redactor, env), self.engine,
                                  self.metrics, self.redactor, after_send, on_error, self.bus)
         self.actions = AlertActions(store, self.engine, self.bus, self.wake)
@@ -67,8 +80,32 @@ class AlertRuntime:
         """Bus listener: a committed alert change may have queued notifications."""
         self.wake()
 
+    def reevaluate(self, judges: Sequence[Judge], lock: AbstractContextManager[object]) -> None:
+        """After a restart, once the detectors are rebuilt: put every open alert to them and resolve those whose
+        condition they no longer hold (audited; see `AlertEngine.reevaluate`). The verdicts are taken under the
+        detectors' `lock`, before the transaction (never both at once); the changes are published after it."""
+        now = self.clock()
+        try:
+            keys = {(a.kind, a.subject) for a in storage.open_alerts(self.store.query_all)}
+            with lock:
+                verdicts = {key: _verdict(judges, *key, now) for key in keys}
+            with self.store.transaction() as conn:
+                changed = self.engine.reevaluate(conn, lambda kind, subject: verdicts.get((kind, subject)), now)
+        except Exception:  # the alerts stay as they were, to be cleared by their detectors: never a reason not to start
+            self._on_error()
+            log.exception("could not re-evaluate the open alerts after the restart")
+            return
+        if changed:
+            log.info("restart: %d open alerts re-evaluated against the detectors' state", len(changed))
+        self.bus.publish_all(changed)
+        self.wake()
+
     def start(self) -> None:
-        """Start the ticker and a delivery thread per receiver."""
+        """Start the ticker and a delivery thread per receiver; each station's clock starts from its newest stored
+        reading (and the wall time it came), so holds cleared before a restart run on from there."""
+        now = self.clock()
+        for sid, r in self.store.latest_readings().items():
+            self.engine.clocks.note({sid: r.ts}, min(now, r.received_ts or now))
         self._ticker.start()
         self.delivery.start(self.clock)
         self.wake()

@@ -12,8 +12,10 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
+from tichwatch.alerts import roster
 from tichwatch.alerts.escalation import due_tiers
 from tichwatch.alerts.model import Alert, AlertState, Labels, Silence, matches
+from tichwatch.alerts.roster import Override
 from tichwatch.config.alerts import (
     WEEKDAYS,
     AlertSettings,
@@ -75,11 +77,21 @@ class StageContext:
     load_open_alerts: Callable[[], Sequence[Alert]]
     silences: Sequence[Silence]
     sent: Mapping[str, Mapping[str, SentEntry]]  # alert id → receiver → last notification
+    load_roster_overrides: Callable[[], Sequence[Override]] = tuple  # only when a route names `roster:…`
 
     @cached_property
     def open_alerts(self) -> Sequence[Alert]:
         """Every open alert (possible inhibition sources)."""
         return self.load_open_alerts()
+
+    @cached_property
+    def duty_chain(self) -> tuple[str, ...]:
+        """The duty roster's officers in line now, then those who come on next (see `roster.duty_chain`)."""
+        return roster.duty_chain(self.settings.roster, self.load_roster_overrides(), self.now, self.timezone)
+
+    def receivers(self, names: Sequence[str]) -> list[str]:
+        """Receiver names, with `roster:on_duty` / `roster:next` standing for the officers in line now."""
+        return roster.expand(names, self.settings.roster, lambda: self.duty_chain)
 
     def labels(self, alert: Alert) -> Labels:
         """An alert's labels with its subject's areas."""
@@ -114,9 +126,9 @@ def route(alerts: Sequence[Alert], ctx: StageContext) -> StageResult:
         names: dict[str, EscalationTier | None] = {}
         for r in ctx.settings.routes:
             if matches(r.match, labels):
-                names.update({n: None for n in r.receivers if n not in names})
+                names.update({n: None for n in ctx.receivers(r.receivers) if n not in names})
         for due in due_tiers(alert, labels, ctx.settings.escalation, ctx.now):
-            names.update({n: due for n in due.receivers if n not in names})
+            names.update({n: due for n in ctx.receivers(due.receivers) if n not in names})
         told = ctx.sent.get(alert.id, {})
         if alert.state is not AlertState.FIRING:
             names.update({n: None for n in told if n not in names})
@@ -208,6 +220,8 @@ def _dedup_reason(c: Candidate, ctx: StageContext) -> str | None:
             return f"receiver was never told of the alert: no {c.notice} notice"
         if last.notice == c.notice:
             return f"{c.notice} notice already sent"
+    elif c.notice == "firing" and c.alert.clearing_ts is not None:
+        return "its condition cleared before this receiver was told: announced only if it fires again"
     elif c.notice == "repeat" and last is not None:
         interval = ctx.settings.repeat.for_severity(c.alert.severity)
         if interval is None:

@@ -67,10 +67,22 @@ def open_alerts(query: Query) -> list[Alert]:
     return [_alert(r) for r in query("SELECT * FROM alerts WHERE state != 'resolved' ORDER BY opened_ts, id", ())]
 
 
+def clearing_alerts(query: Query, subjects: Sequence[str]) -> list[Alert]:
+    """The open alerts of these subjects whose detector cleared (their hold is running), oldest first."""
+    if not subjects:
+        return []
+    marks = ", ".join("?" for _ in subjects)
+    return [_alert(r) for r in query(f"SELECT * FROM alerts WHERE state IN ('firing', 'acknowledged') AND "
+                                     f"resolve_after_ts IS NOT NULL AND subject IN ({marks}) ORDER BY opened_ts, id",
+                                     tuple(subjects))]
+
+
 def clears_since(query: Query, kind: str, subject: str, since_ts: float) -> int:
-    """How often the detector of a key cleared since `since_ts` (for flap detection)."""
+    """How often the detector of a key cleared since `since_ts`, in the readings' time (for flap detection; entries
+    written before they recorded it count at their own time)."""
     return int(query("SELECT COUNT(*) FROM alert_log l JOIN alerts a ON a.id = l.alert_id WHERE a.kind = ? AND "
-                     "a.subject = ? AND l.action = 'cleared' AND l.ts >= ?", (kind, subject, since_ts))[0][0])
+                     "a.subject = ? AND l.action = 'cleared' AND COALESCE(json_extract(l.data, '$.sample_ts'), l.ts) "
+                     ">= ?", (kind, subject, since_ts))[0][0])
 
 
 @dataclass(frozen=True)
@@ -84,11 +96,17 @@ class AlertFilter:
     since_ts: float | None = None  # started at or after
     until_ts: float | None = None  # started before
     limit: int = 100
-    after: tuple[object, ...] | None = None  # (started_ts, id) of the last alert of the previous page
+    after: tuple[object, ...] | None = None  # the sort key (`sort_key`) of the last alert of the previous page
+    by_severity: bool = False  # most severe first, then newest first (the active list); else newest first
+
+
+def sort_key(alert: Alert, by_severity: bool) -> tuple[object, ...]:
+    """An alert's position in a list: (started_ts, id), with the severity first when sorted by severity."""
+    return (int(alert.severity), alert.started_ts, alert.id) if by_severity else (alert.started_ts, alert.id)
 
 
 def find_alerts(query: Query, f: AlertFilter) -> list[Alert]:
-    """Alerts matching a filter, newest first."""
+    """Alerts matching a filter, newest first (most severe first, then newest, with `by_severity`)."""
     where, params = ["1 = 1"], []  # type: list[str], list[object]
     if f.state == "active":
         where.append("state != 'resolved'")
@@ -103,10 +121,12 @@ def find_alerts(query: Query, f: AlertFilter) -> list[Alert]:
         if value is not None:
             where.append(f"{column} {op} ?")
             params.append(int(value) if isinstance(value, Severity) else value)
+    key = "severity, started_ts, id" if f.by_severity else "started_ts, id"
     if f.after is not None:
-        where.append("(started_ts, id) < (?, ?)")
+        where.append(f"({key}) < ({', '.join('?' for _ in f.after)})")
         params += list(f.after)
-    sql = f"SELECT * FROM alerts WHERE {' AND '.join(where)} ORDER BY started_ts DESC, id DESC LIMIT ?"
+    order = ", ".join(f"{column} DESC" for column in key.split(", "))
+    sql = f"SELECT * FROM alerts WHERE {' AND '.join(where)} ORDER BY {order} LIMIT ?"
     return [_alert(r) for r in query(sql, (*params, f.limit))]
 
 

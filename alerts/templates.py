@@ -29,12 +29,32 @@ TEMPLATES = Path(__file__).with_name("templates")
 
 LIST_VIEWER = ReceiverConfig(name="list", channel=LogChannel(type="log"))
 """The receiver an alert list is rendered for: officers, in the deployment's language."""
+LANGUAGES: tuple[str, ...] = ("vi", "en")
+"""The languages the templates are written in (a folder each)."""
+
+
+def choose_language(asked: str | None, accept_language: str | None, default: str) -> str:
+    """The language to render in: the one asked for (`?lang=`), else the first of the Accept-Language header's
+    (by its q-values) that the templates have, else the deployment's."""
+    if asked in LANGUAGES:
+        return asked
+    ranked: list[tuple[float, int, str]] = []
+    for i, part in enumerate((accept_language or "").split(",")[:20]):  # a header is not a reason to loop long
+        tag, _, params = part.strip().partition(";")
+        q = 1.0
+        if params.strip().startswith("q="):
+            try:
+                q = float(params.strip()[2:])
+            except ValueError:
+                q = 0.0
+        ranked.append((-q, i, tag.strip().lower().split("-")[0]))
+    return next((lang for q, _, lang in sorted(ranked) if q < 0 and lang in LANGUAGES), default)
 
 def make_environment() -> SandboxedEnvironment:
     """The one template environment: sandboxed, strict about undefined names, HTML escaped in *.html.j2."""
     env = SandboxedEnvironment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, trim_blocks=True,
                                lstrip_blocks=True, autoescape=select_autoescape(["html.j2"]))
-    env.filters.update(num=_num, clock=_clock, day=_day, hm=_hm, sentence=_sentence)
+    env.filters.update(num=_num, clock=_clock, day=_day, sentence=_sentence)
     return env
 
 
@@ -68,12 +88,6 @@ def _day(ctx: Context, ts: float) -> str:
     return _local(ctx, ts).strftime("%d/%m/%Y")
 
 
-def _hm(seconds: float) -> tuple[int, int]:
-    """A duration as (hours, minutes), rounded to the minute."""
-    minutes = round(max(0.0, seconds) / 60)
-    return minutes // 60, minutes % 60
-
-
 def eta_s(evidence: dict[str, Any]) -> float | None:
     """Predicted time to the next level: the detector's, else distance over a positive rate of rise."""
     if evidence.get("eta_s") is not None:
@@ -82,6 +96,20 @@ def eta_s(evidence: dict[str, Any]) -> float | None:
     if distance is None or not rate or rate <= 0:
         return None
     return float(distance) / float(rate) * 3600
+
+
+def eta_times(evidence: dict[str, Any], detected_ts: float) -> dict[str, float | None]:
+    """The forecast as absolute times, which never go stale: when the next level is expected (`eta_ts`, with the
+    band's `eta_low_ts`/`eta_high_ts`) and the reading it was worked out from (`forecast_ts`). The detector's own,
+    else (evidence from before it recorded them) its durations counted from the detection."""
+    base = float(evidence.get("forecast_ts") or detected_ts)
+    eta = eta_s(evidence)
+    out: dict[str, float | None] = {"forecast_ts": base}
+    for name, relative in (("eta_ts", eta), ("eta_low_ts", evidence.get("eta_low_s")),
+                           ("eta_high_ts", evidence.get("eta_high_s"))):
+        given = evidence.get(name)
+        out[name] = float(given) if given is not None else None if relative is None else base + float(relative)
+    return out
 
 
 class Composer:
@@ -101,12 +129,14 @@ class Composer:
         return {
             "lang": c.receiver.language or s.language, "timezone": s.timezone, "commune": s.commune,
             "audience": c.receiver.audience, "notice": c.notice, "tier": c.tier.name if c.tier else None,
-            "unacked_s": now - a.firing_since_ts, "id": a.id, "kind": a.kind, "family": a.kind.split(".")[0],
+            "firing_since_ts": a.firing_since_ts, "id": a.id, "kind": a.kind, "family": a.kind.split(".")[0],
             "subject": a.subject, "subject_name": subject_name(s, a.subject),
             "river": station.river if station else None, "is_station": station is not None, "state": a.state.value,
             "severity": a.severity.name.lower(), "level": a.level, "value": a.value, "unit": a.unit,
             "reason": self._redactor.text(a.reason),
-            "evidence": defaultdict(lambda: None, self._redactor.document(a.evidence)), "eta_s": eta_s(a.evidence),
+            "evidence": defaultdict(lambda: None, self._redactor.document(a.evidence)),
+            **eta_times(a.evidence, a.detected_ts), "clearing": a.open and a.clearing_ts is not None,
+            "clearing_ts": a.clearing_ts, "resolved_ts": a.resolved_ts,
             "detected_ts": a.detected_ts, "started_ts": a.started_ts, "now": now, "acknowledged_by": a.acknowledged_by,
             "resolved_by": a.resolved_by, "resolve_reason": a.resolve_reason, "url": alert_url(s, a.id),
             "ack_url": None,
@@ -115,10 +145,12 @@ class Composer:
     def _render(self, ctx: dict[str, Any], name: str, **extra: Any) -> str:
         return self.env.get_template(f"{ctx['lang']}/{name}").render(ctx, **extra).strip()
 
-    def title_of(self, alert: Alert, now: float) -> str:
-        """The alert's title in the deployment's language, as officers would see it in a list."""
+    def title_of(self, alert: Alert, now: float, lang: str | None = None) -> str:
+        """The alert's title as officers see it in a list, in `lang` (one of LANGUAGES; the deployment's when None):
+        the stage and the figure with its time, so it reads true however late it is read."""
         notice = "firing" if alert.state is AlertState.FIRING else alert.state.value
-        candidate = Candidate(alert, alert.labels(), LIST_VIEWER, notice, None)  # type: ignore[arg-type]
+        viewer = LIST_VIEWER if lang is None else LIST_VIEWER.model_copy(update={"language": lang})
+        candidate = Candidate(alert, alert.labels(), viewer, notice, None)  # type: ignore[arg-type]
         return self._render(self.context(candidate, now), "title.j2")
 
     def compose(self, c: Candidate, now: float) -> Message:

@@ -17,6 +17,8 @@ from tichwatch.api import (
     routes_bulletins,
     routes_cameras,
     routes_dashboard,
+    routes_desk,
+    routes_docs,
     routes_feeds,
     routes_indicators,
     routes_live,
@@ -43,7 +45,10 @@ def create_app(service: Service, manage_lifecycle: bool = True) -> FastAPI:
             if manage_lifecycle:
                 service.stop()
 
-    app = FastAPI(title="TichWatch", version="1.0", lifespan=lifespan,
+    # docs_url and redoc_url off: FastAPI's pages load Swagger UI and ReDoc from a CDN; routes_docs serves them from
+    # the app's own files.
+    app = FastAPI(title="TichWatch", version="1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
+                  swagger_ui_oauth2_redirect_url=None,
                   description="Flood and construction-dust monitoring for Kiều Phú commune on the Tích river. "
                               "Public endpoints are read-only; times are UTC with a local (Asia/Ho_Chi_Minh) copy.")
     app.state.service = service
@@ -64,5 +69,7 @@ def create_app(service: Service, manage_lifecycle: bool = True) -> FastAPI:
     app.include_router(routes_indicators.router)
     app.include_router(routes_bulletins.router)
     app.include_router(routes_feeds.router)
+    app.include_router(routes_desk.router)
     app.include_router(routes_dashboard.router)
+    app.include_router(routes_docs.router)
     return app

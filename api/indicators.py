@@ -1,4 +1,5 @@
-"""The commune's indicators: sensor and camera availability, alerts acknowledged within the target, time to acknowledge.
+"""The commune's indicators: sensor and camera availability, alerts acknowledged within the target, time to acknowledge,
+and false alarms per station and camera.
 
 `commune_indicators` reads the store (its latest readings and frames, one query of the alerts); the figures
 themselves are pure functions over plain values.
@@ -6,9 +7,10 @@ themselves are pure functions over plain values.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from tichwatch.alerts.false_alarms import SubjectCount, counts_by_subject
 from tichwatch.config.schema import CameraConfig, IndicatorSettings, StationConfig
 from tichwatch.core.detection import Severity
 from tichwatch.store.rows import Query
@@ -46,12 +48,34 @@ def ack_stats(alerts: Sequence[tuple[float, float | None]], now: float, target_s
 
 
 @dataclass(frozen=True)
+class FalseAlarms:
+    """Alerts of one station or camera over the period, and how many an officer marked as false alarms."""
+
+    kind: str  # "station" or "camera"
+    subject: str
+    name: str
+    alerts: int
+    false_alarms: int
+
+
+def false_alarm_table(counts: Mapping[str, SubjectCount], stations: Sequence[StationConfig],
+                      cameras: Sequence[CameraConfig]) -> list[FalseAlarms]:
+    """Every station, then every camera, with its alerts and false alarms (zero when it had none)."""
+    none = SubjectCount("", 0, 0)
+    return ([FalseAlarms("station", s.id, s.name, counts.get(s.id, none).alerts, counts.get(s.id, none).false_alarms)
+             for s in stations]
+            + [FalseAlarms("camera", c.id, c.site, counts.get(c.id, none).alerts, counts.get(c.id, none).false_alarms)
+               for c in cameras])
+
+
+@dataclass(frozen=True)
 class Indicators:
     """The commune's indicators now."""
 
     sensor_availability: float | None
     camera_availability: float | None
     acks: AckStats
+    false_alarms: list[FalseAlarms]
 
 
 def warning_ack_times(query: Query, since_ts: float) -> list[tuple[float, float | None]]:
@@ -63,12 +87,14 @@ def warning_ack_times(query: Query, since_ts: float) -> list[tuple[float, float 
 
 def commune_indicators(store: Store, stations: Sequence[StationConfig], cameras: Sequence[CameraConfig],
                        cfg: IndicatorSettings, now: float) -> Indicators:
-    """Sensor and camera availability now, and acknowledgements over `cfg.window_days`."""
+    """Sensor and camera availability now; acknowledgements and false alarms over `cfg.window_days`."""
     latest = store.latest_readings()
     sensor = availability([latest[s.id].ts if s.id in latest else None for s in stations],
                           [s.expected_interval_s for s in stations], now, cfg.available_within_factor)
     frames = [store.latest_frame(c.id) for c in cameras]
     camera = availability([f.ts if f else None for f in frames], [c.expected_interval_s for c in cameras], now,
                           cfg.available_within_factor)
-    acks = ack_stats(warning_ack_times(store.query_all, now - cfg.window_days * 86400), now, cfg.ack_target_s)
-    return Indicators(sensor, camera, acks)
+    since = now - cfg.window_days * 86400
+    acks = ack_stats(warning_ack_times(store.query_all, since), now, cfg.ack_target_s)
+    return Indicators(sensor, camera, acks, false_alarm_table(counts_by_subject(store.query_all, since), stations,
+                                                              cameras))

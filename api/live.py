@@ -19,7 +19,15 @@ from typing import Any
 
 from tichwatch.core.bus import EventBus, Unsubscribe
 from tichwatch.core.detection import Severity
-from tichwatch.core.events import AlertChanged, DetectionsRaised, FrameJudged, ReadingsStored, StationChanged
+from tichwatch.core.events import (
+    AlertChanged,
+    BulletinChanged,
+    DeliveryRecorded,
+    DetectionsRaised,
+    FrameJudged,
+    ReadingsStored,
+    StationChanged,
+)
 from tichwatch.core.timefmt import iso_local, iso_utc
 
 
@@ -28,7 +36,7 @@ class LiveEvent:
     """One event of the stream."""
 
     seq: int
-    type: str  # "reading", "detection", "alert", "camera", "station"
+    type: str  # "reading", "detection", "alert", "camera", "station", "bulletin"
     data: dict[str, Any]
 
 
@@ -110,12 +118,19 @@ def follow(bus: EventBus, hub: EventHub, timezone: str) -> Unsubscribe:
                                       "severity": d.severity.name.lower(), "level": d.level, "value": d.value,
                                       "unit": d.unit})
 
+    def deliveries(e: DeliveryRecorded) -> None:
+        if e.bulletin_id is not None:  # a bulletin's delivery: the desk shows it per receiver
+            hub.publish("bulletin", {"bulletin_id": e.bulletin_id, "action": "delivery", "receiver": e.receiver,
+                                     "delivery": e.state, "ts": iso_utc(e.ts)})
+
     stops = [bus.subscribe(ReadingsStored, readings), bus.subscribe(DetectionsRaised, detections),
              bus.subscribe(AlertChanged, lambda e: hub.publish("alert", alert_data(e))),
              bus.subscribe(FrameJudged, lambda e: hub.publish("camera", {
                  "camera_id": e.camera_id, "ts": iso_utc(e.ts), "dust_index": e.dust_index, "status": e.state})),
              bus.subscribe(StationChanged, lambda e: hub.publish("station", {
-                 "station_id": e.station_id, "alarm_levels_m": dict(e.alarm_levels_m)}))]
+                 "station_id": e.station_id, "alarm_levels_m": dict(e.alarm_levels_m)})),
+             bus.subscribe(BulletinChanged, lambda e: hub.publish("bulletin", bulletin_data(e))),
+             bus.subscribe(DeliveryRecorded, deliveries)]
 
     def unsubscribe() -> None:
         for stop in stops:
@@ -128,6 +143,12 @@ def alert_data(e: AlertChanged) -> dict[str, Any]:
     return {"alert_id": e.alert_id, "kind": e.kind, "subject": e.subject, "state": e.state,
             "state_before": e.state_before, "severity": Severity(e.severity).name.lower(), "action": e.action,
             "actor": e.actor, "ts": iso_utc(e.ts)}
+
+
+def bulletin_data(e: BulletinChanged) -> dict[str, Any]:
+    """A bulletin's step as the stream's `bulletin` event: which bulletin, what happened, its state (not who: the
+    stream is public, the desk reads the rest with its credentials)."""
+    return {"bulletin_id": e.bulletin_id, "action": e.action, "state": e.state, "ts": iso_utc(e.ts)}
 
 
 def sse_format(event_id: str | None, type_: str, data: dict[str, Any]) -> str:

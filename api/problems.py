@@ -20,6 +20,8 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         "status": {"type": "integer", "description": "The HTTP status code."},
         "detail": {"type": "string", "description": "What went wrong, in words a person can act on."},
         "instance": {"type": "string", "description": "Path of the request."},
+        "code": {"type": "string", "description": "A stable name of the rule that refused the request, for programs "
+                                                  "(some endpoints; e.g. own_bulletin, needs_approval)."},
         "errors": {"type": "array", "description": "Each invalid parameter (422 only).", "items": {
             "type": "object", "required": ["where", "message"],
             "properties": {"where": {"type": "string"}, "message": {"type": "string"}}}},
@@ -38,11 +40,13 @@ def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
 class ApiProblem(Exception):
     """Raise from an endpoint to answer with a problem document."""
 
-    def __init__(self, status: int, title: str, detail: str, headers: dict[str, str] | None = None):
+    def __init__(self, status: int, title: str, detail: str, headers: dict[str, str] | None = None,
+                 code: str | None = None):
         self.status = status
         self.title = title
         self.detail = detail
         self.headers = headers or {}
+        self.code = code
         super().__init__(detail)
 
 
@@ -51,7 +55,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(ApiProblem)
     async def _api_problem(request: Request, exc: ApiProblem) -> JSONResponse:
-        resp = problem(exc.status, exc.title, exc.detail, instance=str(request.url.path))
+        extra = {"code": exc.code} if exc.code else {}
+        resp = problem(exc.status, exc.title, exc.detail, instance=str(request.url.path), **extra)
         resp.headers.update(exc.headers)
         if exc.status == 401:
             resp.headers["WWW-Authenticate"] = "Bearer"

@@ -12,7 +12,7 @@ from tichwatch.api.accounts import ApiKeyInfo, Change, UserInfo
 from tichwatch.api.auth import Principal, Role, require_role
 from tichwatch.api.pagination import CURSOR_QUERY, decode_cursor, paginate
 from tichwatch.api.problems import ApiProblem
-from tichwatch.api.routes_stations import station_json
+from tichwatch.api.routes_stations import one_station_json
 from tichwatch.api.state import service_of
 from tichwatch.config.schema import AlarmLevels
 from tichwatch.core.timefmt import iso_local, iso_utc
@@ -45,7 +45,7 @@ def _edit(request: Request, station_id: str, alarm: AlarmLevels | None, actor: s
         raise ApiProblem(404, "Unknown station", f"no station with id {station_id!r}; see /api/v1/stations") from None
     except ValueError as exc:
         raise ApiProblem(422, "Invalid alarm levels", str(exc)) from None
-    station = station_json(service, edit.after, service.store.latest_readings().get(station_id), edit.override)
+    station = one_station_json(service, edit.after, edit.override)
     return {"station": station, "before": edit.before.alarm.named(), "after": edit.after.alarm.named(),
             "applies_from": "the station's next reading"}
 

@@ -15,8 +15,10 @@ from pydantic import BaseModel, Field
 from tichwatch.alerts import outbox, storage
 from tichwatch.alerts.ack_links import InvalidLink
 from tichwatch.alerts.actions import ActionError
+from tichwatch.alerts.false_alarms import with_marks
 from tichwatch.alerts.model import Alert, AlertState
 from tichwatch.alerts.runtime import AlertRuntime
+from tichwatch.alerts.templates import choose_language
 from tichwatch.alerts.views import alert_document, audit_document, silence_document
 from tichwatch.api.auth import Principal, Role, require_role
 from tichwatch.api.pagination import CURSOR_QUERY, decode_cursor, paginate
@@ -55,7 +57,21 @@ def _document(rt: AlertRuntime, alert: Alert, title: str | None = None) -> dict[
     return document
 
 
-@router.get("/alerts", summary="Alerts: open ones by default, or history with filters (public)")
+LANG_QUERY = Query(None, description="Language of the titles: `vi` or `en`; else the Accept-Language header's, else "
+                                     "the deployment's.")
+"""The `lang` query parameter of the alert endpoints."""
+
+
+def _lang(rt: AlertRuntime, request: Request, response: Response, lang: str | None) -> str:
+    """The language to render titles in (`?lang=`, else Accept-Language, else the deployment's); the answer then
+    varies with the header, and says so to caches."""
+    if lang is None:
+        response.headers["Vary"] = "Accept-Language"
+    return choose_language(lang, request.headers.get("accept-language"), rt.settings.language)
+
+
+@router.get("/alerts", summary="Alerts: open ones most severe first, then newest first; or history, newest first "
+                               "(public)")
 def list_alerts(request: Request, response: Response,
                 state: Literal["active", "firing", "acknowledged", "resolved", "all"] = Query(
                     "active", description="`active`: firing or acknowledged."),
@@ -65,29 +81,37 @@ def list_alerts(request: Request, response: Response,
                 since: str | None = Query(None, description="Started at or after (RFC 3339 or epoch seconds)."),
                 until: str | None = Query(None, description="Started before (RFC 3339 or epoch seconds)."),
                 limit: int = Query(100, ge=1, le=1000, description="Alerts per page."),
-                cursor: str | None = CURSOR_QUERY) -> dict[str, Any]:
-    """Alerts newest first, a page at a time: `next` (and the Link header) gives the following page."""
+                cursor: str | None = CURSOR_QUERY,
+                lang: Literal["vi", "en"] | None = LANG_QUERY) -> dict[str, Any]:
+    """Open alerts (`active`, `firing`, `acknowledged`) most severe first and, within a severity, newest first, as
+    a duty officer works through them; history (`resolved`, `all`) newest first. A page at a time: `next` (and the
+    Link header) gives the following page. Titles in the language asked for."""
     rt = _runtime(request)
-    after = decode_cursor(cursor, (float, str))
+    by_severity = state in ("active", "firing", "acknowledged")
+    after = decode_cursor(cursor, (int, float, str) if by_severity else (float, str))
     f = storage.AlertFilter(None if state == "all" else state, kind, subject,
                             severity_of(min_severity) if min_severity else None, _time(since, "since"),
-                            _time(until, "until"), limit + 1, after)
+                            _time(until, "until"), limit + 1, after, by_severity)
     found, next_url = paginate(request, response, storage.find_alerts(rt.store.query_all, f), limit,
-                               lambda a: (a.started_ts, a.id))
-    now = rt.clock()
-    return {"alerts": [_document(rt, a, rt.composer.title_of(a, now)) for a in found],
+                               lambda a: storage.sort_key(a, by_severity))
+    now, language = rt.clock(), _lang(rt, request, response, lang)
+    documents = [_document(rt, a, rt.composer.title_of(a, now, language)) for a in found]
+    return {"alerts": with_marks(rt.store.query_all, documents, rt.settings.timezone),  # false alarms: routes_desk
             "count": len(found), "next": next_url}
 
 
 @router.get("/alerts/{alert_id}", summary="One alert with its audit log and notifications (public)")
-def get_alert(request: Request, alert_id: str) -> dict[str, Any]:
-    """The alert, what happened to it (who, when, why) and what was sent to whom."""
+def get_alert(request: Request, response: Response, alert_id: str,
+              lang: Literal["vi", "en"] | None = LANG_QUERY) -> dict[str, Any]:
+    """The alert, what happened to it (who, when, why) and what was sent to whom; its title in the language asked
+    for."""
     rt = _runtime(request)
     alert = storage.get_alert(rt.store.query_all, alert_id)
     if alert is None:
         raise ApiProblem(404, "Unknown alert", f"no alert with id {alert_id!r}; see /api/v1/alerts")
     tz = rt.settings.timezone
-    return {"alert": _document(rt, alert, rt.composer.title_of(alert, rt.clock())),
+    document = _document(rt, alert, rt.composer.title_of(alert, rt.clock(), _lang(rt, request, response, lang)))
+    return {"alert": with_marks(rt.store.query_all, [document], tz)[0],
             "log": rt.redactor.document([audit_document(e, tz) for e in storage.audit_of(rt.store.query_all,
                                                                                          alert_id)]),
             "notifications": rt.redactor.document(outbox.of_alert(rt.store.query_all, alert_id))}

@@ -12,6 +12,8 @@ from tichwatch.api.state import service_of
 from tichwatch.config.schema import CameraConfig
 from tichwatch.core.links import camera_snapshot_url, evidence_url
 from tichwatch.core.timefmt import iso_local, iso_utc
+from tichwatch.detectors.dust.health import HEALTH_KINDS
+from tichwatch.detectors.dust.state import camera_state
 
 if TYPE_CHECKING:  # the composition root, for annotations only: api never imports app at run time
     from tichwatch.app.service import Service
@@ -20,14 +22,25 @@ router = APIRouter(prefix="/api/v1", tags=["cameras"])
 
 MAX_ID = 2**63 - 1
 """The largest row id SQLite has: a larger id cannot even be bound to a query (OverflowError)."""
+CAMERA_STATES: tuple[str, ...] = ("dust", "clear", "warming up", "too dark", "camera fault", *HEALTH_KINDS)
+"""Every state the dust detector gives a camera (tichwatch.detectors.dust.state.camera_state): a plume, none, why
+judging is suspended, a health fault. The pages show each by its catalogue key, `camstate.` + `status_code`."""
+
+
+def status_code(state: str) -> str:
+    """A camera state as a catalogue-friendly code: "warming up" -> "warming_up", "camera.dark" unchanged."""
+    return state.replace(" ", "_")
 
 
 
 def camera_json(service: Service, cam: CameraConfig) -> dict[str, Any]:
-    """A camera with its latest frame, dust index and status."""
+    """A camera with its latest frame, its latest dust index (with its time) and its state now: the detector's,
+    which knows of a camera gone silent since its last frame (`status`, and `status_code` for the pages)."""
     tz = service.settings.timezone
     frame = service.store.latest_frame(cam.id)
     latest = service.store.latest_dust_index(cam.id)
+    live = service.dust.status(cam.id)
+    status = camera_state(live) if live is not None else latest[2] if latest else None
     return {
         "id": cam.id, "site": cam.site, "lat": cam.lat, "lon": cam.lon,
         "expected_interval_s": cam.expected_interval_s,
@@ -35,7 +48,9 @@ def camera_json(service: Service, cam: CameraConfig) -> dict[str, Any]:
         "last_frame_ts_local": iso_local(frame.ts, tz) if frame else None,
         "snapshot_url": camera_snapshot_url("", cam.id) if frame else None,  # relative, as the dashboard uses it
         "dust_index": latest[1] if latest else None,
-        "status": latest[2] if latest else None,
+        "dust_index_ts": iso_utc(latest[0]) if latest else None,
+        "status": status,
+        "status_code": status_code(status) if status else None,
         "evidence_url": evidence_url("", latest[3]) if latest and latest[3] else None,
     }
 

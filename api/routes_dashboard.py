@@ -40,6 +40,19 @@ def alert_page(alert_id: str) -> FileResponse:
     return dashboard()
 
 
+DESK_CSP = DASHBOARD_CSP.replace("img-src 'self' data:", "img-src 'self' data: blob:") + "; media-src 'self' blob:"
+"""The bulletin desk's policy: the dashboard's, and the previews it fetches with the reader's credentials and shows
+as blob: URLs (a card, a chart, the audio of a draft)."""
+
+
+@router.get("/bulletins/desk")
+def bulletin_desk() -> FileResponse:
+    """The bulletin desk for communicators, officers and administrators (the page asks to sign in; the API checks
+    each role)."""
+    return FileResponse(STATIC_DIR / "bulletins.html",
+                        headers={**SECURITY_HEADERS, "Content-Security-Policy": DESK_CSP, "Cache-Control": "no-cache"})
+
+
 STATIC_TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
 """What the static folder may serve, by suffix."""
 STATIC_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}\.[a-z]{2,3}")

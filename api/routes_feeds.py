@@ -1,5 +1,5 @@
-"""Public feeds: CAP 1.2 messages of alert changes, the Atom feed of active alerts (pointing at them) and the Atom
-feed of published bulletins."""
+"""Public feeds: CAP 1.2 messages of alert changes (the bytes fixed when each was issued, with a strong ETag), the Atom
+feed of active alerts (pointing at them) and the Atom feed of published bulletins."""
 from __future__ import annotations
 
 from typing import Literal
@@ -22,8 +22,12 @@ def _feeds(request: Request) -> Feeds:
     return service_of(request).feeds
 
 
-def _xml(body: bytes, media_type: str) -> Response:
-    return Response(body, media_type=f"{media_type}; charset=utf-8", headers={"Cache-Control": PUBLIC_SHORT_CACHE})
+CAP_CACHE = "public, max-age=86400"
+"""An issued CAP message never changes: caches may keep it a day, and revalidate it by its ETag."""
+
+
+def _xml(body: bytes, media_type: str, cache: str = PUBLIC_SHORT_CACHE) -> Response:
+    return Response(body, media_type=f"{media_type}; charset=utf-8", headers={"Cache-Control": cache})
 
 
 @router.get("/alerts.atom", summary="Atom feed of active flood and dust alerts, each with its latest CAP message",
@@ -46,8 +50,13 @@ def bulletins_atom(request: Request, lang: Lang = Query("vi"), limit: int = Quer
 @router.get("/cap/{message_id}.xml", summary="One CAP 1.2 message (an alert change: Alert, Update or Cancel)",
             response_class=Response, responses={200: {"content": {CAP_MEDIA_TYPE: {}}}})
 def cap_message(request: Request, message_id: str) -> Response:
-    """The message with an info block in vi-VN and one in en-US."""
-    body = _feeds(request).cap(message_id)
-    if body is None:
+    """The message with an info block in vi-VN and one in en-US, byte for byte as it was issued."""
+    message = _feeds(request).cap(message_id)
+    if message is None:
         raise ApiProblem(404, "No such message", f"no CAP message {message_id!r}; see /feeds/alerts.atom")
-    return _xml(body, CAP_MEDIA_TYPE)
+    headers = {"ETag": message.etag, "Cache-Control": CAP_CACHE}
+    if message.etag in (t.strip() for t in request.headers.get("if-none-match", "").split(",")):
+        return Response(status_code=304, headers=headers)
+    response = _xml(message.xml, CAP_MEDIA_TYPE, CAP_CACHE)
+    response.headers["ETag"] = message.etag
+    return response

@@ -10,7 +10,7 @@ from tichwatch.api.state import service_of
 
 router = APIRouter(prefix="/api/v1", tags=["live"])
 
-EVENT_TYPES = frozenset({"reading", "detection", "alert", "camera"})
+EVENT_TYPES = frozenset({"reading", "detection", "alert", "camera", "bulletin"})
 
 
 @router.get("/stream", summary="Live events as Server-Sent Events, resumable with Last-Event-ID",
@@ -19,8 +19,8 @@ EVENT_TYPES = frozenset({"reading", "detection", "alert", "camera"})
                                                                           "data: {\"station_id\":\"tich-vinhphuc\","
                                                                           "\"level_m\":7.42}\n\n"}}}})
 def live_stream(request: Request,
-                types: str | None = Query(None, description="Comma-separated event types to receive: "
-                                                             "reading, detection, alert, camera (default all)."),
+                types: str | None = Query(None, description="Comma-separated event types to receive: reading, "
+                                                             "detection, alert, camera, bulletin (default all)."),
                 last_event_id: str | None = Header(None, description="Resume after this event id."),
                 ) -> StreamingResponse:
     """Events as they happen; after a reconnect the browser sends Last-Event-ID and receives what it missed."""

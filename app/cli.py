@@ -7,6 +7,7 @@ import logging
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 
 from tichwatch.app import cli_accounts
@@ -54,7 +55,8 @@ def _start_simulator(settings: Settings, speed: float, stop: threading.Event) ->
     from tichwatch.tools.simulator import Simulator
 
     publisher = GatewayPublisher(settings.mqtt, "tichwatch-simulator").connect()
-    sim = Simulator(settings, publisher, speed=speed, frame_source=SyntheticCameras())
+    cameras = SyntheticCameras(start_s=time.time(), order=[c.id for c in settings.cameras])
+    sim = Simulator(settings, publisher, speed=speed, frame_source=cameras)
     thread = threading.Thread(target=sim.run, args=(stop,), name="simulator", daemon=True)
     thread.start()
     return thread
@@ -170,7 +172,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--config", type=Path, help="deployment file (default: the embedded Kiều Phú file)")
     run.add_argument("--simulate", action="store_true", help="also run simulated gateways and cameras; start a "
                      "local Mosquitto if none is listening")
-    run.add_argument("--speed", type=float, default=600.0, help="simulation speed while catching up (default 600)")
+    run.add_argument("--speed", type=float, default=600.0, help="simulation speed while the gauges catch up on the "
+                     "last 26 h, in which the simulated flood crested 6 h ago (default 600: about 2.5 min)")
     run.set_defaults(func=cmd_run)
 
     sim = sub.add_parser("simulate", help="publish simulated readings and frames")

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tichwatch.alerts.desk_schema import DESK_SCHEMA
 from tichwatch.alerts.schema import ALERTS_SCHEMA, NOTIFICATIONS_OF_BULLETINS
 from tichwatch.api.auth_schema import AUTH_SCHEMA, AUTH_THROTTLE_INDEX
-from tichwatch.residents.bulletins.schema import BULLETINS_SCHEMA
+from tichwatch.residents.bulletins.schema import BULLETINS_SCHEMA, BULLETINS_SEARCH_SCHEMA
+from tichwatch.residents.feeds.issued import CAP_MESSAGES_SCHEMA
 from tichwatch.store.migrations import HEALTH_PROBE_SCHEMA, SAMPLES_SCHEMA
 from tichwatch.store.overrides import OVERRIDES_SCHEMA
 from tichwatch.store.store import Store
@@ -22,6 +24,9 @@ MIGRATIONS: tuple[str, ...] = (
     HEALTH_PROBE_SCHEMA,  # 6: the readiness probe's row (store)
     AUTH_THROTTLE_INDEX,  # 7: sign-in throttling counts failures per client address too (api)
     NOTIFICATIONS_OF_BULLETINS,  # 8: the outbox carries bulletin deliveries too (alerts)
+    CAP_MESSAGES_SCHEMA,  # 9: issued CAP messages, their bytes fixed for good (residents.feeds)
+    DESK_SCHEMA,  # 10: duty-roster overrides and false-alarm marks (alerts, the officer's desk)
+    BULLETINS_SEARCH_SCHEMA,  # 11: full-text search of bulletins (residents.bulletins)
 )
 """Every migration, in order; the position is the schema version."""
 

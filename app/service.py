@@ -147,8 +147,9 @@ class Service:
         s = self.settings
         self.bulletins = BulletinDesk(s, s.bulletins, self.store, lambda r: reading_permalink(s.http.public_url, r),
                                       self.clock, flood=_LockedFlood(self), outbox=self.alerts.delivery.outbox,
-                                      stations=self.stations.stations)
+                                      stations=self.stations.stations, announce=self.bus.publish)
         self.feeds = Feeds(s, s.bulletins, self.store)
+        self.alerts.engine.recorders.append(self.feeds.issuer.record)  # CAP messages fixed with their alert change
 
     # -- running: `start` runs the start_* steps in order, `stop` undoes the started ones in reverse -------------
     def start(self) -> None:
@@ -189,9 +190,11 @@ class Service:
         return stop
 
     def start_ingest(self) -> Callable[[], None]:
-        """Warm the detectors and start the pipeline, then connect to the broker. Stopping drains and acknowledges
-        what is queued while still connected, then says offline and disconnects."""
+        """Warm the detectors and start the pipeline, put the open alerts to the warmed detectors (a restart resolves
+        those whose condition no longer holds), then connect to the broker. Stopping drains and acknowledges what is
+        queued while still connected, then says offline and disconnects."""
         self.pipeline.start()
+        self.alerts.reevaluate([self.flood.holds], self.pipeline.detect_lock)
         self.mqtt.start()
 
         def stop() -> None:

@@ -173,7 +173,8 @@ class Route(StrictModel):
     """Alerts that match go to these receivers; every matching route adds its receivers."""
 
     match: Matchers = Field(default_factory=Matchers, description="Which alerts the route takes.")
-    receivers: list[str] = Field(min_length=1, description="Receiver names.")
+    receivers: list[str] = Field(min_length=1, description="Receiver names, or `roster:on_duty` / `roster:next` "
+                                 "(the receivers of whoever the duty roster has first / second in line).")
 
 
 class InhibitRule(StrictModel):
@@ -227,7 +228,9 @@ class EscalationTier(StrictModel):
     name: str = Field(min_length=1, description="Who this tier is, for messages (e.g. 'Phó Chủ tịch UBND xã').")
     after_s: float = Field(ge=0, description="Time without acknowledgement after which this tier is notified, seconds "
                            "since the alert started firing (or last rose in severity).")
-    receivers: list[str] = Field(min_length=1, description="Receiver names of the tier.")
+    receivers: list[str] = Field(min_length=1, description="Receiver names of the tier, or a duty roster's "
+                                 "position: `roster:on_duty` (first in line) or `roster:next` (second in line: the "
+                                 "shift's backup, else who comes on next).")
 
 
 class EscalationChain(StrictModel):
@@ -244,6 +247,66 @@ class EscalationChain(StrictModel):
         if times != sorted(times) or len(set(times)) != len(times):
             raise ValueError("tiers[].after_s must rise from tier to tier")
         return self
+
+
+ROSTER_ON_DUTY = "roster:on_duty"
+"""A receiver list entry meaning: the receivers of the officer first in line on the duty roster now."""
+ROSTER_NEXT = "roster:next"
+"""A receiver list entry meaning: the receivers of the officer second in line (the backup, else the next shift's)."""
+ROSTER_TARGETS: tuple[str, ...] = (ROSTER_ON_DUTY, ROSTER_NEXT)
+"""Roster positions a route or an escalation tier may name instead of receivers (in line order)."""
+
+LOCAL_TIME = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+"""A local time of day, HH:MM."""
+USERNAME = r"^[^\s:\x00-\x1f\x7f]{1,64}$"
+"""An officer account's user name (as the accounts allow it: no spaces, control characters or colon)."""
+
+
+class RosterOfficer(StrictModel):
+    """An officer on the duty roster: the account they sign in with and where their notifications go."""
+
+    username: str = Field(pattern=USERNAME, description="The officer's account (user name).")
+    name: str = Field(min_length=1, max_length=100, description="Name shown on the roster (e.g. 'Nguyễn Văn An').")
+    receivers: list[str] = Field(min_length=1, max_length=10, description="Receiver names that reach this officer "
+                                 "(e.g. their Telegram chat and SMS).")
+
+
+class RosterShift(StrictModel):
+    """A recurring shift in local time; its officers in line order (the first is on duty, the others back up)."""
+
+    name: str = Field(pattern=NAME, description="Shift name (e.g. `ngay`, `dem`).")
+    weekdays: list[Weekday] = Field(default_factory=lambda: list(WEEKDAYS), description="Days the shift starts on.")
+    start_local: str = Field(pattern=LOCAL_TIME, description="Start, local time HH:MM.")
+    end_local: str = Field(pattern=LOCAL_TIME, description="End, local time HH:MM (before the start: the shift runs "
+                           "past midnight into the next day; equal to the start: 24 hours).")
+    officers: list[str] = Field(min_length=1, max_length=20, description="User names of the officers of the shift, "
+                                "first in line first.")
+
+
+class RosterSettings(StrictModel):
+    """Who is on duty when: officers and weekly shifts in local time. Officers swap shifts through overrides
+    (`POST /api/v1/roster/overrides`, stored and audited); routes and escalation tiers reach whoever is in line
+    through `roster:on_duty` and `roster:next`."""
+
+    officers: list[RosterOfficer] = Field(default_factory=list, max_length=200, description="Officers who can be "
+                                          "on duty.")
+    shifts: list[RosterShift] = Field(default_factory=list, max_length=200, description="Weekly shifts; where two "
+                                      "overlap, their officers are in line in the order the shifts are listed.")
+
+    @model_validator(mode="after")
+    def _known_officers(self) -> RosterSettings:
+        names = [o.username for o in self.officers]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"roster officers listed twice: {dup}")
+        unknown = sorted({u for s in self.shifts for u in s.officers} - set(names))
+        if unknown:
+            raise ValueError(f"roster shifts name officers not in roster.officers: {unknown}")
+        return self
+
+    def officer(self, username: str) -> RosterOfficer | None:
+        """The roster's officer with this user name, or None."""
+        return next((o for o in self.officers if o.username == username), None)
 
 
 def send_timeout_s(cfg: ChannelConfig) -> float:
@@ -319,6 +382,8 @@ class AlertSettings(StrictModel):
     repeat: RepeatIntervals = Field(default_factory=RepeatIntervals, description="Reminders while unacknowledged.")
     escalation: list[EscalationChain] = Field(default_factory=list, description="Escalation chains.")
     delivery: DeliverySettings = Field(default_factory=DeliverySettings, description="Outbox delivery.")
+    roster: RosterSettings = Field(default_factory=RosterSettings, description="The duty roster: who is on duty "
+                                   "when, reached through `roster:on_duty` and `roster:next`.")
     resolve_hold_s: float = Field(300.0, ge=0, description="How long a detector must stay clear before its alert "
                                   "resolves, seconds (a re-raise within it continues the same alert).")
     flap_window_s: float = Field(3600.0, gt=0, description="Window in which the clears of one (kind, subject) are "
@@ -347,9 +412,14 @@ class AlertSettings(StrictModel):
         known = {r.name for r in self.receivers}
         used = [n for route in self.routes for n in route.receivers]
         used += [n for chain in self.escalation for tier in chain.tiers for n in tier.receivers]
-        unknown = sorted(set(used) - known)
+        unknown = sorted(set(used) - known - set(ROSTER_TARGETS))
         if unknown:
             raise ValueError(f"routes or escalation tiers name unknown receivers: {unknown}")
+        if set(used) & set(ROSTER_TARGETS) and not self.roster.shifts:
+            raise ValueError("routes or escalation tiers name roster:… but alerts.roster has no shifts")
+        unknown = sorted({n for o in self.roster.officers for n in o.receivers} - known)
+        if unknown:
+            raise ValueError(f"roster officers name unknown receivers: {unknown}")
         areas = {a.name for a in self.areas}
         named = [a for m in self._all_matchers() for a in m.areas]
         if set(named) - areas:

@@ -52,6 +52,8 @@ class BulletinSettings(StrictModel):
                                                               "messages: Actual, or Exercise during a drill, Test.")
     cap_expires_s: float = Field(6 * 3600, gt=0, description="CAP <expires> of an alert or update, seconds after it "
                                  "was sent (a newer message replaces it sooner).")
+    cap_cancel_expires_s: float = Field(3600.0, gt=0, description="CAP <expires> of a Cancel (the all-clear), "
+                                        "seconds after it was sent: long enough for every reader to see it.")
     dust_area_radius_m: float = Field(500.0, gt=0, description="Radius of the CAP area around a camera's site for "
                                       "dust alerts, metres.")
     tick_interval_s: float = Field(60.0, gt=0, le=3600, description="How often the schedule is checked, seconds.")

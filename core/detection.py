@@ -45,6 +45,11 @@ class Detection:
     context_jpegs: tuple[bytes, ...] = ()  # frames around the onset (dust); stored next to the snapshot
 
 
+TAKEN_OVER_BY = "taken_over_by"
+"""Evidence key of a clearing detection: the kind of the situation that takes this one over (a forecast whose level
+was reached: `flood.level`). Its alert ends at once, without the hold a plain clear waits for."""
+
+
 class ReadingDetector(Protocol):
     """A detector over water-level readings. One instance serves all stations; state is kept per station."""
 

@@ -66,5 +66,31 @@ class StationChanged:
     ts: float
 
 
-Event = ReadingsStored | DetectionsRaised | AlertChanged | FrameJudged | StationChanged
+@dataclass(frozen=True)
+class DeliveryRecorded:
+    """The outcome of one delivery attempt from the outbox was recorded: `state` sent, pending (to be retried) or
+    failed (given up); about an alert (`alert_id`) or a bulletin (`bulletin_id`)."""
+
+    notification_id: int
+    receiver: str
+    state: str
+    alert_id: str | None
+    bulletin_id: str | None
+    ts: float
+
+
+@dataclass(frozen=True)
+class BulletinChanged:
+    """One committed step of a bulletin (`action`: created, edited, approved, published, retry_requested …), its
+    state after it, who took it and when."""
+
+    bulletin_id: str
+    action: str
+    state: str
+    actor: str
+    ts: float
+
+
+Event = (ReadingsStored | DetectionsRaised | AlertChanged | FrameJudged | StationChanged | DeliveryRecorded
+         | BulletinChanged)
 """Every event the bus carries."""

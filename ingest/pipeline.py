@@ -15,7 +15,7 @@ import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol, TypeVar
 
@@ -52,6 +52,14 @@ Queued = tuple[str, InboundMessage, bool]
 """A reading message waiting for the worker: (station id, message, signature already verified)."""
 
 
+def newest_times(readings: Sequence[Reading]) -> dict[str, float]:
+    """Each station's newest reading time among `readings`."""
+    newest: dict[str, float] = {}
+    for r in readings:
+        newest[r.station_id] = max(r.ts, newest.get(r.station_id, r.ts))
+    return newest
+
+
 class StoreUnavailable(Exception):
     """The store was still refusing writes when the pipeline was told to stop; the work stays unacknowledged."""
 
@@ -59,9 +67,13 @@ class StoreUnavailable(Exception):
 class DetectionSink(Protocol):
     """Something that acts on detections inside the pipeline's transaction (the alert engine)."""
 
-    def apply(self, conn: sqlite3.Connection, detections: Sequence[Detection], now: float) -> Sequence[Event]:
+    def apply(self, conn: sqlite3.Connection, detections: Sequence[Detection], now: float,
+              observed: Mapping[str, float]) -> Sequence[Event]:
         """Act on committed-together detections and return the events of what changed (published once the
-        transaction commits, never if it rolls back); raise to roll the whole batch back."""
+        transaction commits, never if it rolls back); raise to roll the whole batch back. `observed` gives each
+        subject of the batch its newest reading (or frame) time, detected on or not: the alert lifecycle runs on the
+        readings' time, so a condition that cleared inside a backlog resolves inside it. Called for every batch of
+        readings, with or without detections; ticks pass it empty."""
 
 
 class Broker(Protocol):
@@ -345,11 +357,12 @@ class Pipeline:
         """Detect, then store readings and detections in one transaction; acknowledge and notify after the commit."""
         readings = [r for _, rs in items for r in rs]
         saved = self._checkpoint({r.station_id for r in readings}) if detect else None
+        observed = newest_times(readings) if detect else {}
         try:
             detections = self._detect_readings(readings) if detect else []
             started = time.perf_counter()
-            new, events = self._persist(detections,
-                                        lambda conn, files: self._store_batch(conn, readings, detections, files))
+            new, events = self._persist(detections, lambda conn, files: self._store_batch(
+                conn, readings, detections, files, observed))
         except StoreUnavailable:
             raise  # stopping: nothing was committed and nothing will be, the state no longer matters
         except Exception:
@@ -364,11 +377,11 @@ class Pipeline:
             self._ack(msg)
 
     def _store_batch(self, conn: sqlite3.Connection, readings: Sequence[Reading], detections: Sequence[Detection],
-                     files: EvidenceFileMap) -> tuple[list[Reading], list[Event]]:
+                     files: EvidenceFileMap, observed: Mapping[str, float]) -> tuple[list[Reading], list[Event]]:
         """Inside one transaction: the readings, the detections and the sinks' changes; returns the new readings and
         the sinks' events."""
         new = Store.insert_readings(conn, readings)
-        return new, self._commit_detections(conn, detections, files, self._clock())
+        return new, self._commit_detections(conn, detections, files, self._clock(), observed)
 
     def _persist(self, detections: Sequence[Detection],
                  work: Callable[[sqlite3.Connection, EvidenceFileMap], T]) -> T:
@@ -494,18 +507,19 @@ class Pipeline:
         self._publish([], detections, events)
 
     def _commit_detections(self, conn: sqlite3.Connection, detections: Sequence[Detection], files: EvidenceFileMap,
-                           now: float) -> list[Event]:
-        """Index detections (and their evidence files) and hand them to the sinks, inside the caller's transaction;
-        returns the sinks' events, to publish after the commit."""
+                           now: float, observed: Mapping[str, float] | None = None) -> list[Event]:
+        """Index detections (and their evidence files) and hand them, with the subjects' newest reading times
+        (`observed`), to the sinks, inside the caller's transaction; returns the sinks' events, to publish after the
+        commit."""
         for i, d in enumerate(detections):
             evidence_id = self.store.insert_evidence(conn, d, files[i], now) if i in files else None
             if evidence_id is not None:
                 d.evidence["evidence_id"] = evidence_id
             self.store.insert_detection(conn, d, evidence_id)
         events: list[Event] = []
-        if detections:
+        if detections or observed:
             for sink in self.sinks:
-                events.extend(sink.apply(conn, detections, now))
+                events.extend(sink.apply(conn, detections, now, observed or {}))
         return events
 
     # -- frame workers ----------------------------------------------------------------------------------------------
@@ -543,8 +557,8 @@ class Pipeline:
             self.metrics.detector_seconds.labels(type(det).__name__).observe(time.perf_counter() - started)
         if detections:  # first what officers act on; the latest frame and the judgement may fail on their own
             try:
-                events = self._persist(
-                    detections, lambda conn, files: self._commit_detections(conn, detections, files, self._clock()))
+                events = self._persist(detections, lambda conn, files: self._commit_detections(
+                    conn, detections, files, self._clock(), {frame.camera_id: frame.ts}))
             except StoreUnavailable:
                 raise
             except Exception:

@@ -214,6 +214,13 @@ class Store:
             (station_id, start, end, limit)).fetchall()
         return [_reading(r) for r in rows]
 
+    def newest_reading(self, station_id: str, start: float, end: float) -> Reading | None:
+        """The newest reading of a station with start <= ts < end, or None."""
+        row = self._read().execute(
+            "SELECT * FROM readings WHERE station_id = ? AND ts >= ? AND ts < ? ORDER BY ts DESC LIMIT 1",
+            (station_id, start, end)).fetchone()
+        return _reading(row) if row else None
+
     def station_readings_since(self, station_id: str, since: float) -> list[Reading]:
         """One station's readings since `since`, oldest first (to rebuild its detectors' state)."""
         rows = self._read().execute("SELECT * FROM readings WHERE station_id = ? AND ts >= ? ORDER BY ts",
@@ -230,14 +237,19 @@ class Store:
         rows = self._read().execute("SELECT * FROM readings WHERE ts >= ? ORDER BY ts", (since,)).fetchall()
         return [_reading(r) for r in rows]
 
-    def downsample(self, station_id: str, start: float, end: float, bucket_s: float) -> list[Bucket]:
-        """Min/mean/max per bucket of `bucket_s` seconds over [start, end), oldest first; empty buckets omitted."""
+    def downsample(self, station_id: str, start: float, end: float, bucket_s: float,
+                   exclude_ts: Sequence[float] = ()) -> list[Bucket]:
+        """Min/mean/max per bucket of `bucket_s` seconds over [start, end), oldest first; empty buckets omitted.
+        Readings at the times in `exclude_ts` (rejected ones) are left out."""
         if bucket_s <= 0:
             raise ValueError("bucket_s must be positive")
+        # One JSON parameter, whatever the count (a JSON number written by Python reads back as the same double).
+        excluded = " AND ts NOT IN (SELECT value FROM json_each(?))" if exclude_ts else ""
         rows = self._read().execute(
             "SELECT CAST((ts - ?) / ? AS INTEGER) AS b, MIN(ts), MAX(ts), MIN(level_m), AVG(level_m), MAX(level_m), "
-            "COUNT(*) FROM readings WHERE station_id = ? AND ts >= ? AND ts < ? GROUP BY b ORDER BY b",
-            (start, bucket_s, station_id, start, end)).fetchall()
+            f"COUNT(*) FROM readings WHERE station_id = ? AND ts >= ? AND ts < ?{excluded} GROUP BY b ORDER BY b",
+            (start, bucket_s, station_id, start, end, *([json.dumps(list(exclude_ts))] if exclude_ts else []))
+        ).fetchall()
         return [Bucket(start + r[0] * bucket_s, r[1], r[2], r[3], r[4], r[5], r[6]) for r in rows]
 
     def count_readings(self, station_id: str | None = None) -> int:
@@ -341,6 +353,15 @@ class Store:
         return self._read().execute(
             "SELECT * FROM detections WHERE ts >= ? AND subject = ? ORDER BY ts DESC, id DESC LIMIT ?",
             (since, subject, limit)).fetchall()
+
+    def detection_marks(self, subject: str, kinds: Sequence[str], start: float,
+                        end: float) -> list[tuple[str, float, bool, str]]:
+        """(kind, ts, active, reason) of the recorded detections of these kinds about a subject with
+        start <= ts < end, oldest first (in recording order at one time)."""
+        rows = self._read().execute(
+            f"SELECT kind, ts, active, reason FROM detections WHERE subject = ? AND ts >= ? AND ts < ? "
+            f"AND kind IN ({', '.join('?' * len(kinds))}) ORDER BY ts, id", (subject, start, end, *kinds)).fetchall()
+        return [(r[0], float(r[1]), bool(r[2]), r[3]) for r in rows]
 
     # -- retention --------------------------------------------------------------------------------------------------
     def prune(self, sweep: str, plan: RetentionPlan, tally: Tally, chunk_rows: int = 5000,

@@ -18,6 +18,8 @@ from tichwatch.config.schema import Settings
 from tichwatch.tools.broker import MosquittoProcess, free_port
 from tichwatch.tools.publisher import GatewayPublisher
 
+pytest_plugins = ("tests.residents.feeds.cap_schema",)  # every CAP message a test issues is schema-checked
+
 
 class SecretLeakHandler(logging.Handler):
     """Checks every log record of the test run for registered secrets and secret-named environment values, live

@@ -141,7 +141,7 @@ def generate(out: Path) -> list[Path]:
         "bulletin.vi.txt": composed["vi"].text.encode(), "bulletin.en.txt": composed["en"].text.encode(),
         "radio.vi.txt": radio.encode(), "chart.png": chart_png(composed["vi"].chart),
         "card.png": card_png(composed["vi"].card), "card.en.png": card_png(composed["en"].card),
-        "cap.xml": cap, "alerts.atom": atom, "radio.ogg": synthesize(radio, "ogg", bulletins.speech_rate_wpm),
+        "cap.xml": cap.xml, "alerts.atom": atom, "radio.ogg": synthesize(radio, "ogg", bulletins.speech_rate_wpm),
         "README.md": README.format(when=datetime.fromtimestamp(now, ZoneInfo(settings.timezone))
                                    .strftime("%H:%M %d/%m/%Y")).encode(),
     }

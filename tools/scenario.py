@@ -2,14 +2,15 @@
 faults.
 
 Pure functions of (station, time): the same time always gives the same level, so a restarted simulator continues
-seamlessly and tests can assert on the scenario.
+seamlessly and tests can assert on the scenario. `origin_s` places the periods in time: the demo anchors them so a
+crest falls a few hours before it starts (`anchored`), the bulletin sample keeps the epoch.
 """
 from __future__ import annotations
 
 import math
 import random
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from tichwatch.config.schema import StationConfig
 
@@ -27,10 +28,24 @@ class Scenario:
     spike_m: float = 1.6
     stuck_frac: tuple[float, float] = (0.86, 0.89)  # second station reports one value through this part of the period
     silent_frac: tuple[float, float] = (0.92, 0.95)  # third station goes silent through this part of the period
+    origin_s: float = 0.0  # epoch time at which a period starts
+
+    @property
+    def crest_offset_s(self) -> float:
+        """Where in a period a station without lead crests, seconds after the period's start."""
+        return self.wave_start_frac * self.period_s + self.time_to_peak_s
+
+    def anchored(self, crest_at: float) -> Scenario:
+        """The same scenario moved in time so that a crest of a station without lead falls at `crest_at` (epoch s)."""
+        return replace(self, origin_s=crest_at - self.crest_offset_s)
+
+    def _since_origin(self, t: float) -> float:
+        return t - self.origin_s
 
     def _rng(self, station: StationConfig, t: float) -> random.Random:
-        """A generator seeded by station and whole second (hash() of str is salted per process; crc32 is not)."""
-        return random.Random(zlib.crc32(f"{station.id}:{int(t)}".encode()))
+        """A generator seeded by station and whole second since the origin, so an anchored scenario has the same
+        spikes relative to its crest (hash() of str is salted per process; crc32 is not)."""
+        return random.Random(zlib.crc32(f"{station.id}:{int(self._since_origin(t))}".encode()))
 
     def base_m(self, station: StationConfig) -> float:
         """The quiet-weather level of a station."""
@@ -45,7 +60,7 @@ class Scenario:
 
     def clean_level(self, station: StationConfig, t: float, lead_s: float = 0.0) -> float:
         """The true river level at `t` (no noise, no faults); `lead_s` shifts the wave earlier (upstream)."""
-        phase_s = (t + lead_s) % self.period_s - self.wave_start_frac * self.period_s
+        phase_s = self._since_origin(t + lead_s) % self.period_s - self.wave_start_frac * self.period_s
         base, peak = self.base_m(station), self.peak_m(station)
         if phase_s <= 0:
             return base
@@ -54,11 +69,12 @@ class Scenario:
 
     def reading(self, station: StationConfig, index: int, t: float, lead_s: float = 0.0) -> float | None:
         """What the station's gateway reports at `t`: noisy level, spikes, a stuck spell, a silent spell (None)."""
-        frac = (t % self.period_s) / self.period_s
+        in_period = self._since_origin(t) % self.period_s
+        frac = in_period / self.period_s
         if index == 2 and self.silent_frac[0] <= frac < self.silent_frac[1]:
             return None
         if index == 1 and self.stuck_frac[0] <= frac < self.stuck_frac[1]:
-            t = self.stuck_frac[0] * self.period_s + (t - t % self.period_s)
+            t = t - in_period + self.stuck_frac[0] * self.period_s
         rng = self._rng(station, t)
         level = self.clean_level(station, t, lead_s) + rng.gauss(0, self.noise_m)
         if rng.random() < self.spike_prob:

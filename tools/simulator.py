@@ -1,7 +1,13 @@
 """Simulated gateways and cameras: publish the scenario's readings and synthetic camera frames over MQTT.
 
-Simulated time starts `catch_up_s` in the past and runs `speed` times faster than the wall clock until it reaches the
-present, then runs in real time; timestamps are therefore never in the future and rates of rise stay realistic.
+The gauges' simulated time starts `catch_up_s` in the past and runs `speed` times faster than the wall clock until it
+reaches the present, then runs in real time; timestamps are therefore never in the future and rates of rise stay
+realistic. The scenario is anchored so the flood crests `crest_ago_s` before the start: with the defaults the 24 h
+charts show the quiet river, the rise through báo động I–III and the start of the recession once the catch-up ends
+(after about 2.5 min at 600×), and the river keeps falling live.
+
+Cameras have no backlog (a frame is a picture of now, latest-wins), so they send live from the start, at their
+configured interval on the wall clock: a camera is never silent long enough to count as offline.
 """
 from __future__ import annotations
 
@@ -19,6 +25,14 @@ log = logging.getLogger(__name__)
 
 FrameSource = Callable[[CameraConfig, float], bytes]
 """Makes the JPEG a camera would send at a given time."""
+DEFAULT_CATCH_UP_S = 26 * 3600
+"""How far back simulated time starts: a little more than the dashboard's 24 h charts."""
+DEFAULT_CREST_AGO_S = 6 * 3600
+"""How long before the start the flood crests at a station without lead (upstream stations crest earlier)."""
+
+
+def _utc(t: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.gmtime(t))
 
 
 class SimClock:
@@ -44,19 +58,27 @@ class Simulator:
     """Publishes readings for every configured station and frames for every camera."""
 
     def __init__(self, settings: Settings, publisher: GatewayPublisher, speed: float = 600.0,
-                 catch_up_s: float = 72 * 3600, frame_source: FrameSource | None = None,
-                 scenario: Scenario | None = None, wall: Callable[[], float] = time.time):
+                 catch_up_s: float = DEFAULT_CATCH_UP_S, frame_source: FrameSource | None = None,
+                 scenario: Scenario | None = None, wall: Callable[[], float] = time.time,
+                 crest_ago_s: float = DEFAULT_CREST_AGO_S):
         self.settings = settings
         self.publisher = publisher
         self.topics = Topics(settings.mqtt.topic_prefix)
-        self.scenario = scenario or Scenario()
+        self._wall = wall
+        started = wall()
+        self.crest_at: float | None = None  # when the anchored flood crests (a station without lead)
+        if scenario is None:
+            # On a whole hour: every start places the same readings (spikes too) at the same distance from the crest.
+            self.crest_at = (started - crest_ago_s) // 3600 * 3600
+            scenario = Scenario().anchored(self.crest_at)
+        self.scenario = scenario
         self.frame_source = frame_source
         self.speed = max(1.0, speed)
-        self.clock = SimClock(wall() - catch_up_s, self.speed, wall)
+        self.clock = SimClock(started - catch_up_s, self.speed, wall)
         self._leads = station_leads(list(settings.stations))
         start = self.clock.now()
         self._next_reading = {s.id: start - start % s.expected_interval_s for s in settings.stations}
-        self._next_frame = {c.id: start for c in settings.cameras}
+        self._next_frame = {c.id: started for c in settings.cameras}
         self._seq = {s.id: 0 for s in settings.stations}
         self.published_readings = 0
         self.published_frames = 0
@@ -78,20 +100,27 @@ class Simulator:
                 payload = due[0] if len(due) == 1 else b"[" + b",".join(due) + b"]"
                 self.publisher.publish(self.topics.reading(station.id), payload)
                 self.published_readings += len(due)
-        if self.frame_source is None:
-            return
+        if self.frame_source is not None:
+            self._send_frames(self.frame_source, self._wall())
+
+    def _send_frames(self, source: FrameSource, now: float) -> None:
+        """Each camera's frame when its interval (wall clock) is up; after a stall the schedule restarts from now
+        rather than sending the missed frames in a burst."""
         for camera in self.settings.cameras:
-            if self._next_frame[camera.id] <= now:
-                # While catching up, at most one frame per camera per wall second (frames are latest-wins anyway).
-                self._next_frame[camera.id] = now + max(camera.expected_interval_s, self.speed)
-                jpeg = self.frame_source(camera, now)
-                self.publisher.publish(self.topics.frame(camera.id), jpeg, user_properties={"ts": f"{now:.3f}"})
-                self.published_frames += 1
+            due = self._next_frame[camera.id]
+            if due > now:
+                continue
+            interval = camera.expected_interval_s
+            self._next_frame[camera.id] = due + interval if now - due < interval else now + interval
+            self.publisher.publish(self.topics.frame(camera.id), source(camera, now),
+                                   user_properties={"ts": f"{now:.3f}"})
+            self.published_frames += 1
 
     def run(self, stop: threading.Event, tick_s: float = 0.25) -> None:
         """Publish until `stop` is set."""
-        log.info("simulator: %d stations, %d cameras, speed %gx, catching up from %s", len(self.settings.stations),
-                 len(self.settings.cameras), self.speed, time.strftime("%Y-%m-%d %H:%M", time.gmtime(self.clock.now())))
+        log.info("simulator: %d stations, %d cameras, speed %gx, catching up from %s UTC%s",
+                 len(self.settings.stations), len(self.settings.cameras), self.speed, _utc(self.clock.now()),
+                 "" if self.crest_at is None else f", the flood crests at {_utc(self.crest_at)} UTC")
         while not stop.is_set():
             self.step()
             stop.wait(tick_s)

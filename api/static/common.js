@@ -59,6 +59,31 @@ const TW = {
   page(hooks) { pages.push(hooks); },
 };
 
+// The chrome every page shares, built once here (pages hold only `<div class="tools" data-nav="desk|home">`): the
+// navigation link, the live badge, the language switch, sign-in/out and the sign-in dialog.
+function buildChrome() {
+  const tools = $(".top .tools");
+  const nav = tools.dataset.nav === "home"
+    ? el("a", { class: "navlink", href: "/", "data-i18n": "back" }, t("back"))
+    : el("a", { id: "nav-desk", class: "navlink", href: "/bulletins/desk", hidden: true, "data-i18n": "nav_desk" }, t("nav_desk"));
+  tools.replaceChildren(nav,
+    el("span", { id: "live", class: "live", role: "status", "aria-live": "polite" }),
+    el("button", { id: "lang", type: "button" }),
+    el("button", { id: "signin-open", type: "button", "data-i18n": "signin" }),
+    el("span", { id: "who", hidden: true }),
+    el("button", { id: "signout", type: "button", hidden: true, "data-i18n": "signout" }));
+  const field = (key, attrs) => el("label", {}, el("span", { "data-i18n": key }), el("input", attrs));
+  document.body.append(el("dialog", { id: "signin-dialog", "aria-labelledby": "signin-title" },
+    el("form", { id: "signin-form", method: "dialog" },
+      el("h2", { id: "signin-title", "data-i18n": "signin_title" }),
+      field("username", { id: "username", name: "username", autocomplete: "username", required: true }),
+      field("password", { id: "password", name: "password", type: "password", autocomplete: "current-password", required: true }),
+      el("p", { id: "signin-error", class: "error", role: "alert" }),
+      el("div", { class: "row" },
+        el("button", { type: "submit", id: "signin-submit", "data-i18n": "signin" }),
+        el("button", { type: "button", id: "signin-cancel", "data-i18n": "cancel" })))));
+}
+
 function renderLive() {
   const n = $("#live"); if (!n) return;
   n.textContent = t(state.live); n.className = "live " + ({ live: "on", offline: "off" }[state.live] || "");
@@ -80,6 +105,8 @@ function showUser() {
   $("#signin-open").hidden = signedIn; $("#signout").hidden = !signedIn; $("#who").hidden = !signedIn;
   $("#who").textContent = signedIn ? `${state.user.username} (${t("role." + state.user.role)})` : "";
   document.body.dataset.role = signedIn ? state.user.role : "public";
+  const deskLink = $("#nav-desk"); // the bulletin desk, for those who may draft bulletins
+  if (deskLink) deskLink.hidden = !hasRole("communicator", "officer", "admin");
   renderAll();
 }
 function signOut() { state.token = null; state.user = null; sessionStorage.removeItem("tw.token"); showUser(); }
@@ -119,6 +146,7 @@ function connectStream() {
 
 document.addEventListener("DOMContentLoaded", async () => {
   await loadTexts(state.lang).catch(() => {});
+  buildChrome();
   applyI18n();
   $("#lang").addEventListener("click", async () => {
     state.lang = state.lang === "vi" ? "en" : "vi"; localStorage.setItem("tw.lang", state.lang);

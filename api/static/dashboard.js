@@ -1,11 +1,49 @@
 "use strict";
-// The dashboard page: the river's stations (cards, schematic, charts), the cameras and the commune's indicators.
-// Shares common.js; the active alerts on the same page are alerts.js's.
-const dash = { stations: [], cameras: [], series: {}, indicators: {} };
+// The dashboard page: the stations' summary (first on a phone), the river's stations (schematic, cards, charts), the
+// cameras and the commune's indicators. Shares common.js; the chart is chart.js's; the active alerts are alerts.js's.
+// A station's level is its latest ACCEPTED reading (the API's `latest`, the same as its status); a rejected one
+// (`latest_rejected`, the charts' `rejected`) is shown as such: a note on the card and a marker off the line.
+const dash = { stations: [], cameras: [], series: {}, indicators: {}, span: spanFromStore(), widths: {} };
 const onAlertPage = () => /^\/alerts\/[A-Za-z0-9_-]+$/.test(location.pathname);
+const CHART_HEIGHT_PX = 210;
+const LEVEL_COLOUR = { BD1: "#8a6d00", BD2: "#b34700", BD3: "#b00020", RECORD: "#6a1b9a" };
 
-function levelClass(st) { return (st.status && st.status.alarm_level) || null; }
+function spanFromStore() { const s = localStorage.getItem("tw.span"); return TWChart.SPANS[s] ? s : "24h"; }
+/** A catalogue text with {name} placeholders filled in. */
+const tf = (key, vars) => t(key).replace(/\{(\w+)\}/g, (_, k) => (vars[k] === undefined || vars[k] === null ? "" : vars[k]));
+const levelName = (lvl) => (lvl ? t(`${lvl}.short`) : t("normal"));
+const alarmLevel = (st) => (st.status && st.status.alarm_level) || null;
+const isSet = (v) => v !== null && v !== undefined;
 
+function trendWord(rate) {
+  if (!isSet(rate)) return null;
+  return rate > 0.02 ? t("rising") : rate < -0.02 ? t("falling") : t("steady");
+}
+const trendArrow = (rate) => (!isSet(rate) ? "" : rate > 0.02 ? "↑" : rate < -0.02 ? "↓" : "→");
+
+function rejectedNote(st) {
+  const r = st.latest_rejected;
+  if (!r) return null;
+  return el("p", { class: "rejected-note", "data-rejected": st.id },
+    tf(`rejected.${r.reason}`, { level: fmtNum(r.level_m), time: fmtTime(r.ts) }));
+}
+
+// --- the stations' summary: one compact row per station, what a phone shows first ---------------------------------
+function renderSummary() {
+  $("#summary").replaceChildren(...dash.stations.map((st) => {
+    const lvl = alarmLevel(st), status = st.status || {};
+    const faults = (status.faults || []).filter((f) => f !== "sensor.spike"); // a spike is not the station's state
+    return el("li", { class: "st-" + (lvl || "ok"), "data-summary": st.id },
+      el("a", { href: `#station-${st.id}` },
+        el("span", { class: "s-name" }, st.name),
+        el("span", { class: "s-level" }, st.latest ? `${fmtNum(st.latest.level_m)} m` : "–",
+          el("span", { class: "s-trend", title: trendWord(status.rate_m_per_h) || "" }, trendArrow(status.rate_m_per_h))),
+        el("span", { class: "badge " + (lvl || "") }, levelName(lvl)),
+        faults.length ? el("span", { class: "badge fault" }, t(faults[0])) : null));
+  }));
+}
+
+// --- the river: schematic and cards ---------------------------------------------------------------------------------
 function renderSchematic() {
   const box = $("#schematic"); box.replaceChildren();
   const n = dash.stations.length; if (!n) return;
@@ -13,70 +51,105 @@ function renderSchematic() {
   s.append(svg("path", { d: "M10,60 C150,20 250,100 400,55 S560,40 590,60", fill: "none", stroke: "#5b8fc9", "stroke-width": 10, "stroke-linecap": "round" }));
   dash.stations.forEach((st, i) => {
     const x = 40 + (520 * i) / Math.max(1, n - 1);
-    const lvl = levelClass(st);
-    const colour = { BD1: "#8a6d00", BD2: "#b34700", BD3: "#b00020", RECORD: "#6a1b9a" }[lvl] || "#1b7a3a";
-    const g = svg("g", {}); g.append(svg("circle", { cx: x, cy: 58, r: 11, fill: colour, stroke: "#fff", "stroke-width": 3 }));
-    const label = svg("text", { x, y: 95, "text-anchor": "middle", "font-size": 13, fill: "#14181f" }); label.textContent = st.name.split(" (")[0];
+    const g = svg("g", {});
+    g.append(svg("circle", { cx: x, cy: 58, r: 11, fill: LEVEL_COLOUR[alarmLevel(st)] || "#1b7a3a", stroke: "#fff", "stroke-width": 3 }));
+    const label = svg("text", { x, y: 95, "text-anchor": "middle", "font-size": 15, fill: "#14181f" });
+    label.textContent = st.name.split(" (")[0];
     g.append(label); s.append(g);
   });
   box.append(s);
 }
 
-function chart(st) {
-  const data = dash.series[st.id] || [];
-  const W = 600, H = 180, P = 34;
-  const s = svg("svg", { class: "chart", viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": `${t("chart_label")}: ${st.name}` });
-  const a = st.alarm_levels_m; const status = st.status || {};
-  const vals = data.map((b) => b.mean_m);
-  const lo = Math.min(...vals, a.BD1 - 0.5), hi = Math.max(...vals, a.BD3 + 0.3);
-  const t1 = Date.now(), t0 = t1 - 24 * 3600e3, tEnd = t1 + 6 * 3600e3;
-  const x = (ms) => P + ((ms - t0) / (tEnd - t0)) * (W - P - 6), y = (v) => H - 18 - ((v - lo) / (hi - lo)) * (H - 30);
-  [["BD1", a.BD1, a.BD2, "#fff4c2"], ["BD2", a.BD2, a.BD3, "#ffe0c7"], ["BD3", a.BD3, hi, "#ffd6dc"]].forEach(([name, from, to, fill]) => {
-    s.append(svg("rect", { x: P, y: y(to), width: W - P - 6, height: Math.max(0, y(from) - y(to)), fill }));
-    const lab = svg("text", { x: W - 8, y: y(from) - 3, "text-anchor": "end", "font-size": 11, fill: "#4a5260" }); lab.textContent = `${name} ${fmtNum(from)}`; s.append(lab);
-  });
-  for (const v of [lo, (lo + hi) / 2, hi]) { const tx = svg("text", { x: 2, y: y(v) + 4, "font-size": 10, fill: "#4a5260" }); tx.textContent = fmtNum(v, 1); s.append(tx); }
-  if (data.length) {
-    const pts = data.map((b) => `${x(Date.parse(b.ts)).toFixed(1)},${y(b.mean_m).toFixed(1)}`).join(" ");
-    s.append(svg("polyline", { points: pts, fill: "none", stroke: "#0d47a1", "stroke-width": 2.5 }));
-  }
-  if (status.eta_s && st.latest && status.next_threshold_m) {
-    const tl = Date.parse(st.latest.ts), te = tl + status.eta_s * 1000;
-    s.append(svg("line", { x1: x(tl), y1: y(st.latest.level_m), x2: x(Math.min(te, tEnd)), y2: y(status.next_threshold_m), stroke: "#b34700", "stroke-width": 2, "stroke-dasharray": "6 4" }));
-  }
-  s.append(svg("line", { x1: x(t1), y1: 8, x2: x(t1), y2: H - 18, stroke: "#888", "stroke-dasharray": "2 3" }));
-  return s;
-}
-
 function stationCard(st) {
-  const lvl = levelClass(st); const status = st.status || {};
-  const badge = el("span", { class: "badge " + (lvl || "") }, lvl ? t(lvl) : t("normal"));
+  const lvl = alarmLevel(st), status = st.status || {};
   const faults = (status.faults || []).map((f) => el("span", { class: "badge fault" }, t(f)));
-  const trend = status.rate_m_per_h === undefined || status.rate_m_per_h === null ? "–" :
-    `${fmtNum(status.rate_m_per_h, 2)} ${t("m_per_h")} (${status.rate_m_per_h > 0.02 ? t("rising") : status.rate_m_per_h < -0.02 ? t("falling") : t("steady")})`;
+  const word = trendWord(status.rate_m_per_h);
+  const trend = word ? `${fmtNum(status.rate_m_per_h, 2)} ${t("m_per_h")} (${word})` : "–";
   const eta = status.eta_s ? `${t(status.next_level)} ~${fmtNum(status.eta_s / 3600, 1)} ${t("hours")}` +
     (status.eta_low_s && status.eta_high_s ? ` (${fmtNum(status.eta_low_s / 3600, 1)}–${fmtNum(status.eta_high_s / 3600, 1)})` : "") : "–";
-  return el("article", { class: "station st-" + (lvl || "ok"), "data-station": st.id, tabindex: "0", "aria-label": st.name },
-    el("h3", {}, st.name, " ", badge, ...faults),
+  return el("article", { class: "station st-" + (lvl || "ok"), id: `station-${st.id}`, "data-station": st.id, tabindex: "0", "aria-label": st.name },
+    el("h3", {}, st.name, " ", el("span", { class: "badge " + (lvl || "") }, levelName(lvl)), ...faults),
     st.latest ? el("div", {}, el("span", { class: "level", "data-level": st.id }, `${fmtNum(st.latest.level_m)} m`),
       " ", el("span", { class: "muted" }, `${t("at")} ${fmtTime(st.latest.ts)}`)) : el("p", { class: "muted" }, t("no_data")),
+    rejectedNote(st),
     el("dl", { class: "facts" },
-      el("dt", {}, t("to_next")), el("dd", {}, status.distance_m !== undefined && status.distance_m !== null ? `${fmtNum(status.distance_m)} m (${t(status.next_level) || ""})` : "–"),
+      el("dt", {}, t("to_next")), el("dd", {}, isSet(status.distance_m) && status.next_level ? `${fmtNum(status.distance_m)} m (${t(status.next_level)})` : "–"),
       el("dt", {}, t("trend")), el("dd", {}, trend),
       el("dt", {}, t("eta")), el("dd", {}, eta)),
-    chart(st),
+    el("div", { class: "chart-box", "data-chart": st.id }),
     st.alarm_levels_set && st.alarm_levels_set.source === "officer" ?
       el("p", { class: "muted" }, `${t("levels_set_by")} ${st.alarm_levels_set.by} · ${fmtTime(st.alarm_levels_set.ts)}`) : null,
-    state.user && state.user.role === "admin" ?
-      el("button", { type: "button", class: "edit-levels", onclick: () => openLevels(st) }, t("edit_levels")) : null);
+    hasRole("admin") ? el("button", { type: "button", class: "edit-levels", onclick: () => openLevels(st) }, t("edit_levels")) : null);
 }
 
+// --- charts ----------------------------------------------------------------------------------------------------------
+/** What a chart says, for a screen reader: the level now and its trend, the span's lowest and highest, rejections. */
+function chartSummary(st, series) {
+  const span = t(`span.${dash.span}`), parts = [`${t("chart_label")} ${span}, ${st.name}`];
+  if (st.latest) {
+    const word = trendWord((st.status || {}).rate_m_per_h);
+    parts.push(`${fmtNum(st.latest.level_m)} m ${t("at")} ${fmtTime(st.latest.ts)}` + (word ? `, ${word}` : ""));
+  }
+  const lows = series.buckets.map((b) => b.min_m), highs = series.buckets.map((b) => b.max_m);
+  if (lows.length) parts.push(tf("chart_range", { min: fmtNum(Math.min(...lows)), max: fmtNum(Math.max(...highs)) }));
+  if (series.rejected_total) parts.push(tf("chart_rejected", { n: series.rejected_total }));
+  return parts.join("; ");
+}
+
+function chartOf(st, width) {
+  const series = dash.series[st.id] || { buckets: [], rejected: [], rejected_total: 0, bucket_s: 300 };
+  const a = st.alarm_levels_m, status = st.status || {}, now = Date.now();
+  const forecast = status.eta_s && st.latest && isSet(status.next_threshold_m) ? {
+    ms0: Date.parse(st.latest.ts), v0: st.latest.level_m, ms1: Date.parse(st.latest.ts) + status.eta_s * 1000,
+    v1: status.next_threshold_m, title: `${t("forecast_line")}: ${t(status.next_level)} ${t("at")} ${fmtTime(status.eta_at)}` } : null;
+  const bands = [["BD1", a.BD1, a.BD2], ["BD2", a.BD2, a.BD3], ["BD3", a.BD3, isSet(a.record) ? a.record : null]]
+    .concat(isSet(a.record) ? [["RECORD", a.record, null]] : [])
+    .map(([key, from, to]) => ({ key, from, to, label: `${t(key + ".short")} ${fmtNum(from)}` }));
+  return TWChart.draw({
+    width, height: CHART_HEIGHT_PX, t0: now - TWChart.SPANS[dash.span].ms, t1: now, now, tz: TZ,
+    points: series.buckets.map((b) => ({ ms: Date.parse(b.ts) + series.bucket_s * 500, v: b.mean_m })),
+    gapMs: Math.max(3 * series.bucket_s * 1000, 3 * st.expected_interval_s * 1000),
+    markers: series.rejected.map((r) => ({ ms: Date.parse(r.ts), v: r.level_m,
+      title: tf(`rejected.${r.reason}`, { level: fmtNum(r.level_m), time: fmtTime(r.ts) }) })),
+    alarm: a, bands, forecast, text: { now: t("now"), unit: "m" }, num: fmtNum, label: chartSummary(st, series),
+  });
+}
+
+function drawCharts(force = false) {
+  for (const box of document.querySelectorAll(".chart-box[data-chart]")) {
+    const st = dash.stations.find((s) => s.id === box.dataset.chart);
+    const width = box.clientWidth;
+    if (!st || !width || (!force && dash.widths[st.id] === width && box.firstChild)) continue;
+    dash.widths[st.id] = width;
+    box.replaceChildren(chartOf(st, width));
+  }
+}
+
+function renderZoom() {
+  document.querySelectorAll("#zoom button[data-span]").forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.span === dash.span)));
+}
+
+async function setSpan(span) {
+  if (!TWChart.SPANS[span] || span === dash.span) return;
+  dash.span = span; localStorage.setItem("tw.span", span); renderZoom();
+  await Promise.all(dash.stations.map(loadSeries));
+  drawCharts(true);
+}
+
+async function loadSeries(st) {
+  const span = TWChart.SPANS[dash.span], endMs = Date.now();
+  const q = new URLSearchParams({ start: new Date(endMs - span.ms).toISOString(), end: new Date(endMs).toISOString(),
+    points: span.points, rejected: "exclude" });
+  dash.series[st.id] = await getJSON(`/api/v1/stations/${encodeURIComponent(st.id)}/readings?${q}`);
+}
+
+// --- alarm levels (admin) --------------------------------------------------------------------------------------------
 let levelsStation = null;
 function openLevels(st) {
   levelsStation = st; const a = st.alarm_levels_m;
   $("#levels-station").textContent = st.name;
   $("#lv-bd1").value = a.BD1; $("#lv-bd2").value = a.BD2; $("#lv-bd3").value = a.BD3;
-  $("#lv-record").value = a.record === null || a.record === undefined ? "" : a.record;
+  $("#lv-record").value = isSet(a.record) ? a.record : "";
   $("#lv-reason").value = ""; $("#levels-error").textContent = "";
   $("#levels-dialog").showModal();
 }
@@ -92,34 +165,29 @@ async function saveLevels(ev) {
   }
   const r = await api(`/api/v1/stations/${encodeURIComponent(levelsStation.id)}/alarm-levels`,
     { method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
-  if (!r.ok) { const p = await r.json().catch(() => ({})); $("#levels-error").textContent = `${t("not_saved")}: ${p.detail || r.status}`; return; }
+  if (!r.ok) { $("#levels-error").textContent = `${t("not_saved")}: ${await problemText(r)}`; return; }
   $("#levels-dialog").close(); await refreshDashboard();
 }
 
-function renderStations() { $("#stations").replaceChildren(...dash.stations.map(stationCard)); renderSchematic(); }
-
+// --- cameras and indicators ------------------------------------------------------------------------------------------
 function renderCameras() {
   $("#cameras").replaceChildren(...dash.cameras.map((c) => el("article", { class: "camera", "data-camera": c.id },
-    c.snapshot_url ? el("img", { src: c.snapshot_url, alt: `${c.site}`, loading: "lazy" }) : el("p", { class: "muted" }, t("no_frame")),
+    c.snapshot_url ? el("img", { src: c.snapshot_url, alt: c.site, loading: "lazy" }) : el("p", { class: "muted" }, t("no_frame")),
     el("h3", {}, c.site),
-    el("p", {}, `${t("dust_index")}: `, el("strong", {}, c.dust_index === null || c.dust_index === undefined ? "–" : fmtNum(c.dust_index, 2)),
-      " · ", `${t("status")}: ${c.status || "–"}`))));
+    el("p", {}, `${t("dust_index")}: `, el("strong", {}, isSet(c.dust_index) ? fmtNum(c.dust_index, 2) : "–"),
+      c.dust_index_ts ? el("span", { class: "muted" }, ` ${t("at")} ${fmtTime(c.dust_index_ts)}`) : null),
+    el("p", {}, `${t("status")}: `, el("span", { class: "cam-state", "data-state": c.status_code || "" },
+      c.status_code ? t(`camstate.${c.status_code}`) : "–")))));
 }
 
 function renderIndicators(ind) {
   const rows = [["sensors_up", ind.sensor_availability, "%"], ["cameras_up", ind.camera_availability, "%"],
-    ["acked_in_target", ind.ack_within_target, "%"], ["median_ack", ind.median_ack_s === null || ind.median_ack_s === undefined ? null : ind.median_ack_s / 60, t("minutes")]];
+    ["acked_in_target", ind.ack_within_target, "%"], ["median_ack", isSet(ind.median_ack_s) ? ind.median_ack_s / 60 : null, t("minutes")]];
   $("#indicators").replaceChildren(...rows.flatMap(([k, v, unit]) => [el("dt", {}, t(k)),
-    el("dd", {}, v === null || v === undefined ? "–" : unit === "%" ? `${fmtNum(v * 100, 0)} %` : `${fmtNum(v, 0)} ${unit}`)]));
+    el("dd", {}, !isSet(v) ? "–" : unit === "%" ? `${fmtNum(v * 100, 0)} %` : `${fmtNum(v, 0)} ${unit}`)]));
 }
 
-async function loadSeries(st) {
-  const end = new Date().toISOString(), start = new Date(Date.now() - 24 * 3600e3).toISOString();
-  const r = await getJSON(`/api/v1/stations/${encodeURIComponent(st.id)}/readings?start=${start}&end=${end}&points=288`);
-  dash.series[st.id] = r.buckets;
-}
-
-
+// --- loading and rendering -------------------------------------------------------------------------------------------
 async function refreshDashboard() {
   const [st, cams, ind] = await Promise.all([getJSON("/api/v1/stations"), getJSON("/api/v1/cameras").catch(() => ({ cameras: [] })),
     getJSON("/api/v1/indicators").catch(() => ({}))]);
@@ -127,28 +195,35 @@ async function refreshDashboard() {
   await Promise.all(dash.stations.map(loadSeries));
   renderDashboard();
 }
-function renderDashboard() { renderStations(); renderCameras(); renderIndicators(dash.indicators); }
+
+function renderDashboard() {
+  document.title = t("page_title");
+  renderSummary(); renderSchematic(); renderZoom();
+  $("#stations").replaceChildren(...dash.stations.map(stationCard));
+  drawCharts(true);
+  renderCameras(); renderIndicators(dash.indicators);
+}
 
 let refreshTimer = null;
 function scheduleRefresh(delay = 400) { clearTimeout(refreshTimer); refreshTimer = setTimeout(() => refreshDashboard().catch(() => {}), delay); }
 
-function onReading(d) {
-  const st = dash.stations.find((s) => s.id === d.station_id);
-  if (!st) return;
-  scheduleRefresh(2000);
-}
+let resizeFrame = null;
+function onResize() { cancelAnimationFrame(resizeFrame); resizeFrame = requestAnimationFrame(() => drawCharts()); }
 
 TW.page({
   async start() {
     if (onAlertPage()) return;
     $("#levels-form").addEventListener("submit", saveLevels);
     $("#levels-cancel").addEventListener("click", () => $("#levels-dialog").close());
+    document.querySelectorAll("#zoom button[data-span]").forEach((b) => b.addEventListener("click", () => setSpan(b.dataset.span).catch(() => {})));
+    window.addEventListener("resize", onResize);
     await refreshDashboard().catch(() => {});
     setInterval(() => refreshDashboard().catch(() => {}), 60000);
   },
   render() { if (!onAlertPage()) renderDashboard(); },
   onEvent(type, data) {
     if (onAlertPage()) return;
-    if (type === "reading") onReading(data); else if (type !== "alert") scheduleRefresh();
+    if (type === "reading") { if (dash.stations.some((s) => s.id === data.station_id)) scheduleRefresh(2000); }
+    else if (type !== "alert") scheduleRefresh();
   },
 });

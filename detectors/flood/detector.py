@@ -16,7 +16,7 @@ import numpy as np
 
 from tichwatch.config.flood import FloodSettings
 from tichwatch.config.schema import StationConfig
-from tichwatch.core.detection import Detection, Severity
+from tichwatch.core.detection import TAKEN_OVER_BY, Detection, Severity
 from tichwatch.core.samples import Reading
 from tichwatch.detectors.flood import health
 from tichwatch.detectors.flood.forecast import Forecast, ForecastModel, model_forecast, trend_forecast, upstream_rise
@@ -148,6 +148,21 @@ class FloodDetector:
             None if st.trend is None else round(st.trend.rate_m_per_h, 4), st.forecast, st.warning.active, st.rapid,
             [k for k in health.HEALTH_KINDS if k in st.faults],
         )
+
+    def holds(self, kind: str, subject: str, now: float) -> bool | None:
+        """Does the detector hold the condition (kind, subject) now, as its state stands (after warming from the
+        stored readings at a restart)? None when it cannot tell: not one of its stations or kinds, or a station it
+        has no reading of (nothing to judge by)."""
+        st = self._stations.get(subject)
+        if st is None or st.last_seen_ts is None:
+            return None
+        if kind == health.OFFLINE:
+            return health.OFFLINE in st.faults or health.is_offline(now, st.last_seen_ts, st.cfg.expected_interval_s,
+                                                                    self.settings)
+        if kind in health.HEALTH_KINDS:
+            return kind in st.faults
+        flood = {LEVEL: st.level.index > 0, RAPID_RISE: st.rapid, FORECAST: st.warning.active}
+        return flood.get(kind)
 
     def commune_status(self) -> CommuneStatus:
         """The status of every station and the commune's summary."""
@@ -308,6 +323,7 @@ class FloodDetector:
     def _flood_evidence(self, st: _Station, level: float) -> dict[str, Any]:
         nxt = st.next_level()
         fc = st.forecast if st.forecast is not None and nxt is not None and st.forecast.next_level == nxt[0] else None
+        forecast = fc.evidence() if fc is not None else {}  # its times are absolute: a message never goes stale
         return {
             "station_name": st.cfg.name,
             "level_m": level,
@@ -320,6 +336,7 @@ class FloodDetector:
             "eta_s": None if fc is None or fc.eta_s is None else round(fc.eta_s, 1),
             "eta_low_s": None if fc is None or fc.eta_low_s is None else round(fc.eta_low_s, 1),
             "eta_high_s": None if fc is None or fc.eta_high_s is None else round(fc.eta_high_s, 1),
+            **{k: forecast.get(k) for k in ("eta_ts", "eta_low_ts", "eta_high_ts", "forecast_ts")},
             "record_m": st.cfg.alarm.record_m,
         }
 
@@ -346,21 +363,32 @@ class FloodDetector:
                           st.ladder.name(st.level.index), "rising fast" if now else "rise slowed", ev)]
 
     def _warning(self, st: _Station, ts: float) -> list[Detection]:
+        """The early warning's step. A warning ends when its level is reached: the `flood.level` alert takes the
+        situation over, so the forecast's clear says so (TAKEN_OVER_BY: its alert resolves at once, no hold, and
+        no bulletin or radio script reads a forecast of a level already reached); a warning of the next level up,
+        if one qualifies, is then a new warning, not the old one renamed."""
         warned = st.warning.level
         step = step_warning(st.warning, st.forecast, ts, self.settings)
         st.warning = step.state
         if step.action is None:
             return []
         fc = st.forecast
-        if step.action == "clear" or fc is None:
+        reached = warned is not None and warned in st.ladder.names and st.level.index >= st.ladder.names.index(
+            warned) + 1
+        out: list[Detection] = []
+        if step.action == "clear" or fc is None or reached:
             ev = fc.evidence() if fc else {}
             ev.update({"withdrawn_level": warned, "station_name": st.cfg.name})
-            reached = warned is not None and st.level.index >= st.ladder.names.index(warned) + 1
-            reason = f"{warned} reached" if reached else step.reason  # the top level leaves no forecast to tell
-            return [Detection(FORECAST, st.cfg.id, ts, False, Severity.INFO, None, "h", None, reason, ev)]
+            reason = step.reason
+            if reached:
+                ev[TAKEN_OVER_BY] = LEVEL
+                reason = f"{warned} reached: the level alert takes over"
+            out.append(Detection(FORECAST, st.cfg.id, ts, False, Severity.INFO, None, "h", None, reason, ev))
+        if step.action == "clear" or fc is None:
+            return out
         ev = fc.evidence()
         ev.update({"horizon_s": self.settings.forecast_horizon_s, "warning_since_ts": step.state.since_ts,
                    "station_name": st.cfg.name})
         severity = warning_severity(st.ladder.names.index(fc.next_level) + 1)
         value = None if fc.eta_s is None else round(fc.eta_s / 3600, 2)
-        return [Detection(FORECAST, st.cfg.id, ts, True, severity, value, "h", fc.next_level, step.reason, ev)]
+        return [*out, Detection(FORECAST, st.cfg.id, ts, True, severity, value, "h", fc.next_level, step.reason, ev)]

@@ -61,6 +61,9 @@ class Forecast:
             "eta_low_s": _round(self.eta_low_s),
             "eta_high_s": _round(self.eta_high_s),
             "eta_ts": _round(None if self.eta_s is None else self.ts + self.eta_s),
+            "eta_low_ts": _round(None if self.eta_low_s is None else self.ts + self.eta_low_s),
+            "eta_high_ts": _round(None if self.eta_high_s is None else self.ts + self.eta_high_s),
+            "forecast_ts": self.ts,  # the reading it was made from: the "as of" of every time above
             "method": self.method,
         }
 

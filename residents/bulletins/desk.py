@@ -8,12 +8,14 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
-from tichwatch.alerts.outbox import Outbox
+from tichwatch.alerts.outbox import Outbox, of_bulletin
 from tichwatch.alerts.storage import rows_of
 from tichwatch.config.bulletins import BulletinSettings
 from tichwatch.config.schema import Settings
+from tichwatch.core.events import BulletinChanged
 from tichwatch.residents.bulletins import storage, workflow
 from tichwatch.residents.bulletins.compose import LANGUAGES, compose_bulletin, compose_radio_script
 from tichwatch.residents.bulletins.files import BulletinFiles
@@ -27,8 +29,18 @@ from tichwatch.residents.bulletins.gather import (
 from tichwatch.residents.bulletins.publishing import UNFIT_CHANNELS, legacy_retries, queue_deliveries
 from tichwatch.residents.bulletins.schedule import is_due, is_emergency
 from tichwatch.residents.bulletins.snapshot import BulletinKind
+from tichwatch.residents.bulletins.storage import Search
 from tichwatch.residents.bulletins.views import bulletin_document, delivery_document
-from tichwatch.residents.bulletins.workflow import Authority, BulletinRecord, LogEntry, Origin, Step, WorkflowError
+from tichwatch.residents.bulletins.workflow import (
+    Authority,
+    BulletinRecord,
+    BulletinState,
+    EmergencyRule,
+    LogEntry,
+    Origin,
+    Step,
+    WorkflowError,
+)
 from tichwatch.residents.speech import SpeechUnavailable, spoken
 from tichwatch.store.store import Store
 
@@ -37,13 +49,16 @@ log = logging.getLogger(__name__)
 SCHEDULE_ACTOR = "schedule"
 """The actor of bulletins the schedule makes (and publishes, for emergencies without approval)."""
 
+Announce = Callable[[BulletinChanged], None]
+"""Where the desk tells of each committed step (the event bus: the live stream and the desk's page listen)."""
+
 
 class BulletinDesk:
     """Bulletins of one deployment: the workflow's I/O, the schedule thread and the files."""
 
     def __init__(self, settings: Settings, bulletins: BulletinSettings, store: Store, reading_link: ReadingLink,
                  clock: Callable[[], float] = time.time, flood: FloodStatusSource | None = None,
-                 *, outbox: Outbox, stations: StationsNow):
+                 *, outbox: Outbox, stations: StationsNow, announce: Announce = lambda event: None):
         self.settings = settings
         self.bulletins = bulletins
         self.store = store
@@ -52,6 +67,7 @@ class BulletinDesk:
         self.flood = flood
         self.stations = stations  # the registry's, never the file's list: bulletins cite the levels in force
         self.outbox = outbox
+        self.announce = announce
         self.files = BulletinFiles(store.data_dir)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -70,12 +86,12 @@ class BulletinDesk:
         self.files.write_pictures(composed)
         with self.store.transaction() as conn:
             storage.save(conn, step.record, step.log)
+        self._announce(step.record, "created", actor, now)
         return step.record
 
-    def _change(self, bulletin_id: str, step: Callable[[BulletinRecord], Step]) -> BulletinRecord:
-        """Apply a workflow step to the stored bulletin in one transaction (KeyError when there is none)."""
-        with self.store.transaction() as conn:
-            return _apply(conn, bulletin_id, step)
+    def _announce(self, record: BulletinRecord, action: str, actor: str, now: float) -> None:
+        """Tell the bus of a committed step."""
+        self.announce(BulletinChanged(record.id, action, record.state.value, actor, now))
 
     def _check_receivers(self, names: Sequence[str]) -> None:
         """ValueError for names that are not receivers able to take a bulletin."""
@@ -87,15 +103,45 @@ class BulletinDesk:
     def edit(self, bulletin_id: str, changes: Mapping[str, str], actor: str) -> BulletinRecord:
         """Change texts of an unpublished bulletin (an approved one goes back to draft)."""
         now = self.clock()
-        return self._change(bulletin_id, lambda r: workflow.edit(r, changes, now, actor))
+        with self.store.transaction() as conn:
+            done = _apply(conn, bulletin_id, lambda r: workflow.edit(r, changes, now, actor))
+        if done.log:
+            self._announce(done.record, "edited", actor, now)
+        return done.record
 
     def approve(self, bulletin_id: str, actor: str) -> BulletinRecord:
-        """An officer approves a draft."""
+        """An officer approves a draft: never one who wrote or edited it (NotPermitted). The caller checks the role."""
         now = self.clock()
-        return self._change(bulletin_id, lambda r: workflow.approve(r, now, actor))
+        with self.store.transaction() as conn:
+            log = storage.log_of(rows_of(conn), bulletin_id)
+            done = _apply(conn, bulletin_id, lambda r: workflow.approve(r, now, actor, workflow.authors(r, log)))
+        self._announce(done.record, "approved", actor, now)
+        return done.record
 
-    def publish(self, bulletin_id: str, actor: str, authority: Authority,
+    def authors(self, record: BulletinRecord) -> frozenset[str]:
+        """Who wrote the bulletin's texts (its author and its editors): none of them may approve it."""
+        return workflow.authors(record, self.log_of(record.id))
+
+    def emergency_rule(self) -> EmergencyRule:
+        """The emergency rule now: the open flood alerts at the hourly level or above, and the deployment's
+        setting for publishing without approval."""
+        alerts = public_alerts(self.store, self.bulletins.public_kinds)
+        urgent = tuple(a.id for a in alerts if is_emergency([(a.kind, a.level)], self.bulletins.hourly_from_level))
+        return EmergencyRule(urgent, self.bulletins.emergency_without_approval)
+
+    def publish(self, bulletin_id: str, actor: str, officer: bool,
                 channels: Sequence[str] | None = None) -> BulletinRecord:
+        """Publish an approved bulletin, or an emergency draft under the emergency rule (workflow.
+        publishing_authority: WorkflowError or NotPermitted saying why not); `officer`: the person has the officer
+        role. See `_publish` for what publishing does."""
+        before = self.get(bulletin_id)
+        if before is None:
+            raise KeyError(bulletin_id)
+        rule = self.emergency_rule()
+        return self._publish(before, actor, workflow.publishing_authority(before, officer, rule), rule, channels)
+
+    def _publish(self, before: BulletinRecord, actor: str, authority: Authority, rule: EmergencyRule,
+                 channels: Sequence[str] | None) -> BulletinRecord:
         """Publish (feeds at once) and, in the same transaction, queue a delivery per receiver in the outbox; sends
         nothing itself. The radio audio is synthesised before that transaction (like evidence files), so the link
         every delivery carries works when it arrives."""
@@ -104,28 +150,59 @@ class BulletinDesk:
             self._check_receivers(channels)
 
         def step(r: BulletinRecord) -> Step:
-            return workflow.publish(r, r.channels if channels is None else channels, now, actor, authority)
+            return workflow.publish(r, r.channels if channels is None else channels, now, actor, authority, rule)
 
-        before = self.get(bulletin_id)
-        if before is None:
-            raise KeyError(bulletin_id)
+        bulletin_id = before.id
         step(before)  # refused here (WorkflowError) before any audio is made
         entries = self._synthesise(before, now, actor)
         spoken_script = before.content["radio_vi"]
 
         def checked_step(r: BulletinRecord) -> Step:
-            if r.content["radio_vi"] != spoken_script:
-                raise WorkflowError("the radio script was edited while publishing: publish again")
+            if r.content["radio_vi"] != spoken_script or r.state is not before.state:
+                raise WorkflowError("the bulletin was changed while publishing: publish again", "changed")
             return step(r)
 
         with self.store.transaction() as conn:
-            record = _apply(conn, bulletin_id, checked_step)
+            record = _apply(conn, bulletin_id, checked_step).record
             targets = record.channels if channels is None else channels
             entries += queue_deliveries(conn, self.outbox, record, targets, self.settings.alerts,
                                         self.document(record), self.settings.language, now, actor)
             storage.add_log(conn, record.id, entries)
         self.outbox.wake()
+        self._announce(record, "published", actor, now)
         return record
+
+    def retry(self, bulletin_id: str, receiver: str, actor: str) -> bool:
+        """Queue a published bulletin's failed delivery to a receiver again (logged `retry_requested`); True when
+        queued, False when one is waiting already (asking twice queues once). KeyError without the bulletin,
+        WorkflowError when there is nothing to retry, ValueError when the receiver cannot take bulletins any more."""
+        now = self.clock()
+        with self.store.transaction() as conn:  # one writer at a time: two requests cannot both see "failed"
+            record = storage.get(rows_of(conn), bulletin_id)
+            if record is None:
+                raise KeyError(bulletin_id)
+            latest = {r["receiver"]: r for r in of_bulletin(rows_of(conn), bulletin_id)}.get(receiver)
+            if not workflow.retry_needed(record, latest["state"] if latest else None, receiver):
+                return False
+            assert latest is not None  # retry_needed refuses a receiver without a delivery
+            self._check_receivers([receiver])
+            entries = [LogEntry(now, actor, "retry_requested", {"receiver": receiver,
+                                                                "after_attempts": latest["attempts"]})]
+            entries += queue_deliveries(conn, self.outbox, record, [receiver], self.settings.alerts,
+                                        self.document(record), self.settings.language, now, actor)
+            storage.add_log(conn, record.id, entries)
+        self.outbox.wake()
+        self._announce(record, "retry_requested", actor, now)
+        return True
+
+    def audio_preview(self, record: BulletinRecord) -> Path:
+        """The radio audio of a bulletin: the published one, or a preview of a draft's script as it is now
+        (SpeechUnavailable when espeak-ng or sox is missing or fails)."""
+        published = self.files.path(record.id, f"radio.{self.bulletins.audio_format}")
+        if record.state is BulletinState.PUBLISHED and published.exists():
+            return published
+        return self.files.audio_preview(record.id, spoken(record.content["radio_vi"]), self.bulletins.audio_format,
+                                        self.bulletins.speech_rate_wpm)
 
     def _synthesise(self, record: BulletinRecord, now: float, actor: str) -> list[LogEntry]:
         """Write the radio audio of a bulletin (when the deployment makes audio); the log entry saying how it went."""
@@ -144,9 +221,10 @@ class BulletinDesk:
         """A bulletin in any state, or None."""
         return storage.get(self.store.query_all, bulletin_id)
 
-    def published(self, limit: int = 50, after: tuple[object, ...] | None = None) -> list[BulletinRecord]:
-        """Published bulletins, newest first (continuing after a (published_ts, id) key)."""
-        return storage.published(self.store.query_all, limit, after)
+    def published(self, limit: int = 50, after: tuple[object, ...] | None = None,
+                  search: Search | None = None) -> list[BulletinRecord]:
+        """Published bulletins, newest first (continuing after a (published_ts, id) key), those `search` finds."""
+        return storage.published(self.store.query_all, limit, after, search)
 
     def unpublished(self, limit: int = 50) -> list[BulletinRecord]:
         """Drafts and approved bulletins, newest first."""
@@ -170,14 +248,13 @@ class BulletinDesk:
         """Draft the scheduled bulletin when one is due (publishing it at once when it is an emergency bulletin and
         the deployment allows that); return it, or None when none was due."""
         now = self.clock()
-        alerts = public_alerts(self.store, self.bulletins.public_kinds)
-        emergency = is_emergency(((a.kind, a.level) for a in alerts), self.bulletins.hourly_from_level)
+        rule = self.emergency_rule()
         last = storage.last_scheduled_ts(self.store.query_all)
-        if not is_due(now, last, emergency, self.bulletins.daily_local, self.settings.timezone):
+        if not is_due(now, last, rule.in_force, self.bulletins.daily_local, self.settings.timezone):
             return None
-        record = self.create(SCHEDULE_ACTOR, "schedule", "emergency" if emergency else "routine")
-        if emergency and self.bulletins.emergency_without_approval:
-            record = self.publish(record.id, SCHEDULE_ACTOR, "emergency")
+        record = self.create(SCHEDULE_ACTOR, "schedule", "emergency" if rule.in_force else "routine")
+        if rule.in_force and rule.without_approval:
+            record = self._publish(record, SCHEDULE_ACTOR, "emergency", rule, None)
         return record
 
     def start(self) -> None:
@@ -227,11 +304,11 @@ class BulletinDesk:
             self._thread = None
 
 
-def _apply(conn: sqlite3.Connection, bulletin_id: str, step: Callable[[BulletinRecord], Step]) -> BulletinRecord:
+def _apply(conn: sqlite3.Connection, bulletin_id: str, step: Callable[[BulletinRecord], Step]) -> Step:
     """Apply a workflow step to the stored bulletin in the caller's transaction (KeyError when there is none)."""
     record = storage.get(rows_of(conn), bulletin_id)
     if record is None:
         raise KeyError(bulletin_id)
     done = step(record)
     storage.save(conn, done.record, done.log)
-    return done.record
+    return done

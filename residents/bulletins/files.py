@@ -1,8 +1,11 @@
 """A bulletin's files in the data directory: chart and card PNGs per language (drawn when the draft is made, from
-the data of that moment) and the radio audio (synthesised at publication, from the script as approved)."""
+the data of that moment), the radio audio (synthesised at publication, from the script as approved) and a preview of
+the audio of a draft's script (on request, one per bulletin, replaced when the script changes)."""
 from __future__ import annotations
 
+import hashlib
 import os
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -19,6 +22,7 @@ class BulletinFiles:
 
     def __init__(self, data_dir: Path):
         self.root = Path(data_dir) / "bulletins"
+        self._speaking = threading.Lock()  # one synthesis at a time: espeak-ng and sox take a core each
 
     def path(self, bulletin_id: str, name: str) -> Path:
         """Where a bulletin's file lives (chart-vi.png, card-en.png, radio.ogg …)."""
@@ -42,3 +46,18 @@ class BulletinFiles:
     def write_audio(self, bulletin_id: str, script: str, audio_format: str, rate_wpm: int) -> Path:
         """Synthesise the radio script (espeak-ng, voice vi) into radio.<format>."""
         return self._write(bulletin_id, f"radio.{audio_format}", synthesize(script, audio_format, rate_wpm))
+
+    def audio_preview(self, bulletin_id: str, script: str, audio_format: str, rate_wpm: int) -> Path:
+        """The script spoken, for listening before publication: made once per script text (preview-<hash>.<format>,
+        replacing the bulletin's older preview), one synthesis at a time."""
+        digest = hashlib.sha256(f"{rate_wpm}:{script}".encode()).hexdigest()[:16]
+        name = f"preview-{digest}.{audio_format}"
+        with self._speaking:
+            path = self.path(bulletin_id, name)
+            if path.exists():
+                return path
+            made = self._write(bulletin_id, name, synthesize(script, audio_format, rate_wpm))
+            for old in made.parent.glob("preview-*"):
+                if old != made:
+                    old.unlink(missing_ok=True)
+            return made

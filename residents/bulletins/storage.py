@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
+import unicodedata
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 
 from tichwatch.residents.bulletins.facts import Figure
 from tichwatch.residents.bulletins.workflow import BulletinRecord, BulletinState, LogEntry
@@ -46,11 +48,53 @@ def get(query: Query, bulletin_id: str) -> BulletinRecord | None:
     return _record(rows[0]) if rows else None
 
 
-def published(query: Query, limit: int = 50, after: tuple[object, ...] | None = None) -> list[BulletinRecord]:
-    """Published bulletins, newest first; `after` is the (published_ts, id) the list continues after."""
+MAX_SEARCH_WORDS = 8
+"""Words of a search that count (the rest are ignored)."""
+MAX_WORD_CHARS = 64
+"""Characters of a search word that count."""
+
+
+def search_words(text: str) -> tuple[str, ...]:
+    """The words of a search text (letters and digits, Unicode NFC, đ as d like the index; at most
+    MAX_SEARCH_WORDS of MAX_WORD_CHARS)."""
+    words = re.findall(r"\w+", unicodedata.normalize("NFC", text).replace("đ", "d").replace("Đ", "D"))
+    return tuple(w[:MAX_WORD_CHARS] for w in words[:MAX_SEARCH_WORDS])
+
+
+@dataclass(frozen=True)
+class Search:
+    """What to look for among published bulletins: every word (as a word prefix, case and tone marks ignored) in a
+    title, quote or text of either language or the id; published from `start_ts` (inclusive) to `end_ts`
+    (exclusive)."""
+
+    words: tuple[str, ...] = ()
+    start_ts: float | None = None
+    end_ts: float | None = None
+
+    def where(self) -> tuple[str, tuple[object, ...]]:
+        """SQL conditions on `bulletins` (each starting with AND) and their parameters."""
+        conditions: list[str] = []
+        params: list[object] = []
+        if self.words:
+            conditions.append("id IN (SELECT id FROM bulletins_search WHERE bulletins_search MATCH ?)")
+            params.append(" ".join(f'"{w}"*' for w in self.words))  # a quoted prefix per word: no FTS5 operators
+        if self.start_ts is not None:
+            conditions.append("published_ts >= ?")
+            params.append(self.start_ts)
+        if self.end_ts is not None:
+            conditions.append("published_ts < ?")
+            params.append(self.end_ts)
+        return "".join(f"AND {c} " for c in conditions), tuple(params)
+
+
+def published(query: Query, limit: int = 50, after: tuple[object, ...] | None = None,
+              search: Search | None = None) -> list[BulletinRecord]:
+    """Published bulletins, newest first; `after` is the (published_ts, id) the list continues after; `search`
+    narrows them."""
     where, params = ("AND (published_ts, id) < (?, ?) ", (*after,)) if after else ("", ())
-    return [_record(r) for r in query(f"SELECT * FROM bulletins WHERE state = 'published' {where}"
-                                      "ORDER BY published_ts DESC, id DESC LIMIT ?", (*params, limit))]
+    found, found_params = (search or Search()).where()
+    return [_record(r) for r in query(f"SELECT * FROM bulletins WHERE state = 'published' {where}{found}"
+                                      "ORDER BY published_ts DESC, id DESC LIMIT ?", (*params, *found_params, limit))]
 
 
 def unpublished(query: Query, limit: int = 50) -> list[BulletinRecord]:

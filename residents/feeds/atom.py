@@ -12,7 +12,6 @@ ATOM_NS = "http://www.w3.org/2005/Atom"
 """The Atom namespace."""
 ATOM_MEDIA_TYPE = "application/atom+xml"
 """Media type of an Atom feed."""
-ET.register_namespace("", ATOM_NS)
 
 
 @dataclass(frozen=True)
@@ -54,7 +53,10 @@ class Feed:
 
 
 def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
-    el = ET.SubElement(parent, f"{{{ATOM_NS}}}{tag}", {k: v for k, v in attrs.items() if v is not None})
+    # plain names under a root that declares the Atom namespace as the default: ElementTree's prefix registry is
+    # global (the CAP module's messages have their own default namespace), and its default_namespace option refuses
+    # unqualified attributes such as rel and href
+    el = ET.SubElement(parent, tag, {k: v for k, v in attrs.items() if v is not None})
     if text is not None:
         el.text = text
     return el
@@ -71,7 +73,7 @@ def _link(parent: ET.Element, link: Link) -> None:
 
 def atom_xml(feed: Feed, timezone: str) -> bytes:
     """The feed as Atom XML (times local with their offset)."""
-    root = ET.Element(f"{{{ATOM_NS}}}feed", {"{http://www.w3.org/XML/1998/namespace}lang": feed.lang})
+    root = ET.Element("feed", {"xmlns": ATOM_NS, "{http://www.w3.org/XML/1998/namespace}lang": feed.lang})
     _sub(root, "id", feed.id)
     _sub(root, "title", feed.title)
     _sub(root, "subtitle", feed.subtitle)

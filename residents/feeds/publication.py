@@ -1,22 +1,29 @@
-"""The public feeds of a deployment, read from the store: CAP messages by id, the Atom feed of active alerts and the
-Atom feed of published bulletins."""
+"""The public feeds of a deployment, read from the store: CAP messages by id (their bytes as issued), the Atom feed of
+active alerts (each entry the latest issued message's headline and description) and the Atom feed of published
+bulletins."""
 from __future__ import annotations
 
+import logging
+import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
 from tichwatch.alerts.model import Alert
-from tichwatch.alerts.storage import audit_of, get_alert
+from tichwatch.alerts.storage import get_alert, rows_of
 from tichwatch.alerts.templates import Composer
 from tichwatch.alerts.views import alert_url
 from tichwatch.config.bulletins import BulletinSettings
 from tichwatch.config.schema import Settings
 from tichwatch.core.links import atom_feed_url, bulletin_links, cap_message_url
 from tichwatch.residents.bulletins.files import AUDIO_TYPES
-from tichwatch.residents.bulletins.gather import is_public, public_alerts
+from tichwatch.residents.bulletins.gather import public_alerts
 from tichwatch.residents.bulletins.workflow import BulletinRecord
 from tichwatch.residents.feeds.atom import Entry, Feed, Link, atom_xml
-from tichwatch.residents.feeds.cap import CAP_MEDIA_TYPE, CapMessage, cap_messages, cap_xml, public_message
+from tichwatch.residents.feeds.cap import CAP_LANGUAGES, CAP_MEDIA_TYPE, CAP_NS
+from tichwatch.residents.feeds.issued import IssuedMessage, issued_message, issued_of
+from tichwatch.residents.feeds.issuer import CapIssuer, pending
 from tichwatch.store.store import Store
+
+log = logging.getLogger(__name__)
 
 FEED_TEXTS: dict[str, dict[str, tuple[str, str]]] = {
     "vi": {"alerts": ("Cảnh báo lũ và bụi – xã {commune}",
@@ -39,27 +46,39 @@ class Feeds:
         self.bulletins = bulletins
         self.store = store
         self.composer = Composer(settings)
+        self.issuer = CapIssuer(settings, bulletins, self.composer)
+        """Issues the CAP messages; its `record` is the alert engine's recorder (see app.service)."""
 
     def cap_url(self, message_id: str) -> str:
         """Public URL of a CAP message."""
         return cap_message_url(self.settings.http.public_url, message_id)
 
-    def messages(self, alert: Alert) -> list[CapMessage]:
-        """The CAP messages of an alert, oldest first."""
-        return cap_messages(alert, audit_of(self.store.query_all, alert.id))
+    def messages(self, alert: Alert) -> list[IssuedMessage]:
+        """The issued CAP messages of an alert, oldest first; changes without one yet (an older database) are issued
+        now from their audit entries, once."""
+        if pending(self.store.query_all, alert.id):
+            try:
+                with self.store.transaction() as conn:
+                    current = get_alert(rows_of(conn), alert.id)
+                    if current is not None:
+                        return self.issuer.catch_up(conn, current)
+            except Exception:  # a read must not fail for it: what is issued already is still served
+                log.exception("could not issue the pending CAP messages of alert %s", alert.id)
+        return issued_of(self.store.query_all, alert.id)
 
-    def cap(self, message_id: str) -> bytes | None:
-        """The CAP XML of a message id (<alert id>-<n>), None when there is no such public message."""
+    def cap(self, message_id: str) -> IssuedMessage | None:
+        """The issued CAP message with this id (<alert id>-<n>), None when there is no such public message."""
         alert_id, _, number = message_id.rpartition("-")
         # ASCII digits only: str.isdigit() also takes superscripts such as "²", which int() refuses
-        alert = get_alert(self.store.query_all, alert_id) if number.isascii() and number.isdigit() else None
-        if alert is None or not is_public(alert.kind, self.bulletins.public_kinds):
+        if not (number.isascii() and number.isdigit()):
             return None
-        messages = self.messages(alert)
-        n = int(number)
-        if not 1 <= n <= len(messages):
+        found = issued_message(self.store.query_all, message_id)
+        if found is not None:
+            return found
+        alert = get_alert(self.store.query_all, alert_id)
+        if alert is None or not self.issuer.is_public(alert):
             return None
-        return cap_xml(messages[n - 1], messages[:n - 1], self.settings, self.bulletins, self.composer)
+        return next((m for m in self.messages(alert) if m.message_id == message_id), None)
 
     def _feed(self, which: str, lang: str, entries: Sequence[Entry], now: float) -> bytes:
         commune = self.settings.commune
@@ -71,15 +90,16 @@ class Feeds:
         return atom_xml(feed, self.settings.timezone)
 
     def alerts_atom(self, lang: str, now: float) -> bytes:
-        """Atom feed of the active public alerts, newest change first, each linking its latest CAP message."""
+        """Atom feed of the active public alerts, newest change first: each entry is the alert's latest issued CAP
+        message (its headline and description as issued, in the feed's language) and links it."""
         entries = []
         for alert in public_alerts(self.store, self.bulletins.public_kinds):
             messages = self.messages(alert)
             if not messages:
                 continue
             last = messages[-1]
-            message = public_message(last, lang, self.composer)
-            entries.append(Entry(alert_url(self.settings, alert.id), message.title, last.sent_ts, message.text,
+            title, summary = headline_and_description(last.xml, lang)
+            entries.append(Entry(alert_url(self.settings, alert.id), title, last.sent_ts, summary,
                                  [Link(self.cap_url(last.message_id), "alternate", CAP_MEDIA_TYPE, "CAP 1.2"),
                                   Link(alert_url(self.settings, alert.id), "related", "text/html")],
                                  published_ts=messages[0].sent_ts, categories=[alert.kind]))
@@ -101,3 +121,14 @@ class Feeds:
                 content=r.content[f"text_{lang}"], published_ts=r.published_ts, categories=[r.kind]))
         return self._feed("bulletins", lang, entries, now)
 
+
+
+def headline_and_description(xml: bytes, lang: str) -> tuple[str, str]:
+    """The headline and description of an issued CAP message's info block in a language (vi or en)."""
+    ns = {"cap": CAP_NS}
+    root = ET.fromstring(xml)
+    for info in root.findall("cap:info", ns):
+        if info.findtext("cap:language", namespaces=ns) == CAP_LANGUAGES[lang]:
+            return (info.findtext("cap:headline", default="", namespaces=ns),
+                    info.findtext("cap:description", default="", namespaces=ns))
+    return "", ""

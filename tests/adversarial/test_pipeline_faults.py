@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -57,7 +57,8 @@ class DetectionLog:
         self.committed: list[Detection] = []
         self.refuse_level: float | None = None
 
-    def apply(self, conn: sqlite3.Connection, detections: Sequence[Detection], now: float) -> list[Event]:
+    def apply(self, conn: sqlite3.Connection, detections: Sequence[Detection], now: float,
+              observed: Mapping[str, float]) -> list[Event]:
         for d in detections:
             if self.refuse_level is not None and d.value == self.refuse_level:
                 raise ValueError("this detection cannot be handled")
@@ -206,11 +207,12 @@ def test_a_tick_whose_detections_cannot_be_committed_detects_them_again(
     class Once(DetectionLog):
         failed = False
 
-        def apply(self, conn: sqlite3.Connection, detections: Sequence[Detection], now: float) -> list[Event]:
+        def apply(self, conn: sqlite3.Connection, detections: Sequence[Detection], now: float,
+                  observed: Mapping[str, float]) -> list[Event]:
             if not Once.failed:
                 Once.failed = True
                 raise ValueError("the alert stage failed once")
-            return super().apply(conn, detections, now)
+            return super().apply(conn, detections, now, observed)
 
     once = Once()
     pipeline.sinks[:] = [once]

@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.alerts.harness import Clock, flood_level, people_settings
+from tests.alerts.harness import Clock, detection, flood_level, people_settings
 from tichwatch.api.accounts import Role
 from tichwatch.api.app import create_app
 from tichwatch.app.service import Service
+from tichwatch.core.detection import Severity
 
 OFFICER_PW = "officer-password-1"
 
@@ -47,7 +48,7 @@ def test_public_reads_with_filters_and_audit_log(api: tuple[TestClient, Service,
     doc = listed["alerts"][0]
     assert doc["subject_name"] == "Trạm thử" and doc["severity"] == "critical" and doc["level"] == "BD2"
     assert doc["started_at_local"].endswith("+07:00") and doc["url"].endswith(f"/alerts/{alert_id}")
-    assert doc["title"] == "[BÁO ĐỘNG II] Trạm thử: mực nước 7,42 m, vượt báo động II"
+    assert doc["title"] == "[BÁO ĐỘNG II] Trạm thử: mực nước 7,42 m lúc 21:13 ngày 21/09/2026, vượt báo động II"
     assert client.get("/api/v1/alerts", params={"state": "resolved"}).json()["count"] == 0
     assert client.get("/api/v1/alerts", params={"kind": "flood."}).json()["count"] == 1
     assert client.get("/api/v1/alerts", params={"kind": "sensor."}).json()["count"] == 0
@@ -132,3 +133,41 @@ def test_acknowledge_link_expires(api: tuple[TestClient, Service, Clock]) -> Non
     clock.advance(svc.settings.alerts.ack_link_ttl_s + 1)
     r = client.post(link)
     assert r.status_code == 410 and "hết hạn" in r.text
+
+
+def test_the_active_list_is_most_severe_first_then_newest_across_pages(api: tuple[TestClient, Service, Clock]) -> None:
+    client, svc, clock = api
+    raised = [("camera.offline", "cam1", Severity.WARNING), ("flood.level", "st1", Severity.EMERGENCY),
+              ("sensor.spike", "st2", Severity.INFO), ("flood.rapid_rise", "st2", Severity.WARNING),
+              ("flood.level", "st2", Severity.CRITICAL), ("sensor.battery", "st1", Severity.WARNING)]
+    for kind, subject, severity in raised:  # one a minute: the camera first, the battery last
+        d = (flood_level(subject, {Severity.EMERGENCY: "BD3", Severity.CRITICAL: "BD2"}[severity], clock())
+             if kind == "flood.level" else detection(kind, subject, clock(), severity=severity))
+        with svc.store.transaction() as conn:
+            svc.alerts.engine.apply(conn, [d], clock())
+        clock.advance(60)
+    expected = [("flood.level", "st1"), ("flood.level", "st2"), ("sensor.battery", "st1"),
+                ("flood.rapid_rise", "st2"), ("camera.offline", "cam1"), ("sensor.spike", "st2")]
+    listed = client.get("/api/v1/alerts").json()["alerts"]
+    assert [(a["kind"], a["subject"]) for a in listed] == expected
+    paged, url = [], "/api/v1/alerts?limit=4"
+    while url:
+        page = client.get(url).json()
+        paged += [(a["kind"], a["subject"]) for a in page["alerts"]]
+        url = page["next"]
+    assert paged == expected  # the cursor carries the severity: no alert twice or missed
+    history = client.get("/api/v1/alerts", params={"state": "all"}).json()["alerts"]
+    assert [(a["kind"], a["subject"]) for a in history] == [(k, s) for k, s, _ in reversed(raised)]  # newest first
+
+
+def test_titles_in_the_language_asked_for(api: tuple[TestClient, Service, Clock]) -> None:
+    client, svc, clock = api
+    alert_id = _raise_bd2(svc, clock)
+    english = "[ALARM LEVEL II] Trạm thử: water level 7.42 m at 21:13 on 21/09/2026, above alarm level II"
+    vietnamese = "[BÁO ĐỘNG II] Trạm thử: mực nước 7,42 m lúc 21:13 ngày 21/09/2026, vượt báo động II"
+    assert client.get("/api/v1/alerts", params={"lang": "en"}).json()["alerts"][0]["title"] == english
+    assert client.get(f"/api/v1/alerts/{alert_id}", params={"lang": "en"}).json()["alert"]["title"] == english
+    by_header = client.get("/api/v1/alerts", headers={"Accept-Language": "fr;q=0.9, en-GB;q=0.8, vi;q=0.1"})
+    assert by_header.json()["alerts"][0]["title"] == english and by_header.headers["vary"] == "Accept-Language"
+    assert client.get("/api/v1/alerts", headers={"Accept-Language": "de"}).json()["alerts"][0]["title"] == vietnamese
+    assert client.get("/api/v1/alerts", params={"lang": "fr"}).status_code == 422

@@ -64,7 +64,7 @@ def test_bd2_reading_to_vietnamese_webhook_and_acknowledgement_stops_repeats(
         assert first["alert"]["level"] == "BD2" and first["alert"]["severity"] == "critical"
         local = datetime.fromtimestamp(now, ZoneInfo("Asia/Ho_Chi_Minh")).strftime("%H:%M ngày %d/%m/%Y")
         title, text = first["message"]["title"], first["message"]["text"]
-        assert title == "[BÁO ĐỘNG II] Trạm thử: mực nước 7,45 m, vượt báo động II"
+        assert title == f"[BÁO ĐỘNG II] Trạm thử: mực nước 7,45 m lúc {local}, vượt báo động II"
         assert f"lúc {local}" in text and "Xu thế: đang lên" in text and "Việc cần làm:" in text
         alert_id = first["alert"]["id"]
 

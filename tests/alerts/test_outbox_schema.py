@@ -31,7 +31,7 @@ def test_an_upgrade_keeps_waiting_notifications_and_delivers_them(tmp_path: Path
     old.close()
 
     h = Harness(settings)
-    assert h.store.schema_version == len(MIGRATIONS) == 8
+    assert h.store.schema_version == len(MIGRATIONS) >= 8
     (row,) = h.rows()
     assert (row["id"], row["idempotency_key"], row["alert_id"], row["bulletin_id"], row["state"]) == (
         41, "k-41", change.alert.id, None, "pending")

@@ -41,9 +41,12 @@ def test_lifecycle_steps() -> None:
     assert [e.action for e in raised.audit] == ["raised"] and raised.audit[0].data["acknowledgement_cleared"]
     cleared = model.on_detection(raised.alert, flood_level("st1", None, T0 + 30), T0 + 30, POLICY, 0).alert
     assert cleared is not None and cleared.resolve_after_ts == T0 + 330 and cleared.open
-    assert model.hold_expired(cleared, T0 + 329).alert is None
-    done = model.hold_expired(cleared, T0 + 330).alert
+    assert model.hold_expired(cleared, T0 + 329, T0 + 329).alert is None
+    late = model.hold_expired(cleared, T0 + 330, T0 + 9000)  # the readings' clock ran it out; processed much later
+    done = late.alert
     assert done is not None and done.state is AlertState.RESOLVED and done.resolved_by == model.SYSTEM
+    assert done.resolved_ts == T0 + 330 and done.updated_ts == T0 + 9000  # resolved when the hold ended on the river
+    assert late.audit[0].ts == T0 + 9000 and late.audit[0].data == {"clock_ts": T0 + 330, "clock": "readings"}
     flapping = model.on_detection(raised.alert, flood_level("st1", None, T0 + 30), T0 + 30, POLICY, 3).alert
     assert flapping is not None and flapping.resolve_after_ts == T0 + 3630
 

@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.support import make_settings
-from tichwatch.api.app import create_app
 from tichwatch.api.pagination import decode_cursor, encode_cursor
 from tichwatch.api.problems import ApiProblem
 from tichwatch.app.service import Service
@@ -23,11 +19,9 @@ NOW = 1_790_000_000.0
 
 
 @pytest.fixture
-def api(tmp_path: Path) -> Iterator[tuple[TestClient, Service]]:
-    svc = Service(make_settings(tmp_path / "data"), clock=lambda: NOW)
-    with TestClient(create_app(svc, manage_lifecycle=False)) as client:
-        yield client, svc
-    svc.store.close()
+def api(api_now: tuple[TestClient, Service]) -> tuple[TestClient, Service]:
+    """The app, not started, at NOW (tests/api/conftest.py)."""
+    return api_now
 
 
 def _open_alerts(svc: Service, n: int, start_ts: float) -> None:

@@ -19,8 +19,9 @@ def _browser_available() -> bool:
     return Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()
 
 
-def make_driver(width: int, height: int, mobile: bool = False) -> webdriver.Chrome:
-    """A headless Chromium of the given window size (emulating a phone's viewport) that records console messages."""
+def make_driver(width: int, height: int, mobile: bool = False, extra_args: tuple[str, ...] = ()) -> webdriver.Chrome:
+    """A headless Chromium of the given window size (emulating a phone's viewport) that records console messages;
+    `extra_args` are more Chromium switches."""
     if not _browser_available():
         if os.environ.get("CI"):
             pytest.fail("Chromium/chromedriver missing in CI: .ci/setup installs the Debian packages")
@@ -28,7 +29,7 @@ def make_driver(width: int, height: int, mobile: bool = False) -> webdriver.Chro
     opts = webdriver.ChromeOptions()
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--disable-quic", f"--window-size={width},{height}"):
+                "--disable-quic", f"--window-size={width},{height}", *extra_args):
         opts.add_argument(arg)
     if mobile:
         opts.add_experimental_option("mobileEmulation", {"deviceMetrics": {"width": width, "height": height,

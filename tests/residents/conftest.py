@@ -154,7 +154,7 @@ def make_world(tmp_path: Path, bulletins: BulletinSettings | None = None, alerts
     b = bulletins or BulletinSettings(channels=["portal", "zalo"])
     service.bulletins = BulletinDesk(service.settings, b, service.store, lambda r: permalink(service, r),  # type: ignore[attr-defined]
                                      lambda: clock[0], flood, outbox=delivery.outbox,
-                                     stations=service.stations.stations)
+                                     stations=service.stations.stations, announce=service.bus.publish)
     service.feeds = Feeds(service.settings, b, service.store)  # type: ignore[attr-defined]
     app = create_app(service, manage_lifecycle=False)
     if not any(getattr(r, "path", "") == "/feeds/alerts.atom" for r in app.routes):

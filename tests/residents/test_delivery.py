@@ -31,7 +31,7 @@ def _published(world: World) -> str:
     """Draft, approve and publish a bulletin through the desk; its id."""
     record = world.desk.create("comm")
     world.desk.approve(record.id, "officer")
-    world.desk.publish(record.id, "officer", "officer")
+    world.desk.publish(record.id, "officer", officer=True)
     return record.id
 
 
@@ -168,8 +168,8 @@ def test_an_edit_while_the_audio_is_made_stops_the_publication(world: World, mon
         return made(r, now, actor)
 
     monkeypatch.setattr(world.desk, "_synthesise", edited_meanwhile)
-    with pytest.raises(WorkflowError, match="edited while publishing"):
-        world.desk.publish(record.id, "officer", "officer")
+    with pytest.raises(WorkflowError, match="changed while publishing"):
+        world.desk.publish(record.id, "officer", officer=True)
     again = world.desk.get(record.id)
     assert again is not None and again.state is BulletinState.DRAFT  # not published with audio of the old script
     assert world.desk.deliveries(record.id) == {"state": "none", "receivers": []}

@@ -30,7 +30,8 @@ def test_draft_edit_approve_publish_with_audit(world: World) -> None:
                    headers=world.auth("comm")).json()
     assert edited["vi"]["quote"] == "Câu trích dẫn đã sửa." and edited["state"] == "draft"
     assert c.post(f"/api/v1/bulletins/{bid}/approve", headers=world.auth("comm")).status_code == 403
-    assert c.post(f"/api/v1/bulletins/{bid}/publish", headers=world.auth("comm")).status_code == 403
+    unapproved = c.post(f"/api/v1/bulletins/{bid}/publish", headers=world.auth("officer"))
+    assert unapproved.status_code == 409 and unapproved.json()["code"] == "needs_approval"
     world.clock[0] = NOW + 120
     approved = c.post(f"/api/v1/bulletins/{bid}/approve", headers=world.auth("officer")).json()
     assert approved["state"] == "approved" and approved["approved_by"] == "key:officer"
@@ -156,8 +157,8 @@ def test_communicator_publishes_emergency_without_approval_only_when_allowed(aut
         assert w.client.post(f"/api/v1/bulletins/{bid}/publish", headers=w.auth("comm")).status_code == expected
     routine = auto_world.client.post("/api/v1/bulletins", json={"kind": "routine"},
                                      headers=auto_world.auth("comm")).json()["id"]
-    assert auto_world.client.post(f"/api/v1/bulletins/{routine}/publish",
-                                  headers=auto_world.auth("comm")).status_code == 403
+    refused = auto_world.client.post(f"/api/v1/bulletins/{routine}/publish", headers=auto_world.auth("comm"))
+    assert refused.status_code == 409 and refused.json()["code"] == "needs_approval"
 
 
 def test_routine_schedule_makes_a_draft_and_unknown_receivers_are_refused(world: World) -> None:

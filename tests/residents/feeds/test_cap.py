@@ -1,4 +1,5 @@
-"""CAP 1.2 messages of alert changes pass the CAP 1.2 rules; the validator catches what breaks them."""
+"""CAP 1.2 messages of alert changes are valid (OASIS schema and CAP rules) and say what to do until when; the
+hand-written rule checker catches what breaks them, and so does the schema where it can."""
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
@@ -6,9 +7,10 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from tests.residents.conftest import NOW, World
+from tests.residents.feeds.cap_schema import schema_problems
 from tichwatch.alerts import storage as alert_storage
 from tichwatch.alerts.model import resolve
-from tichwatch.residents.feeds.cap import CAP_NS, cap_codes, cap_time
+from tichwatch.residents.feeds.cap import CAP_NS, cap_codes, cap_time, instruction
 from tichwatch.residents.feeds.cap_rules import cap_problems
 
 NS = {"cap": CAP_NS}
@@ -25,16 +27,16 @@ def _messages(world: World) -> list[bytes]:
         alert_storage.add_audit(conn, change.audit)
     out = []
     for m in feeds.messages(change.alert):
-        body = feeds.cap(m.message_id)
-        assert body is not None
-        out.append(body)
+        found = feeds.cap(m.message_id)
+        assert found is not None
+        out.append(found.xml)
     return out
 
 
 def test_alert_update_cancel_chain_is_valid_cap(world: World) -> None:
     first, update, cancel = _messages(world)
     for body in (first, update, cancel):
-        assert cap_problems(body) == []
+        assert cap_problems(body) == [] and schema_problems(body) == []
     roots = [ET.fromstring(b) for b in (first, update, cancel)]
     assert [r.findtext("cap:msgType", namespaces=NS) for r in roots] == ["Alert", "Update", "Cancel"]
     ids = [r.findtext("cap:identifier", namespaces=NS) for r in roots]
@@ -58,7 +60,29 @@ def test_alert_update_cancel_chain_is_valid_cap(world: World) -> None:
     assert roots[0].find("cap:info/cap:severity", NS).text == "Moderate"  # type: ignore[union-attr]  # BD1
     end = roots[2].find("cap:info", NS)
     assert end is not None and end.findtext("cap:responseType", namespaces=NS) == "AllClear"
-    assert end.find("cap:expires", NS) is None and roots[2].findtext("cap:note", namespaces=NS) == "nước đã rút"
+    assert roots[2].findtext("cap:note", namespaces=NS) == "nước đã rút"
+    # every message says until when it is in force: alerts and updates 6 h, the all-clear 1 h (defaults)
+    assert [r.findtext("cap:info/cap:expires", namespaces=NS) for r in roots] == [
+        "2026-09-20T08:00:00+07:00", "2026-09-20T11:00:00+07:00", "2026-09-20T09:00:00+07:00"]
+    # and what to do, per level, Vietnamese first
+    assert "theo dõi thông báo" in (roots[0].findtext("cap:info/cap:instruction", namespaces=NS) or "")
+    assert "Chuẩn bị sẵn sàng sơ tán" in (vi.findtext("cap:instruction", namespaces=NS) or "")
+    assert "Get ready to evacuate" in (infos[1].findtext("cap:instruction", namespaces=NS) or "")
+    assert "xuống dưới mức báo động" in (end.findtext("cap:instruction", namespaces=NS) or "")
+
+
+def test_instructions_follow_the_level_and_kind_in_both_languages() -> None:
+    assert "Di dời ngay người già, trẻ em" in instruction("flood.level", "BD3", "Alert", "vi")
+    assert "không qua ngầm, tràn" in instruction("flood.level", "BD3", "Update", "vi").lower()
+    assert "Move elderly people, children" in instruction("flood.level", "BD3", "Update", "en")
+    assert "mức lịch sử" in instruction("flood.level", "RECORD", "Update", "vi")
+    assert "dự báo lên báo động III" in instruction("flood.forecast", "BD3", "Alert", "vi")
+    assert "lên nhanh" in instruction("flood.rapid_rise", "BD1", "Alert", "vi")
+    assert "khẩu trang" in instruction("dust.plume", None, "Alert", "vi")
+    assert "đã kết thúc" in instruction("flood.forecast", "BD3", "Cancel", "vi")
+    assert instruction("something.else", None, "Alert", "en") == "Follow the commune's announcements."
+    levels = [instruction("flood.level", lv, "Alert", "vi") for lv in ("BD1", "BD2", "BD3", "RECORD")]
+    assert len(set(levels)) == 4  # each level says something of its own
 
 
 def test_mapping_and_times() -> None:
@@ -94,11 +118,22 @@ GOOD = (f'<alert xmlns="{CAP_NS}"><identifier>a-1</identifier><sender>s@x</sende
     ("<certainty>Observed", "<certainty>Sure", "is not one of"),
 ])
 def test_validator_catches_broken_messages(old: str, new: str, problem: str) -> None:
-    assert cap_problems(GOOD.encode()) == []
+    assert cap_problems(GOOD.encode()) == [] and schema_problems(GOOD.encode()) == []
     broken = GOOD.replace(old, new, 1)
     assert broken != GOOD
     problems = cap_problems(broken.encode())
     assert any(problem in p for p in problems), problems
+
+
+@pytest.mark.parametrize(("old", "new"), [
+    ("+07:00</sent>", "Z</sent>"),  # the schema's pattern wants a numeric offset
+    ("<msgType>Alert", "<msgType>Warning"),
+    ("<severity>Severe</severity>", ""),
+    ("<category>Met</category><event>Flood</event>", "<event>Flood</event><category>Met</category>"),
+    ("<certainty>Observed", "<certainty>Sure"),
+])
+def test_the_schema_refuses_what_the_rules_refuse_where_it_can(old: str, new: str) -> None:
+    assert schema_problems(GOOD.replace(old, new, 1).encode()) != []
 
 
 def test_validator_rejects_references_in_bad_form_and_foreign_roots() -> None:
