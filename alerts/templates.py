@@ -27,6 +27,10 @@ from tichwatch.config.schema import Settings
 TEMPLATES = Path(__file__).with_name("templates")
 """Where the *.j2 files are."""
 
+ADVICE_APART = "cap"
+"""The receiver name of messages whose format carries what to do in a field of its own (CAP's <instruction>): their
+texts leave the "what to do" line out, so the advice is not said twice in two wordings."""
+
 LIST_VIEWER = ReceiverConfig(name="list", channel=LogChannel(type="log"))
 """The receiver an alert list is rendered for: officers, in the deployment's language."""
 LANGUAGES: tuple[str, ...] = ("vi", "en")
@@ -128,7 +132,8 @@ class Composer:
         station = s.station(a.subject)
         return {
             "lang": c.receiver.language or s.language, "timezone": s.timezone, "commune": s.commune,
-            "audience": c.receiver.audience, "notice": c.notice, "tier": c.tier.name if c.tier else None,
+            "audience": c.receiver.audience, "advice": c.receiver.name != ADVICE_APART, "notice": c.notice,
+            "tier": c.tier.name if c.tier else None,
             "firing_since_ts": a.firing_since_ts, "id": a.id, "kind": a.kind, "family": a.kind.split(".")[0],
             "subject": a.subject, "subject_name": subject_name(s, a.subject),
             "river": station.river if station else None, "is_station": station is not None, "state": a.state.value,

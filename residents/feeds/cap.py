@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 from tichwatch.alerts.channels.base import Message
 from tichwatch.alerts.model import Alert, AlertState, AuditEntry
 from tichwatch.alerts.stages import Candidate
-from tichwatch.alerts.templates import Composer
+from tichwatch.alerts.templates import ADVICE_APART, Composer
 from tichwatch.alerts.views import alert_url, subject_name
 from tichwatch.config.alerts import LogChannel, NoticeKind, ReceiverConfig
 from tichwatch.config.bulletins import BulletinSettings
@@ -179,7 +179,7 @@ def _area(info: ET.Element, a: Alert, settings: Settings, bulletins: BulletinSet
 
 def public_message(change: PublicChange, lang: str, composer: Composer) -> Message:
     """The change as the public hears of it (alert templates, audience public): headline and description."""
-    receiver = ReceiverConfig(name="cap", channel=LogChannel(type="log"), language=lang, audience="public")
+    receiver = ReceiverConfig(name=ADVICE_APART, channel=LogChannel(type="log"), language=lang, audience="public")
     return composer.compose(Candidate(change.alert, change.alert.labels(), receiver, change.notice, None),
                             change.sent_ts)
 

@@ -69,6 +69,10 @@ def test_alert_update_cancel_chain_is_valid_cap(world: World) -> None:
     assert "Chuẩn bị sẵn sàng sơ tán" in (vi.findtext("cap:instruction", namespaces=NS) or "")
     assert "Get ready to evacuate" in (infos[1].findtext("cap:instruction", namespaces=NS) or "")
     assert "xuống dưới mức báo động" in (end.findtext("cap:instruction", namespaces=NS) or "")
+    # said once: the description leaves the advice to <instruction>
+    descriptions = [i.findtext("cap:description", namespaces=NS) or ""
+                    for r in roots for i in r.findall("cap:info", NS)]
+    assert descriptions and not any("Việc cần làm" in d or "What to do" in d for d in descriptions)
 
 
 def test_instructions_follow_the_level_and_kind_in_both_languages() -> None:
