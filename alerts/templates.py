@@ -143,7 +143,9 @@ class Composer:
             **eta_times(a.evidence, a.detected_ts), "clearing": a.open and a.clearing_ts is not None,
             "clearing_ts": a.clearing_ts, "resolved_ts": a.resolved_ts,
             "detected_ts": a.detected_ts, "started_ts": a.started_ts, "now": now, "acknowledged_by": a.acknowledged_by,
-            "resolved_by": a.resolved_by, "resolve_reason": a.resolve_reason, "url": alert_url(s, a.id),
+            "resolved_by": a.resolved_by,
+            "resolve_reason": self._redactor.text(a.resolve_reason) if a.resolve_reason else None,
+            "url": alert_url(s, a.id),
             "ack_url": None,
         }
 

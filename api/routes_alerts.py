@@ -96,7 +96,8 @@ def list_alerts(request: Request, response: Response,
                                lambda a: storage.sort_key(a, by_severity))
     now, language = rt.clock(), _lang(rt, request, response, lang)
     documents = [_document(rt, a, rt.composer.title_of(a, now, language)) for a in found]
-    return {"alerts": with_marks(rt.store.query_all, documents, rt.settings.timezone),  # false alarms: routes_desk
+    # false alarms: routes_desk; a mark's note is an officer's free text, redacted like the log
+    return {"alerts": rt.redactor.document(with_marks(rt.store.query_all, documents, rt.settings.timezone)),
             "count": len(found), "next": next_url}
 
 
@@ -111,7 +112,7 @@ def get_alert(request: Request, response: Response, alert_id: str,
         raise ApiProblem(404, "Unknown alert", f"no alert with id {alert_id!r}; see /api/v1/alerts")
     tz = rt.settings.timezone
     document = _document(rt, alert, rt.composer.title_of(alert, rt.clock(), _lang(rt, request, response, lang)))
-    return {"alert": with_marks(rt.store.query_all, [document], tz)[0],
+    return {"alert": rt.redactor.document(with_marks(rt.store.query_all, [document], tz)[0]),
             "log": rt.redactor.document([audit_document(e, tz) for e in storage.audit_of(rt.store.query_all,
                                                                                          alert_id)]),
             "notifications": rt.redactor.document(outbox.of_alert(rt.store.query_all, alert_id))}

@@ -113,7 +113,10 @@ function renderHistory() {
 // -- one bulletin ---------------------------------------------------------------------------------------------------
 async function openBulletin(id, scroll = true) {
   if (desk.selected !== id) {
-    desk.selected = id; desk.doc = null; desk.dirty = {}; desk.chosen = null;
+    // unsaved texts kept over a sign-out (a session that ended mid-edit) come back when the same person reopens it
+    const me = state.user ? state.user.username : null;
+    const kept = desk.kept && desk.kept.id === id && desk.kept.user === me ? desk.kept.dirty : {};
+    desk.selected = id; desk.doc = null; desk.dirty = kept; desk.kept = null; desk.chosen = null;
     desk.textsKey = desk.picturesKey = null;
     resetAudio();
   }
@@ -368,7 +371,10 @@ function renderGate() {
   gate.hidden = ok;
   gate.textContent = t(state.user ? "bl_need_role" : "bl_need_signin");
   for (const id of ["#bl-new-panel", "#bl-queue-panel", "#bl-history-panel"]) $(id).hidden = !ok;
-  if (!ok) { desk.loadedFor = null; desk.selected = null; desk.doc = null; $("#bl-editor").hidden = true; say(""); }
+  if (!ok) {
+    if (desk.selected && Object.keys(desk.dirty || {}).length) desk.kept = { id: desk.selected, dirty: desk.dirty, user: desk.loadedFor };
+    desk.loadedFor = null; desk.selected = null; desk.doc = null; $("#bl-editor").hidden = true; say("");
+  }
 }
 
 function enter() {

@@ -17,6 +17,10 @@ AUDIO_TYPES = {"ogg": "audio/ogg", "wav": "audio/wav"}
 """Media types of the audio formats."""
 
 
+PREVIEWS_KEPT = 3
+"""Audio previews a bulletin keeps (the newest): an older one may still be streaming to a listener."""
+
+
 class BulletinFiles:
     """Files of bulletins under `<data_dir>/bulletins/<id>/`."""
 
@@ -48,8 +52,9 @@ class BulletinFiles:
         return self._write(bulletin_id, f"radio.{audio_format}", synthesize(script, audio_format, rate_wpm))
 
     def audio_preview(self, bulletin_id: str, script: str, audio_format: str, rate_wpm: int) -> Path:
-        """The script spoken, for listening before publication: made once per script text (preview-<hash>.<format>,
-        replacing the bulletin's older preview), one synthesis at a time."""
+        """The script spoken, for listening before publication: made once per script text (preview-<hash>.<format>),
+        one synthesis at a time; the bulletin keeps its newest PREVIEWS_KEPT previews, so one being sent to a listener
+        is not deleted under it by the next edit's preview."""
         digest = hashlib.sha256(f"{rate_wpm}:{script}".encode()).hexdigest()[:16]
         name = f"preview-{digest}.{audio_format}"
         with self._speaking:
@@ -57,7 +62,7 @@ class BulletinFiles:
             if path.exists():
                 return path
             made = self._write(bulletin_id, name, synthesize(script, audio_format, rate_wpm))
-            for old in made.parent.glob("preview-*"):
-                if old != made:
-                    old.unlink(missing_ok=True)
+            older = sorted((p for p in made.parent.glob("preview-*") if p != made), key=lambda p: p.stat().st_mtime)
+            for old in older[:max(0, len(older) - (PREVIEWS_KEPT - 1))]:
+                old.unlink(missing_ok=True)
             return made

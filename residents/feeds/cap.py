@@ -244,8 +244,8 @@ def cap_xml(message_id: str, change: PublicChange, references: Sequence[str], se
     _sub(root, "status", bulletins.cap_status)
     _sub(root, "msgType", change.msg_type)
     _sub(root, "scope", "Public")
-    if change.msg_type == "Cancel" and change.alert.resolve_reason:
-        _sub(root, "note", change.alert.resolve_reason)
+    # no <note> from an officer's resolve reason: free text typed for colleagues (a name, a phone number) must not
+    # reach a public message that can never be taken back
     if references:
         _sub(root, "references", " ".join(references))
     for lang in CAP_LANGUAGES:

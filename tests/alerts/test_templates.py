@@ -150,3 +150,18 @@ def test_an_offline_station_says_since_when(tmp_path: Path) -> None:
     assert composer.title_of(alert, AT_0710 + 7200) == (
         "[CẢNH BÁO] Trạm thử: trạm không gửi số liệu từ 05:40 ngày 20/09/2026")
     assert composer.title_of(alert, AT_0710, "en") == "[WARNING] Trạm thử: no readings since 05:40 on 20/09/2026"
+
+
+def test_a_resolution_by_hand_keeps_the_figure_true_and_the_officers_words_private(tmp_path: Path) -> None:
+    alert, composer, _ = _compose(tmp_path)
+    done = model.resolve(alert, AT_0710 + 600, "truc.ban", "Anh Bình 0912345678 báo nước đã rút").alert
+    assert done is not None
+    officers = composer.compose(Candidate(done, done.labels(), ReceiverConfig.model_validate(
+        {"name": "duty", "channel": {"type": "log"}}), "resolved", None), AT_0710 + 600)
+    # the last figure was above BĐ II when the officer resolved: never "đã xuống dưới" (it did not, as far as we know)
+    assert "7,42 m lúc 07:10 ngày 20/09/2026, vượt báo động II" in officers.text
+    assert "đã xuống dưới" not in officers.text
+    assert "[phone]" in officers.text and "0912345678" not in officers.text  # redacted even for officers' channels
+    public = composer.compose(Candidate(done, done.labels(), ReceiverConfig.model_validate(
+        {"name": "fb", "channel": {"type": "log"}, "audience": "public"}), "resolved", None), AT_0710 + 600)
+    assert "Anh Bình" not in public.text and "truc.ban" not in public.text

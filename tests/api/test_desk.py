@@ -111,7 +111,7 @@ def test_false_alarm_mark_is_for_officers_audited_shown_and_counted(api: tuple[T
     flood, dust = _raise(svc, clock, flood_level("st1", "BD2", clock(), 7.42),
                          Detection("dust.plume", "cam1", clock(), True, Severity.WARNING, 0.8, "", reason="bụi"))
     url = f"/api/v1/alerts/{flood}/false-alarm"
-    note = {"note": "Rác mắc vào cảm biến"}
+    note = {"note": "Rác mắc vào cảm biến, báo anh Bình 0912345678"}
     assert client.post(url, json=note).status_code == 401
     assert client.post(url, json=note, headers=_auth(client, "nguoi.xem")).status_code == 403
     officer = _auth(client)
@@ -122,10 +122,10 @@ def test_false_alarm_mark_is_for_officers_audited_shown_and_counted(api: tuple[T
     assert r.status_code == 201 and r.json()["false_alarm"]["marked_by"] == "an"
     assert client.post(url, json=note, headers=officer).status_code == 409
     doc = client.get(f"/api/v1/alerts/{flood}").json()
-    assert doc["alert"]["false_alarm"]["note"] == "Rác mắc vào cảm biến"
+    assert doc["alert"]["false_alarm"]["note"] == "Rác mắc vào cảm biến, báo anh Bình [phone]"  # redacted: public
     assert doc["alert"]["state"] == "firing"  # a mark is not a resolution
     assert [(e["action"], e["actor"], e["reason"]) for e in doc["log"]][-1] == \
-        ("false_alarm.marked", "an", "Rác mắc vào cảm biến")
+        ("false_alarm.marked", "an", "Rác mắc vào cảm biến, báo anh Bình [phone]")
     listed = {a["id"]: a["false_alarm"] for a in client.get("/api/v1/alerts").json()["alerts"]}
     assert listed[flood]["marked_by"] == "an" and listed[dust] is None
     counts = _counts(client)
