@@ -23,6 +23,7 @@ from tichwatch.alerts.stages import Candidate
 from tichwatch.alerts.views import alert_url, subject_name
 from tichwatch.config.alerts import LogChannel, ReceiverConfig
 from tichwatch.config.schema import Settings
+from tichwatch.core.i18n import text
 
 TEMPLATES = Path(__file__).with_name("templates")
 """Where the *.j2 files are."""
@@ -59,6 +60,7 @@ def make_environment() -> SandboxedEnvironment:
     env = SandboxedEnvironment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, trim_blocks=True,
                                lstrip_blocks=True, autoescape=select_autoescape(["html.j2"]))
     env.filters.update(num=_num, clock=_clock, day=_day, sentence=_sentence)
+    env.globals["t"] = text  # the one text catalogue: t(lang, key), the words the pages use too
     return env
 
 

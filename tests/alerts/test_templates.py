@@ -17,6 +17,7 @@ from tichwatch.alerts.stages import Candidate
 from tichwatch.alerts.templates import Composer, make_environment
 from tichwatch.config.alerts import EscalationTier, ReceiverConfig
 from tichwatch.core.detection import Detection, Severity
+from tichwatch.core.i18n import text
 
 AT_0710 = datetime(2026, 9, 20, 7, 10, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh")).timestamp()
 POLICY = HoldPolicy(0, 0, 3)
@@ -165,3 +166,12 @@ def test_a_resolution_by_hand_keeps_the_figure_true_and_the_officers_words_priva
     public = composer.compose(Candidate(done, done.labels(), ReceiverConfig.model_validate(
         {"name": "fb", "channel": {"type": "log"}, "audience": "public"}), "resolved", None), AT_0710 + 600)
     assert "Anh Bình" not in public.text and "truc.ban" not in public.text
+
+
+def test_severity_words_in_messages_are_the_catalogues(tmp_path: Path) -> None:
+    for lang in ("vi", "en"):
+        for severity in (Severity.WARNING, Severity.CRITICAL):
+            plume = Detection("dust.plume", "cam1", AT_0710, True, severity, 0.8, "", None, "plume", {})
+            _, composer, c = _compose(tmp_path, plume, language=lang)
+            word = text(lang, severity.name.lower()).upper()
+            assert composer.compose(c, AT_0710 + 30).title.startswith(f"[{word}]"), (lang, severity)
