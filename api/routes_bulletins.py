@@ -184,7 +184,7 @@ def _allowed(desk: BulletinDesk, record: BulletinRecord, principal: Principal,
     except WorkflowError as exc:
         authority, refusal = None, exc.code
     return {"edit": record.state is not BulletinState.PUBLISHED,
-            "approve": may_approve(record, officer, principal.username, written_by),
+            "approve": principal.via == "token" and may_approve(record, officer, principal.username, written_by),
             "publish": authority, "publish_refused": refusal,
             "retry": record.state is BulletinState.PUBLISHED}
 
@@ -345,7 +345,11 @@ def edit_bulletin(request: Request, bulletin_id: str, body: EditRequest,
 def approve_bulletin(request: Request, bulletin_id: str,
                      principal: Principal = Depends(require_role(Role.OFFICER))) -> dict[str, Any]:
     """The officer's approval, recorded with their name and the time; 403 (`own_bulletin`) for whoever drafted or
-    edited it, an administrator too."""
+    edited it, an administrator too; 403 (`person_required`) for an API key: approval is a person's second pair of
+    eyes, and a machine's key is nobody's (whoever holds it may have drafted the bulletin under their own name)."""
+    if principal.via != "token":
+        raise ApiProblem(403, "Forbidden", "approval is a person's decision: sign in; an API key cannot approve",
+                         code="person_required")
     desk = _desk(request)
     return desk.document(_step(lambda: desk.approve(bulletin_id, principal.username)))
 

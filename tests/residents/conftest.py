@@ -132,8 +132,24 @@ class World:
     clock: list[float]
 
     def auth(self, who: str) -> dict[str, str]:
-        """The API-key header of `comm` (a communicator, who may draft) or `officer`."""
+        """The header of `comm` (a communicator's API key: machines may draft) or `officer` (a signed-in person:
+        approval is a person's decision)."""
+        if who == "officer":
+            return self.person("officer", Role.OFFICER)
         return {"X-API-Key": self.tokens[who]}
+
+    def person(self, name: str, role: Role) -> dict[str, str]:
+        """The bearer header of a signed-in account `name` with `role` (created on first use; signed in again when
+        the test's clock has moved past the session's end)."""
+        password = f"{name}-password-for-tests"
+        if name not in self.tokens:
+            self.service.accounts.add_user(name, password, role, self.clock[0])
+        token = self.tokens.get(name)
+        if token is None or self.service.accounts.from_token(token, self.clock[0]) is None:
+            session = self.service.accounts.login(name, password, "testclient", self.clock[0])
+            assert session is not None
+            self.tokens[name] = session.token
+        return {"Authorization": f"Bearer {self.tokens[name]}"}
 
     def deliver(self, advance_s: float = 0.0) -> None:
         """Move the clock, then let every receiver's dispatcher send what is due (as its thread would)."""
@@ -160,8 +176,7 @@ def make_world(tmp_path: Path, bulletins: BulletinSettings | None = None, alerts
     if not any(getattr(r, "path", "") == "/feeds/alerts.atom" for r in app.routes):
         app.include_router(routes_bulletins.router)
         app.include_router(routes_feeds.router)
-    tokens = {name: service.accounts.add_api_key(name, role, NOW)  # keys: no argon2 hashing, fast tests
-              for name, role in (("comm", Role.COMMUNICATOR), ("officer", Role.OFFICER))}
+    tokens = {"comm": service.accounts.add_api_key("comm", Role.COMMUNICATOR, NOW)}  # a key: no argon2 hashing
     with TestClient(app) as client:
         yield World(service, service.bulletins, client, flood, channels, tokens, clock)  # type: ignore[attr-defined]
     service.store.close()

@@ -41,8 +41,8 @@ def _doc(world: World, bid: str, who: dict[str, str]) -> dict[str, Any]:
 
 
 def test_nobody_approves_a_bulletin_they_drafted_an_admin_neither(world: World) -> None:
-    officer, officer2 = world.auth("officer"), _key(world, "officer2", Role.OFFICER)
-    admin = _key(world, "admin", Role.ADMIN)
+    officer, officer2 = world.auth("officer"), world.person("officer2", Role.OFFICER)
+    admin = world.person("admin", Role.ADMIN)
     for author in (officer, admin):
         bid = _draft(world, author)
         assert _doc(world, bid, author)["allowed"]["approve"] is False  # the page shows no button
@@ -51,19 +51,29 @@ def test_nobody_approves_a_bulletin_they_drafted_an_admin_neither(world: World) 
         assert "another officer must approve" in refused.json()["detail"]
         assert _doc(world, bid, officer2)["allowed"]["approve"] is True
         approved = _post(world, f"{bid}/approve", officer2).json()
-        assert approved["state"] == "approved" and approved["approved_by"] == "key:officer2"
+        assert approved["state"] == "approved" and approved["approved_by"] == "officer2"
     comm_draft = _draft(world, world.auth("comm"))
     assert _post(world, f"{comm_draft}/approve", world.auth("comm")).status_code == 403  # the role: officers approve
     assert _doc(world, comm_draft, world.auth("comm"))["allowed"]["approve"] is False
+
+
+def test_an_api_key_cannot_approve_even_with_the_officer_role(world: World) -> None:
+    bid = _draft(world, world.auth("comm"))
+    machine = _key(world, "siren-gateway", Role.OFFICER)
+    assert _doc(world, bid, machine)["allowed"]["approve"] is False
+    refused = _post(world, f"{bid}/approve", machine)
+    assert refused.status_code == 403 and refused.json()["code"] == "person_required"
+    assert _doc(world, bid, world.auth("officer"))["state"] == "draft"
+    assert _post(world, f"{bid}/approve", world.auth("officer")).status_code == 200  # a signed-in officer may
 
 
 def test_whoever_edited_the_texts_cannot_approve_them(world: World) -> None:
     bid = _draft(world, world.auth("comm"))
     r = world.client.put(f"/api/v1/bulletins/{bid}", json={"title_vi": "Bản tin đã sửa"}, headers=world.auth("officer"))
     assert r.status_code == 200
-    assert _doc(world, bid, world.auth("officer"))["authors"] == ["key:comm", "key:officer"]
+    assert _doc(world, bid, world.auth("officer"))["authors"] == ["key:comm", "officer"]
     assert _post(world, f"{bid}/approve", world.auth("officer")).json()["code"] == "own_bulletin"
-    assert _post(world, f"{bid}/approve", _key(world, "officer2", Role.OFFICER)).status_code == 200
+    assert _post(world, f"{bid}/approve", world.person("officer2", Role.OFFICER)).status_code == 200
 
 
 def test_an_edit_after_approval_withdraws_it_and_publication_waits_for_a_new_one(world: World) -> None:
@@ -75,7 +85,7 @@ def test_an_edit_after_approval_withdraws_it_and_publication_waits_for_a_new_one
     assert edited["state"] == "draft" and edited["approved_by"] is None and edited["approved"] is None
     doc = _doc(world, bid, comm)
     assert [e["action"] for e in doc["log"]][-2:] == ["edited", "approval_withdrawn"]
-    assert doc["log"][-1]["detail"] == {"reason": "edited after approval", "approved_by": "key:officer"}
+    assert doc["log"][-1]["detail"] == {"reason": "edited after approval", "approved_by": "officer"}
     assert doc["allowed"]["publish"] is None and doc["allowed"]["publish_refused"] == "needs_approval"
     refused = _post(world, f"{bid}/publish", officer)
     assert refused.status_code == 409 and refused.json()["code"] == "needs_approval"
@@ -85,7 +95,7 @@ def test_an_edit_after_approval_withdraws_it_and_publication_waits_for_a_new_one
     assert published.status_code == 200 and published.json()["state"] == "published"
     entry = next(e for e in _doc(world, bid, comm)["log"] if e["action"] == "published")
     assert entry["actor"] == "key:comm" and entry["detail"]["authority"] == "approval"
-    assert entry["detail"]["approved_by"] == "key:officer" and "without_approval" not in entry["detail"]
+    assert entry["detail"]["approved_by"] == "officer" and "without_approval" not in entry["detail"]
 
 
 def test_the_emergency_rule_lets_an_officer_publish_an_emergency_draft_without_approval_logged(world: World) -> None:
@@ -178,7 +188,7 @@ def test_search_published_bulletins_by_words_and_dates(world: World) -> None:
     assert [b["id"] for b in first["bulletins"]] == [rain] and "q=" in first["next"]
     assert [b["id"] for b in world.client.get(first["next"]).json()["bulletins"]] == [flood]
     listed = world.client.get("/api/v1/bulletins", params={"q": "khói"}).json()["bulletins"][0]
-    assert (listed["created_by"], listed["approved_by"], listed["published_by"]) == ("key:comm", "key:officer",
+    assert (listed["created_by"], listed["approved_by"], listed["published_by"]) == ("key:comm", "officer",
                                                                                      "key:comm")
     for bad in ({"q": "?!"}, {"start": "yesterday"}, {"start": str(NOW), "end": str(NOW)}):
         r = world.client.get("/api/v1/bulletins", params=bad)
@@ -259,8 +269,8 @@ def test_each_step_and_delivery_is_a_live_bulletin_event(world: World) -> None:
     _post(world, f"{bid}/publish", world.auth("officer"))
     world.deliver()
     assert [(e.action, e.state, e.actor) for e in heard] == [
-        ("created", "draft", "key:comm"), ("edited", "draft", "key:comm"), ("approved", "approved", "key:officer"),
-        ("published", "published", "key:officer")]
+        ("created", "draft", "key:comm"), ("edited", "draft", "key:comm"), ("approved", "approved", "officer"),
+        ("published", "published", "officer")]
     events, lost = hub.since(f"{hub.boot}-{start}")
     assert not lost
     live = [e.data for e in events if e.type == "bulletin"]

@@ -34,7 +34,7 @@ def test_draft_edit_approve_publish_with_audit(world: World) -> None:
     assert unapproved.status_code == 409 and unapproved.json()["code"] == "needs_approval"
     world.clock[0] = NOW + 120
     approved = c.post(f"/api/v1/bulletins/{bid}/approve", headers=world.auth("officer")).json()
-    assert approved["state"] == "approved" and approved["approved_by"] == "key:officer"
+    assert approved["state"] == "approved" and approved["approved_by"] == "officer"
     assert c.post(f"/api/v1/bulletins/{bid}/approve", headers=world.auth("officer")).status_code == 409
     world.clock[0] = NOW + 180
     published = c.post(f"/api/v1/bulletins/{bid}/publish", headers=world.auth("officer")).json()
@@ -60,8 +60,8 @@ def test_draft_edit_approve_publish_with_audit(world: World) -> None:
         ("portal", "sent", 1), ("zalo", "sent", 1)]
     log = doc["log"]
     assert [(e["action"], e["actor"]) for e in log] == [
-        ("created", "key:comm"), ("edited", "key:comm"), ("approved", "key:officer"), ("published", "key:officer"),
-        ("audio_ready", "key:officer"), ("queued", "key:officer"), ("queued", "key:officer")]
+        ("created", "key:comm"), ("edited", "key:comm"), ("approved", "officer"), ("published", "officer"),
+        ("audio_ready", "officer"), ("queued", "officer"), ("queued", "officer")]
     assert log[1]["detail"]["fields"]["quote_vi"]["new"] == "Câu trích dẫn đã sửa."
     assert log[1]["detail"]["fields"]["quote_vi"]["old"].startswith("Theo hệ thống TichWatch")
     assert log[0]["time"]["local"] == "2026-09-20T07:00:00+07:00"
