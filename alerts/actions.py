@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from tichwatch.alerts import model, storage
@@ -117,6 +117,16 @@ def expire_silence(conn: sqlite3.Connection, engine: AlertEngine, silence_id: st
     return expired
 
 
+def run_and_publish(store: Store, bus: EventBus,
+                    work: Callable[[sqlite3.Connection], tuple[T, Sequence[AlertChanged]]]) -> T:
+    """Run `work` in one transaction; after the commit, publish the alert changes it returns (never before: no
+    listener hears of a change that was rolled back)."""
+    with store.transaction() as conn:
+        result, changed = work(conn)
+    bus.publish_all(list(changed))
+    return result
+
+
 class AlertActions:
     """The officers' actions as the API calls them: each in one transaction, its alert changes published on the bus
     after the commit, and delivery woken for the notifications it queued."""
@@ -160,8 +170,6 @@ class AlertActions:
 
     def _run(self, work: Callable[[sqlite3.Connection], tuple[T, list[AlertChanged]]]) -> T:
         """Run `work` in one transaction; after the commit, publish its changes and wake delivery."""
-        with self._store.transaction() as conn:
-            result, changed = work(conn)
-        self._bus.publish_all(changed)
+        result = run_and_publish(self._store, self._bus, work)
         self._wake()
         return result

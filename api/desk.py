@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import Any, TypeVar
 
 from tichwatch.alerts import false_alarms, roster, roster_store
-from tichwatch.alerts.actions import ActionError, required_text
+from tichwatch.alerts.actions import ActionError, required_text, run_and_publish
 from tichwatch.alerts.false_alarms import FalseAlarm
 from tichwatch.alerts.roster import Override, Slot
 from tichwatch.alerts.storage import rows_of
@@ -139,7 +139,4 @@ class Desk:
 
     def _run(self, work: Callable[[sqlite3.Connection], tuple[T, Sequence[AlertChanged]]]) -> T:
         """Run `work` in one transaction; publish its alert changes after the commit."""
-        with self._store.transaction() as conn:
-            result, changed = work(conn)
-        self._bus.publish_all(list(changed))
-        return result
+        return run_and_publish(self._store, self._bus, work)

@@ -29,7 +29,6 @@ async function acknowledge(id) {
   if (r.ok) await (alertPageId() ? loadAlertPage() : loadAlerts());
 }
 
-const alertPageId = () => { const m = location.pathname.match(/^\/alerts\/([A-Za-z0-9_-]+)$/); return m ? m[1] : null; };
 
 // -- the alert page --------------------------------------------------------------------------------------------
 function actorName(actor) {

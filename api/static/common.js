@@ -110,6 +110,8 @@ function showUser() {
   renderAll();
 }
 function signOut() { state.token = null; state.user = null; sessionStorage.removeItem("tw.token"); showUser(); }
+/** The id of the alert whose page this is (/alerts/<id>), or null on any other page. */
+const alertPageId = () => { const m = location.pathname.match(/^\/alerts\/([A-Za-z0-9_-]+)$/); return m ? m[1] : null; };
 const hasRole = (...roles) => !!state.user && roles.includes(state.user.role);
 
 async function signIn(ev) {

@@ -4,7 +4,6 @@
 // A station's level is its latest ACCEPTED reading (the API's `latest`, the same as its status); a rejected one
 // (`latest_rejected`, the charts' `rejected`) is shown as such: a note on the card and a marker off the line.
 const dash = { stations: [], cameras: [], series: {}, indicators: {}, span: spanFromStore(), widths: {} };
-const onAlertPage = () => /^\/alerts\/[A-Za-z0-9_-]+$/.test(location.pathname);
 const CHART_HEIGHT_PX = 210;
 const LEVEL_COLOUR = { BD1: "#8a6d00", BD2: "#b34700", BD3: "#b00020", RECORD: "#6a1b9a" };
 
@@ -212,7 +211,7 @@ function onResize() { cancelAnimationFrame(resizeFrame); resizeFrame = requestAn
 
 TW.page({
   async start() {
-    if (onAlertPage()) return;
+    if (alertPageId()) return;
     $("#levels-form").addEventListener("submit", saveLevels);
     $("#levels-cancel").addEventListener("click", () => $("#levels-dialog").close());
     document.querySelectorAll("#zoom button[data-span]").forEach((b) => b.addEventListener("click", () => setSpan(b.dataset.span).catch(() => {})));
@@ -220,9 +219,9 @@ TW.page({
     await refreshDashboard().catch(() => {});
     setInterval(() => refreshDashboard().catch(() => {}), 60000);
   },
-  render() { if (!onAlertPage()) renderDashboard(); },
+  render() { if (!alertPageId()) renderDashboard(); },
   onEvent(type, data) {
-    if (onAlertPage()) return;
+    if (alertPageId()) return;
     if (type === "reading") { if (dash.stations.some((s) => s.id === data.station_id)) scheduleRefresh(2000); }
     else if (type !== "alert") scheduleRefresh();
   },

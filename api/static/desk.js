@@ -4,10 +4,9 @@
 // (dashboard.js's renderIndicators hands them to renderFalseAlarms). Shares common.js.
 const deskState = { roster: null, who: undefined };
 const officerNames = (slot) => slot.officers.map((o) => o.name).join(", ");
-const onDashboard = () => !/^\/alerts\//.test(location.pathname);
 
 async function loadRoster() {
-  deskState.roster = hasRole("officer", "admin") && onDashboard() ? await getJSON("/api/v1/roster").catch(() => null) : null;
+  deskState.roster = hasRole("officer", "admin") && !alertPageId() ? await getJSON("/api/v1/roster").catch(() => null) : null;
   renderRoster();
 }
 

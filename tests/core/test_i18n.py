@@ -18,27 +18,18 @@ def test_every_key_has_both_languages_and_texts_are_not_empty() -> None:
     assert i18n.text("en", "no.such.key") == "no.such.key"
 
 
-def _load_from(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(("files", "refusal"), [
+    ({"a": {"vi": {"x": "một", "y": "hai"}, "en": {"x": "one"}}}, "y"),  # a key missing in English
+    ({"a": {"vi": {"x": "một"}, "en": {"x": "one"}}, "b": {"vi": {"x": "một"}, "en": {"x": "one"}}}, "both"),  # twice
+])
+def test_an_inconsistent_catalogue_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              files: dict[str, dict[str, dict[str, str]]], refusal: str) -> None:
+    for name, doc in files.items():
+        (tmp_path / f"{name}.json").write_text(json.dumps(doc))
     monkeypatch.setattr(i18n, "CATALOGUE_DIR", tmp_path)
     i18n.catalogue.cache_clear()
-
-
-def test_a_key_missing_in_english_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    (tmp_path / "a.json").write_text(json.dumps({"vi": {"x": "một", "y": "hai"}, "en": {"x": "one"}}))
-    _load_from(tmp_path, monkeypatch)
     try:
-        with pytest.raises(i18n.CatalogueError, match="y"):
-            i18n.catalogue()
-    finally:
-        i18n.catalogue.cache_clear()
-
-
-def test_a_key_in_two_areas_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("a", "b"):
-        (tmp_path / f"{name}.json").write_text(json.dumps({"vi": {"x": "một"}, "en": {"x": "one"}}))
-    _load_from(tmp_path, monkeypatch)
-    try:
-        with pytest.raises(i18n.CatalogueError, match="both"):
+        with pytest.raises(i18n.CatalogueError, match=refusal):
             i18n.catalogue()
     finally:
         i18n.catalogue.cache_clear()
