@@ -189,6 +189,7 @@ def test_the_desk_fits_a_phone_and_the_dashboard_links_to_it(desk_app: tuple[Ser
                                                              phone: webdriver.Chrome) -> None:
     _, base = desk_app
     phone.get(base + "/")
+    wait(phone, lambda d: d.find_elements(By.ID, "nav-desk"))  # the header is built by common.js
     assert not phone.find_element(By.ID, "nav-desk").is_displayed()  # the public sees no desk link
     sign_in(phone, COMM, COMM_PASSWORD)
     link = wait(phone, lambda d: d.find_element(By.ID, "nav-desk") if d.find_element(By.ID, "nav-desk").is_displayed()

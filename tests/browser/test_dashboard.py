@@ -158,7 +158,8 @@ def test_alert_page_linked_from_notifications(live_app: tuple[Service, str], bro
 
 
 def sign_in(driver: webdriver.Chrome, username: str, password: str) -> None:
-    driver.find_element(By.ID, "signin-open").click()
+    """Sign in through the header's dialog (common.js builds the header once the page's texts are loaded)."""
+    click(driver, "#signin-open")
     for field, value in (("username", username), ("password", password)):
         driver.find_element(By.ID, field).clear()
         driver.find_element(By.ID, field).send_keys(value)
