@@ -8,12 +8,10 @@ than the ring, is told to reload (`event: reset`).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import threading
 import time
-from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,61 +31,132 @@ from tichwatch.core.timefmt import iso_local, iso_utc
 
 @dataclass(frozen=True)
 class LiveEvent:
-    """One event of the stream."""
+    """One event of the stream, serialised once (`wire`) for every client that receives it."""
 
     seq: int
     type: str  # "reading", "detection", "alert", "camera", "station", "bulletin"
     data: dict[str, Any]
+    wire: bytes = b""
+
+
+class HubFull(Exception):
+    """No more live clients are taken now (the total, or one address's share of it)."""
+
+
+class Subscriber:
+    """One SSE client on the loop: the serialised events waiting for it, bounded in bytes."""
+
+    __slots__ = ("address", "chunks", "dropped", "pending_bytes", "seq", "types", "waiter")
+
+    def __init__(self, types: frozenset[str] | None, seq: int, address: str):
+        self.types = types
+        self.seq = seq  # the last event handed to this client (or skipped by its filter)
+        self.address = address
+        self.chunks: list[bytes] = []
+        self.pending_bytes = 0
+        self.dropped = False  # fell too far behind: the stream ends, the browser resumes with its Last-Event-ID
+        self.waiter: asyncio.Future[None] | None = None
+
+    def _wake(self) -> None:
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def next_chunk(self) -> bytes | None:
+        """The events queued since the last call as one chunk; b"" at a keep-alive tick; None once dropped."""
+        while not self.chunks:
+            if self.dropped:
+                return None
+            self.waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self.waiter
+            finally:
+                self.waiter = None
+            if not self.chunks and not self.dropped:
+                return b""  # the hub's keep-alive tick
+        chunk = b"".join(self.chunks)
+        self.chunks.clear()
+        self.pending_bytes = 0
+        return chunk
 
 
 class EventHub:
-    """Keeps the last `capacity` events and wakes waiting SSE streams when one arrives."""
+    """Keeps the last `capacity` events and fans each out, serialised once, to the subscribed SSE streams.
 
-    def __init__(self, capacity: int = 5000, boot: str | None = None):
+    Producers publish from any thread; the fan-out runs on the asyncio loop at most once per `batch_s` (a burst of
+    events becomes one chunk per client). Each client's queue is bounded by `client_buffer_bytes`: a client that falls
+    further behind is dropped and resumes from the ring with its Last-Event-ID. Clients are limited in total
+    (`max_clients`) and per address (`max_per_address`), never refused for other addresses' crowds.
+    """
+
+    def __init__(self, capacity: int = 5000, boot: str | None = None, max_clients: int = 5000,
+                 max_per_address: int = 2500, client_buffer_bytes: int = 256 * 1024, batch_s: float = 0.005,
+                 keepalive_s: float = 15.0):
         self.boot = boot or str(int(time.time()))
-        self._events: deque[LiveEvent] = deque(maxlen=capacity)
+        self.capacity = capacity
+        self.max_clients = max_clients
+        self.max_per_address = max_per_address
+        self.client_buffer_bytes = client_buffer_bytes
+        self.batch_s = batch_s
+        self.keepalive_s = keepalive_s
+        self._ring: list[LiveEvent | None] = [None] * capacity
         self._seq = 0
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._changed: asyncio.Event | None = None
+        self._scheduled = False
+        self._dispatched = 0
+        self._subscribers: set[Subscriber] = set()
+        self._per_address: dict[str, int] = {}
+        self._ticker: asyncio.TimerHandle | None = None
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         """Attach the asyncio loop that serves the streams (called at app start-up)."""
         self._loop = loop
-        self._changed = asyncio.Event()
+        with self._lock:
+            self._dispatched = self._seq
+            self._scheduled = False
+        self._ticker = loop.call_later(self.keepalive_s, self._tick)
 
     def publish(self, type_: str, data: dict[str, Any]) -> None:
-        """Add an event (any thread)."""
+        """Add an event (any thread); it is serialised here, once."""
         with self._lock:
             self._seq += 1
-            self._events.append(LiveEvent(self._seq, type_, data))
+            seq = self._seq
+            event = LiveEvent(seq, type_, data, sse_format(f"{self.boot}-{seq}", type_, data).encode())
+            self._ring[seq % self.capacity] = event
+            schedule = not self._scheduled
+            self._scheduled = True
         loop = self._loop
-        if loop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(self._wake)
-
-    def _wake(self) -> None:
-        if self._changed is not None:
-            self._changed.set()
-            self._changed = asyncio.Event()
+        if schedule and loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(loop.call_later, self.batch_s, self._dispatch)
 
     def event_id(self, event: LiveEvent) -> str:
         """The SSE id of an event."""
         return f"{self.boot}-{event.seq}"
 
-    def since(self, last_event_id: str | None) -> tuple[list[LiveEvent], bool]:
-        """Events after `last_event_id`, and whether the client missed some (must reload)."""
-        with self._lock:
-            events = list(self._events)
-            current = self._seq
+    def _range(self, after: int, upto: int) -> list[LiveEvent] | None:
+        """Events with after < seq <= upto from the ring, or None when some of them were overwritten (lock held)."""
+        if upto - after > self.capacity:
+            return None
+        out = []
+        for seq in range(after + 1, upto + 1):
+            event = self._ring[seq % self.capacity]
+            if event is None or event.seq != seq:
+                return None
+            out.append(event)
+        return out
+
+    def since(self, last_event_id: str | None, upto: int | None = None) -> tuple[list[LiveEvent], bool]:
+        """Events after `last_event_id` (up to `upto`), and whether the client missed some (must reload)."""
         if not last_event_id:
             return [], False
         boot, _, seq_text = last_event_id.partition("-")
-        if boot != self.boot or not seq_text.isdigit() or int(seq_text) > current:
-            return [], True
-        seq = int(seq_text)
-        if events and seq < events[0].seq - 1:
-            return [], True
-        return [e for e in events if e.seq > seq], False
+        with self._lock:
+            current = self._seq if upto is None else upto
+            if boot != self.boot or not seq_text.isdigit() or int(seq_text) > current:
+                return [], True
+            events = self._range(int(seq_text), current)
+        return ([], True) if events is None else (events, False)
 
     @property
     def last_seq(self) -> int:
@@ -95,14 +164,68 @@ class EventHub:
         with self._lock:
             return self._seq
 
-    async def wait(self, timeout_s: float) -> None:
-        """Wait until a new event arrives or the timeout passes."""
-        changed = self._changed
-        if changed is None:
-            await asyncio.sleep(timeout_s)
+    @property
+    def clients(self) -> int:
+        """Live clients subscribed now."""
+        return len(self._subscribers)
+
+    def admit(self, address: str) -> None:
+        """Raise HubFull when a new client from `address` would exceed the total or the address's share (the check a
+        request makes before its response starts; `subscribe` then counts it once its stream runs)."""
+        if len(self._subscribers) >= self.max_clients:
+            raise HubFull(f"the live stream has its {self.max_clients} clients")
+        if self._per_address.get(address, 0) >= self.max_per_address:
+            raise HubFull(f"{self.max_per_address} live streams are open from this address")
+
+    def subscribe(self, types: frozenset[str] | None, address: str = "") -> Subscriber:
+        """A new client, from the next event the loop fans out (call on the loop, from the running stream)."""
+        sub = Subscriber(types, self._dispatched, address)
+        self._subscribers.add(sub)
+        self._per_address[address] = self._per_address.get(address, 0) + 1
+        return sub
+
+    def unsubscribe(self, sub: Subscriber) -> None:
+        """Forget a client (its stream ended)."""
+        if sub in self._subscribers:
+            self._subscribers.discard(sub)
+            left = self._per_address.get(sub.address, 1) - 1
+            if left > 0:
+                self._per_address[sub.address] = left
+            else:
+                self._per_address.pop(sub.address, None)
+
+    def _dispatch(self) -> None:
+        with self._lock:
+            self._scheduled = False
+            events = self._range(self._dispatched, self._seq)
+            self._dispatched = self._seq
+        if not events:
             return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(changed.wait(), timeout_s)
+        everything = b"".join(e.wire for e in events)
+        by_types: dict[frozenset[str], bytes] = {}
+        for sub in self._subscribers:
+            if sub.dropped:
+                continue
+            if sub.types is None:
+                chunk = everything
+            else:
+                chunk = by_types.get(sub.types, b"")
+                if sub.types not in by_types:
+                    chunk = by_types[sub.types] = b"".join(e.wire for e in events if e.type in sub.types)
+            sub.seq = events[-1].seq
+            if chunk:
+                sub.chunks.append(chunk)
+                sub.pending_bytes += len(chunk)
+                if sub.pending_bytes > self.client_buffer_bytes:
+                    sub.dropped = True
+                    sub.chunks.clear()
+            sub._wake()
+
+    def _tick(self) -> None:
+        for sub in self._subscribers:
+            sub._wake()
+        if self._loop is not None and not self._loop.is_closed():
+            self._ticker = self._loop.call_later(self.keepalive_s, self._tick)
 
 
 def follow(bus: EventBus, hub: EventHub, timezone: str) -> Unsubscribe:
@@ -157,32 +280,28 @@ def sse_format(event_id: str | None, type_: str, data: dict[str, Any]) -> str:
     return f"{head}event: {type_}\ndata: {json.dumps(data, ensure_ascii=False, separators=(',', ':'))}\n\n"
 
 
-async def stream(hub: EventHub, last_event_id: str | None, keepalive_s: float = 15.0,
-                 types: frozenset[str] | None = None) -> AsyncIterator[str]:
-    """The SSE body: missed events first (or a reset), then live events, with keep-alive comments."""
-    missed, reset = hub.since(last_event_id)
-    if reset:
-        yield sse_format(None, "reset", {"reason": "events were missed; reload the page state"})
-    last = missed[-1].seq if missed else (hub.last_seq if reset or not last_event_id else _seq(last_event_id))
-    for e in missed:
-        if types is None or e.type in types:
-            yield sse_format(hub.event_id(e), e.type, e.data)
-    yield "retry: 3000\n\n"
-    while True:
-        await hub.wait(keepalive_s)
-        events, lost = hub.since(f"{hub.boot}-{last}")
-        if lost:
-            yield sse_format(None, "reset", {"reason": "the stream fell behind; reload the page state"})
-            last = hub.last_seq
-            continue
-        if not events:
-            yield ": keep-alive\n\n"
-            continue
-        for e in events:
-            if types is None or e.type in types:
-                yield sse_format(hub.event_id(e), e.type, e.data)
-        last = events[-1].seq
+async def stream(hub: EventHub, last_event_id: str | None, types: frozenset[str] | None = None,
+                 address: str = "") -> AsyncGenerator[bytes, None]:
+    """The SSE body: missed events first (or a reset), then live events, with keep-alive comments.
+
+    The client is subscribed while its stream runs (the caller checked `hub.admit` first). A client dropped for
+    falling behind sees its stream end; the browser reconnects with its Last-Event-ID and resumes from the ring.
+    """
+    sub = hub.subscribe(types, address)
+    try:
+        missed, reset = hub.since(last_event_id, upto=sub.seq)
+        if reset:
+            yield sse_format(None, "reset", {"reason": "events were missed; reload the page state"}).encode()
+        wanted = [e.wire for e in missed if types is None or e.type in types]
+        if wanted:
+            yield b"".join(wanted)
+        yield b"retry: 3000\n\n"
+        while True:
+            chunk = await sub.next_chunk()
+            if chunk is None:
+                return
+            yield chunk or b": keep-alive\n\n"
+    finally:
+        hub.unsubscribe(sub)
 
 
-def _seq(event_id: str) -> int:
-    return int(event_id.partition("-")[2])

@@ -4,22 +4,26 @@ Pure logic (the bucket) apart from the ASGI middleware; the clock is passed in s
 """
 from __future__ import annotations
 
+import asyncio
 import math
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from starlette.concurrency import run_in_threadpool
-from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tichwatch.api.problems import problem
 
-EXEMPT_PREFIXES = ("/healthz", "/readyz", "/metrics")
-"""Probes from the operator's monitoring are never limited."""
+SNAPSHOT_BUILD = "tichwatch.snapshot_build"
+"""Scope key set on a request that (re)builds a public snapshot: it is the service's own cost, bounded by the refresh
+time, and never charged to the client that happened to trigger it."""
+EXEMPT_PREFIXES = ("/healthz", "/readyz", "/metrics", "/api/v1/stream")
+"""Probes from the operator's monitoring are never limited; nor is the live stream, which has its own limits on
+clients (in total and per address, api/live.py), not on requests."""
 
 
 @dataclass
@@ -52,6 +56,20 @@ class TokenBuckets:
                 return 0.0
             return (1.0 - b.tokens) / self.rate_per_s
 
+    def charge(self, client: str, tokens: float) -> None:
+        """Spend `tokens` more for an answer already given (the bucket may go below zero, down to minus the burst:
+        the client then waits until it has refilled)."""
+        with self._lock:
+            b = self._buckets.get(client)
+            if b is not None:
+                b.tokens = max(-float(self.burst), b.tokens - tokens)
+
+
+BYTES_PER_TOKEN = 64 * 1024
+"""Beyond the token every request costs, an answer costs one more token per this many bytes sent: big pages, CSV
+exports and long charts are bounded by what they cost, while a crowd's cheap reads (served from snapshots before
+they reach the limiter at all) are not counted."""
+
 
 def client_address(request: Request, trusted_proxies: frozenset[str]) -> str:
     """The client's address; X-Forwarded-For is believed only when the direct peer is a trusted proxy."""
@@ -62,29 +80,73 @@ def client_address(request: Request, trusted_proxies: frozenset[str]) -> str:
     return peer
 
 
-class RateLimitMiddleware(BaseHTTPMiddleware):
+class RateLimitMiddleware:
     """Limits requests per client address, except those with valid credentials (officers must never be locked out of
-    acknowledging an alert by a crowd reading the public page); invalid credentials count like anonymous requests."""
+    acknowledging an alert by a crowd reading the public page); invalid credentials count like anonymous requests.
 
-    def __init__(self, app: object, buckets: TokenBuckets, trusted_proxies: frozenset[str],
-                 authenticated: Callable[[Request], bool], clock: Callable[[], float] = time.monotonic):
-        super().__init__(app)  # type: ignore[arg-type]
+    A plain ASGI middleware: a request that passes costs one bucket lookup, and responses (the live stream's above
+    all) go straight through instead of being re-streamed by a wrapper.
+    """
+
+    def __init__(self, app: ASGIApp, buckets: TokenBuckets, trusted_proxies: frozenset[str],
+                 authenticated: Callable[[Request], bool], clock: Callable[[], float] = time.monotonic,
+                 public_slots: int = 4, queue_timeout_s: float = 10.0):
+        self.app = app
+        self.public_slots = public_slots
+        self.queue_timeout_s = queue_timeout_s
+        self._slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
         self.buckets = buckets
         self.trusted_proxies = trusted_proxies
         self.authenticated = authenticated
         self.clock = clock
 
-    async def dispatch(self, request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        if request.url.path.startswith(EXEMPT_PREFIXES):
-            return await call_next(request)
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(EXEMPT_PREFIXES):
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
         has_credentials = "authorization" in request.headers or "x-api-key" in request.headers
         if has_credentials and await run_in_threadpool(self.authenticated, request):
-            return await call_next(request)
-        wait_s = self.buckets.take(client_address(request, self.trusted_proxies), self.clock())
+            await self.app(scope, receive, send)
+            return
+        client = client_address(request, self.trusted_proxies)
+        wait_s = 0.0 if scope.get(SNAPSHOT_BUILD) else self.buckets.take(client, self.clock())
         if wait_s > 0:
             retry = str(max(1, math.ceil(wait_s)))
             resp = problem(429, "Too many requests", f"more than the allowed requests per minute from your "
                            f"address; try again in {retry} s", instance=request.url.path)
             resp.headers["Retry-After"] = retry
-            return resp
-        return await call_next(request)
+            await resp(scope, receive, send)
+            return
+        sent = 0
+
+        async def counting(message: Message) -> None:
+            nonlocal sent
+            if message["type"] == "http.response.body":
+                sent += len(message.get("body", b""))
+            await send(message)
+        try:
+            await self._in_slot(scope, receive, counting)
+        finally:
+            if not scope.get(SNAPSHOT_BUILD) and sent > BYTES_PER_TOKEN:
+                self.buckets.charge(client, sent / BYTES_PER_TOKEN - 1)
+
+    async def _in_slot(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run an anonymous request in one of `public_slots`: public reads together never take more than that many
+        workers from ingest and alert delivery; one that waits longer than `queue_timeout_s` is answered 503."""
+        loop = asyncio.get_running_loop()
+        if self._slots is None or self._slots[0] is not loop:  # a test client may run each request on a new loop
+            self._slots = (loop, asyncio.Semaphore(self.public_slots))
+        slots = self._slots[1]
+        try:
+            await asyncio.wait_for(slots.acquire(), self.queue_timeout_s)
+        except TimeoutError:
+            resp = problem(503, "Busy", "too many public requests at once; try again shortly",
+                           instance=scope["path"])
+            resp.headers["Retry-After"] = "5"
+            await resp(scope, receive, send)
+            return
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            slots.release()

@@ -22,7 +22,8 @@ router = APIRouter(prefix="/api/v1", tags=["cameras"])
 
 MAX_ID = 2**63 - 1
 """The largest row id SQLite has: a larger id cannot even be bound to a query (OverflowError)."""
-CAMERA_STATES: tuple[str, ...] = ("dust", "clear", "warming up", "too dark", "camera fault", *HEALTH_KINDS)
+CAMERA_STATES: tuple[str, ...] = ("dust", "clear", "warming up", "learning", "too dark", "camera fault",
+                                   *HEALTH_KINDS)
 """Every state the dust detector gives a camera (tichwatch.detectors.dust.state.camera_state): a plume, none, why
 judging is suspended, a health fault. The pages show each by its catalogue key, `camstate.` + `status_code`."""
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
-from tichwatch.api.live import stream
+from tichwatch.api.live import HubFull, stream
 from tichwatch.api.problems import ApiProblem
+from tichwatch.api.ratelimit import client_address
 from tichwatch.api.state import service_of
 
 router = APIRouter(prefix="/api/v1", tags=["live"])
@@ -18,18 +19,28 @@ EVENT_TYPES = frozenset({"reading", "detection", "alert", "camera", "bulletin"})
             responses={200: {"content": {"text/event-stream": {"example": "id: 1732600000-42\nevent: reading\n"
                                                                           "data: {\"station_id\":\"tich-vinhphuc\","
                                                                           "\"level_m\":7.42}\n\n"}}}})
-def live_stream(request: Request,
+async def live_stream(request: Request,
                 types: str | None = Query(None, description="Comma-separated event types to receive: reading, "
                                                              "detection, alert, camera, bulletin (default all)."),
                 last_event_id: str | None = Header(None, description="Resume after this event id."),
                 ) -> StreamingResponse:
-    """Events as they happen; after a reconnect the browser sends Last-Event-ID and receives what it missed."""
+    """Events as they happen; after a reconnect the browser sends Last-Event-ID and receives what it missed.
+
+    Not limited per request: the stream is limited by its total number of clients (503 with Retry-After when full) and
+    one address's share of it, so residents behind one carrier-grade NAT address are not refused for each other."""
     wanted = None
     if types:
         wanted = frozenset(t.strip() for t in types.split(",") if t.strip())
         unknown = wanted - EVENT_TYPES
         if unknown:
             raise ApiProblem(400, "Unknown event type", f"unknown types {sorted(unknown)}; use {sorted(EVENT_TYPES)}")
-    hub = service_of(request).hub
-    return StreamingResponse(stream(hub, last_event_id, types=wanted), media_type="text/event-stream",
+    service = service_of(request)
+    hub = service.hub
+    address = client_address(request, frozenset(service.settings.http.trusted_proxies))
+    try:
+        hub.admit(address)
+    except HubFull as full:
+        raise ApiProblem(503, "Live stream full", f"{full}; try again shortly",
+                         headers={"Retry-After": "30"}) from None
+    return StreamingResponse(stream(hub, last_event_id, types=wanted, address=address), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

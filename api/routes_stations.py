@@ -89,6 +89,7 @@ def station_json(service: Service, s: StationConfig, state: Current, override: A
         "alarm_levels_set": {"source": "officer", "by": override.updated_by, "ts": iso_utc(override.updated_ts),
                              "ts_local": iso_local(override.updated_ts, tz)} if override else {"source": "config"},
         "expected_interval_s": s.expected_interval_s,
+        "rain_gauges": list(service.settings.gauges_for(s.id)),
         "latest": reading_json(service, state.latest) if state.latest else None,
         "latest_rejected": rejected_json(service, state.latest_rejected) if state.latest_rejected else None,
         "status": status_json(service, state.status),
@@ -146,8 +147,8 @@ def get_station(request: Request, response: Response, station_id: str) -> dict[s
     return one_station_json(service, entry.config, entry.override)
 
 
-def _range(service: Service, start: str | None, end: str | None) -> tuple[float, float]:
-    """Parse start/end (default: the last 24 hours)."""
+def query_range(service: Service, start: str | None, end: str | None) -> tuple[float, float]:
+    """Parse start/end (default: the last 24 hours); 400 for a bad time or an empty range."""
     try:
         t1 = parse_query_time(end) if end else service.clock()
         t0 = parse_query_time(start) if start else t1 - 86400
@@ -196,7 +197,7 @@ def get_readings(
     stuck) marked, or left out with `rejected=exclude`."""
     service = _service(request)
     _entry(service, station_id)
-    t0, t1 = _range(service, start, end)
+    t0, t1 = query_range(service, start, end)
     tz = service.settings.timezone
     response.headers["Cache-Control"] = PUBLIC_SHORT_CACHE
     spans = spans_over(service, station_id, t0, t1, service.station_status(station_id).faults)

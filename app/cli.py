@@ -70,6 +70,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from tichwatch.app.service import Service
 
     settings = _load(args.config)
+    if args.simulate and "learning" not in settings.model_fields_set:  # the demo's cameras alert from the start
+        settings = settings.model_copy(update={"learning": settings.learning.model_copy(update={"period_frames": 0})})
     service = Service(settings)
     cli_accounts.bootstrap_admin(service.accounts, service.clock())
     if args.simulate:
@@ -131,13 +133,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.what == "flood":
         from tichwatch.tools.flood_evaluation import main_eval
 
-        if args.model is not None:
-            print("--model applies to `eval dust` only", file=sys.stderr)
+        if args.model is not None or args.loco:
+            print("--model and --loco apply to `eval dust` only", file=sys.stderr)
             return 2
-        return main_eval(args.dir, json_out=args.json)
+        return main_eval(args.dir, json_out=args.json, learnt=args.learnt)
     from tichwatch.tools.dust_evaluation import main_eval as main_eval_dust
 
-    return main_eval_dust(args.dir, json_out=args.json, model_path=args.model)
+    return main_eval_dust(args.dir, json_out=args.json, model_path=args.model, loco=args.loco)
 
 
 REFERENCE_START = "<!-- config-reference:start -->"
@@ -205,6 +207,11 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--model", type=Path, default=None, help="dust only: model file to evaluate, e.g. one written by "
                     "`python -m tichwatch.tools.dust_train --out PATH` "
                     "(default: the packaged detectors/dust/model.joblib)")
+    ev.add_argument("--loco", action="store_true", help="dust only: DIR is the shared data folder; evaluate the "
+                    "backbone head leave-one-camera-out over its fixed-camera sequences and k-fold over its web photos")
+    ev.add_argument("--learnt", action="store_true", help="flood only: evaluate the forecast learnt across rivers "
+                    "leave-one-basin-out (as recorded, thinned to 3-hourly and irregular; skill and reliability) "
+                    "instead of the default forecast")
     ev.set_defaults(func=cmd_eval)
 
     ref = sub.add_parser("config-reference", help="print the config reference generated from the schema")

@@ -9,10 +9,12 @@ from pathlib import Path
 from tichwatch.alerts.desk_schema import DESK_SCHEMA
 from tichwatch.alerts.schema import ALERTS_SCHEMA, NOTIFICATIONS_OF_BULLETINS
 from tichwatch.api.auth_schema import AUTH_SCHEMA, AUTH_THROTTLE_INDEX
+from tichwatch.learning.schema import LEARNING_SCHEMA
 from tichwatch.residents.bulletins.schema import BULLETINS_SCHEMA, BULLETINS_SEARCH_SCHEMA
 from tichwatch.residents.feeds.issued import CAP_MESSAGES_SCHEMA
 from tichwatch.store.migrations import HEALTH_PROBE_SCHEMA, SAMPLES_SCHEMA
 from tichwatch.store.overrides import OVERRIDES_SCHEMA
+from tichwatch.store.rain import RAIN_SCHEMA
 from tichwatch.store.store import Store
 
 MIGRATIONS: tuple[str, ...] = (
@@ -27,6 +29,8 @@ MIGRATIONS: tuple[str, ...] = (
     CAP_MESSAGES_SCHEMA,  # 9: issued CAP messages, their bytes fixed for good (residents.feeds)
     DESK_SCHEMA,  # 10: duty-roster overrides and false-alarm marks (alerts, the officer's desk)
     BULLETINS_SEARCH_SCHEMA,  # 11: full-text search of bulletins (residents.bulletins)
+    LEARNING_SCHEMA,  # 12: dust labels, ignore regions, per-camera models, learning periods (learning)
+    RAIN_SCHEMA,  # 13: rain-gauge readings (store.rain)
 )
 """Every migration, in order; the position is the schema version."""
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from tichwatch.alerts.runtime import AlertRuntime
+from tichwatch.api import audit
 from tichwatch.api.accounts import Accounts
 from tichwatch.api.live import EventHub, follow
 from tichwatch.app.schema import open_store
@@ -27,11 +28,14 @@ from tichwatch.ingest.contract import Topics
 from tichwatch.ingest.gateway_auth import build_verifier
 from tichwatch.ingest.mqtt import MqttClient
 from tichwatch.ingest.pipeline import Pipeline
+from tichwatch.ingest.rain_forecast import RainForecastProvider, StationForecast
+from tichwatch.learning.runtime import CameraLearning, ReferenceRows
 from tichwatch.residents.bulletins.desk import BulletinDesk
 from tichwatch.residents.feeds.publication import Feeds
 from tichwatch.store.disk_space import DiskLevel, DiskSpace, DiskThresholds
 from tichwatch.store.monitor import StoreMonitor
 from tichwatch.store.retention import RetentionWorker
+from tichwatch.tools import dust_reference
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +85,8 @@ class Service:
         self.init_mqtt()
         self.init_alerts()
         self.init_pipeline()
+        self.init_learning()
+        self.init_rain_forecast()
         self.init_stations(station_table)
         self.init_historian()
         self.init_residents()
@@ -99,14 +105,16 @@ class Service:
 
     def init_bus(self) -> None:
         """The event bus, and the live stream as its listener."""
-        self.hub = EventHub()
+        http = self.settings.http
+        self.hub = EventHub(max_clients=http.sse_max_clients, max_per_address=http.sse_max_per_address,
+                            client_buffer_bytes=http.sse_client_buffer_kib * 1024)
         self.bus = EventBus(on_failure=self.metrics.errors.labels("listener").inc)
         """Committed changes, published by whoever committed them; the live stream, historian and delivery listen."""
         follow(self.bus, self.hub, self.settings.timezone)
 
     def init_detectors(self, station_table: StationTable) -> None:
         """The flood detector (on the alarm levels in force) and the dust detector."""
-        self.flood = FloodDetector(station_table.stations(), self.settings.flood)
+        self.flood = FloodDetector(station_table.stations(), self.settings.flood, self.settings.rain_gauges)
         self.dust = DustDetector(self.settings.cameras, self.settings.dust)
 
     def init_mqtt(self) -> None:
@@ -126,6 +134,34 @@ class Service:
                                  frame_detectors=[self.dust], clock=self.clock, bus=self.bus,
                                  judge_frame=partial(judge_frame, self.dust), sinks=[self.alerts.engine],
                                  broker=self.mqtt, verifier=build_verifier(s))
+
+    def init_rain_forecast(self) -> None:
+        """The rainfall-forecast provider when enabled (None otherwise): it hands each forecast to the flood
+        detector's rain history under the pipeline's detector lock."""
+        s = self.settings
+        self.rain_forecast: RainForecastProvider | None = None
+        if s.rain_forecast.enabled:
+            self.rain_forecast = RainForecastProvider(s.rain_forecast, s.stations, s.store.data_dir, self.metrics,
+                                                      self._take_rain_forecast, self.clock)
+
+    def _take_rain_forecast(self, station_id: str, forecast: StationForecast | None) -> None:
+        """A station's new rainfall forecast (None: gone stale) into the flood detector."""
+        with self.pipeline.detect_lock:
+            if forecast is None:
+                self.flood.rain.clear_forecast(station_id)
+            else:
+                self.flood.rain.set_forecast(station_id, forecast.issued_ts, forecast.hourly)
+
+    def init_learning(self) -> None:
+        """The learning loop: labels, ignore regions, per-camera models and learning periods, applied to the dust
+        detector now; it listens for judged frames and false-alarm marks (its trainer starts in `start_learning`)."""
+        s = self.settings
+
+        def reference() -> ReferenceRows:
+            return dust_reference.cached(s.dust, s.learning.reference_seeds, self.dust.feature_set,
+                                         s.store.data_dir / "cache")
+        self.learning = CameraLearning(s, self.store, self.dust, self.bus, audit.record, reference, self.clock)
+        self.learning.subscribe(self.bus)
 
     def init_stations(self, station_table: StationTable) -> None:
         """The station registry, telling the flood detector of edits under the pipeline's detector lock."""
@@ -156,7 +192,7 @@ class Service:
         """Start every background part; the broker's messages flow only once the pipeline takes them."""
         try:
             for step in (self.start_store_monitor, self.start_retention, self.start_historian, self.start_ingest,
-                         self.start_alerts, self.start_bulletins):
+                         self.start_rain_forecast, self.start_alerts, self.start_bulletins, self.start_learning):
                 self._stops.append(step())
         except BaseException:
             log.exception("TichWatch could not start; stopping what had started")
@@ -202,6 +238,14 @@ class Service:
             self.mqtt.stop()
         return stop
 
+    def start_rain_forecast(self) -> Callable[[], None]:
+        """Poll the rainfall forecast in the background, when enabled."""
+        provider = self.rain_forecast
+        if provider is None:
+            return lambda: None
+        provider.start()
+        return provider.stop
+
     def start_alerts(self) -> Callable[[], None]:
         """The alert ticker and a delivery thread per receiver (what is left in the outbox goes after a restart)."""
         self.alerts.start()
@@ -211,6 +255,11 @@ class Service:
         """The bulletin schedule."""
         self.bulletins.start()
         return self.bulletins.stop
+
+    def start_learning(self) -> Callable[[], None]:
+        """The background trainer of per-camera models (one at a time, at a lower priority)."""
+        self.learning.start()
+        return self.learning.stop
 
     def station_status(self, station_id: str) -> StationStatus:
         """A station's flood status now (level, alarm level, distance, trend, forecast, faults)."""

@@ -1,6 +1,11 @@
 """Cost of the flood detector per reading, as a ratio to committing the same reading to SQLite (WAL) in the same run.
 
-Run: /work/venv/bin/python bench/flood_detector_cost.py [N]
+Run: .venv/bin/python bench/flood_detector_cost.py [N]
+
+The detector runs twice: with the default settings (each station's own model and the robust trend) and with the
+forecast learnt across rivers (`forecast_learnt`: the shipped model file, features computed at every reading). Exit 1
+when either costs more per reading than a FULL-sync commit, or when fewer readings were measured than asked (the data
+folder is shorter than N).
 
 The readings are the first N (default 20,000) 10-minute Han River levels from ../shared/data when that folder is
 present, else a synthetic tide with flood waves. SQLite: a temp file in WAL mode, one INSERT + commit per reading,
@@ -45,8 +50,8 @@ def _readings(n: int) -> tuple[StationConfig, list[Reading], str]:
     return cfg, out, "synthetic tide with flood waves"
 
 
-def _time_detector(cfg: StationConfig, readings: list[Reading]) -> float:
-    det = FloodDetector([cfg], FloodSettings())
+def _time_detector(cfg: StationConfig, readings: list[Reading], learnt: bool) -> float:
+    det = FloodDetector([cfg], FloodSettings(forecast_learnt=learnt))
     start = time.perf_counter()
     for r in readings:
         det.update(r)
@@ -71,24 +76,33 @@ def _time_sqlite(readings: list[Reading], synchronous: str) -> float:
     return elapsed
 
 
-def main() -> None:
-    """Measure and print the cost per reading and the ratios."""
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 20_000
-    cfg, readings, source = _readings(n)
+def main() -> int:
+    """Measure and print the cost per reading and the ratios; 1 when the detector is dearer than a FULL commit or
+    fewer readings than asked were measured."""
+    asked = int(sys.argv[1]) if len(sys.argv) > 1 else 20_000
+    cfg, readings, source = _readings(asked)
     n = len(readings)
-    detector_s = full_s = normal_s = math.inf
+    if n < asked:
+        print(f"measured only {n} readings of the {asked} asked ({source}): not a valid run")
+        return 1
+    default_s = learnt_s = full_s = normal_s = math.inf
     for _ in range(ROUNDS):
-        detector_s = min(detector_s, _time_detector(cfg, readings))
+        default_s = min(default_s, _time_detector(cfg, readings, learnt=False))
+        learnt_s = min(learnt_s, _time_detector(cfg, readings, learnt=True))
         full_s = min(full_s, _time_sqlite(readings, "FULL"))
         normal_s = min(normal_s, _time_sqlite(readings, "NORMAL"))
     us = 1e6 / n
     print(f"readings: {n} ({source})")
-    print(f"FloodDetector.update:             {detector_s * us:8.1f} us/reading")
     print(f"SQLite WAL INSERT+commit, FULL:   {full_s * us:8.1f} us/reading")
     print(f"SQLite WAL INSERT+commit, NORMAL: {normal_s * us:8.1f} us/reading")
-    print(f"ratio detector / commit (FULL):   {detector_s / full_s:8.2f}")
-    print(f"ratio detector / commit (NORMAL): {detector_s / normal_s:8.2f}")
+    ok = True
+    for name, detector_s in (("default forecast", default_s), ("learnt forecast", learnt_s)):
+        print(f"FloodDetector.update, {name}: {detector_s * us:8.1f} us/reading, ratio to a commit: "
+              f"FULL {detector_s / full_s:.2f}, NORMAL {detector_s / normal_s:.2f}")
+        ok = ok and detector_s < full_s
+    print(f"{'ok ' if ok else 'FAIL'} detector per reading below a FULL-sync commit, with either forecast")
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -12,6 +12,11 @@ class DustSettings(StrictModel):
     analysis_width_px: int = Field(320, ge=64, le=1280, description="Size frames are analysed at, pixels: the long "
                                    "side (the width of a landscape frame); larger frames are decoded at a reduced JPEG "
                                    "scale and resized to it (aspect kept).")
+    backbone: bool = Field(False, description="Score cells with the pretrained image backbone (EfficientNet-Lite0, "
+                           "detectors/dust/backbone.onnx, run by OpenCV) as well as the hand-made features: a cell's "
+                           "dust probability is the larger of the two. About 0.1-0.3 s more per frame on one core. "
+                           "Off by default: with it, synthetic construction scenes raise false detections "
+                           "(synthetic F1 0.68 against 0.95 without; README, dust detection; docs/dust-transfer.md).")
     grid_cols: int = Field(16, ge=2, le=64, description="Columns of the grid of cells the dust index is computed for.")
     grid_rows: int = Field(12, ge=2, le=64, description="Rows of the grid of cells the dust index is computed for.")
     roi_min_cell_fraction: float = Field(0.5, gt=0, le=1, description="A cell counts when at least this fraction of "

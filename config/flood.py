@@ -63,6 +63,23 @@ class FloodSettings(StrictModel):
         description="Time constant with which the trend extrapolation lets a rise slow down (rises end; a straight "
         "line overstates the far end), seconds.",
     )
+    forecast_learnt: bool = Field(
+        False,
+        description="Use the forecast learnt across rivers (the model file shipped in the package) for every "
+        "station; false (the default) = each station's own model and the robust trend (the settings below), which "
+        "still warns earlier on gauges neither was tuned on (README, flood forecast figures).",
+    )
+    forecast_warning_window_s: float = Field(
+        6 * HOUR_S, gt=0,
+        description="With the learnt forecast: the window whose probability of reaching the next level is compared "
+        "with `forecast_min_confidence` (at most the horizon), seconds.",
+    )
+    forecast_online_rate: float = Field(
+        0.5, ge=0, le=1,
+        description="With the learnt forecast: how fast each station's own outcomes correct the model's log-odds "
+        "on line (0 = never; the step of the log-loss gradient per resolved forecast, the correction bounded to "
+        "+-1.5).",
+    )
     forecast_use_model: bool = Field(
         True, description="Use each station's learnt model (below BD1); false = robust trend extrapolation only."
     )
@@ -130,6 +147,8 @@ class FloodSettings(StrictModel):
             raise ValueError("forecast_clear_confidence must not exceed forecast_min_confidence")
         if self.battery_ok_v < self.battery_low_v:
             raise ValueError("battery_ok_v must be at least battery_low_v")
+        if self.forecast_warning_window_s > self.forecast_horizon_s:
+            raise ValueError("forecast_warning_window_s must not exceed forecast_horizon_s")
         if self.forecast_step_s > self.forecast_horizon_s:
             raise ValueError("forecast_step_s must not exceed forecast_horizon_s")
         if self.forecast_max_train_samples < self.forecast_min_train_samples:

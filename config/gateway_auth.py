@@ -19,6 +19,8 @@ class GatewayConfig(StrictModel):
     stations: list[str] = Field(default_factory=list, description="Ids of the stations whose readings it may "
                                 "publish.")
     cameras: list[str] = Field(default_factory=list, description="Ids of the cameras whose frames it may publish.")
+    rain_gauges: list[str] = Field(default_factory=list, description="Ids of the rain gauges whose readings it may "
+                                   "publish.")
     key_env: str | None = Field(None, description="Name of the environment variable holding its HMAC key; when set, "
                                 "every message for its stations and cameras must be signed with it.")
 
@@ -49,7 +51,7 @@ class GatewayAuthSettings(StrictModel):
         dup = sorted({u for u in users if users.count(u) > 1})
         if dup:
             raise ValueError(f"user names listed twice in gateways/readers: {dup}")
-        for kind in ("stations", "cameras"):
+        for kind in ("stations", "cameras", "rain_gauges"):
             ids = [i for g in self.gateways for i in getattr(g, kind)]
             dup = sorted({i for i in ids if ids.count(i) > 1})
             if dup:
@@ -60,9 +62,12 @@ class GatewayAuthSettings(StrictModel):
             raise ValueError("hmac_required: every gateway needs a key_env")
         return self
 
-    def check_subjects(self, station_ids: Sequence[str], camera_ids: Sequence[str]) -> None:
-        """Raise ValueError when a gateway names an unknown station or camera, or (hmac_required) one has no gateway."""
-        for kind, known in (("stations", set(station_ids)), ("cameras", set(camera_ids))):
+    def check_subjects(self, station_ids: Sequence[str], camera_ids: Sequence[str],
+                       rain_gauge_ids: Sequence[str] = ()) -> None:
+        """Raise ValueError when a gateway names an unknown station, camera or rain gauge, or (hmac_required) one has
+        no gateway."""
+        for kind, known in (("stations", set(station_ids)), ("cameras", set(camera_ids)),
+                            ("rain_gauges", set(rain_gauge_ids))):
             owned = {i for g in self.gateways for i in getattr(g, kind)}
             if owned - known:
                 raise ValueError(f"gateway_auth.gateways name {kind} that are not configured: {sorted(owned - known)}")

@@ -18,6 +18,8 @@ from tichwatch.config.dust import DustSettings
 from tichwatch.config.flood import FloodSettings
 from tichwatch.config.gateway_auth import GatewayAuthSettings
 from tichwatch.config.historian import HistorianSettings
+from tichwatch.config.learning import LearningSettings
+from tichwatch.config.rain import RainForecastSettings, RainGaugeConfig, check_rain_gauges, gauges_by_station
 
 SUBJECT_ID = r"^[A-Za-z0-9_-]{1,64}$"
 """Station and camera ids: they are MQTT topic levels, so no '/', '+', '#' or spaces."""
@@ -219,6 +221,26 @@ class HttpSettings(StrictModel):
                                   "rate applies.")
     trusted_proxies: list[str] = Field(default_factory=lambda: ["127.0.0.1", "::1"], description="Addresses of "
                                        "reverse proxies whose X-Forwarded-For header names the real client.")
+    public_concurrency: int = Field(4, ge=1, le=256, description="Anonymous requests computed at once (answers "
+                                    "served from snapshots and the live stream aside), so public reads never take the "
+                                    "workers ingest and alert delivery need; more wait in line.")
+    public_queue_timeout_s: float = Field(10.0, gt=0, le=120, description="How long an anonymous request waits for "
+                                          "its turn before it is answered 503 with Retry-After, seconds.")
+    snapshot_refresh_s: float = Field(1.0, ge=0, le=60, description="Public answers (status, stations, GeoJSON, "
+                                      "cameras, bulletins, alerts, indicators) are served from snapshots rebuilt when "
+                                      "the data changed, at most this often, seconds (0 = on every change).")
+    snapshot_max_age_s: float = Field(30.0, gt=0, le=3600, description="A public snapshot is rebuilt after this "
+                                      "long even without a change (it holds time-dependent marks such as offline).")
+    public_max_age_s: int = Field(5, ge=0, le=3600, description="Cache-Control max-age of public snapshots, seconds: "
+                                  "how long a browser, reverse proxy or CDN may serve them without asking.")
+    sse_max_clients: int = Field(5000, ge=1, le=100_000, description="Live-stream (/api/v1/stream) clients served "
+                                 "at once in total; more are answered 503 with Retry-After. The stream is not limited "
+                                 "per request, so a crowd behind one address is served.")
+    sse_max_per_address: int = Field(2500, ge=1, le=100_000, description="Live-stream clients one address may hold "
+                                     "at once (a share of sse_max_clients, so one address cannot take them all).")
+    sse_client_buffer_kib: int = Field(256, ge=16, le=65536, description="Events waiting for one slow live-stream "
+                                       "client, KiB; beyond it the client's stream ends and it resumes with its "
+                                       "Last-Event-ID.")
 
 
 class IndicatorSettings(StrictModel):
@@ -239,6 +261,10 @@ class Settings(StrictModel):
     mqtt: MqttSettings = Field(default_factory=MqttSettings, description="MQTT broker.")
     stations: list[StationConfig] = Field(default_factory=list, description="Water-level stations.")
     cameras: list[CameraConfig] = Field(default_factory=list, description="Construction-site cameras.")
+    rain_gauges: list[RainGaugeConfig] = Field(default_factory=list, description="Rain gauges upstream of the "
+                                               "stations, for the forecast.")
+    rain_forecast: RainForecastSettings = Field(default_factory=RainForecastSettings, description="Optional "
+                                                "rainfall forecast (Open-Meteo), off by default.")
     limits: LimitsSettings = Field(default_factory=LimitsSettings, description="Input limits.")
     store: StoreSettings = Field(default_factory=StoreSettings, description="Embedded store.")
     http: HttpSettings = Field(default_factory=HttpSettings, description="HTTP listener.")
@@ -247,6 +273,8 @@ class Settings(StrictModel):
     indicators: IndicatorSettings = Field(default_factory=IndicatorSettings, description="Dashboard indicators.")
     flood: FloodSettings = Field(default_factory=FloodSettings, description="Flood detector tuning.")
     dust: DustSettings = Field(default_factory=DustSettings, description="Dust detector tuning.")
+    learning: LearningSettings = Field(default_factory=LearningSettings, description="How cameras learn from the "
+                                       "officers' labels: learning period, labels, per-camera models.")
     alerts: AlertSettings = Field(default_factory=AlertSettings, description="Alert routing, silences, escalation "
                                   "and channels.")
     bulletins: BulletinSettings = Field(default_factory=BulletinSettings, description="Bulletins: schedule, "
@@ -265,11 +293,12 @@ class Settings(StrictModel):
         dup = {i for i in cams if cams.count(i) > 1}
         if dup:
             raise ValueError(f"duplicate camera ids: {sorted(dup)}")
-        self.gateway_auth.check_subjects(ids, cams)
+        self.gateway_auth.check_subjects(ids, cams, [g.id for g in self.rain_gauges])
         for s in self.stations:
             for up in s.upstream:
                 if up.station_id not in ids or up.station_id == s.id:
                     raise ValueError(f"station {s.id!r}: upstream {up.station_id!r} is not another configured station")
+        check_rain_gauges(self.rain_gauges, ids)
         return self
 
     def station(self, station_id: str) -> StationConfig | None:
@@ -279,5 +308,13 @@ class Settings(StrictModel):
     def camera(self, camera_id: str) -> CameraConfig | None:
         """The camera with this id, or None."""
         return next((c for c in self.cameras if c.id == camera_id), None)
+
+    def rain_gauge(self, gauge_id: str) -> RainGaugeConfig | None:
+        """The rain gauge with this id, or None."""
+        return next((g for g in self.rain_gauges if g.id == gauge_id), None)
+
+    def gauges_for(self, station_id: str) -> tuple[str, ...]:
+        """Ids of the rain gauges that feed this station's forecast."""
+        return gauges_by_station(self.rain_gauges).get(station_id, ())
 
 

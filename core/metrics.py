@@ -14,6 +14,11 @@ class Metrics:
         self.rejections = Counter("tichwatch_rejections", "Payloads (or batch items) rejected to the dead-letter "
                                   "topic", ["reason"], registry=r)
         self.readings_stored = Counter("tichwatch_readings_stored", "Readings committed to the store", registry=r)
+        self.rain_readings_stored = Counter("tichwatch_rain_readings_stored", "Rain-gauge readings committed to "
+                                            "the store", registry=r)
+        self.rain_forecast_fetches = Counter("tichwatch_rain_forecast_fetches", "Rainfall-forecast requests by "
+                                             "outcome (ok, http_error, timeout, garbage, too_large, network)",
+                                             ["outcome"], registry=r)
         self.readings_duplicate = Counter("tichwatch_readings_duplicate", "Readings already stored (redeliveries)",
                                           registry=r)
         self.frames_processed = Counter("tichwatch_frames_processed", "Frames run through the frame detectors",

@@ -1,4 +1,4 @@
-"""The samples that flow from ingest to the detectors: water-level readings and camera frames.
+"""The samples that flow from ingest to the detectors: water-level readings, rain-gauge readings and camera frames.
 
 Times are UTC epoch seconds (float) everywhere inside the service; people see Asia/Ho_Chi_Minh only at the edges.
 """
@@ -17,6 +17,19 @@ class Reading:
     seq: int | None = None
     battery_v: float | None = None
     received_ts: float | None = None  # when the service received it (for clock-skew checks)
+
+
+@dataclass(frozen=True, slots=True)
+class RainReading:
+    """One rain-gauge reading: `rain_mm` fell during the `interval_s` seconds that end at `ts`."""
+
+    gauge_id: str
+    ts: float  # end of the measured interval, UTC epoch seconds
+    rain_mm: float
+    interval_s: float
+    seq: int | None = None
+    battery_v: float | None = None
+    received_ts: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from tichwatch.config.rain import RainGaugeConfig
 from tichwatch.config.schema import LimitsSettings, StationConfig
 from tichwatch.ingest.outcomes import Invalid
 
@@ -24,6 +25,8 @@ SEQ_MAX = 2**63 - 1
 """Largest seq: the gateway's counter is stored in SQLite's signed 64-bit INTEGER, and a counter is never negative."""
 BATTERY_RANGE_V = (0.0, 100.0)
 """Plausible battery voltages of a gateway (12 V and 24 V systems, with margin): outside is a broken sensor."""
+INTERVAL_RANGE_S = (1.0, 86400.0)
+"""Intervals a rain reading may cover: a second (a tipping-bucket event) to a day (a daily manual gauge)."""
 MAX_EPOCH_S = 1e11
 """Epoch seconds this large (the year 5138) are milliseconds sent by mistake, or garbage."""
 
@@ -202,3 +205,17 @@ def check_battery(battery_v: float) -> None:
     low, high = BATTERY_RANGE_V
     if not low <= battery_v <= high:
         raise Invalid("out_of_range", f"battery_v {battery_v} outside the plausible range [{low:g}, {high:g}] V")
+
+
+def check_rain(rain_mm: float, gauge: RainGaugeConfig) -> None:
+    """Refuse rainfall below zero or above what the gauge can report in one reading."""
+    if not 0.0 <= rain_mm <= gauge.max_rain_mm:
+        raise Invalid("out_of_range", f"rain_mm {rain_mm} outside the possible range [0, {gauge.max_rain_mm:g}] of "
+                                      f"rain gauge {gauge.id}")
+
+
+def check_interval(interval_s: float) -> None:
+    """Refuse a rain reading's interval outside INTERVAL_RANGE_S."""
+    low, high = INTERVAL_RANGE_S
+    if not low <= interval_s <= high:
+        raise Invalid("out_of_range", f"interval_s {interval_s} outside [{low:g}, {high:g}] s")

@@ -60,7 +60,8 @@ def staleness(sig_ts: float, now: float, ahead_s: float, max_age_s: float) -> st
 
 
 class GatewayVerifier:
-    """Checks the signature of messages on the topics of stations and cameras whose gateway has a key."""
+    """Checks the signature of messages on the topics of stations, rain gauges and cameras whose gateway has a
+    key."""
 
     def __init__(self, settings: Settings, keys: Mapping[str, bytes], nonces: NonceStore | None = None):
         """`nonces`: where accepted nonces are kept (the data directory's file; by default in memory only)."""
@@ -71,6 +72,7 @@ class GatewayVerifier:
             if g.username in keys:
                 self._owner.update({("water", s): g.username for s in g.stations})
                 self._owner.update({("camera", c): g.username for c in g.cameras})
+                self._owner.update({("rain", r): g.username for r in g.rain_gauges})
         self._keys = dict(keys)
         self._ahead_s = auth.clock_window_s
         self._max_age_s = auth.signature_max_age_s

@@ -17,7 +17,8 @@ def mosquitto_acl(settings: Settings) -> str:
         raise ValueError("mqtt.username must be set: the ACL grants the service topics to the service's user")
     if service_user in {g.username for g in auth.gateways} | set(auth.readers):
         raise ValueError(f"mqtt.username {service_user!r} is also a gateway or reader in gateway_auth")
-    auth.check_subjects([s.id for s in settings.stations], [c.id for c in settings.cameras])
+    auth.check_subjects([s.id for s in settings.stations], [c.id for c in settings.cameras],
+                        [g.id for g in settings.rain_gauges])
     t = Topics(settings.mqtt.topic_prefix)
     out = ["# Mosquitto ACL for TichWatch, generated from the deployment settings (gateway_auth): regenerate it rather",
            "# than editing it, then reload the broker (systemctl reload mosquitto). What no line grants is denied.",
@@ -29,10 +30,12 @@ def mosquitto_acl(settings: Settings) -> str:
     out += [f"topic read {f}" for f in t.subscriptions]
     out += [f"topic readwrite {t.prefix}/{f}/#" for f in ("service", "alerts", "deadletter")]
     for g in auth.gateways:
+        rain = f"; rain gauges {', '.join(g.rain_gauges)}" if g.rain_gauges else ""
         out += ["", f"# Gateway {g.username}: stations {', '.join(g.stations) or '-'}; cameras "
-                    f"{', '.join(g.cameras) or '-'}.", f"user {g.username}"]
+                    f"{', '.join(g.cameras) or '-'}{rain}.", f"user {g.username}"]
         out += [f"topic write {t.reading(s)}" for s in g.stations]
         out += [f"topic write {t.frame(c)}" for c in g.cameras]
+        out += [f"topic write {t.rain(r)}" for r in g.rain_gauges]
     for reader in auth.readers:
         out += ["", f"# Reader {reader}: alerts, service status and dead letters.", f"user {reader}",
                 f"topic read {t.alert('#')}", f"topic read {t.status}", f"topic read {t.prefix}/deadletter/#"]

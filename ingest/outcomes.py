@@ -15,7 +15,7 @@ REASONS: dict[str, str] = {
     "undecodable": "a message the decoder or the gateway signature check failed on with an error (a bug; named in "
                    "the detail): refused so that nothing else waits for it",
     "unprocessable": "a message whose readings cannot be stored even on their own after a pipeline error",
-    "unknown_station": "the station id in the topic is not configured",
+    "unknown_station": "the station (or rain gauge) id in the topic is not configured",
     "unknown_camera": "the camera id in the topic is not configured",
     "too_large": "payload over its size limit (limits.max_reading_payload_bytes, limits.max_frame_bytes)",
     "too_many_items": "a JSON array or SenML pack with more items than limits.max_batch_readings",
@@ -23,16 +23,17 @@ REASONS: dict[str, str] = {
     "bad_shape": "not a JSON object nor a non-empty JSON array of objects",
     "bad_senml": "SenML that breaks RFC 8428 (a field of the wrong type, no or several value fields, a name outside "
                  "the RFC's characters, bver not a positive integer or differing between records), has no level "
-                 "record, or a unit other than m (level) or V (battery)",
+                 "(rain) record, or a unit other than m (level), mm (rain) or V (battery)",
     "unsupported_senml": "SenML a receiver must not use: bver above 10 or a must-understand label (ending in _)",
-    "missing_field": "ts or level_m is missing",
+    "missing_field": "ts or level_m (rain_mm from a rain gauge) is missing",
     "not_numeric": "a field of the wrong type: a number sent as a string or boolean, seq not an integer, a SenML "
                    "level or battery sent as vs, vb or vd",
     "not_finite": "NaN or Infinity",
     "bad_number": "a number no 64-bit float holds (1e400, an integer of more than 309 digits), or a SenML base and "
                   "value (bv + v, bt + t) whose sum overflows",
-    "out_of_range": "level_m outside the station's possible range (min_level_m…max_level_m), battery_v outside "
-                    "0–100 V, seq outside 0…2^63−1",
+    "out_of_range": "level_m outside the station's possible range (min_level_m…max_level_m), rain_mm outside "
+                    "0…the gauge's max_rain_mm, interval_s outside 1–86400 s, battery_v outside 0–100 V, seq outside "
+                    "0…2^63−1",
     "bad_timestamp": "a time that is neither RFC 3339 with an offset nor epoch seconds, or epoch seconds of 1e11 "
                      "and more (milliseconds) — in JSON, SenML and a frame's ts property alike",
     "future_timestamp": "a time more than limits.max_future_s ahead of the service clock",

@@ -17,19 +17,20 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Protocol, TypeVar
+from typing import Protocol, TypeVar, runtime_checkable
 
 from tichwatch.config.schema import Settings
 from tichwatch.core.bus import EventBus
 from tichwatch.core.detection import Detection, FrameDetector, ReadingDetector
 from tichwatch.core.events import DetectionsRaised, Event, FrameJudged, ReadingsStored
 from tichwatch.core.metrics import Metrics
-from tichwatch.core.samples import Frame, Reading
-from tichwatch.ingest.contract import Rejection, Topics, decode_frame, decode_readings
+from tichwatch.core.samples import Frame, RainReading, Reading
+from tichwatch.ingest.contract import Rejection, Topics, decode_frame, decode_rain, decode_readings
 from tichwatch.ingest.gateway_auth import GatewayVerifier
 from tichwatch.ingest.jpeg import JpegError
 from tichwatch.ingest.mqtt import InboundMessage
 from tichwatch.store.faults import describe, is_store_fault
+from tichwatch.store.rain import insert_rain_readings, recent_rain_readings
 from tichwatch.store.store import EvidenceFiles, Store
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,17 @@ RETRY_MAX_S = 10.0
 """Longest wait between retries: the pipeline resumes at most this long after the store recovers."""
 
 T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
+
+
+class _Outcome(Protocol[T_co]):
+    """What a decoder yields for one message (water or rain readings): the accepted items and the rejected ones."""
+
+    @property
+    def readings(self) -> Sequence[T_co]: ...
+
+    @property
+    def rejections(self) -> Sequence[Rejection]: ...
 ReadingCheckpoint = tuple[dict[str, float | None], list[tuple[ReadingDetector, object]]]
 """What `_checkpoint` keeps: each station's last fed time and each reading detector's checkpoint."""
 EvidenceFileMap = dict[int, EvidenceFiles]
@@ -49,7 +61,17 @@ EvidenceFileMap = dict[int, EvidenceFiles]
 
 
 Queued = tuple[str, InboundMessage, bool]
-"""A reading message waiting for the worker: (station id, message, signature already verified)."""
+"""A reading message waiting for the worker: (station or rain-gauge id, message, signature already verified)."""
+RainItem = tuple[InboundMessage, list[RainReading]]
+"""A rain-gauge message and its accepted readings."""
+
+
+@runtime_checkable
+class RainObserver(Protocol):
+    """A reading detector that also takes rain-gauge readings (the flood detector, for its forecast)."""
+
+    def observe_rain(self, reading: RainReading) -> None:
+        """Take one stored rain reading (in time order per gauge)."""
 
 
 def newest_times(readings: Sequence[Reading]) -> dict[str, float]:
@@ -104,6 +126,8 @@ class Pipeline:
         self.metrics = metrics
         self.topics = Topics(settings.mqtt.topic_prefix)
         self.reading_detectors = list(reading_detectors)
+        self.rain_observers = [d for d in self.reading_detectors if isinstance(d, RainObserver)]
+        """The reading detectors that take rain readings too: each newly stored one, in time order."""
         self.frame_detectors = list(frame_detectors)
         self.sinks: list[DetectionSink] = list(sinks)  # act on detections inside the transaction (the alert engine)
         self.bus = bus if bus is not None else EventBus(on_failure=metrics.errors.labels("listener").inc)
@@ -114,7 +138,7 @@ class Pipeline:
         self._clock = clock
         self._tick_interval_s = tick_interval_s
         self._queue: queue.Queue[Queued] = queue.Queue(maxsize=settings.store.queue_max)
-        self._count_in = {k: metrics.messages_in.labels(k) for k in ("water", "camera", "unknown")}
+        self._count_in = {k: metrics.messages_in.labels(k) for k in ("water", "rain", "camera", "unknown")}
         self._accepting = threading.Event()
         self._stop = threading.Event()
         self._worker: threading.Thread | None = None
@@ -141,6 +165,7 @@ class Pipeline:
         history = self.store.recent_readings(self._clock() - warm_s)
         for det in self.reading_detectors:
             self._warm_each(det, history)
+        self._observe_rain(recent_rain_readings(self.store, self._clock() - warm_s))
         # Every stored reading is at most its station's `_last_fed`: this is what keeps redeliveries from the detectors.
         self._last_fed = {sid: r.ts for sid, r in self.store.latest_readings().items()}
         self._stop.clear()
@@ -293,28 +318,89 @@ class Pipeline:
     def _process(self, batch: list[Queued]) -> None:
         """Decode every message, then commit the batch (or, when it fails on its content, each good part of it)."""
         items = []
+        rain: list[RainItem] = []
         for station_id, msg, verified in batch:
             refused = None if verified else self._with_store_retry(lambda msg=msg: self._verify(msg))  # type: ignore[misc]
             if refused is not None:
                 self._reject(msg.topic, msg.payload, msg.received_ts, [refused])
                 self._ack(msg)
                 continue
-            items.append((msg, self._decode(station_id, msg)))
+            if msg.topic.startswith(self._rain_prefix):
+                rain.append((msg, self._decode_rain(station_id, msg)))
+            else:
+                items.append((msg, self._decode(station_id, msg)))
+        if rain:  # first: the water readings of the same batch are forecast with this rain known
+            self._commit_rain(rain)
         if items:
             self._commit_items(items)
 
     def _decode(self, station_id: str, msg: InboundMessage) -> list[Reading]:
         """The accepted readings of one message; its rejected items go to the dead-letter topic."""
+        return self._accepted(decode_readings, station_id, msg)
+
+    def _accepted(self, decode: Callable[[str, bytes, Settings, float], _Outcome[T]], subject_id: str,
+                  msg: InboundMessage) -> list[T]:
+        """What `decode` accepted of one message (water or rain); its rejected items go to the dead-letter topic."""
         try:
-            decoded = decode_readings(station_id, msg.payload, self.settings, msg.received_ts)
+            decoded = decode(subject_id, msg.payload, self.settings, msg.received_ts)
         except Exception as exc:  # the decoder is total; should it fail anyway, only this message is refused
             self.metrics.errors.labels("decode").inc()
-            log.exception("decoder failed on a message for %s", station_id[:64])
+            log.exception("decoder failed on a message for %s", subject_id[:64])
             self._reject(msg.topic, msg.payload, msg.received_ts, [Rejection("undecodable", describe(exc))])
             return []
         if decoded.rejections:
             self._reject(msg.topic, msg.payload, msg.received_ts, decoded.rejections)
-        return decoded.readings
+        return list(decoded.readings)
+
+    # -- rain readings: stored, then told to the rain observers; no detections of their own -------------------------
+    @property
+    def _rain_prefix(self) -> str:
+        """Topics under this prefix carry rain-gauge readings."""
+        return f"{self.topics.prefix}/rain/"
+
+    def _decode_rain(self, gauge_id: str, msg: InboundMessage) -> list[RainReading]:
+        """The accepted rain readings of one message; its rejected items go to the dead-letter topic."""
+        return self._accepted(decode_rain, gauge_id, msg)
+
+    def _commit_rain(self, items: Sequence[RainItem]) -> None:
+        """Store rain readings in one transaction (retried while the store is at fault), then tell the rain observers
+        the new ones and acknowledge. A failure on the content is retried message by message; a message that fails
+        alone is dead-lettered as unprocessable."""
+        readings = [r for _, rs in items for r in rs]
+        try:
+            new = self._persist([], lambda conn, _files: insert_rain_readings(conn, readings))
+        except StoreUnavailable:
+            return  # stopping while the store is down: nothing acknowledged, the broker redelivers it later
+        except Exception as exc:
+            if len(items) > 1:
+                for item in items:
+                    self._commit_rain([item])
+                return
+            msg = items[0][0]
+            self.metrics.errors.labels("pipeline").inc()
+            log.error("a rain message on %s cannot be stored (%s); dead-lettered", msg.topic[:200], describe(exc))
+            self._reject(msg.topic, msg.payload, msg.received_ts, [Rejection("unprocessable", describe(exc))])
+            self._ack(msg)
+            return
+        self.metrics.rain_readings_stored.inc(len(new))
+        self.metrics.readings_duplicate.inc(len(readings) - len(new))
+        self._observe_rain(sorted(new, key=lambda r: r.ts))  # a backlog may come after newer readings
+        for msg, _ in items:
+            self._ack(msg)
+
+    def _observe_rain(self, readings: Sequence[RainReading]) -> None:
+        """Hand stored rain readings, in order, to the rain observers (one failing reading costs only itself)."""
+        if not readings or not self.rain_observers:
+            return
+        with self.detect_lock:
+            for r in readings:
+                for obs in self.rain_observers:
+                    try:
+                        obs.observe_rain(r)
+                    except Exception as exc:
+                        self.metrics.errors.labels("detectors").inc()
+                        log.error("%s failed on a rain reading of %s at %s (%s)", type(obs).__name__, r.gauge_id,
+                                  r.ts, describe(exc))
 
     def _commit_items(self, items: Sequence[tuple[InboundMessage, list[Reading]]]) -> None:
         """Commit messages' readings with their detections; on a failure caused by the content, split and retry.

@@ -1,4 +1,4 @@
-"""SenML packs (RFC 8428, versions as RFC 9100 defines them) of water-level readings.
+"""SenML packs (RFC 8428, versions as RFC 9100 defines them) of water-level and rain-gauge readings.
 
 What a conformant receiver must do, it does: base fields apply to their record and the records after it (name = bn + n,
 time = bt + t, value = bv + v, unit = u or bu); a resolved time below 2**28 is relative to now (negative: in the past);
@@ -8,10 +8,12 @@ checked on its own, so a bad record costs only itself and the records that take 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from tichwatch.config.schema import LimitsSettings, StationConfig
-from tichwatch.core.samples import Reading
+from tichwatch.core.samples import RainReading, Reading
 from tichwatch.ingest.contract_values import (
     Unrepresentable,
     check_battery,
@@ -30,49 +32,83 @@ RELATIVE_TIME_LIMIT_S = 2**28
 """RFC 8428 §4.5.3: a resolved time below 2**28 is relative to now (negative values are in the past)."""
 LEVEL_NAMES = frozenset({"level", "level_m", "water_level"})
 """Record names (the last segment after the base name) taken as the water level, in metres."""
+RAIN_NAMES = frozenset({"rain", "rain_mm", "precipitation"})
+"""Record names taken as a rain gauge's rainfall over its interval, in millimetres."""
 BATTERY_NAMES = frozenset({"battery", "battery_v"})
 """Record names taken as the gateway's battery voltage, in volts."""
 
 _VALUE_LABELS = ("v", "vs", "vb", "vd")
 _SENML_LABELS = frozenset({"bn", "bt", "bu", "bv", "bs", "bver", "n", "v", "vs", "vb", "vd", "s"})
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-:./_]*\Z")  # RFC 8428 §4.5.1, on the concatenated name
-_UNITS = {"level": "m", "battery": "V"}
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """The measurement a kind of gateway sends in SenML: its label, its record names and its unit."""
+
+    label: str
+    names: frozenset[str]
+    unit: str
+
+
+LEVEL = Quantity("level", LEVEL_NAMES, "m")
+"""A water-level gauge's level records."""
+RAIN = Quantity("rain", RAIN_NAMES, "mm")
+"""A rain gauge's rainfall records."""
+Resolved = tuple[float, float, float | None]
+"""A resolved measurement: (time, value, battery voltage of the same time or None)."""
 
 
 def is_senml(items: list[Any]) -> bool:
     """A JSON array is SenML when its records use SenML labels instead of the contract's fields."""
     return bool(items) and all(isinstance(i, dict) for i in items) and not any(
-        "level_m" in i or "ts" in i for i in items) and any(k in _SENML_LABELS for i in items for k in i)
+        "level_m" in i or "rain_mm" in i or "ts" in i for i in items) and any(
+        k in _SENML_LABELS for i in items for k in i)
 
 
 def decode_senml(items: list[dict[str, Any]], station: StationConfig, now: float, limits: LimitsSettings) -> Decoded:
-    """Resolve a SenML pack into readings; battery records attach to the level reading of the same time."""
+    """Resolve a SenML pack into a station's readings; battery records attach to the level of the same time."""
+    found, rejections = resolve_senml(items, LEVEL, lambda v: check_level(v, station), now, limits)
+    return Decoded([Reading(station.id, ts, v, None, bat, now) for ts, v, bat in found], rejections)
+
+
+def decode_rain_senml(items: list[dict[str, Any]], gauge_id: str, interval_s: float, check: Callable[[float], None],
+                      now: float, limits: LimitsSettings) -> tuple[list[RainReading], list[Rejection]]:
+    """Resolve a SenML pack into a rain gauge's readings (each over the gauge's configured interval)."""
+    found, rejections = resolve_senml(items, RAIN, check, now, limits)
+    return [RainReading(gauge_id, ts, v, interval_s, None, bat, now) for ts, v, bat in found], rejections
+
+
+def resolve_senml(items: list[dict[str, Any]], quantity: Quantity, check: Callable[[float], None], now: float,
+                  limits: LimitsSettings) -> tuple[list[Resolved], list[Rejection]]:
+    """The pack's measurements of `quantity` (each passed to `check`, which raises Invalid) with the battery
+    voltage of the same time, and the rejected records."""
     refused = _pack_refusal(items)
     if refused is not None:
-        return Decoded(rejections=[refused])
-    out = Decoded()
+        return [], [refused]
+    rejections: list[Rejection] = []
     base = _Base()
-    levels: list[tuple[float, float]] = []
+    values: list[tuple[float, float]] = []
     battery: dict[float, float] = {}
     for idx, rec in enumerate(items):
         try:
             base.update(rec, idx)
-            found = _measurement(rec, base, now, limits)
+            found = _measurement(rec, base, now, limits, quantity)
             if found is None:
                 continue
             kind, ts, value = found
-            if kind == "level":
-                check_level(value, station)
-                levels.append((ts, value))
+            if kind == quantity.label:
+                check(value)
+                values.append((ts, value))
             else:
                 check_battery(value)
                 battery[ts] = value
         except Invalid as bad:
-            out.rejections.append(bad.rejection(idx))
-    if not levels and not out.rejections:
-        out.rejections.append(Rejection("bad_senml", "no SenML record named level/level_m/water_level"))
-    out.readings = [Reading(station.id, ts, value, None, battery.get(ts), now) for ts, value in levels]
-    return out
+            rejections.append(bad.rejection(idx))
+    if not values and not rejections:
+        names = "/".join(sorted(quantity.names))
+        rejections.append(Rejection("bad_senml", f"no SenML record named {names}"))
+    return [(ts, value, battery.get(ts)) for ts, value in values], rejections
 
 
 def _pack_refusal(items: list[dict[str, Any]]) -> Rejection | None:
@@ -145,10 +181,10 @@ def _text(value: Any, label: str) -> str:
     return value
 
 
-def _measurement(rec: dict[str, Any], base: _Base, now: float, limits: LimitsSettings
+def _measurement(rec: dict[str, Any], base: _Base, now: float, limits: LimitsSettings, quantity: Quantity
                  ) -> tuple[str, float, float] | None:
-    """('level'|'battery', time, value) of a record this service uses; None for a record of another sensor or one
-    that only sets base fields."""
+    """(quantity label or 'battery', time, value) of a record this service uses; None for a record of another
+    sensor or one that only sets base fields."""
     values = [label for label in _VALUE_LABELS if label in rec]
     if not values and "s" not in rec:
         if "n" in rec:
@@ -161,15 +197,16 @@ def _measurement(rec: dict[str, Any], base: _Base, now: float, limits: LimitsSet
         raise Invalid("bad_senml", f"name {name[:60]!r} breaks RFC 8428 §4.5.1 (letters, digits and - : . / _, "
                                    "starting with a letter or digit)")
     short = name.rsplit(":", 1)[-1].rsplit("/", 1)[-1]
-    kind = "level" if short in LEVEL_NAMES else "battery" if short in BATTERY_NAMES else None
+    kind = quantity.label if short in quantity.names else "battery" if short in BATTERY_NAMES else None
     if kind is None:
         return None
     if values != ["v"]:
         raise Invalid("not_numeric" if values else "bad_senml",
                       f"{short} must be a number in v, got {values[0] if values else 'a sum (s)'}")
     unit = _text(rec["u"], "u") if "u" in rec else base.get("bu")
-    if unit not in (None, _UNITS[kind]):
-        raise Invalid("bad_senml", f"{short} unit must be {_UNITS[kind]!r}, got {str(unit)[:20]!r}")
+    expected = quantity.unit if kind == quantity.label else "V"
+    if unit not in (None, expected):
+        raise Invalid("bad_senml", f"{short} unit must be {expected!r}, got {str(unit)[:20]!r}")
     value = finite_sum(base.get("bv"), to_float(rec["v"], "v"), "bv + v")
     return kind, _time(rec, base, now, limits), value
 

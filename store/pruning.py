@@ -139,6 +139,11 @@ def sweep_readings(s: Sweep) -> None:
     _sweep_series(s, "readings", "station_id", s.plan.readings_before_ts)
 
 
+def sweep_rain_readings(s: Sweep) -> None:
+    """Delete rain-gauge readings past their retention (the readings' limit)."""
+    _sweep_series(s, "rain_readings", "gauge_id", s.plan.readings_before_ts)
+
+
 def sweep_dust_index(s: Sweep) -> None:
     """Delete per-frame dust index rows past their retention."""
     _sweep_series(s, "dust_index", "camera_id", s.plan.dust_index_before_ts)
@@ -266,6 +271,7 @@ def _remove_if_empty(path: Path) -> None:
 
 SWEEPS: dict[str, Callable[[Sweep], None]] = {
     "readings": sweep_readings,
+    "rain_readings": sweep_rain_readings,
     "dust_index": sweep_dust_index,
     "detections": sweep_rows("detections"),
     "evidence": sweep_evidence,

@@ -44,7 +44,9 @@ def make_settings(data_dir: Path, port: int = 1883, **overrides: Any) -> Setting
         "stations": [STATION, {**STATION, "id": "st2", "name": "Trạm hai"}],
         "cameras": [{"id": "cam1", "site": "Công trường thử", "lat": 21.0, "lon": 105.6}],
         "store": {"data_dir": str(data_dir), "batch_wait_s": 0.01},
-        "http": {"port": 0},
+        # Public snapshots rebuilt on the next read after any change: tests read what they just stored (a deployment
+        # rebuilds at most once a second; tests/api/test_snapshots.py covers that).
+        "http": {"port": 0, "snapshot_refresh_s": 0},
     }
     for key, value in overrides.items():
         if isinstance(value, dict) and isinstance(raw.get(key), dict):

@@ -11,7 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 LAYER = {"core": 0, "config": 0, "store": 1, "ingest": 2, "detectors": 2, "alerts": 3, "residents": 3,
-         "historian": 3, "api": 4, "app": 5, "tools": 5}
+         "historian": 3, "learning": 3, "api": 4, "app": 5, "tools": 5}
 """Each package's layer: it may import its own layer and those below."""
 
 

@@ -180,12 +180,24 @@ def format_table(report: DustReport) -> str:
     return "\n".join(lines)
 
 
-def main_eval(folder: Path, json_out: bool, model_path: Path | None = None) -> int:
-    """`tichwatch eval dust DIR [--model PATH]`: evaluate a labelled folder, print a table (or JSON).
+def main_eval(folder: Path, json_out: bool, model_path: Path | None = None, loco: bool = False) -> int:
+    """`tichwatch eval dust DIR [--model PATH] [--loco]`: evaluate a labelled folder, print a table (or JSON).
 
-    `model_path` is a model file written by `python -m tichwatch.tools.dust_train` (default: the packaged one). Returns
-    2 when the folder or the model file is unusable.
+    `model_path` is a model file written by `python -m tichwatch.tools.dust_train` (default: the packaged one). With
+    `loco`, DIR is the shared data folder and the backbone head is evaluated leave-one-camera-out over its real
+    fixed-camera folders, k-fold over its web photos (tools/dust_loco.py). Returns 2 when the folder or the model file
+    is unusable.
     """
+    if loco:
+        from tichwatch.tools.dust_loco import evaluate_folder, format_report
+
+        try:
+            result = evaluate_folder(folder)
+        except FileNotFoundError as exc:
+            print(exc, file=sys.stderr)
+            return 2
+        print(json.dumps(result, indent=2) if json_out else format_report(result))
+        return 0
     if not (folder / "frames.csv").is_file():
         print(f"{folder}: no frames.csv (expected a labelled frame folder)", file=sys.stderr)
         return 2
@@ -217,13 +229,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("--synthetic", action="store_true", help="evaluate synthetic scenes (unseen seeds) instead")
     parser.add_argument("--model", type=Path, default=None, help="model file (default: the packaged one)")
+    parser.add_argument("--loco", action="store_true", help="folder is the shared data folder: leave-one-camera-out "
+                        "evaluation of the backbone head")
     args = parser.parse_args(argv)
     if args.synthetic:
         report = evaluate_synthetic(model_path=args.model)
     elif args.folder is None:
         parser.error("a folder or --synthetic is required")
     else:
-        return main_eval(args.folder, args.json, args.model)
+        return main_eval(args.folder, args.json, args.model, args.loco)
     print(json.dumps(report.as_dict(), indent=2) if args.json else format_table(report))
     return 0
 

@@ -11,6 +11,12 @@ change the same cell showed during the clear frames. Without a data folder the m
 only. Leave-out variants: --real clear (real frames only as backdrops for composited plumes), --real none; neither
 detects the real sequence's plume (see bench/dust_transfer.py and the README). A run takes about 11 min on 2 cores
 (480 synthetic sequences at about 2.5 s each, then two fits).
+
+    python -m tichwatch.tools.dust_train --head ../shared/data/smoke-figlib-hpwren-sequences \
+        ../shared/data/smoke-hpwren-extra ../shared/data/smoke-web-photos
+
+trains the pretrained backbone's cell head instead (tools/dust_loco.py: real camera frames, web photos and synthetic
+seeds SYNTHETIC_SEEDS; seeded) and writes detectors/dust/backbone_head.npz.
 """
 from __future__ import annotations
 
@@ -28,6 +34,7 @@ import numpy as np
 import sklearn
 
 from tichwatch.config.dust import DustSettings
+from tichwatch.detectors.dust.backbone import HEAD_PATH
 from tichwatch.detectors.dust.background import SceneModel
 from tichwatch.detectors.dust.classifier import MODEL_PATH, DustModel, fit_model
 from tichwatch.detectors.dust.jpeg import analysis_image, decode_reduced
@@ -222,6 +229,30 @@ def train(data: Path | None, out: Path, real: str = "all", seed: int = 0, settin
     return model
 
 
+def train_head(folders: Sequence[Path], out: Path, seed: int = 0) -> int:
+    """Train the backbone's cell head on every image of these folders and write it (see tools/dust_loco.py)."""
+    from tichwatch.detectors.dust.backbone import Backbone
+    from tichwatch.tools.dust_loco import SYNTHETIC_SEEDS, embed, fit_head, read_images, synthetic_images
+
+    cameras = [f for f in folders if _has_cameras(f)]
+    photos = [f for f in folders if f not in cameras]
+    images = read_images(cameras, photos[0] if photos else None)
+    for extra in photos[1:]:
+        images += read_images([], extra)
+    images += synthetic_images(SYNTHETIC_SEEDS)
+    embed(images, Backbone())
+    model = fit_head(images, seed)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    model.head.save(out)
+    print(f"wrote {out} ({out.stat().st_size} bytes): trained on {sorted(model.trained_on)}, {len(images)} images")
+    return 0
+
+
+def _has_cameras(folder: Path) -> bool:
+    with open(folder / "frames.csv", newline="") as fh:
+        return any((r.get("camera") or "").strip() for r in csv.DictReader(fh))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: train and write the model file."""
     parser = argparse.ArgumentParser(prog="python -m tichwatch.tools.dust_train", description=__doc__.splitlines()[0])
@@ -232,7 +263,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                              "composited plumes (clear), or synthetic scenes only (none)")
     parser.add_argument("--seed", type=int, default=0, help="random seed of the classifier's fitting")
     parser.add_argument("--jobs", type=int, default=None, help="worker processes (default: all cores)")
+    parser.add_argument("--head", nargs="+", type=Path, default=None, metavar="FOLDER",
+                        help="instead: train the backbone's cell head on these labelled folders (fixed-camera "
+                             "sequences and web photos; a folder whose frames have no camera is taken as photos) and "
+                             "synthetic scenes, and write it to --out (default detectors/dust/backbone_head.npz)")
     args = parser.parse_args(argv)
+    if args.head is not None:
+        return train_head(args.head, args.out if args.out != MODEL_PATH else HEAD_PATH, args.seed)
     data = args.data if args.data is not None and (args.data / "frames.csv").exists() else None
     if args.data is not None and data is None:
         print(f"{args.data}: no frames.csv; training on synthetic scenes only", file=sys.stderr)

@@ -1,5 +1,5 @@
-"""A deterministic river scenario for the simulator: quiet days, a flood wave through BD1–BD3 and back, noise and
-faults.
+"""A deterministic river scenario for the simulator: quiet days, a storm upstream, a flood wave through BD1–BD3 and
+back, noise and faults.
 
 Pure functions of (station, time): the same time always gives the same level, so a restarted simulator continues
 seamlessly and tests can assert on the scenario. `origin_s` places the periods in time: the demo anchors them so a
@@ -12,6 +12,7 @@ import random
 import zlib
 from dataclasses import dataclass, replace
 
+from tichwatch.config.rain import RainGaugeConfig
 from tichwatch.config.schema import StationConfig
 
 
@@ -29,6 +30,10 @@ class Scenario:
     stuck_frac: tuple[float, float] = (0.86, 0.89)  # second station reports one value through this part of the period
     silent_frac: tuple[float, float] = (0.92, 0.95)  # third station goes silent through this part of the period
     origin_s: float = 0.0  # epoch time at which a period starts
+    storm_before_crest_s: float = 12 * 3600  # the storm's heaviest rain, before a station without lead crests
+    storm_peak_mm_per_h: float = 22.0
+    storm_sigma_s: float = 2.5 * 3600  # Gaussian storm: about 140 mm in all at a gauge of factor 1
+    shower_prob: float = 0.02  # a light shower in any other interval
 
     @property
     def crest_offset_s(self) -> float:
@@ -80,6 +85,23 @@ class Scenario:
         if rng.random() < self.spike_prob:
             level += self.spike_m
         return round(min(max(level, station.min_level_m), station.max_level_m), 3)
+
+
+    def rain_mm(self, gauge: RainGaugeConfig, t: float, interval_s: float) -> float:
+        """The rain a gauge measures in (t - interval_s, t]: the period's storm (the exact integral of its Gaussian
+        intensity, scaled per gauge), or now and then a light shower."""
+        storm_at = self.crest_offset_s - self.storm_before_crest_s
+        period_start = t - self._since_origin(t) % self.period_s
+        factor = 0.8 + 0.4 * (zlib.crc32(gauge.id.encode()) % 1000) / 1000
+        width = self.storm_sigma_s * math.sqrt(2)
+        total = 0.0
+        for centre in (period_start - self.period_s + storm_at, period_start + storm_at):
+            total += (math.erf((t - centre) / width) - math.erf((t - interval_s - centre) / width)) / 2
+        mm = factor * self.storm_peak_mm_per_h * self.storm_sigma_s / 3600 * math.sqrt(2 * math.pi) * total
+        rng = random.Random(zlib.crc32(f"rain:{gauge.id}:{int(self._since_origin(t))}".encode()))
+        if mm < 0.05 and rng.random() < self.shower_prob:
+            mm = rng.uniform(0.2, 1.5)
+        return round(mm, 1)
 
 
 def station_leads(stations: list[StationConfig]) -> dict[str, float]:

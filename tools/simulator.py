@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 
 from tichwatch.config.schema import CameraConfig, Settings
-from tichwatch.ingest.contract import Topics, encode_reading
+from tichwatch.ingest.contract import Topics, encode_rain, encode_reading
 from tichwatch.tools.publisher import GatewayPublisher
 from tichwatch.tools.scenario import Scenario, station_leads
 
@@ -79,9 +79,11 @@ class Simulator:
         start = self.clock.now()
         self._next_reading = {s.id: start - start % s.expected_interval_s for s in settings.stations}
         self._next_frame = {c.id: started for c in settings.cameras}
+        self._next_rain = {g.id: start - start % g.expected_interval_s for g in settings.rain_gauges}
         self._seq = {s.id: 0 for s in settings.stations}
         self.published_readings = 0
         self.published_frames = 0
+        self.published_rain = 0
 
     def step(self) -> None:
         """Publish everything due up to the current simulated time (a backlog goes as one JSON array)."""
@@ -100,8 +102,23 @@ class Simulator:
                 payload = due[0] if len(due) == 1 else b"[" + b",".join(due) + b"]"
                 self.publisher.publish(self.topics.reading(station.id), payload)
                 self.published_readings += len(due)
+        self._send_rain(now)
         if self.frame_source is not None:
             self._send_frames(self.frame_source, self._wall())
+
+    def _send_rain(self, now: float) -> None:
+        """Each rain gauge's readings due up to `now` (simulated time; a backlog as one JSON array)."""
+        for gauge in self.settings.rain_gauges:
+            due: list[bytes] = []
+            while self._next_rain[gauge.id] <= now:
+                t = self._next_rain[gauge.id]
+                self._next_rain[gauge.id] = t + gauge.expected_interval_s
+                mm = self.scenario.rain_mm(gauge, t, gauge.expected_interval_s)
+                due.append(encode_rain(t, mm, gauge.expected_interval_s))
+            if due:
+                payload = due[0] if len(due) == 1 else b"[" + b",".join(due) + b"]"
+                self.publisher.publish(self.topics.rain(gauge.id), payload)
+                self.published_rain += len(due)
 
     def _send_frames(self, source: FrameSource, now: float) -> None:
         """Each camera's frame when its interval (wall clock) is up; after a stall the schedule restarts from now

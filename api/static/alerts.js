@@ -74,6 +74,8 @@ function actionButtons(a) {
     open ? b("act-silence", "act.silence", () => openAction("silence")) : null,
     a.false_alarm ? b("act-withdraw", "act.withdraw_false_alarm", () => openAction("withdraw"))
       : b("act-false-alarm", "act.false_alarm", () => openAction("false_alarm")),
+    // a dust alert's "confirmed" answer: its frames become dust labels the camera learns from (routes_learning)
+    a.kind === "dust.plume" && !a.false_alarm ? b("act-confirm", "act.confirm_dust", () => openAction("confirm")) : null,
   ].filter(Boolean);
 }
 
@@ -126,6 +128,7 @@ const ACTIONS = {
   silence: { title: "act.silence", label: "desk.silence_reason" },
   false_alarm: { title: "act.false_alarm", label: "desk.false_alarm_note", path: "false-alarm", body: (note) => ({ note }) },
   withdraw: { title: "act.withdraw_false_alarm", label: "desk.withdraw_note", path: "false-alarm/withdraw", body: (note) => ({ note }) },
+  confirm: { title: "act.confirm_dust", label: "desk.confirm_note", path: "answer", body: (note) => ({ answer: "confirmed", note }) },
 };
 
 const pad = (n) => String(n).padStart(2, "0");

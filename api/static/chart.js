@@ -2,7 +2,9 @@
 // The water-level chart of a station card: pure helpers (time and level ticks in local time, the level range, the
 // line's gaps, markers kept inside the plot) and `draw`, which builds the SVG at the size it is shown, one SVG unit
 // per CSS pixel, so its text keeps its size on a phone as on a desktop (a viewBox scaled to fit would shrink it).
-// No page state here: dashboard.js gives the data, the texts and the formatting.
+// Rain upstream (when the station has rain gauges) is drawn as bars in a strip at the foot of the plot, behind the
+// level line, with its own scale at the right. No page state here: dashboard.js gives the data, the texts and the
+// formatting.
 const TWChart = (() => {
   const HOUR = 3600e3, DAY = 24 * HOUR;
   const SPANS = {
@@ -67,12 +69,22 @@ const TWChart = (() => {
     return out;
   }
 
+  const RAIN_STRIP = 0.3; // share of the plot's height the rain bars may take, at its foot
+
+  /** The rain strip's top value: the wettest bar rounded up to 1, 2 or 5 times a power of ten (at least 1 mm), so
+   * the scale reads well and a drizzle does not look like a storm. */
+  function rainScale(bars) {
+    const top = Math.max(1, ...bars.map((b) => b.mm).filter((v) => Number.isFinite(v)));
+    const mag = Math.pow(10, Math.floor(Math.log10(top)));
+    return [1, 2, 5, 10].map((k) => k * mag).find((s) => s >= top - 1e-9);
+  }
+
   /** A marker's place: its level, or the edge of the plot it lies beyond ({v, beyond: -1 | 0 | 1}). */
   function clampMarker(v, lo, hi) { return v > hi ? { v: hi, beyond: 1 } : v < lo ? { v: lo, beyond: -1 } : { v, beyond: 0 }; }
 
   /** The chart as an SVG element `width` CSS px wide. `c`: {width, height, t0, t1, now, tz, points: [{ms, v}],
    * gapMs, markers: [{ms, v, title}], alarm: {BD1, BD2, BD3}, bands: [{key, from, to, label}], forecast: {ms0, v0, ms1,
-   * v1, title} | null, text: {now, unit}, num(v, digits), label}. */
+   * v1, title} | null, text: {now, unit}, num(v, digits), label, rain?: {bars: [{ms, mm}], bucketMs, unit, title}}. */
   function draw(c) {
     const W = Math.max(120, Math.round(c.width)), H = c.height;
     const ns = "http://www.w3.org/2000/svg";
@@ -106,6 +118,7 @@ const TWChart = (() => {
       plot.append(node("line", { class: tk.day ? "grid day" : "grid", x1: x(tk.ms), x2: x(tk.ms), y1: PAD.top, y2: H - PAD.bottom }));
       s.append(text({ class: "tick tick-time", x: x(tk.ms), y: H - 6, "text-anchor": "middle" }, tk.label));
     }
+    if (c.rain && c.rain.bars.length) drawRain(c.rain, plot, { x, node, text, W, H, t0: c.t0, tEnd, num: c.num }, s);
     s.prepend(plot);
     for (const b of c.bands) {
       if (b.from >= hi || b.from < lo) continue;
@@ -137,5 +150,22 @@ const TWChart = (() => {
     return s;
   }
 
-  return { SPANS, AHEAD_MS, tzOffset, timeTicks, levelTicks, levelRange, segments, clampMarker, draw };
+  /** Rain bars in the plot's foot strip (into `plot`, behind the line) and their scale at the right (into `s`). */
+  function drawRain(rain, plot, d, s) {
+    const top = rainScale(rain.bars), foot = d.H - PAD.bottom, strip = (d.H - PAD.top - PAD.bottom) * RAIN_STRIP;
+    const g = d.node("g", { class: "rain" });
+    g.append(d.node("title", {}, rain.title));
+    for (const b of rain.bars) {
+      if (b.ms + rain.bucketMs < d.t0 || b.ms > d.tEnd || !(b.mm > 0)) continue;
+      const x0 = d.x(Math.max(b.ms, d.t0)), x1 = d.x(Math.min(b.ms + rain.bucketMs, d.tEnd)), h = strip * Math.min(1, b.mm / top);
+      g.append(d.node("rect", { class: "rain-bar", x: x0.toFixed(1), y: (foot - h).toFixed(1),
+        width: Math.max(1, x1 - x0 - 0.5).toFixed(1), height: h.toFixed(1), "data-mm": b.mm }));
+    }
+    plot.append(g);
+    s.append(d.text({ class: "tick tick-rain", x: d.W - PAD.right - 2, y: foot - strip + 4, "text-anchor": "end" },
+      `${d.num(top, top < 10 ? 1 : 0)} ${rain.unit}`));
+  }
+
+  return { SPANS, AHEAD_MS, RAIN_STRIP, tzOffset, timeTicks, levelTicks, levelRange, segments, clampMarker, rainScale,
+    draw };
 })();

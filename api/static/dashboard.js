@@ -3,7 +3,7 @@
 // cameras and the commune's indicators. Shares common.js; the chart is chart.js's; the active alerts are alerts.js's.
 // A station's level is its latest ACCEPTED reading (the API's `latest`, the same as its status); a rejected one
 // (`latest_rejected`, the charts' `rejected`) is shown as such: a note on the card and a marker off the line.
-const dash = { stations: [], cameras: [], series: {}, indicators: {}, span: spanFromStore(), widths: {} };
+const dash = { stations: [], cameras: [], series: {}, rain: {}, indicators: {}, span: spanFromStore(), widths: {} };
 const CHART_HEIGHT_PX = 210;
 const LEVEL_COLOUR = { BD1: "#8a6d00", BD2: "#b34700", BD3: "#b00020", RECORD: "#6a1b9a" };
 
@@ -83,7 +83,7 @@ function stationCard(st) {
 
 // --- charts ----------------------------------------------------------------------------------------------------------
 /** What a chart says, for a screen reader: the level now and its trend, the span's lowest and highest, rejections. */
-function chartSummary(st, series) {
+function chartSummary(st, series, rain) {
   const span = t(`span.${dash.span}`), parts = [`${t("chart_label")} ${span}, ${st.name}`];
   if (st.latest) {
     const word = trendWord((st.status || {}).rate_m_per_h);
@@ -92,12 +92,27 @@ function chartSummary(st, series) {
   const lows = series.buckets.map((b) => b.min_m), highs = series.buckets.map((b) => b.max_m);
   if (lows.length) parts.push(tf("chart_range", { min: fmtNum(Math.min(...lows)), max: fmtNum(Math.max(...highs)) }));
   if (series.rejected_total) parts.push(tf("chart_rejected", { n: series.rejected_total }));
+  if (rain) parts.push(rain.title);
   return parts.join("; ");
+}
+
+/** Upstream rain for a station's chart: the mean over its gauges of each bucket's rain (the basin's rain, as the
+ * forecast reads it), or null when it has no gauge or no rain data. */
+function rainOf(st) {
+  const gauges = (st.rain_gauges || []).map((g) => dash.rain[g]).filter((r) => r && r.buckets);
+  if (!gauges.length) return null;
+  const sums = new Map();
+  for (const r of gauges) for (const b of r.buckets) sums.set(b.ts, (sums.get(b.ts) || 0) + b.rain_mm);
+  const bucketS = gauges[0].bucket_s, h = bucketS / 3600;
+  const bars = [...sums].map(([ts, mm]) => ({ ms: Date.parse(ts), mm: mm / gauges.length }));
+  const total = bars.reduce((a, b) => a + b.mm, 0), most = Math.max(0, ...bars.map((b) => b.mm));
+  return { bars, bucketMs: bucketS * 1000, unit: h === 1 ? t("rain_unit_hour") : tf("rain_unit", { h: fmtNum(h, 0) }),
+    title: tf("rain_summary", { total: fmtNum(total, 0), max: fmtNum(most, 1), h: fmtNum(h, 0) }) };
 }
 
 function chartOf(st, width) {
   const series = dash.series[st.id] || { buckets: [], rejected: [], rejected_total: 0, bucket_s: 300 };
-  const a = st.alarm_levels_m, status = st.status || {}, now = Date.now();
+  const a = st.alarm_levels_m, status = st.status || {}, now = Date.now(), rain = rainOf(st);
   const forecast = status.eta_s && st.latest && isSet(status.next_threshold_m) ? {
     ms0: Date.parse(st.latest.ts), v0: st.latest.level_m, ms1: Date.parse(st.latest.ts) + status.eta_s * 1000,
     v1: status.next_threshold_m, title: `${t("forecast_line")}: ${t(status.next_level)} ${t("at")} ${fmtTime(status.eta_at)}` } : null;
@@ -110,7 +125,8 @@ function chartOf(st, width) {
     gapMs: Math.max(3 * series.bucket_s * 1000, 3 * st.expected_interval_s * 1000),
     markers: series.rejected.map((r) => ({ ms: Date.parse(r.ts), v: r.level_m,
       title: tf(`rejected.${r.reason}`, { level: fmtNum(r.level_m), time: fmtTime(r.ts) }) })),
-    alarm: a, bands, forecast, text: { now: t("now"), unit: "m" }, num: fmtNum, label: chartSummary(st, series),
+    alarm: a, bands, forecast, text: { now: t("now"), unit: "m" }, num: fmtNum, label: chartSummary(st, series, rain),
+    rain,
   });
 }
 
@@ -131,7 +147,7 @@ function renderZoom() {
 async function setSpan(span) {
   if (!TWChart.SPANS[span] || span === dash.span) return;
   dash.span = span; localStorage.setItem("tw.span", span); renderZoom();
-  await Promise.all(dash.stations.map(loadSeries));
+  await Promise.all(dash.stations.map(loadSeries).concat(loadRain()));
   drawCharts(true);
 }
 
@@ -140,6 +156,19 @@ async function loadSeries(st) {
   const q = new URLSearchParams({ start: new Date(endMs - span.ms).toISOString(), end: new Date(endMs).toISOString(),
     points: span.points, rejected: "exclude" });
   dash.series[st.id] = await getJSON(`/api/v1/stations/${encodeURIComponent(st.id)}/readings?${q}`);
+}
+
+/** Each rain gauge's rain per bucket over the span, once per gauge however many stations it feeds: hourly over a
+ * day, coarser over longer spans (about 120 bars whatever the span). A gauge that fails to load is left out. */
+async function loadRain() {
+  const span = TWChart.SPANS[dash.span], endMs = Date.now();
+  const bucket = Math.max(3600, Math.ceil(span.ms / 1000 / 120 / 3600) * 3600);
+  const gauges = [...new Set(dash.stations.flatMap((s) => s.rain_gauges || []))];
+  const q = new URLSearchParams({ start: new Date(endMs - span.ms).toISOString(), end: new Date(endMs).toISOString(),
+    bucket_s: bucket });
+  const got = await Promise.all(gauges.map((g) => getJSON(`/api/v1/rain-gauges/${encodeURIComponent(g)}/readings?${q}`)
+    .catch(() => null)));
+  dash.rain = Object.fromEntries(gauges.map((g, i) => [g, got[i]]).filter(([, r]) => r));
 }
 
 // --- alarm levels (admin) --------------------------------------------------------------------------------------------
@@ -172,7 +201,7 @@ async function saveLevels(ev) {
 function renderCameras() {
   $("#cameras").replaceChildren(...dash.cameras.map((c) => el("article", { class: "camera", "data-camera": c.id },
     c.snapshot_url ? el("img", { src: c.snapshot_url, alt: c.site, loading: "lazy" }) : el("p", { class: "muted" }, t("no_frame")),
-    el("h3", {}, c.site),
+    el("h3", {}, el("a", { class: "cam-link", href: `/cameras/${encodeURIComponent(c.id)}` }, c.site)),
     el("p", {}, `${t("dust_index")}: `, el("strong", {}, isSet(c.dust_index) ? fmtNum(c.dust_index, 2) : "–"),
       c.dust_index_ts ? el("span", { class: "muted" }, ` ${t("at")} ${fmtTime(c.dust_index_ts)}`) : null),
     el("p", {}, `${t("status")}: `, el("span", { class: "cam-state", "data-state": c.status_code || "" },
@@ -191,7 +220,7 @@ async function refreshDashboard() {
   const [st, cams, ind] = await Promise.all([getJSON("/api/v1/stations"), getJSON("/api/v1/cameras").catch(() => ({ cameras: [] })),
     getJSON("/api/v1/indicators").catch(() => ({}))]);
   dash.stations = st.stations; dash.cameras = cams.cameras || []; dash.indicators = ind;
-  await Promise.all(dash.stations.map(loadSeries));
+  await Promise.all(dash.stations.map(loadSeries).concat(loadRain()));
   renderDashboard();
 }
 

@@ -8,6 +8,7 @@ Frames of cameras that are not configured are ignored.
 from __future__ import annotations
 
 import copy
+import hashlib
 import threading
 from collections import deque
 from collections.abc import Iterable, Sequence
@@ -22,10 +23,11 @@ from tichwatch.config.dust import DustSettings
 from tichwatch.config.schema import CameraConfig
 from tichwatch.core.detection import Detection, Severity
 from tichwatch.core.samples import Frame
+from tichwatch.detectors.dust.backbone import BackboneCells, BackboneScorer, StackedModel, frame_image
 from tichwatch.detectors.dust.background import Comparison, SceneModel
 from tichwatch.detectors.dust.classifier import MODEL_PATH, DustModel
-from tichwatch.detectors.dust.evidence import local_time, snapshot
-from tichwatch.detectors.dust.features import roi_cell_fraction
+from tichwatch.detectors.dust.evidence import evidence_facts, evidence_line, local_time, snapshot
+from tichwatch.detectors.dust.features import FEATURE_NAMES, roi_cell_fraction
 from tichwatch.detectors.dust.health import (
     CameraHealth,
     Condition,
@@ -36,12 +38,18 @@ from tichwatch.detectors.dust.health import (
     is_repeat,
 )
 from tichwatch.detectors.dust.jpeg import analysis_image
+from tichwatch.detectors.dust.judgement import CellModel, Judgement
 from tichwatch.ingest.jpeg import JpegError
 
 DUST_KIND = "dust.plume"
 """Detection kind of a dust plume."""
 _MAX_THRESHOLD = 0.95  # a low sensitivity must still leave a reachable threshold
 _NEIGHBOURS = np.ones((3, 3), np.uint8)
+JUDGEMENTS_KEPT = 120
+"""Judged frames kept per camera (rows, probabilities) for labelling: `recent_judgements`."""
+JUDGEMENT_JPEGS_KEPT = 30
+"""Of those, the newest that keep their JPEG too (memory: a 1280×720 frame is about 150 kB)."""
+_CANDIDATE_PEAK = 12.0 / 255.0  # a sub-block changed by this much: a cell with visible change
 
 
 @dataclass(frozen=True)
@@ -86,6 +94,12 @@ class _Camera:
     last_ts: float | None = None
     watch_since: float | None = None  # first tick time: a camera that never sends goes offline from here
     ring: deque[bytes] = field(default_factory=deque)
+    judgements: deque[Judgement] = field(default_factory=lambda: deque(maxlen=JUDGEMENTS_KEPT))
+    model: CellModel | None = None  # the camera's own model (None: the shipped one); a setting, not frame state
+    ignore: np.ndarray | None = None  # (rows, cols) bool cells an officer excluded; a setting, not frame state
+    learning: bool = False  # learning period: judged, never raised; a setting, not frame state
+    emb_bg: np.ndarray | None = None  # background in the backbone's embedding space (cells, 1280); never edited
+    backbone_cells: BackboneCells | None = None  # what the backbone said about the last judged frame
     frames_analysed: int = 0
     frames_rejected: int = 0
     last_reject_reason: str | None = None
@@ -96,7 +110,14 @@ class DustDetector:
 
     def __init__(self, cameras: Sequence[CameraConfig], settings: DustSettings, model_path: Path | None = None) -> None:
         self.settings = settings
-        self.model = DustModel.load(model_path or MODEL_PATH)
+        self.hand_model = DustModel.load(model_path or MODEL_PATH)
+        self.scorer = BackboneScorer() if settings.backbone else None
+        """The pretrained backbone and its head (None when dust.backbone is off)."""
+        self.model: DustModel | StackedModel = self.hand_model if self.scorer is None else StackedModel(
+            self.hand_model, len(FEATURE_NAMES), self.scorer.name)
+        self.feature_set: str = str(getattr(self.model, "feature_set", "") or
+                                    "hand-" + hashlib.sha256(",".join(FEATURE_NAMES).encode()).hexdigest()[:12])
+        """Name of the feature set the shipped model scores (a camera's own model must score the same)."""
         self._cameras: dict[str, _Camera] = {}
         s = settings
         for cam in cameras:
@@ -128,7 +149,7 @@ class DustDetector:
             with cam.lock:
                 saved[camera_id] = replace(cam, scene=copy.deepcopy(cam.scene), health=copy.deepcopy(cam.health),
                                            history=copy.copy(cam.history), ring=copy.copy(cam.ring),
-                                           lock=threading.Lock())
+                                           judgements=copy.copy(cam.judgements), lock=threading.Lock())
         return saved
 
     def restore(self, checkpoint: object) -> None:
@@ -137,7 +158,7 @@ class DustDetector:
             cam = self._cameras[camera_id]
             with cam.lock:
                 for f in fields(_Camera):
-                    if f.name not in ("config", "lock"):
+                    if f.name not in ("config", "lock", "model", "ignore", "learning"):
                         setattr(cam, f.name, getattr(saved, f.name))
 
     def tick(self, now: float) -> list[Detection]:
@@ -155,6 +176,49 @@ class DustDetector:
                                             {"last_frame_ts": cam.last_ts, "silence_s": round(silence, 1),
                                              "expected_interval_s": cam.config.expected_interval_s}))
         return out
+
+    def recent_judgements(self, camera_id: str) -> list[Judgement]:
+        """The camera's recently judged frames, oldest first (empty for a camera not configured)."""
+        cam = self._cameras.get(camera_id)
+        if cam is None:
+            return []
+        with cam.lock:
+            return list(cam.judgements)
+
+    def set_camera_model(self, camera_id: str, model: CellModel | None) -> None:
+        """Score this camera's cells with its own model from the next frame on (None: the shipped model)."""
+        if model is not None and model.feature_set != self.feature_set:
+            raise ValueError(f"the model scores feature set {model.feature_set!r}, the detector computes "
+                             f"{self.feature_set!r}")
+        cam = self._cameras[camera_id]
+        with cam.lock:
+            cam.model = model
+
+    def set_ignore_cells(self, camera_id: str, mask: np.ndarray | None) -> None:
+        """Exclude these (rows, cols) cells from dust judging from the next frame on (None: none excluded)."""
+        s = self.settings
+        if mask is not None and mask.shape != (s.grid_rows, s.grid_cols):
+            raise ValueError(f"an ignore mask must be {s.grid_rows}x{s.grid_cols}, not {mask.shape}")
+        cam = self._cameras[camera_id]
+        with cam.lock:
+            cam.ignore = None if mask is None or not mask.any() else mask.astype(bool).copy()
+
+    def set_learning(self, camera_id: str, learning: bool) -> None:
+        """Put a camera in (or out of) its learning period: dust is judged but never raised."""
+        cam = self._cameras[camera_id]
+        with cam.lock:
+            cam.learning = learning
+
+    def judged_cells(self, camera_id: str) -> np.ndarray:
+        """The (rows, cols) cells dust is judged on for this camera: its region of interest without ignored cells."""
+        cam = self._cameras[camera_id]
+        with cam.lock:
+            result: np.ndarray = cam.roi if cam.ignore is None else cam.roi & ~cam.ignore
+            return result.copy()
+
+    def on_threshold(self, camera_id: str) -> float:
+        """The dust index at or above which this camera raises a dust detection (after its sensitivity)."""
+        return self._cameras[camera_id].on_threshold
 
     def status(self, camera_id: str) -> CameraStatus | None:
         """The latest dust index, cell grid, health and last frame time of a camera; None when not configured."""
@@ -215,6 +279,7 @@ class DustDetector:
         if not cam.scene.ready:
             cam.scene.learn(c, dt)
             cam.suspended = "warming up"
+            cam.emb_bg = None  # the backbone's background starts afresh with the scene's
             return out
         obstructed = is_obstructed(c, s)
         blur = is_blurred(c, s) and not obstructed  # a covered lens loses its edges too: say what happened
@@ -243,20 +308,50 @@ class DustDetector:
     def _dust(self, cam: _Camera, frame: Frame, c: Comparison, dt: float) -> list[Detection]:
         s = self.settings
         assert c.features is not None  # the scene model is ready
-        p = self.model.predict(c.features.matrix).reshape(s.grid_rows, s.grid_cols).astype(np.float32)
+        model = cam.model if cam.model is not None else self.model
+        rows = self._rows(cam, frame, c, dt)
+        probs = np.asarray(model.predict(rows), np.float32).ravel()
+        self._keep_judgement(cam, frame, rows, probs,
+                             (c.features.peak >= _CANDIDATE_PEAK).ravel())
+        p = probs.reshape(s.grid_rows, s.grid_cols).copy()
         p[~cam.roi] = 0.0
+        if cam.ignore is not None:
+            p[cam.ignore] = 0.0
         cells = persisted(p, cam.history, s.persistence_k)
         cam.history.append(cv2.dilate(p, _NEIGHBOURS))
-        cam.cells, cam.index, cam.suspended = cells, float(cells.max()), None
+        cam.cells, cam.index, cam.suspended = cells, float(cells.max()), "learning" if cam.learning else None
         cam.scene.learn(c, dt)
         cam.below_streak = cam.below_streak + 1 if cam.index < cam.off_threshold else 0
-        if not cam.dust_active and cam.index >= cam.on_threshold:
+        if not cam.dust_active and cam.index >= cam.on_threshold and not cam.learning:
             cam.dust_active = True
             cam.below_streak = 0
             return [self._dust_onset(cam, frame, cells)]
         if cam.dust_active and cam.below_streak >= s.clear_frames:
             return [self._dust_clear(cam, frame.ts, f"below {cam.off_threshold:.2f} for {s.clear_frames} frames")]
         return []
+
+    def _rows(self, cam: _Camera, frame: Frame, c: Comparison, dt: float) -> np.ndarray:
+        """The per-cell rows the model scores: the hand-made features, then the backbone's columns (when on)."""
+        s = self.settings
+        assert c.features is not None
+        if self.scorer is None:
+            return c.features.matrix
+        held = (c.features.peak >= s.background_hold_change).ravel()
+        bb = self.scorer.cells(frame_image(frame.jpeg), s.grid_rows, s.grid_cols, cam.emb_bg, held, dt,
+                               s.background_time_constant_s, s.background_held_time_constant_s)
+        cam.emb_bg, cam.backbone_cells = bb.background, bb
+        return np.hstack([c.features.matrix, bb.columns])
+
+    def _keep_judgement(self, cam: _Camera, frame: Frame, rows: np.ndarray, probs: np.ndarray,
+                        candidate: np.ndarray) -> None:
+        """Add the frame's judgement to the camera's ring; frames older than the newest few drop their JPEG."""
+        s = self.settings
+        cam.judgements.append(Judgement(frame.ts, rows, probs, candidate, self.feature_set, frame.jpeg,
+                                        (s.grid_rows, s.grid_cols)))
+        if len(cam.judgements) > JUDGEMENT_JPEGS_KEPT:
+            old = cam.judgements[-JUDGEMENT_JPEGS_KEPT - 1]
+            if old.jpeg:
+                cam.judgements[-JUDGEMENT_JPEGS_KEPT - 1] = replace(old, jpeg=b"")
 
     def _suspend(self, cam: _Camera, ts: float, reason: str) -> list[Detection]:
         """Stop judging dust; an active dust detection clears because nothing can be said about it."""
@@ -279,8 +374,15 @@ class DustDetector:
             "camera_id": cam.config.id, "local_time": local_time(frame.ts), "frame_size": [frame.width, frame.height],
             "sensitivity": cam.config.sensitivity, "model": self.model.info.get("real", "unknown"),
         }
+        if cam.judgements:
+            rows = cam.judgements[-1].rows
+            bb = cam.backbone_cells.prob if cam.backbone_cells is not None and self.scorer is not None else None
+            hand = np.asarray(self.hand_model.predict(rows[:, :len(FEATURE_NAMES)]), np.float32)
+            evidence["evidence"] = evidence_facts(rows, flagged, hand, bb, cam.on_threshold, FEATURE_NAMES)
+        facts = evidence.get("evidence") or {}
         caption = [f"{cam.config.site} · {cam.config.id}",
-                   f"{local_time(frame.ts).replace('T', ' ')} · chỉ số bụi / dust index {index:.2f}"]
+                   f"{local_time(frame.ts).replace('T', ' ')} · chỉ số bụi / dust index {index:.2f}",
+                   evidence_line(facts, "vi"), evidence_line(facts, "en")]
         image = snapshot(frame.jpeg, p, flagged, caption, s.evidence_width_px, s.evidence_jpeg_quality)
         context = tuple(cam.ring)[-s.evidence_context_frames:] if s.evidence_context_frames else ()
         return Detection(DUST_KIND, cam.config.id, frame.ts, True, Severity.WARNING, round(index, 3), "index",

@@ -15,13 +15,17 @@ from typing import Any, cast
 import numpy as np
 
 from tichwatch.config.flood import FloodSettings
+from tichwatch.config.rain import RainGaugeConfig
 from tichwatch.config.schema import StationConfig
 from tichwatch.core.detection import TAKEN_OVER_BY, Detection, Severity
-from tichwatch.core.samples import Reading
+from tichwatch.core.samples import RainReading, Reading
 from tichwatch.detectors.flood import health
+from tichwatch.detectors.flood.features import HORIZONS_S, Upstream, feature_matrix, rising_near
 from tichwatch.detectors.flood.forecast import Forecast, ForecastModel, model_forecast, trend_forecast, upstream_rise
 from tichwatch.detectors.flood.history import LevelHistory
+from tichwatch.detectors.flood.learnt import GATE_MAX_DIST, LearntModel, StationCalibration, shipped_model
 from tichwatch.detectors.flood.levels import Ladder, LevelChange, LevelState, severity_of, step_level, warning_severity
+from tichwatch.detectors.flood.rain import RainHistory
 from tichwatch.detectors.flood.status import CommuneStatus, StationStatus, commune_status, station_status
 from tichwatch.detectors.flood.trend import Trend, rapid_rise, theil_sen, window_trend
 from tichwatch.detectors.flood.warning import WarningState, step_warning
@@ -34,6 +38,7 @@ FORECAST = "flood.forecast"
 """Early warning: the next alarm level is predicted within the horizon with enough confidence."""
 FLOOD_KINDS: tuple[str, ...] = (LEVEL, RAPID_RISE, FORECAST)
 """Every flood detection kind."""
+_LEARNT_LOOKBACK_S = 2 * 86400.0  # the learnt forecast's longest look back (time since the rise began)
 
 
 class _Station:
@@ -49,6 +54,7 @@ class _Station:
         # A training target interpolated across more than two reporting steps would be a guess, not an observation.
         max_gap_s = 2 * max(cfg.expected_interval_s, settings.forecast_step_s)
         self.model = ForecastModel(settings, n_features, max_gap_s)
+        self.calibration = StationCalibration(settings.forecast_online_rate, settings.forecast_step_s)
         self.run: health.FlatRun | None = None
         self.outliers: list[tuple[float, float]] = []
         self.offsets: deque[float] = deque(maxlen=settings.clock_skew_readings)  # one per receive batch
@@ -73,14 +79,23 @@ class _Station:
 class FloodDetector:
     """Flood-risk and sensor-health detector over water-level readings (implements `ReadingDetector`)."""
 
-    def __init__(self, stations: Sequence[StationConfig], settings: FloodSettings) -> None:
+    def __init__(self, stations: Sequence[StationConfig], settings: FloodSettings,
+                 rain_gauges: Sequence[RainGaugeConfig] = (), model: LearntModel | None = None) -> None:
         self.settings = settings
+        self.learnt = (model or shipped_model()) if settings.forecast_learnt else None
+        """The forecast learnt across rivers (None: each station's own model and the trend)."""
+        self.rain = RainHistory.from_config(rain_gauges)
+        """Recent rain of the gauges upstream and the rainfall forecast per station (fed by `observe_rain`)."""
         s = settings
         max_lag = max((u.lag_s for st in stations for u in st.upstream), default=0)
         keep_s = max(2 * s.trend_max_span_s, s.forecast_horizon_s + 4 * s.forecast_step_s, max_lag + s.trend_window_s,
-                     *s.forecast_feature_windows_s)
+                     *s.forecast_feature_windows_s, _LEARNT_LOOKBACK_S)
         self._stations = {st.id: _Station(st, s, 2 * keep_s) for st in stations}
         self._first_tick_ts: float | None = None
+
+    def observe_rain(self, reading: RainReading) -> None:
+        """Take one stored rain-gauge reading (in time order per gauge; late and repeated ones are ignored)."""
+        self.rain.add(reading)
 
     @property
     def station_ids(self) -> tuple[str, ...]:
@@ -287,6 +302,8 @@ class FloodDetector:
         s = self.settings
         if st.trend is None:
             return None
+        if self.learnt is not None:
+            return self._learnt_forecast(st, self.learnt, ts, level, st.trend.rate_m_per_h)
         features = np.array([st.trend.rate_m_per_h] + self._long_rates(st, ts) + [
             upstream_rise(self._stations[u.station_id].history, ts, max(u.lag_s, s.trend_window_s),
                           3 * self._stations[u.station_id].cfg.expected_interval_s)
@@ -304,6 +321,51 @@ class FloodDetector:
         if pred is None:
             return trend_forecast(ts, level, st.trend, nxt[0], nxt[1], s)
         return model_forecast(ts, level, st.trend.rate_m_per_h, pred, nxt[0], nxt[1], s)
+
+    def _learnt_forecast(self, st: _Station, model: LearntModel, ts: float, level: float,
+                         rate_m_per_h: float) -> Forecast | None:
+        """The cross-river model's forecast of the next level, corrected by the station's own outcomes."""
+        s = self.settings
+        st.calibration.observe(ts, level)
+        nxt = st.next_level()
+        if nxt is None:
+            return None
+        hts, hlv = st.history.ts, st.history.levels
+        if not rising_near(hts, hlv, st.ladder.thresholds_m, GATE_MAX_DIST):
+            # Calm or falling water far from the next level: the model's answer is 0 there (its gate); skip the work.
+            return Forecast(ts, level, nxt[0], nxt[1], rate_m_per_h, 0.0, None, None, None, "learnt",
+                            tuple((h, 0.0) for h in HORIZONS_S), s.forecast_warning_window_s)
+        x = feature_matrix(hts, hlv, np.array([len(hts) - 1]), st.ladder.thresholds_m, st.cfg.expected_interval_s,
+                           self._upstream_inputs(st), [self._rain_pair(st, ts)])[0]
+        pred = model.predict(x, st.calibration.bias)
+        st.calibration.remember(ts, nxt[1], pred.p_reach)
+        q = s.forecast_band_quantile
+        return Forecast(ts, level, nxt[0], nxt[1], rate_m_per_h, pred.p_within(s.forecast_warning_window_s),
+                        pred.time_at(0.5), pred.time_at(1 - q), pred.time_at(q), "learnt",
+                        tuple(zip(HORIZONS_S, pred.p_reach.tolist())), s.forecast_warning_window_s)
+
+    def _basis(self, st: _Station, fc: Forecast, ts: float) -> dict[str, Any]:
+        """What an early warning rests on, for its text: the rain upstream in the last 3 hours (when gauges feed the
+        station), the upstream stations already at BD2 or above, and the probability within its window."""
+        rain = self.rain.station_total_mm(st.cfg.id, ts, 3 * 3600.0)
+        over = [{"station_id": up.cfg.id, "station_name": up.cfg.name, "level": up.ladder.name(up.level.index)}
+                for u in st.cfg.upstream if (up := self._stations.get(u.station_id)) is not None
+                and up.level.index >= 2]
+        window = fc.window_s if fc.window_s is not None else self.settings.forecast_horizon_s
+        return {"rain_mm_3h": None if rain is None else round(rain, 1), "rain_window_s": 3 * 3600.0,
+                "upstream_over": over, "p_window": round(fc.p_reach, 3), "window_s": window}
+
+    def _upstream_inputs(self, st: _Station) -> list[Upstream]:
+        out = []
+        for u in st.cfg.upstream:
+            up = self._stations.get(u.station_id)
+            if up is not None:
+                out.append(Upstream(up.history.ts, up.history.levels, up.ladder.thresholds_m, float(u.lag_s),
+                                    max(3.0 * up.cfg.expected_interval_s, 6 * 3600.0)))
+        return out
+
+    def _rain_pair(self, st: _Station, ts: float) -> tuple[float | None, float | None]:
+        return self.rain.station_total_mm(st.cfg.id, ts, 3 * 3600.0), self.rain.station_total_mm(st.cfg.id, ts, 86400.0)
 
     def _long_rates(self, st: _Station, ts: float) -> list[float]:
         """The rates over the longer feature windows, recomputed once per forecast step: they barely move within one,
@@ -388,7 +450,7 @@ class FloodDetector:
             return out
         ev = fc.evidence()
         ev.update({"horizon_s": self.settings.forecast_horizon_s, "warning_since_ts": step.state.since_ts,
-                   "station_name": st.cfg.name})
+                   "station_name": st.cfg.name, **self._basis(st, fc, ts)})
         severity = warning_severity(st.ladder.names.index(fc.next_level) + 1)
         value = None if fc.eta_s is None else round(fc.eta_s / 3600, 2)
         return [*out, Detection(FORECAST, st.cfg.id, ts, True, severity, value, "h", fc.next_level, step.reason, ev)]

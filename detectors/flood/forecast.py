@@ -41,7 +41,9 @@ class Forecast:
     eta_s: float | None
     eta_low_s: float | None
     eta_high_s: float | None
-    method: str  # "model" or "trend"
+    method: str  # "learnt", "model" or "trend"
+    p_by_horizon: tuple[tuple[float, float], ...] = ()  # learnt: (horizon s, probability of reaching it by then)
+    window_s: float | None = None  # learnt: the window `p_reach` is for
 
     @property
     def distance_m(self) -> float:
@@ -65,6 +67,8 @@ class Forecast:
             "eta_high_ts": _round(None if self.eta_high_s is None else self.ts + self.eta_high_s),
             "forecast_ts": self.ts,  # the reading it was made from: the "as of" of every time above
             "method": self.method,
+            **({"p_by_horizon": [{"horizon_s": h, "p": round(p, 3)} for h, p in self.p_by_horizon],
+                "window_s": self.window_s} if self.p_by_horizon else {}),
         }
 
 

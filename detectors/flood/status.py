@@ -25,7 +25,7 @@ class StationStatus:
     eta_low_s: float | None  # early end of the band
     eta_high_s: float | None  # late end of the band (None: possibly not within the horizon)
     confidence: float | None  # probability of reaching the next level within the horizon
-    forecast_method: str | None  # "model" or "trend"
+    forecast_method: str | None  # "learnt" (across rivers), "model" (the station's own) or "trend"
     early_warning: bool  # is `flood.forecast` active
     rapid_rise: bool  # is `flood.rapid_rise` active
     faults: tuple[str, ...]  # active sensor-health kinds, e.g. ("sensor.offline",)

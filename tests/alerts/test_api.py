@@ -168,6 +168,6 @@ def test_titles_in_the_language_asked_for(api: tuple[TestClient, Service, Clock]
     assert client.get("/api/v1/alerts", params={"lang": "en"}).json()["alerts"][0]["title"] == english
     assert client.get(f"/api/v1/alerts/{alert_id}", params={"lang": "en"}).json()["alert"]["title"] == english
     by_header = client.get("/api/v1/alerts", headers={"Accept-Language": "fr;q=0.9, en-GB;q=0.8, vi;q=0.1"})
-    assert by_header.json()["alerts"][0]["title"] == english and by_header.headers["vary"] == "Accept-Language"
+    assert by_header.json()["alerts"][0]["title"] == english and "Accept-Language" in by_header.headers["vary"]
     assert client.get("/api/v1/alerts", headers={"Accept-Language": "de"}).json()["alerts"][0]["title"] == vietnamese
     assert client.get("/api/v1/alerts", params={"lang": "fr"}).status_code == 422

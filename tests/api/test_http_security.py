@@ -7,11 +7,13 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.api.conftest import NOW
 from tests.support import make_settings
 from tichwatch.api.accounts import Role
 from tichwatch.api.app import create_app
-from tichwatch.api.ratelimit import TokenBuckets
+from tichwatch.api.ratelimit import BYTES_PER_TOKEN, TokenBuckets
 from tichwatch.app.service import Service
+from tichwatch.core.samples import Reading
 
 
 def app_client(tmp_path: Path, **http: object) -> tuple[TestClient, Service]:
@@ -37,12 +39,33 @@ def test_token_bucket_refills_at_the_configured_rate() -> None:
 
 def test_public_api_answers_429_with_retry_after(limited: tuple[TestClient, Service]) -> None:
     c, _ = limited
-    codes = [c.get("/api/v1/stations").status_code for _ in range(7)]
+    page = "/api/v1/stations/st1/readings?limit=100"  # not a snapshot: each one is computed
+    codes = [c.get(page).status_code for _ in range(7)]
     assert codes[:5] == [200] * 5 and codes[5] == 429
-    r = c.get("/api/v1/stations")
+    r = c.get(page)
     assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
     assert r.headers["content-type"] == "application/problem+json"
     assert c.get("/healthz").status_code == 200  # probes are never limited
+    # The public status and station list come from snapshots: the address's crowd is not refused them.
+    assert {c.get(p).status_code for p in ("/api/v1/stations", "/api/v1/status") for _ in range(20)} == {200}
+
+
+def test_big_answers_cost_by_their_size(limited: tuple[TestClient, Service]) -> None:
+    c, svc = limited
+    svc.store.append_readings([Reading("st1", NOW - 20_000 + i, 5.0) for i in range(10_000)])
+    window = {"start": NOW - 20_000, "end": NOW}
+    big = c.get("/api/v1/stations/st1/readings", params={**window, "format": "csv"})
+    assert big.status_code == 200 and len(big.content) > 5 * BYTES_PER_TOKEN  # within the limit when asked ...
+    after = c.get("/api/v1/stations/st1/readings", params={**window, "limit": 10})
+    assert after.status_code == 429  # ... but it cost more than the burst: the next expensive read waits
+
+
+def test_a_charge_can_take_the_bucket_below_zero_but_not_without_bound() -> None:
+    b = TokenBuckets(per_min=60, burst=5)
+    assert b.take("a", 0.0) == 0
+    b.charge("a", 1000)
+    assert b.take("a", 0.0) == pytest.approx(6.0)  # from -5 back to 1 token at one a second
+    b.charge("nobody", 3)  # unknown clients are not created by a charge
 
 
 def test_signed_in_officers_are_not_limited_but_bogus_tokens_are(limited: tuple[TestClient, Service]) -> None:

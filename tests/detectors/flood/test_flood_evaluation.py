@@ -81,7 +81,7 @@ def test_crossings_need_the_water_below_for_the_episode_gap():
 
 def test_report_table_json_and_cli_entry(tmp_path, capsys):
     folder = _han_style(tmp_path)
-    report = evaluate_flood(folder, FloodSettings())
+    report = evaluate_flood(folder, FloodSettings(forecast_learnt=False))
     by_level = {sc.level: sc for sc in report.total_levels}
     assert by_level["BD2"].crossings == 1 and by_level["BD2"].alerted_on_time == 1 and by_level["BD2"].alerts == 1
     assert by_level["BD3"].crossings == 1
@@ -92,13 +92,16 @@ def test_report_table_json_and_cli_entry(tmp_path, capsys):
     assert data["targets"]["alerted_on_time"]["ok"] and data["stations"][0]["station_id"] == "1000001"
     table = format_table(report)
     assert "Targets:" in table and "Trade-off" in table and "BD2" in table
-    assert main_eval(folder, json_out=True) == 0
-    assert json.loads(capsys.readouterr().out)["dataset"] == folder.name
+    # The CLI scores the learnt forecast leave-one-basin-out: a lone basin has nothing else to learn from.
+    assert main_eval(folder, json_out=True) == 0  # the default forecast: every target holds on this flood
+    capsys.readouterr()
+    assert main_eval(folder, json_out=True, learnt=True) == 2
+    assert "no recorded series outside" in capsys.readouterr().out
     assert main_eval(tmp_path / "missing", json_out=False) == 2
 
 
 def test_sweep_replays_the_detectors_own_decision(tmp_path):
-    report = evaluate_flood(_han_style(tmp_path), FloodSettings())
+    report = evaluate_flood(_han_style(tmp_path), FloodSettings(forecast_learnt=False))
     main = next(p for p in report.sweep if p.min_confidence == FloodSettings().forecast_min_confidence)
     assert main.false_warnings == report.total_warnings.false
     assert main.lead_worst_s == min(report.total_warnings.leads_s)

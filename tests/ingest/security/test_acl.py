@@ -25,7 +25,7 @@ def test_each_gateway_gets_only_its_own_topics_and_the_service_the_rest(tmp_path
                       gateway_auth={"gateways": GATEWAYS, "readers": ["ops"]})
     assert acl_lines(mosquitto_acl(s)) == [
         "user svc",
-        "topic read tich/v1/water/+/reading", "topic read tich/v1/camera/+/frame",
+        "topic read tich/v1/water/+/reading", "topic read tich/v1/rain/+/reading", "topic read tich/v1/camera/+/frame",
         "topic readwrite tich/v1/service/#", "topic readwrite tich/v1/alerts/#", "topic readwrite tich/v1/deadletter/#",
         "user gw-a", "topic write tich/v1/water/st1/reading", "topic write tich/v1/camera/cam1/frame",
         "user gw-b", "topic write tich/v1/water/st2/reading",
