@@ -2,9 +2,9 @@
 
     TICHWATCH_SHOT_USER=admin TICHWATCH_SHOT_PASSWORD=… .venv/bin/python docs/make_screenshots.py [http://127.0.0.1:8080]
 
-The public dashboard at desktop and phone width needs no account. The officer's desk (the dashboard signed in), an
-alert's page at phone width and the bulletin desk need an officer or admin account (the environment variables above;
-without them those three are skipped). The bulletin desk shot drafts a bulletin from the live figures of now
+The public dashboard at desktop and phone width needs no account. The officer's desk (the dashboard signed in), the
+first camera's page, an alert's page at phone width and the bulletin desk need an officer or admin account (the environment variables above;
+without them those four are skipped). The bulletin desk shot drafts a bulletin from the live figures of now
 (it stays in the service's drafts).
 """
 from __future__ import annotations
@@ -92,6 +92,10 @@ if __name__ == "__main__":
         print("TICHWATCH_SHOT_USER/TICHWATCH_SHOT_PASSWORD not set: the desks are not shot")
         sys.exit(0)
     shoot(url, "/", "officer-desk.png", 1300, 900, False, "#alerts li a", login=(user, password))
+    cameras = httpx.get(f"{url}/api/v1/cameras", timeout=10).json()["cameras"]
+    if cameras:
+        shoot(url, f"/cameras/{cameras[0]['id']}", "camera-page.png", 1300, 900, False, "#cam-recent li",
+              login=(user, password))
     alert = first_alert(url)
     if alert:
         shoot(url, f"/alerts/{alert}", "alert-page-phone.png", 390, 844, True, "#alert-log li", login=(user, password))

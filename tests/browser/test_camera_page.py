@@ -57,3 +57,13 @@ def test_officer_labels_a_frame_on_the_camera_page_at_phone_width(live_app: tupl
     width = phone.execute_script("return document.documentElement.scrollWidth")
     assert width <= phone.execute_script("return window.innerWidth") + 1  # nothing wider than the phone
     assert console_errors(phone) == []
+
+
+def test_at_desktop_width_the_viewer_and_recent_frames_sit_side_by_side(live_app: tuple[Service, str],
+                                                                        browser: webdriver.Chrome) -> None:
+    _, base = live_app
+    browser.get(f"{base}/cameras/cam1")
+    wait(browser, lambda d: d.find_element(By.ID, "cam-status").text)
+    viewer = browser.find_element(By.ID, "cam-viewer-title").location
+    recent_panel = browser.find_element(By.ID, "cam-recent-title").location
+    assert viewer["x"] < recent_panel["x"] and abs(viewer["y"] - recent_panel["y"]) < 5
