@@ -3,9 +3,9 @@
     TICHWATCH_SHOT_USER=admin TICHWATCH_SHOT_PASSWORD=… .venv/bin/python docs/make_screenshots.py [http://127.0.0.1:8080]
 
 The public dashboard at desktop and phone width needs no account. The officer's desk (the dashboard signed in), the
-first camera's page, an alert's page at phone width and the bulletin desk need an officer or admin account (the environment variables above;
-without them those four are skipped). The bulletin desk shot drafts a bulletin from the live figures of now
-(it stays in the service's drafts).
+first camera's page, an alert's page at phone width and the bulletin desk need an officer or admin account (the
+environment variables above; without them those four are skipped). The bulletin desk shot drafts a bulletin from the
+live figures of now (it stays in the service's drafts).
 """
 from __future__ import annotations
 
