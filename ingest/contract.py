@@ -86,13 +86,18 @@ class Topics:
         return None
 
 
-def _reading_from_object(obj: Any, station: StationConfig, now: float, limits: LimitsSettings) -> Reading:
-    """Validate one JSON reading object of the contract."""
+def _object_and_time(obj: Any) -> tuple[dict[str, Any], float]:
+    """The first checks of every reading object (water or rain): a JSON object with a valid `ts`."""
     if not isinstance(obj, dict):
         raise Invalid("bad_shape", f"a reading must be a JSON object, got {type(obj).__name__}")
     if "ts" not in obj:
         raise Invalid("missing_field", "ts is missing")
-    ts = read_time(obj["ts"])
+    return obj, read_time(obj["ts"])
+
+
+def _reading_from_object(obj: Any, station: StationConfig, now: float, limits: LimitsSettings) -> Reading:
+    """Validate one JSON reading object of the contract."""
+    obj, ts = _object_and_time(obj)
     level = field_number(obj, "level_m", required=True)
     assert level is not None
     battery = field_number(obj, "battery_v", required=False)
@@ -166,11 +171,7 @@ class RainDecoded:
 
 def _rain_from_object(obj: Any, gauge: RainGaugeConfig, now: float, limits: LimitsSettings) -> RainReading:
     """Validate one JSON rain reading object of the contract."""
-    if not isinstance(obj, dict):
-        raise Invalid("bad_shape", f"a reading must be a JSON object, got {type(obj).__name__}")
-    if "ts" not in obj:
-        raise Invalid("missing_field", "ts is missing")
-    ts = read_time(obj["ts"])
+    obj, ts = _object_and_time(obj)
     rain = field_number(obj, "rain_mm", required=True)
     assert rain is not None
     interval = field_number(obj, "interval_s", required=False)
