@@ -12,6 +12,9 @@ from tichwatch.api.auth_schema import AUTH_SCHEMA, AUTH_THROTTLE_INDEX
 from tichwatch.learning.schema import LEARNING_SCHEMA
 from tichwatch.residents.bulletins.schema import BULLETINS_SCHEMA, BULLETINS_SEARCH_SCHEMA
 from tichwatch.residents.feeds.issued import CAP_MESSAGES_SCHEMA
+from tichwatch.residents.reports.schema import REPORTS_SCHEMA
+from tichwatch.residents.subscriptions.delivery_schema import RESIDENT_DELIVERY_SCHEMA
+from tichwatch.residents.subscriptions.schema import SUBSCRIPTIONS_SCHEMA
 from tichwatch.store.migrations import HEALTH_PROBE_SCHEMA, SAMPLES_SCHEMA
 from tichwatch.store.overrides import OVERRIDES_SCHEMA
 from tichwatch.store.rain import RAIN_SCHEMA
@@ -31,6 +34,9 @@ MIGRATIONS: tuple[str, ...] = (
     BULLETINS_SEARCH_SCHEMA,  # 11: full-text search of bulletins (residents.bulletins)
     LEARNING_SCHEMA,  # 12: dust labels, ignore regions, per-camera models, learning periods (learning)
     RAIN_SCHEMA,  # 13: rain-gauge readings (store.rain)
+    SUBSCRIPTIONS_SCHEMA,  # 14: residents' subscriptions by hamlet (residents.subscriptions)
+    RESIDENT_DELIVERY_SCHEMA,  # 15: deliveries to residents: ZNS / SMS rows, receipts, quota (residents.subscriptions)
+    REPORTS_SCHEMA,  # 16: reports to the People's Committee (residents.reports)
 )
 """Every migration, in order; the position is the schema version."""
 

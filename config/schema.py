@@ -18,8 +18,13 @@ from tichwatch.config.dust import DustSettings
 from tichwatch.config.flood import FloodSettings
 from tichwatch.config.gateway_auth import GatewayAuthSettings
 from tichwatch.config.historian import HistorianSettings
+from tichwatch.config.impact import ImpactSettings
 from tichwatch.config.learning import LearningSettings
+from tichwatch.config.loudspeaker import LoudspeakerSettings
 from tichwatch.config.rain import RainForecastSettings, RainGaugeConfig, check_rain_gauges, gauges_by_station
+from tichwatch.config.reports import ReportSettings
+from tichwatch.config.subscriptions import SubscriptionSettings
+from tichwatch.config.widget import WidgetSettings
 
 SUBJECT_ID = r"^[A-Za-z0-9_-]{1,64}$"
 """Station and camera ids: they are MQTT topic levels, so no '/', '+', '#' or spaces."""
@@ -280,6 +285,14 @@ class Settings(StrictModel):
     bulletins: BulletinSettings = Field(default_factory=BulletinSettings, description="Bulletins: schedule, "
                                         "approval, channels, radio audio and CAP feeds.")
     historian: HistorianSettings = Field(default_factory=HistorianSettings, description="InfluxDB historian.")
+    impact: ImpactSettings = Field(default_factory=ImpactSettings, description="Hamlets and what each station's "
+                                   "alarm levels flood there.")
+    subscriptions: SubscriptionSettings = Field(default_factory=SubscriptionSettings, description="Residents' "
+                                                "subscriptions by hamlet, over Zalo ZNS and SMS.")
+    loudspeaker: LoudspeakerSettings = Field(default_factory=LoudspeakerSettings, description="Packages for the "
+                                             "smart loudspeaker system.")
+    reports: ReportSettings = Field(default_factory=ReportSettings, description="Reports to the People's Committee.")
+    widget: WidgetSettings = Field(default_factory=WidgetSettings, description="The embeddable portal widget.")
     gateway_auth: GatewayAuthSettings = Field(default_factory=GatewayAuthSettings, description="Per-message "
                                               "gateway authentication (HMAC).")
 
@@ -299,6 +312,7 @@ class Settings(StrictModel):
                 if up.station_id not in ids or up.station_id == s.id:
                     raise ValueError(f"station {s.id!r}: upstream {up.station_id!r} is not another configured station")
         check_rain_gauges(self.rain_gauges, ids)
+        self.impact.check_stations(ids)
         return self
 
     def station(self, station_id: str) -> StationConfig | None:

@@ -1,0 +1,71 @@
+"""Impact by hamlet, pure: which hamlets, roads, schools and households a level at a station affects (every level up
+to it: at BĐ III the hamlets of BĐ I and II still have water), and the sentence that says so."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from tichwatch.config.impact import LEVELS, ImpactSettings
+
+
+@dataclass(frozen=True)
+class HamletRef:
+    """A hamlet as messages name it."""
+
+    id: str
+    name: str
+    households: int
+
+
+@dataclass(frozen=True)
+class Impact:
+    """What a level at a station affects, with the action of the highest level that has one."""
+
+    station_id: str
+    level: int  # 1..3; 0 means none
+    hamlets: tuple[HamletRef, ...]
+    roads: tuple[str, ...]
+    schools: tuple[str, ...]
+    households: int
+    action_vi: str
+    action_en: str
+
+    @property
+    def hamlet_ids(self) -> tuple[str, ...]:
+        """Ids of the affected hamlets, in configuration order."""
+        return tuple(h.id for h in self.hamlets)
+
+    def action(self, lang: str) -> str:
+        """The action in a language ("vi" or "en"), Vietnamese when the English is not given."""
+        return (self.action_en or self.action_vi) if lang == "en" else self.action_vi
+
+    @property
+    def empty(self) -> bool:
+        """True when nothing is known to be affected."""
+        return not (self.hamlets or self.roads or self.schools or self.households)
+
+
+def _union(parts: Iterable[list[str]]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(x for part in parts for x in part))
+
+
+def impact_at(settings: ImpactSettings, station_id: str, level: int) -> Impact:
+    """The impact of alarm level `level` (1..3; 0 or less: none) at a station: the union of every level up to it;
+    households the highest level's figure (each level's figure counts all its water)."""
+    entry = settings.of_station(station_id)
+    level = max(0, min(3, level))
+    if entry is None or level == 0:
+        return Impact(station_id, level, (), (), (), 0, "", "")
+    steps = [getattr(entry, name) for name in LEVELS[:level]]
+    ids = _union(s.hamlets for s in steps)
+    hamlets = tuple(HamletRef(h.id, h.name, h.households) for i in ids if (h := settings.hamlet(i)) is not None)
+    acting = next((s for s in reversed(steps) if s.action_vi or s.action_en), None)
+    return Impact(station_id, level, hamlets, _union(s.roads for s in steps), _union(s.schools for s in steps),
+                  max(s.households for s in steps), acting.action_vi if acting else "",
+                  acting.action_en if acting else "")
+
+
+def hamlets_affected(settings: ImpactSettings, levels: dict[str, int]) -> tuple[str, ...]:
+    """Ids of every hamlet affected by the given levels per station (station id → level 0..3), configuration order."""
+    hit = {h for sid, lvl in levels.items() for h in impact_at(settings, sid, lvl).hamlet_ids}
+    return tuple(h.id for h in settings.hamlets if h.id in hit)

@@ -1,0 +1,1 @@
+"""Weekly and monthly reports to the commune People's Committee."""

@@ -1,0 +1,1 @@
+"""Residents' subscriptions: phone numbers by hamlet, with consent, reached over Zalo ZNS and SMS."""
