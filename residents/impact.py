@@ -69,3 +69,30 @@ def hamlets_affected(settings: ImpactSettings, levels: dict[str, int]) -> tuple[
     """Ids of every hamlet affected by the given levels per station (station id → level 0..3), configuration order."""
     hit = {h for sid, lvl in levels.items() for h in impact_at(settings, sid, lvl).hamlet_ids}
     return tuple(h.id for h in settings.hamlets if h.id in hit)
+
+
+_LEVEL_NAMES = {"vi": ("", "Báo động I", "Báo động II", "Báo động III"),
+                "en": ("", "Alarm level I", "Alarm level II", "Alarm level III")}
+
+
+def _names(items: Iterable[str], lang: str) -> str:
+    items = list(items)
+    if len(items) <= 1:
+        return "".join(items)
+    joiner = " và " if lang == "vi" else " and "
+    return ", ".join(items[:-1]) + joiner + items[-1]
+
+
+def impact_line(impact: Impact, lang: str) -> str:
+    """One sentence naming who must act and what to do: "Báo động II: Thôn 1 và Thôn 2 — ngập Đường liên thôn
+    1 – 2; Trường mầm non thôn 2 — chuẩn bị di dời người già, trẻ em." ("" when nothing is configured)."""
+    if impact.empty or impact.level == 0:
+        return ""
+    lang = "en" if lang == "en" else "vi"
+    parts = [f"{_LEVEL_NAMES[lang][impact.level]}: {_names((h.name for h in impact.hamlets), lang)}".rstrip(": ")]
+    hit = [*impact.roads, *impact.schools]
+    if hit:
+        parts.append(("ngập " if lang == "vi" else "flooding ") + "; ".join(hit))
+    if impact.action(lang):
+        parts.append(impact.action(lang))
+    return " — ".join(parts) + "."
