@@ -7,9 +7,10 @@ it is stored, logged or put in an alert.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import partial
 
 from tichwatch.alerts import outbox, storage
@@ -34,6 +35,23 @@ FAILED_KIND = "delivery.failed"
 AfterSend = Callable[[Notification, DeliveryResult], None]
 """Called after a channel answered and before the answer is recorded (a seam to test crashes in between)."""
 
+Settle = Callable[[sqlite3.Connection, Notification, DeliveryResult, str, float], bool]
+"""Called in the transaction that records an attempt (connection, notification, result, the row's new state, now),
+e.g. to queue a fallback message; returns whether a failure should raise the delivery.failed alert."""
+
+
+@dataclass(frozen=True)
+class ExtraReceiver:
+    """A receiver that is not in `alerts.receivers` (residents' ZNS and SMS senders): its channel, limits, what
+    else is recorded with each attempt, and the name its delivery.failed alert carries."""
+
+    channel: Channel
+    channel_type: str
+    timeout_s: float
+    limit_per_min: int
+    settle: Settle | None = None
+    alert_as: str | None = None
+
 
 class Delivery:
     """The outbox's delivery: a dispatcher per receiver; `drain(now)` steps them all (tests, the ticker), `start`
@@ -54,6 +72,7 @@ class Delivery:
         self.after_send = after_send
         self._on_error = on_error
         self.dispatchers: dict[str, ReceiverDispatcher] = {}
+        self._extras: dict[str, ExtraReceiver] = {}
         self._workers: dict[str, Worker] = {}
         self._lock = threading.Lock()
         self.outbox = outbox.Outbox(store.query_all, metrics, redactor, self.wake)
@@ -74,6 +93,14 @@ class Delivery:
                                            self.settings.rate_limits.for_channel(kind), self.store, self._record)
                 self.dispatchers[receiver] = found
             return found
+
+    def add_receiver(self, name: str, extra: ExtraReceiver) -> None:
+        """Deliver a receiver that is not configured in `alerts.receivers` (before `start`)."""
+        with self._lock:
+            self._extras[name] = extra
+            deadline_s = extra.timeout_s + self.settings.send_grace_s
+            self.dispatchers[name] = ReceiverDispatcher(name, extra.channel, deadline_s, extra.limit_per_min,
+                                                        self.store, self._record)
 
     def _receivers(self) -> list[str]:
         """Configured receivers, and any other with messages waiting (from before a configuration change)."""
@@ -115,14 +142,19 @@ class Delivery:
         if self.after_send is not None:
             self.after_send(n, result)
         changed: list[AlertChanged] = []
+        extra = self._extras.get(n.receiver)
+        subject = extra.alert_as or n.receiver if extra is not None else n.receiver
         with self.store.transaction() as conn:
             state = outbox.record(conn, n, result, now, self.settings)
-            recovered = state == "sent" and storage.open_alert(rows_of(conn), FAILED_KIND, n.receiver) is not None
-            if state == "failed":
-                changed = self.engine.apply(conn, [_failure(n, channel_type, result, now)], now)
+            alarm = state == "failed"
+            if extra is not None and extra.settle is not None:
+                alarm = extra.settle(conn, n, result, state, now) and alarm
+            recovered = state == "sent" and storage.open_alert(rows_of(conn), FAILED_KIND, subject) is not None
+            if alarm:
+                changed = self.engine.apply(conn, [_failure(n, subject, channel_type, result, now)], now)
             elif recovered:
                 changed = self.engine.apply(
-                    conn, [Detection(FAILED_KIND, n.receiver, now, False, reason="delivered again")], now)
+                    conn, [Detection(FAILED_KIND, subject, now, False, reason="delivered again")], now)
         self.bus.publish_all(changed)
         about = outbox.source_of(n)
         self.bus.publish(DeliveryRecorded(n.id, n.receiver, state, about.get("alert_id"), about.get("bulletin_id"),
@@ -139,9 +171,10 @@ class Delivery:
         return state
 
 
-def _failure(n: Notification, channel: str, result: DeliveryResult, now: float) -> Detection:
-    """The detection that raises (or keeps) the receiver's delivery.failed alert."""
-    return Detection(FAILED_KIND, n.receiver, now, True, Severity.WARNING, float(n.attempt), "attempts",
+def _failure(n: Notification, subject: str, channel: str, result: DeliveryResult, now: float) -> Detection:
+    """The detection that raises (or keeps) the receiver's delivery.failed alert (subject: the receiver's name, or
+    the name its senders share)."""
+    return Detection(FAILED_KIND, subject, now, True, Severity.WARNING, float(n.attempt), "attempts",
                      reason="message could not be delivered",
                      evidence={"receiver": n.receiver, "channel": channel, "error": result.detail,
                                "notification_id": n.id, **outbox.source_of(n), "attempts": n.attempt})

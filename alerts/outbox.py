@@ -28,6 +28,10 @@ BULLETIN_NOTICE = "bulletin"
 BULLETIN_PREFIX = "bulletin:"
 """What a bulletin delivery's Notification.alert_id starts with (followed by the bulletin's id)."""
 
+DIRECT_PREFIX = "subscriber:"
+"""What Notification.alert_id of a message to one subscriber about neither an alert nor a bulletin (a confirmation
+code) starts with (followed by the subscriber's id)."""
+
 
 @dataclass(frozen=True)
 class _Row:
@@ -42,16 +46,19 @@ class _Row:
     tier: str | None
     message: Message
     document: dict[str, Any]  # the alert's (or the bulletin's) document, as channels get it in Notification.alert
+    subscriber_id: int | None = None  # a message to one resident (never their phone number: looked up at send time)
+    key: str | None = None  # a given idempotency key (a fallback's, derived from the failed message's)
 
 
 def _insert(conn: sqlite3.Connection, r: _Row, now: float) -> str:
     """Insert a row, due at once; return its idempotency key."""
-    key = secrets.token_urlsafe(18)
+    key = r.key or secrets.token_urlsafe(18)
     payload = json.dumps({"message": r.message.to_json(), "alert": r.document}, ensure_ascii=False, default=str)
     conn.execute(
         "INSERT INTO notifications (idempotency_key, alert_id, bulletin_id, receiver, channel, notice, severity, tier, "
-        "created_ts, payload, next_attempt_ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (key, r.alert_id, r.bulletin_id, r.receiver, r.channel, r.notice, int(r.severity), r.tier, now, payload, now))
+        "created_ts, payload, next_attempt_ts, subscriber_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (key, r.alert_id, r.bulletin_id, r.receiver, r.channel, r.notice, int(r.severity), r.tier, now, payload, now,
+         r.subscriber_id))
     return key
 
 
@@ -69,10 +76,35 @@ def enqueue_bulletin(conn: sqlite3.Connection, bulletin_id: str, receiver: str, 
                               document), now)
 
 
+@dataclass(frozen=True)
+class ResidentRow:
+    """A message to one subscriber: about an alert, a bulletin or neither (a confirmation code)."""
+
+    subscriber_id: int
+    receiver: str
+    channel: str
+    notice: str
+    message: Message
+    document: dict[str, Any]  # the message's fields (what a template is filled from), never the phone number
+    alert_id: str | None = None
+    bulletin_id: str | None = None
+    severity: Severity = Severity.INFO
+    key: str | None = None
+
+
+def enqueue_resident(conn: sqlite3.Connection, r: ResidentRow, now: float) -> str:
+    """Queue one message to one subscriber in the caller's transaction; return its idempotency key."""
+    return _insert(conn, _Row(r.alert_id, r.bulletin_id, r.receiver, r.channel, r.notice, r.severity, None, r.message,
+                              r.document, r.subscriber_id, r.key), now)
+
+
 def source_of(n: Notification) -> dict[str, str]:
-    """What a notification is about, as evidence: {"alert_id": …} or {"bulletin_id": …}."""
+    """What a notification is about, as evidence: {"alert_id": …}, {"bulletin_id": …} or, for a message to one
+    subscriber about neither, {}."""
     if n.notice == BULLETIN_NOTICE and n.alert_id.startswith(BULLETIN_PREFIX):
         return {"bulletin_id": n.alert_id.removeprefix(BULLETIN_PREFIX)}
+    if n.alert_id.startswith(DIRECT_PREFIX):
+        return {}
     return {"alert_id": n.alert_id}
 
 
@@ -120,9 +152,10 @@ def begin_attempt(conn: sqlite3.Connection, row_id: int, now: float) -> Notifica
     conn.execute("UPDATE notifications SET attempts = attempts + 1 WHERE id = ?", (row_id,))
     r = conn.execute("SELECT * FROM notifications WHERE id = ?", (row_id,)).fetchone()
     payload = json.loads(r["payload"])
-    about = r["alert_id"] if r["alert_id"] is not None else BULLETIN_PREFIX + r["bulletin_id"]
+    about = r["alert_id"] if r["alert_id"] is not None else BULLETIN_PREFIX + r["bulletin_id"] \
+        if r["bulletin_id"] is not None else f"{DIRECT_PREFIX}{r['subscriber_id']}"
     return Notification(r["id"], r["idempotency_key"], about, r["receiver"], r["notice"], r["created_ts"],
-                        r["attempts"], Message(**payload["message"]), payload["alert"])
+                        r["attempts"], Message(**payload["message"]), payload["alert"], r["subscriber_id"])
 
 
 RETRY_AFTER_MAX_S = 900.0
@@ -174,16 +207,17 @@ def backlog(query: Query) -> int:
 
 
 def of_alert(query: Query, alert_id: str) -> list[dict[str, Any]]:
-    """An alert's notifications (without their text), oldest first."""
+    """An alert's notifications to receivers (without their text), oldest first; messages to residents are counted
+    apart (tichwatch.residents.subscriptions.sending.summary)."""
     rows = query("SELECT id, receiver, channel, notice, tier, created_ts, state, attempts, sent_ts, last_error "
-                 "FROM notifications WHERE alert_id = ? ORDER BY id", (alert_id,))
+                 "FROM notifications WHERE alert_id = ? AND subscriber_id IS NULL ORDER BY id", (alert_id,))
     return [dict(r) for r in rows]
 
 
 def of_bulletin(query: Query, bulletin_id: str) -> list[dict[str, Any]]:
-    """A bulletin's deliveries (without their text), oldest first."""
+    """A bulletin's deliveries to receivers (without their text), oldest first; messages to residents apart."""
     rows = query("SELECT id, receiver, channel, created_ts, state, attempts, next_attempt_ts, sent_ts, last_error "
-                 "FROM notifications WHERE bulletin_id = ? ORDER BY id", (bulletin_id,))
+                 "FROM notifications WHERE bulletin_id = ? AND subscriber_id IS NULL ORDER BY id", (bulletin_id,))
     return [dict(r) for r in rows]
 
 

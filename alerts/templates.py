@@ -24,6 +24,7 @@ from tichwatch.alerts.views import alert_url, subject_name
 from tichwatch.config.alerts import LogChannel, ReceiverConfig
 from tichwatch.config.schema import Settings
 from tichwatch.core.i18n import text
+from tichwatch.residents.impact import impact_line, impact_of_alert
 
 TEMPLATES = Path(__file__).with_name("templates")
 """Where the *.j2 files are."""
@@ -32,6 +33,8 @@ ADVICE_APART = "cap"
 """The receiver name of messages whose format carries what to do in a field of its own (CAP's <instruction>): their
 texts leave the "what to do" line out, so the advice is not said twice in two wordings."""
 
+SHORT_MAX_CHARS = 160
+"""The short variant names the affected hamlets only when it still fits one SMS segment with them."""
 LIST_VIEWER = ReceiverConfig(name="list", channel=LogChannel(type="log"))
 """The receiver an alert list is rendered for: officers, in the deployment's language."""
 LANGUAGES: tuple[str, ...] = ("vi", "en")
@@ -118,6 +121,18 @@ def eta_times(evidence: dict[str, Any], detected_ts: float) -> dict[str, float |
     return out
 
 
+def impact_context(settings: Settings, alert: Alert, lang: str) -> dict[str, Any] | None:
+    """What a flood alert means for the hamlets, for the templates: the sentence naming them and what to do
+    (`line`), their names, and whether it is a forecast's (`coming`); None for other kinds and unconfigured ones.
+    Worked out from the settings when the message is rendered."""
+    impact = impact_of_alert(settings.impact, alert.kind, alert.subject, alert.level)
+    if impact is None:
+        return None
+    coming = alert.kind == "flood.forecast"
+    return {"line": impact_line(impact, lang, coming=coming), "hamlets": [h.name for h in impact.hamlets],
+            "coming": coming, "level": impact.level}
+
+
 class Composer:
     """Renders the message of a notification in its receiver's language and for its audience; an alert's reason and
     evidence are redacted first (a delivery.failed alert's error from before errors were redacted, in a public feed)."""
@@ -132,8 +147,9 @@ class Composer:
         """The data the templates see (a missing evidence fact reads as none)."""
         a, s = c.alert, self.settings
         station = s.station(a.subject)
+        lang = c.receiver.language or s.language
         return {
-            "lang": c.receiver.language or s.language, "timezone": s.timezone, "commune": s.commune,
+            "lang": lang, "timezone": s.timezone, "commune": s.commune,
             "audience": c.receiver.audience, "advice": c.receiver.name != ADVICE_APART, "notice": c.notice,
             "tier": c.tier.name if c.tier else None,
             "firing_since_ts": a.firing_since_ts, "id": a.id, "kind": a.kind, "family": a.kind.split(".")[0],
@@ -148,7 +164,7 @@ class Composer:
             "resolved_by": a.resolved_by,
             "resolve_reason": self._redactor.text(a.resolve_reason) if a.resolve_reason else None,
             "url": alert_url(s, a.id),
-            "ack_url": None,
+            "ack_url": None, "impact": impact_context(s, a, lang),
         }
 
     def _render(self, ctx: dict[str, Any], name: str, **extra: Any) -> str:
@@ -162,6 +178,17 @@ class Composer:
         candidate = Candidate(alert, alert.labels(), viewer, notice, None)  # type: ignore[arg-type]
         return self._render(self.context(candidate, now), "title.j2")
 
+    def _short(self, ctx: dict[str, Any]) -> str:
+        """The short variant: with the affected hamlets and the trend when that fits one SMS segment, else the
+        hamlets without the trend (who must act matters more), else as it always was."""
+        if ctx["impact"] is None:
+            return self._render(ctx, "short.j2")
+        for hamlets, trend in ((True, True), (True, False)):
+            short = self._render(ctx, "short.j2", with_hamlets=hamlets, with_trend=trend)
+            if len(short) <= SHORT_MAX_CHARS:
+                return short
+        return self._render(ctx, "short.j2")
+
     def compose(self, c: Candidate, now: float) -> Message:
         """Render the title, the body, then the text and HTML around the body, and the short variant; officers'
         messages about a firing alert carry an acknowledge link."""
@@ -171,6 +198,6 @@ class Composer:
             ctx["ack_url"] = self._ack_url(c.alert.id, c.receiver.name, now)
         title, body = self._render(ctx, "title.j2"), self._render(ctx, "body.j2")
         lines = [line for line in body.splitlines() if line.strip()]
+        short = self._short(ctx)
         return Message(title, self._render(ctx, "text.j2", body="\n".join(lines)),
-                       self._render(ctx, "message.html.j2", title=title, body_lines=lines),
-                       self._render(ctx, "short.j2"))
+                       self._render(ctx, "message.html.j2", title=title, body_lines=lines), short)

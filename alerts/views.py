@@ -7,6 +7,7 @@ from tichwatch.alerts.model import Alert, AuditEntry, Silence
 from tichwatch.config.schema import Settings
 from tichwatch.core.links import alert_page_url
 from tichwatch.core.timefmt import iso_local, iso_utc
+from tichwatch.residents.impact import impact_document, impact_of_alert
 
 
 def subject_name(settings: Settings, subject: str) -> str:
@@ -33,7 +34,9 @@ def _times(tz: str, **named: float | None) -> dict[str, str | None]:
 
 
 def alert_document(alert: Alert, settings: Settings, title: str | None = None) -> dict[str, Any]:
-    """An alert as JSON: state, figures, times (UTC and local), who acknowledged or resolved it, and its link."""
+    """An alert as JSON: state, figures, times (UTC and local), who acknowledged or resolved it, and its link; an
+    open flood alert whose level is configured under `impact:` carries `impact` (the hamlets, roads, schools and what to
+    do, from the settings in force)."""
     doc: dict[str, Any] = {
         "id": alert.id, "kind": alert.kind, "subject": alert.subject,
         "subject_name": subject_name(settings, alert.subject), "state": alert.state.value,
@@ -44,6 +47,9 @@ def alert_document(alert: Alert, settings: Settings, title: str | None = None) -
                  clearing_since=alert.clearing_ts, resolves=alert.resolve_after_ts, acknowledged=alert.acknowledged_ts,
                  resolved=alert.resolved_ts),
     }
+    impact = impact_of_alert(settings.impact, alert.kind, alert.subject, alert.level) if alert.open else None
+    if impact is not None:
+        doc["impact"] = impact_document(impact)
     if title is not None:
         doc["title"] = title
     return doc

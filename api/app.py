@@ -26,8 +26,13 @@ from tichwatch.api import (
     routes_live,
     routes_ops,
     routes_rain,
+    routes_reports,
     routes_stations,
+    routes_subscriptions,
+    routes_widget,
+    routes_zns,
 )
+from tichwatch.api.framing import DenyFraming
 from tichwatch.api.ratelimit import RateLimitMiddleware, TokenBuckets
 from tichwatch.api.snapshots import DataChanges, PublicSnapshots
 
@@ -75,6 +80,7 @@ def create_app(service: Service, manage_lifecycle: bool = True) -> FastAPI:
     app.add_middleware(RateLimitMiddleware, buckets=TokenBuckets(http.rate_limit_per_min, http.rate_limit_burst),
                        trusted_proxies=frozenset(http.trusted_proxies), authenticated=auth.has_valid_credentials,
                        public_slots=http.public_concurrency, queue_timeout_s=http.public_queue_timeout_s)
+    app.add_middleware(DenyFraming)  # no page may be framed unless it says by whom (only the portal widget does)
     changes = DataChanges()
     changes.follow(service.bus)
     front: ASGIApp = PublicSnapshots(app.inner, changes=changes, refresh_s=http.snapshot_refresh_s,
@@ -98,5 +104,10 @@ def create_app(service: Service, manage_lifecycle: bool = True) -> FastAPI:
     app.include_router(routes_desk.router)
     app.include_router(routes_dashboard.router)
     app.include_router(routes_learning.pages)
+    app.include_router(routes_reports.router)
+    app.include_router(routes_reports.pages)
     app.include_router(routes_docs.router)
+    app.include_router(routes_subscriptions.router)
+    app.include_router(routes_zns.router)
+    app.include_router(routes_widget.router)
     return app

@@ -20,6 +20,8 @@ from tichwatch.core.samples import Reading
 from tichwatch.core.timefmt import iso_local, iso_utc
 from tichwatch.detectors.flood.rejections import classify
 from tichwatch.detectors.flood.status import StationStatus
+from tichwatch.residents.impact import impact_at, impact_document, level_rank
+from tichwatch.residents.impact_areas import areas_geojson, areas_or_none
 from tichwatch.store.overrides import AlarmOverride
 
 if TYPE_CHECKING:  # the composition root, for annotations only: api never imports app at run time
@@ -81,7 +83,8 @@ def status_json(service: Service, station: StationStatus) -> dict[str, Any]:
 
 def station_json(service: Service, s: StationConfig, state: Current, override: AlarmOverride | None) -> dict[str, Any]:
     """A station with its alarm levels (and who set them, when edited at run time), its latest accepted reading, the
-    newest rejected one of the last day (`latest_rejected`, with its reason) and its status."""
+    newest rejected one of the last day (`latest_rejected`, with its reason), its status, and what its alarm level
+    means for the hamlets (`impact`)."""
     tz = service.settings.timezone
     return {
         "id": s.id, "name": s.name, "river": s.river, "lat": s.lat, "lon": s.lon, "datum": s.datum,
@@ -93,7 +96,15 @@ def station_json(service: Service, s: StationConfig, state: Current, override: A
         "latest": reading_json(service, state.latest) if state.latest else None,
         "latest_rejected": rejected_json(service, state.latest_rejected) if state.latest_rejected else None,
         "status": status_json(service, state.status),
+        "impact": impact_json(service, s.id, state.status.alarm_level),
     }
+
+
+def impact_json(service: Service, station_id: str, alarm_level: str | None) -> dict[str, Any] | None:
+    """What the station's alarm level means for the hamlets (configured under `impact:`; no personal data): the
+    hamlets that must act, roads, schools, households and the action in Vietnamese and English; None when none."""
+    impact = impact_at(service.settings.impact, station_id, level_rank(alarm_level))
+    return None if impact.empty else impact_document(impact)
 
 
 def one_station_json(service: Service, s: StationConfig, override: AlarmOverride | None) -> dict[str, Any]:
@@ -123,6 +134,18 @@ def stations_geojson(request: Request) -> Response:
                  "properties": s} for s in _all_stations(_service(request))]
     body = json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False)
     return Response(body, media_type="application/geo+json", headers={"Cache-Control": PUBLIC_SHORT_CACHE})
+
+
+@router.get("/hamlets.geojson", summary="Hamlet areas with the alarm level affecting each now (for maps)",
+            response_class=Response, responses={200: {"content": {"application/geo+json": {}}}})
+def hamlets_geojson(request: Request) -> Response:
+    """The hamlet areas of `impact.areas_geojson` as a GeoJSON FeatureCollection: each hamlet's name, households,
+    the highest alarm level affecting it now (`level`, null when none) and the stations that bring it."""
+    service = _service(request)
+    levels = {s.station_id: level_rank(s.alarm_level) for s in service.commune_status().stations}
+    doc = areas_geojson(service.settings.impact, areas_or_none(service.settings.impact), levels)
+    return Response(json.dumps(doc, ensure_ascii=False), media_type="application/geo+json",
+                    headers={"Cache-Control": PUBLIC_SHORT_CACHE})
 
 
 @router.get("/status", summary="The commune's flood status: worst station, soonest forecast, every station")

@@ -26,7 +26,8 @@ from tichwatch.core.bus import EventBus, Unsubscribe
 from tichwatch.core.events import Event
 
 SNAPSHOT_PATHS = frozenset({"/api/v1/status", "/api/v1/stations", "/api/v1/stations.geojson", "/api/v1/cameras",
-                            "/api/v1/bulletins", "/api/v1/alerts", "/api/v1/indicators", "/api/v1/rain-gauges"})
+                            "/api/v1/bulletins", "/api/v1/alerts", "/api/v1/indicators", "/api/v1/rain-gauges",
+                            "/api/v1/hamlets.geojson"})
 """The public answers served from snapshots (any query string: each distinct one is its own snapshot)."""
 MAX_SNAPSHOT_BYTES = 4 * 1024 * 1024
 """Answers larger than this are not kept (served as built)."""

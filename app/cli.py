@@ -13,6 +13,7 @@ from pathlib import Path
 from tichwatch.app import cli_accounts
 from tichwatch.config.loader import ConfigError, load_settings, secret
 from tichwatch.config.schema import Settings
+from tichwatch.residents.impact_areas import AreasError, load_areas
 from tichwatch.tools.broker import MosquittoProcess, is_listening
 
 log = logging.getLogger("tichwatch")
@@ -35,6 +36,12 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         for issue in exc.issues:
             print(issue)
         print(f"{len(exc.issues)} error(s)")
+        return 1
+    try:
+        load_areas(settings.impact)
+    except AreasError as exc:
+        print(f"{args.file}: impact.areas_geojson: {exc}")
+        print("1 error(s)")
         return 1
     print(f"{args.file}: ok ({len(settings.stations)} stations, {len(settings.cameras)} cameras)")
     return 0

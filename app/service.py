@@ -16,6 +16,7 @@ from tichwatch.app.stations import StationRegistry, StationTable, load_table
 from tichwatch.config.loader import secret
 from tichwatch.config.schema import Settings
 from tichwatch.core.bus import EventBus
+from tichwatch.core.events import BulletinChanged
 from tichwatch.core.links import reading_permalink
 from tichwatch.core.metrics import Metrics
 from tichwatch.detectors.dust.detector import DustDetector
@@ -32,6 +33,9 @@ from tichwatch.ingest.rain_forecast import RainForecastProvider, StationForecast
 from tichwatch.learning.runtime import CameraLearning, ReferenceRows
 from tichwatch.residents.bulletins.desk import BulletinDesk
 from tichwatch.residents.feeds.publication import Feeds
+from tichwatch.residents.reports.desk import ReportDesk
+from tichwatch.residents.subscriptions.desk import Subscriptions
+from tichwatch.residents.subscriptions.sending import ResidentDelivery
 from tichwatch.store.disk_space import DiskLevel, DiskSpace, DiskThresholds
 from tichwatch.store.monitor import StoreMonitor
 from tichwatch.store.retention import RetentionWorker
@@ -186,13 +190,27 @@ class Service:
                                       stations=self.stations.stations, announce=self.bus.publish)
         self.feeds = Feeds(s, s.bulletins, self.store)
         self.alerts.engine.recorders.append(self.feeds.issuer.record)  # CAP messages fixed with their alert change
+        self.resident_delivery = ResidentDelivery(s, self.store, self.metrics.registry, self.clock,
+                                                  lambda sid: self.subscriptions.link_for(sid), self._bulletin_quote)
+        """Alerts and bulletins to subscribed residents (ZNS, SMS fallback), through the alerts' outbox."""
+        for name, sender in self.resident_delivery.receivers().items():
+            self.alerts.delivery.add_receiver(name, sender)
+        self.resident_delivery.wake = self.alerts.wake
+        self.alerts.engine.recorders.append(self.resident_delivery.record)  # fanned out with their alert change
+        self.bus.subscribe(BulletinChanged, self.resident_delivery.on_bulletin)
+        self.subscriptions = Subscriptions(s, self.store, self.resident_delivery.queue_to_subscriber, audit.record,
+                                           erasers=[self.resident_delivery.erase])
+        """Residents' subscriptions: registration, officers' lists, unsubscribe links."""
+        self.reports = ReportDesk(s, self.store, self.stations.stations, audit.record, self.clock)
+        """Reports to the People's Committee: the weekly and monthly schedule, requests, the files."""
 
     # -- running: `start` runs the start_* steps in order, `stop` undoes the started ones in reverse -------------
     def start(self) -> None:
         """Start every background part; the broker's messages flow only once the pipeline takes them."""
         try:
             for step in (self.start_store_monitor, self.start_retention, self.start_historian, self.start_ingest,
-                         self.start_rain_forecast, self.start_alerts, self.start_bulletins, self.start_learning):
+                         self.start_rain_forecast, self.start_alerts, self.start_bulletins, self.start_learning,
+                         self.start_reports, self.start_resident_delivery):
                 self._stops.append(step())
         except BaseException:
             log.exception("TichWatch could not start; stopping what had started")
@@ -255,6 +273,24 @@ class Service:
         """The bulletin schedule."""
         self.bulletins.start()
         return self.bulletins.stop
+
+    def start_reports(self) -> Callable[[], None]:
+        """The report desk: the weekly and monthly schedule and the reports asked for, made in the background."""
+        self.reports.start()
+        return self.reports.stop
+
+    def start_resident_delivery(self) -> Callable[[], None]:
+        """Hand residents the bulletins published just before a stop that had not reached them yet."""
+        recent = [(r.id, r.published_ts or 0.0) for r in self.bulletins.published(limit=50)]
+        self.resident_delivery.catch_up(recent, self.clock())
+        return lambda: None
+
+    def _bulletin_quote(self, bulletin_id: str) -> tuple[dict[str, str], str, float] | None:
+        """A published bulletin's texts, the link to it and when it was published (for the residents' fan-out)."""
+        record = self.bulletins.get(bulletin_id)
+        if record is None or record.published_ts is None:
+            return None
+        return record.content, str(self.bulletins.document(record)["links"]["self"]), record.published_ts
 
     def start_learning(self) -> Callable[[], None]:
         """The background trainer of per-camera models (one at a time, at a lower priority)."""

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 
 from tichwatch.config.base import StrictModel
+from tichwatch.config.loudspeaker import LoudspeakerChannel
 from tichwatch.core.detection import Severity
 
 SeverityName = Literal["info", "warning", "critical", "emergency"]
@@ -117,6 +118,35 @@ class FacebookChannel(_HttpChannel):
                                   "access token.")
 
 
+class YouTubeChannel(StrictModel):
+    """Video bulletins uploaded to a YouTube channel (Data API v3 resumable upload, OAuth 2.0 refresh token): takes
+    bulletins only (route no alerts to it); public, so give its receiver `audience: public`."""
+
+    type: Literal["youtube"] = Field(description="Channel type.")
+    upload_url: str = Field("https://www.googleapis.com/upload/youtube/v3/videos", description="videos.insert "
+                            "upload URL (a local server in tests).")
+    token_url: str = Field("https://oauth2.googleapis.com/token", description="OAuth 2.0 token endpoint.")
+    client_id_env: str = Field("TICHWATCH_YOUTUBE_CLIENT_ID", description="Environment variable holding the OAuth "
+                               "client id.")
+    client_secret_env: str = Field("TICHWATCH_YOUTUBE_CLIENT_SECRET", description="Environment variable holding the "
+                                   "OAuth client secret.")
+    refresh_token_env: str = Field("TICHWATCH_YOUTUBE_REFRESH_TOKEN", description="Environment variable holding the "
+                                   "refresh token the channel's owner granted (scope youtube.upload).")
+    privacy_status: Literal["public", "unlisted", "private"] = Field("public", description="Who may watch the "
+                                                                     "uploaded videos.")
+    category_id: str = Field("25", pattern=r"^[0-9]{1,3}$", description="YouTube video category (25: News & "
+                             "Politics).")
+    tags: list[str] = Field(default_factory=lambda: ["TichWatch", "sông Tích", "cảnh báo lũ"],
+                            max_length=20, description="Tags of every video.")
+    request_timeout_s: float = Field(60.0, gt=0, le=600, description="Time limit of one request, seconds (the "
+                                     "upload's socket reads and writes included).")
+    timeout_s: float = Field(900.0, gt=0, le=3600, description="Time limit of one delivery: making the video (once "
+                             "per bulletin) and the whole upload, seconds.")
+    max_video_mb: int = Field(64, ge=1, le=1024, description="Largest video made and uploaded, MiB.")
+    video_timeout_s: float = Field(300.0, gt=0, le=1800, description="Time limit of ffmpeg making one video, "
+                                   "seconds.")
+
+
 class SmsChannel(_HttpChannel):
     """SMS through an HTTP gateway: URL and body are templates with `to`, `text`, `idempotency_key`, `alert_id`."""
 
@@ -151,7 +181,7 @@ class LogChannel(StrictModel):
 
 ChannelConfig = Annotated[
     WebhookChannel | EmailChannel | TelegramChannel | ZaloChannel | FacebookChannel | SmsChannel | MqttChannel
-    | LogChannel,
+    | LogChannel | YouTubeChannel | LoudspeakerChannel,
     Field(discriminator="type"),
 ]
 """One channel block, told apart by its `type`."""
@@ -327,6 +357,8 @@ class RateLimits(StrictModel):
     sms_per_min: int = Field(10, ge=1, description="SMS per minute per receiver.")
     mqtt_per_min: int = Field(6000, ge=1, description="MQTT publications per minute.")
     log_per_min: int = Field(6000, ge=1, description="Log lines per minute.")
+    youtube_per_min: int = Field(2, ge=1, description="YouTube video uploads per minute.")
+    loudspeaker_per_min: int = Field(20, ge=1, description="Loudspeaker packages per minute per receiver.")
 
     def for_channel(self, channel_type: str) -> int:
         """The limit of a channel type."""

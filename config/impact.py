@@ -57,9 +57,12 @@ class ImpactSettings(StrictModel):
     """Hamlets and what each station's alarm levels mean for them."""
 
     hamlets: list[HamletConfig] = Field(default_factory=list, description="The commune's hamlets.")
-    areas_geojson: str | None = Field(None, description="GeoJSON FeatureCollection of hamlet areas (each feature's "
-                                      "`properties.id` a hamlet id); a relative path is read from the installed "
-                                      "config folder, where the Kiều Phú example ships.")
+    areas_geojson: str | None = Field(None, min_length=1, max_length=500, description="GeoJSON FeatureCollection "
+                                      "of hamlet areas (RFC 7946: one Polygon per hamlet, [longitude, latitude] in "
+                                      "WGS84, closed rings; each feature's `properties.id` a hamlet id; at most "
+                                      "2 MiB); a relative path is read from the installed config folder, where the "
+                                      "Kiều Phú example ships. Drawn on the dashboard's hamlet map and sent as CAP "
+                                      "<polygon>s; `tichwatch check-config` checks it.")
     stations: list[StationImpact] = Field(default_factory=list, description="Per station, what each level floods.")
 
     @model_validator(mode="after")

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from tichwatch.config.impact import LEVELS, ImpactSettings
+
+LEVEL_RANKS = {"BD1": 1, "BD2": 2, "BD3": 3, "RECORD": 3}
+"""Alarm level names (as alerts and statuses carry them) → the impact level they bring (a record flood: BĐ III's)."""
+IMPACT_KINDS = ("flood.level", "flood.forecast")
+"""Alert kinds whose messages name the hamlets: the level reached, and the level forecast ("sắp tới")."""
 
 
 @dataclass(frozen=True)
@@ -83,16 +89,43 @@ def _names(items: Iterable[str], lang: str) -> str:
     return ", ".join(items[:-1]) + joiner + items[-1]
 
 
-def impact_line(impact: Impact, lang: str) -> str:
+def impact_line(impact: Impact, lang: str, *, coming: bool = False) -> str:
     """One sentence naming who must act and what to do: "Báo động II: Thôn 1 và Thôn 2 — ngập Đường liên thôn
-    1 – 2; Trường mầm non thôn 2 — chuẩn bị di dời người già, trẻ em." ("" when nothing is configured)."""
+    1 – 2; Trường mầm non thôn 2 — chuẩn bị di dời người già, trẻ em." ("" when nothing is configured). With
+    `coming` (a forecast), the level is the one expected: "Sắp tới báo động II: …"."""
     if impact.empty or impact.level == 0:
         return ""
     lang = "en" if lang == "en" else "vi"
-    parts = [f"{_LEVEL_NAMES[lang][impact.level]}: {_names((h.name for h in impact.hamlets), lang)}".rstrip(": ")]
+    level = _LEVEL_NAMES[lang][impact.level]
+    if coming:
+        level = f"Sắp tới {level[:1].lower()}{level[1:]}" if lang == "vi" else f"{level} expected"
+    parts = [f"{level}: {_names((h.name for h in impact.hamlets), lang)}".rstrip(": ")]
     hit = [*impact.roads, *impact.schools]
     if hit:
         parts.append(("ngập " if lang == "vi" else "flooding ") + "; ".join(hit))
     if impact.action(lang):
         parts.append(impact.action(lang))
     return " — ".join(parts) + "."
+
+
+def level_rank(level: str | None) -> int:
+    """The impact level (0..3) of an alarm level name ("BD2" → 2; None or another name → 0)."""
+    return LEVEL_RANKS.get(level or "", 0)
+
+
+def impact_of_alert(settings: ImpactSettings, kind: str, subject: str, level: str | None) -> Impact | None:
+    """What a flood alert means for the hamlets (the level reached, or for a forecast the level expected); None
+    for other kinds and when nothing is configured for the station at that level."""
+    if kind not in IMPACT_KINDS:
+        return None
+    impact = impact_at(settings, subject, level_rank(level))
+    return None if impact.empty else impact
+
+
+def impact_document(impact: Impact) -> dict[str, Any]:
+    """An impact as public JSON (no personal data): the level (BD1..BD3), the hamlets by id and name, the roads and
+    schools, the households figure and the action in both languages."""
+    return {"level": f"BD{impact.level}" if impact.level else None,
+            "hamlets": [{"id": h.id, "name": h.name} for h in impact.hamlets], "roads": list(impact.roads),
+            "schools": list(impact.schools), "households": impact.households,
+            "action": {"vi": impact.action("vi"), "en": impact.action("en")}}

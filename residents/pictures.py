@@ -109,7 +109,8 @@ def _fmt(value: float, digits: int, lang: str) -> str:
     return text.replace(".", ",") if lang == "vi" else text
 
 
-def _png(img: Image.Image) -> bytes:
+def png_bytes(img: Image.Image) -> bytes:
+    """A picture as optimised PNG bytes."""
     buf = io.BytesIO()
     img.save(buf, "PNG", optimize=True)
     return buf.getvalue()
@@ -143,11 +144,12 @@ def _dashed(draw: ImageDraw.ImageDraw, a: tuple[float, float], b: tuple[float, f
                    (a[0] + (b[0] - a[0]) * t1, a[1] + (b[1] - a[1]) * t1)], fill=colour, width=width)
 
 
-def _nice_step(span: float, most: int) -> float:
-    for step in (0.05, 0.1, 0.2, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0):
-        if span / step <= most:
+def nice_step(span: float, most: int, least: float = 0.0) -> float:
+    """A round axis step (0.05 … 100) of at least `least` that cuts `span` into at most `most` parts."""
+    for step in (0.05, 0.1, 0.2, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0):
+        if step >= least and span / step <= most:
             return step
-    return 20.0
+    return 200.0
 
 
 def _y_range(data: ChartData) -> tuple[float, float]:
@@ -191,7 +193,7 @@ def _draw_plot(draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int], data: 
         draw.rectangle((left, max(top, y(upper)), right, min(bottom, y(m))), fill=BAND_COLOURS[name])
     tick = 14 if small else 18
     if not small:
-        step = _nice_step(hi - lo, 8)
+        step = nice_step(hi - lo, 8)
         v = math.ceil(lo / step) * step
         while v <= hi:
             draw.line([(left, y(v)), (right, y(v))], fill=_GRID, width=1)
@@ -249,7 +251,7 @@ def chart_png(data: ChartData) -> bytes:
     _text(draw, (40, 72), data.subtitle, 22, _GREY)
     _draw_plot(draw, (100, 112, CHART_SIZE[0] - 40, CHART_SIZE[1] - 84), data, small=False)
     _text(draw, (40, CHART_SIZE[1] - 30), data.footer, 18, _GREY, anchor="ls")
-    return _png(img)
+    return png_bytes(img)
 
 
 def card_png(card: CardData) -> bytes:
@@ -284,4 +286,4 @@ def card_png(card: CardData) -> bytes:
     draw.line([(50, h - 90), (w - 50, h - 90)], fill=_GRID, width=2)
     for i, part in enumerate(_wrap(card.footer, 22, w - 100)[:2]):
         _text(draw, (50, h - 74 + i * 30), part, 22, _GREY)
-    return _png(img)
+    return png_bytes(img)

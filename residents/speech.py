@@ -120,6 +120,8 @@ def date_words(day: int, month: int, year: int | None = None) -> str:
 _ROMAN = {"I": "một", "II": "hai", "III": "ba"}
 _NUMBER = r"(\d+)(?:,(\d+))?"
 _RULES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
+    # emergency numbers (112 rescue, 113 police, 114 fire, 115 ambulance) digit by digit, never "một trăm mười hai"
+    (re.compile(r"\b(11[2345])\b"), lambda m: " ".join(_DIGITS[int(d)] for d in m[1])),
     (re.compile(r"\b(\d{1,2})/(\d{1,2})(?:/(\d{4}))?\b"),
      lambda m: date_words(int(m[1]), int(m[2]), int(m[3]) if m[3] else None)
      if 1 <= int(m[1]) <= 31 and 1 <= int(m[2]) <= 12 else m[0]),

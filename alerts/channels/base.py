@@ -32,6 +32,7 @@ class Notification:
     attempt: int
     message: Message
     alert: dict[str, Any]  # the alert document at the time of the change
+    recipient: int | None = None  # the subscriber a resident message goes to (address looked up at send time)
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class DeliveryResult:
     detail: str = ""
     remote_id: str | None = None
     unknown: bool = False  # no answer in time: the message may or may not have arrived (retried, same key)
+    reason: str = ""  # a channel's class of failure, for what is recorded with it (ZNS: recipient, quota, service)
 
     @classmethod
     def sent(cls, remote_id: str | None = None, detail: str = "") -> DeliveryResult:

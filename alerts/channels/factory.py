@@ -8,11 +8,13 @@ from tichwatch.alerts.channels.base import Channel
 from tichwatch.alerts.channels.email import Email
 from tichwatch.alerts.channels.facebook import FacebookPage
 from tichwatch.alerts.channels.log import LogChannel
+from tichwatch.alerts.channels.loudspeaker import Loudspeaker
 from tichwatch.alerts.channels.mqtt import MqttState, Publish
 from tichwatch.alerts.channels.redacted import RedactedChannel
 from tichwatch.alerts.channels.sms import Sms
 from tichwatch.alerts.channels.telegram import Telegram
 from tichwatch.alerts.channels.webhook import Webhook
+from tichwatch.alerts.channels.youtube import Credentials, YouTube
 from tichwatch.alerts.channels.zalo import Zalo
 from tichwatch.alerts.redaction import Redactor
 from tichwatch.config.alerts import (
@@ -24,10 +26,14 @@ from tichwatch.config.alerts import (
     SmsChannel,
     TelegramChannel,
     WebhookChannel,
+    YouTubeChannel,
     ZaloChannel,
 )
 from tichwatch.config.loader import secret
+from tichwatch.config.loudspeaker import LoudspeakerChannel
 from tichwatch.config.schema import Settings
+from tichwatch.residents.bulletins.files import BulletinFiles
+from tichwatch.residents.loudspeaker.audio import AudioCache
 
 
 def secret_env_of(cfg: ChannelConfig) -> str | None:
@@ -42,6 +48,10 @@ def secret_env_of(cfg: ChannelConfig) -> str | None:
         return cfg.access_token_env
     if isinstance(cfg, SmsChannel):
         return cfg.token_env
+    if isinstance(cfg, LoudspeakerChannel):
+        return cfg.token_env
+    if isinstance(cfg, YouTubeChannel):
+        return cfg.refresh_token_env
     return None
 
 
@@ -70,9 +80,14 @@ def build_channel(receiver: ReceiverConfig, settings: Settings, publish: Publish
     if isinstance(cfg, ZaloChannel):
         return Zalo(cfg, key)
     if isinstance(cfg, FacebookChannel):
-        return FacebookPage(cfg, key)
+        return FacebookPage(cfg, key, BulletinFiles(settings.store.data_dir), receiver.language or settings.language)
+    if isinstance(cfg, YouTubeChannel):
+        credentials = Credentials(secret(cfg.client_id_env, env), secret(cfg.client_secret_env, env), key)
+        return YouTube(cfg, credentials, BulletinFiles(settings.store.data_dir), receiver.language or settings.language)
     if isinstance(cfg, SmsChannel):
         return Sms(cfg, key)
+    if isinstance(cfg, LoudspeakerChannel):
+        return Loudspeaker(cfg, settings, key, AudioCache(settings.store.data_dir, settings.loudspeaker))
     if isinstance(cfg, MqttChannel):
         return MqttState(cfg, publish, settings.mqtt.topic_prefix)
     return LogChannel(redactor)

@@ -35,8 +35,11 @@ class Sms:
 
     def send(self, n: Notification) -> DeliveryResult:
         """Deliver one notification."""
-        values = {"to": self.cfg.to, "text": fold(n.message.short, self.cfg.ascii_only, self.cfg.max_chars),
-                  "idempotency_key": n.idempotency_key, "alert_id": n.alert_id}
+        return self.send_to(n, self.cfg.to, fold(n.message.short, self.cfg.ascii_only, self.cfg.max_chars))
+
+    def send_to(self, n: Notification, to: str, text: str) -> DeliveryResult:
+        """Deliver a text (already folded and clipped) about a notification to a number, through this gateway."""
+        values = {"to": to, "text": text, "idempotency_key": n.idempotency_key, "alert_id": n.alert_id}
         url = self._url.render({k: urllib.parse.quote(v, safe="") for k, v in values.items()})
         body = self._body.render(values).encode("utf-8") if self._body and self.cfg.method == "POST" else None
         headers = {"Content-Type": self.cfg.content_type} if body is not None else {}

@@ -66,7 +66,13 @@ function buildChrome() {
   const nav = tools.dataset.nav === "home"
     ? el("a", { class: "navlink", href: "/", "data-i18n": "back" }, t("back"))
     : el("a", { id: "nav-desk", class: "navlink", href: "/bulletins/desk", hidden: true, "data-i18n": "nav_desk" }, t("nav_desk"));
-  tools.replaceChildren(nav,
+  // The residents screen (subscribers by hamlet), for officers and admins.
+  const residentsNav = tools.dataset.nav === "home" ? [] : [el("a", { id: "nav-residents", class: "navlink", href: "/residents",
+    hidden: true, "data-i18n": "nav_residents" }, t("nav_residents"))];
+  // The reports to the People's Committee, for officers and admins.
+  const reportsNav = tools.dataset.nav === "home" ? [] : [el("a", { id: "nav-reports", class: "navlink", href: "/reports",
+    hidden: true, "data-i18n": "nav_reports" }, t("nav_reports"))];
+  tools.replaceChildren(nav, ...residentsNav, ...reportsNav,
     el("span", { id: "live", class: "live", role: "status", "aria-live": "polite" }),
     el("button", { id: "lang", type: "button" }),
     el("button", { id: "signin-open", type: "button", "data-i18n": "signin" }),
@@ -107,6 +113,10 @@ function showUser() {
   document.body.dataset.role = signedIn ? state.user.role : "public";
   const deskLink = $("#nav-desk"); // the bulletin desk, for those who may draft bulletins
   if (deskLink) deskLink.hidden = !hasRole("communicator", "officer", "admin");
+  const residentsLink = $("#nav-residents");
+  if (residentsLink) residentsLink.hidden = !hasRole("officer", "admin");
+  const reportsLink = $("#nav-reports");
+  if (reportsLink) reportsLink.hidden = !hasRole("officer", "admin");
   renderAll();
 }
 function signOut() { state.token = null; state.user = null; sessionStorage.removeItem("tw.token"); showUser(); }

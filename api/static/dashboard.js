@@ -3,7 +3,8 @@
 // cameras and the commune's indicators. Shares common.js; the chart is chart.js's; the active alerts are alerts.js's.
 // A station's level is its latest ACCEPTED reading (the API's `latest`, the same as its status); a rejected one
 // (`latest_rejected`, the charts' `rejected`) is shown as such: a note on the card and a marker off the line.
-const dash = { stations: [], cameras: [], series: {}, rain: {}, indicators: {}, span: spanFromStore(), widths: {} };
+const dash = { stations: [], cameras: [], series: {}, rain: {}, indicators: {}, span: spanFromStore(), widths: {},
+  hamlets: [] };
 const CHART_HEIGHT_PX = 210;
 const LEVEL_COLOUR = { BD1: "#8a6d00", BD2: "#b34700", BD3: "#b00020", RECORD: "#6a1b9a" };
 
@@ -27,6 +28,20 @@ function rejectedNote(st) {
     tf(`rejected.${r.reason}`, { level: fmtNum(r.level_m), time: fmtTime(r.ts) }));
 }
 
+/** What the station's alarm level means for the hamlets (the API's `impact`): who must prepare or move, what floods
+ * and what to do, in the page's language; nothing below báo động I. */
+function impactBox(st) {
+  const im = st.impact;
+  if (!im || !alarmLevel(st) || !im.hamlets.length) return null;
+  const hit = [...im.roads, ...im.schools], said = im.action[state.lang] || im.action.vi;
+  const action = said ? said[0].toUpperCase() + said.slice(1) : "";
+  return el("div", { class: `impact ${im.level}`, "data-impact": st.id },
+    el("p", {}, el("strong", {}, `${t("impact_hamlets")}: `), el("span", { class: "impact-hamlets" }, im.hamlets.map((h) => h.name).join(", "))),
+    hit.length ? el("p", { class: "muted" }, `${t("impact_flooding")}: ${hit.join("; ")}`) : null,
+    im.households ? el("p", { class: "muted" }, tf("impact_households", { n: im.households })) : null,
+    action ? el("p", { class: "impact-action" }, action) : null);
+}
+
 // --- the stations' summary: one compact row per station, what a phone shows first ---------------------------------
 function renderSummary() {
   $("#summary").replaceChildren(...dash.stations.map((st) => {
@@ -38,7 +53,9 @@ function renderSummary() {
         el("span", { class: "s-level" }, st.latest ? `${fmtNum(st.latest.level_m)} m` : "–",
           el("span", { class: "s-trend", title: trendWord(status.rate_m_per_h) || "" }, trendArrow(status.rate_m_per_h))),
         el("span", { class: "badge " + (lvl || "") }, levelName(lvl)),
-        faults.length ? el("span", { class: "badge fault" }, t(faults[0])) : null));
+        faults.length ? el("span", { class: "badge fault" }, t(faults[0])) : null,
+        lvl && st.impact && st.impact.hamlets.length ?
+          el("span", { class: "s-impact" }, st.impact.hamlets.map((h) => h.name).join(", ")) : null));
   }));
 }
 
@@ -71,6 +88,7 @@ function stationCard(st) {
     st.latest ? el("div", {}, el("span", { class: "level", "data-level": st.id }, `${fmtNum(st.latest.level_m)} m`),
       " ", el("span", { class: "muted" }, `${t("at")} ${fmtTime(st.latest.ts)}`)) : el("p", { class: "muted" }, t("no_data")),
     rejectedNote(st),
+    impactBox(st),
     el("dl", { class: "facts" },
       el("dt", {}, t("to_next")), el("dd", {}, isSet(status.distance_m) && status.next_level ? `${fmtNum(status.distance_m)} m (${t(status.next_level)})` : "–"),
       el("dt", {}, t("trend")), el("dd", {}, trend),
@@ -79,6 +97,56 @@ function stationCard(st) {
     st.alarm_levels_set && st.alarm_levels_set.source === "officer" ?
       el("p", { class: "muted" }, `${t("levels_set_by")} ${st.alarm_levels_set.by} · ${fmtTime(st.alarm_levels_set.ts)}`) : null,
     hasRole("admin") ? el("button", { type: "button", class: "edit-levels", onclick: () => openLevels(st) }, t("edit_levels")) : null);
+}
+
+// --- the hamlets' map: their areas shaded by the alarm level affecting them (GET /api/v1/hamlets.geojson) -----------
+const HAMLET_FILL = { BD1: "#fff4c2", BD2: "#ffd0a8", BD3: "#ffb3bf" };
+const HAMLET_MAP_MAX_PX = 360;
+
+/** The map drawn at its shown width (text in CSS pixels, as the charts): each hamlet's polygon, its name, the
+ * stations as dots; an equirectangular projection around the hamlets (a commune is a few kilometres wide). */
+function hamletMap(features, width) {
+  const rings = features.map((f) => f.geometry.coordinates[0]);
+  const all = rings.flat(), lons = all.map((p) => p[0]), lats = all.map((p) => p[1]);
+  const [x0, x1, y0, y1] = [Math.min(...lons), Math.max(...lons), Math.min(...lats), Math.max(...lats)];
+  const k = Math.cos(((y0 + y1) / 2) * Math.PI / 180), pad = 14;
+  const most = Math.min(HAMLET_MAP_MAX_PX, 0.75 * width); // on a phone the map leaves room for the cards
+  const scale = Math.min((width - 2 * pad) / Math.max(1e-9, (x1 - x0) * k), (most - 2 * pad) / Math.max(1e-9, y1 - y0));
+  const height = Math.ceil((y1 - y0) * scale + 2 * pad);
+  const xy = ([lon, lat]) => [pad + (lon - x0) * k * scale, height - pad - (lat - y0) * scale];
+  const s = svg("svg", { class: "hamlet-svg", width, height, viewBox: `0 0 ${width} ${height}`, role: "img",
+    "aria-label": tf("hamlet_map_label", { list: features.map((f) => `${f.properties.name}: ${f.properties.level ? levelName(f.properties.level) : t("hamlet_safe")}`).join("; ") }) });
+  const dots = dash.stations.map((st) => [st, xy([st.lon, st.lat])])
+    .filter(([, [x, y]]) => x >= 0 && x <= width && y >= 0 && y <= height);
+  const labels = features.map((f, i) => {
+    const pts = rings[i].map(xy), lvl = f.properties.level, corners = pts.slice(0, -1); // the last closes the ring
+    s.append(svg("polygon", { points: pts.map((p) => p.map((v) => v.toFixed(1)).join(",")).join(" "), class: "hamlet " + (lvl || "ok"),
+      fill: HAMLET_FILL[lvl] || "#e8f3ea", "data-hamlet": f.properties.id }));
+    const cx = corners.reduce((a, p) => a + p[0], 0) / corners.length, cy = corners.reduce((a, p) => a + p[1], 0) / corners.length;
+    const onDot = dots.some(([, [x, y]]) => Math.abs(x - cx) < 32 && Math.abs(y - cy) < 12); // a station's dot: above it
+    const label = svg("text", { x: cx, y: cy + (onDot ? -12 : 4), "text-anchor": "middle", class: "hamlet-name" });
+    label.textContent = f.properties.name;
+    return label;
+  });
+  for (const [st, [x, y]] of dots) {
+    const dot = svg("circle", { cx: x, cy: y, r: 6, fill: LEVEL_COLOUR[alarmLevel(st)] || "#1b7a3a", stroke: "#fff", "stroke-width": 2 });
+    const name = svg("title", {}); name.textContent = st.name; dot.append(name); s.append(dot);
+  }
+  s.append(...labels);
+  return s;
+}
+
+/** The map's box, made once under the schematic; hidden when the deployment has no hamlet areas. */
+function renderHamletMap() {
+  let box = $("#hamlet-map");
+  if (!box) {
+    box = el("figure", { id: "hamlet-map", class: "hamlet-map" }, el("figcaption", { class: "muted" }), el("div", { class: "hamlet-draw" }));
+    $("#schematic").after(box);
+  }
+  box.hidden = !dash.hamlets.length;
+  box.querySelector("figcaption").textContent = t("hamlet_map");
+  const draw = box.querySelector(".hamlet-draw"), width = draw.clientWidth;
+  draw.replaceChildren(dash.hamlets.length && width ? hamletMap(dash.hamlets, width) : "");
 }
 
 // --- charts ----------------------------------------------------------------------------------------------------------
@@ -217,16 +285,17 @@ function renderIndicators(ind) {
 
 // --- loading and rendering -------------------------------------------------------------------------------------------
 async function refreshDashboard() {
-  const [st, cams, ind] = await Promise.all([getJSON("/api/v1/stations"), getJSON("/api/v1/cameras").catch(() => ({ cameras: [] })),
-    getJSON("/api/v1/indicators").catch(() => ({}))]);
+  const [st, cams, ind, hamlets] = await Promise.all([getJSON("/api/v1/stations"), getJSON("/api/v1/cameras").catch(() => ({ cameras: [] })),
+    getJSON("/api/v1/indicators").catch(() => ({})), getJSON("/api/v1/hamlets.geojson").catch(() => ({ features: [] }))]);
   dash.stations = st.stations; dash.cameras = cams.cameras || []; dash.indicators = ind;
+  dash.hamlets = (hamlets.features || []).filter((f) => f.geometry && f.geometry.type === "Polygon");
   await Promise.all(dash.stations.map(loadSeries).concat(loadRain()));
   renderDashboard();
 }
 
 function renderDashboard() {
   document.title = t("page_title");
-  renderSummary(); renderSchematic(); renderZoom();
+  renderSummary(); renderSchematic(); renderHamletMap(); renderZoom();
   $("#stations").replaceChildren(...dash.stations.map(stationCard));
   drawCharts(true);
   renderCameras(); renderIndicators(dash.indicators);
@@ -236,7 +305,7 @@ let refreshTimer = null;
 function scheduleRefresh(delay = 400) { clearTimeout(refreshTimer); refreshTimer = setTimeout(() => refreshDashboard().catch(() => {}), delay); }
 
 let resizeFrame = null;
-function onResize() { cancelAnimationFrame(resizeFrame); resizeFrame = requestAnimationFrame(() => drawCharts()); }
+function onResize() { cancelAnimationFrame(resizeFrame); resizeFrame = requestAnimationFrame(() => { drawCharts(); renderHamletMap(); }); }
 
 TW.page({
   async start() {

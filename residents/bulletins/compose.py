@@ -11,6 +11,7 @@ from tichwatch.config.schema import Settings
 from tichwatch.detectors.flood.levels import Ladder
 from tichwatch.residents.bulletins.facts import Facts, Figure, StationFacts, derive
 from tichwatch.residents.bulletins.snapshot import BulletinKind, Snapshot, StationData
+from tichwatch.residents.impact import impact_line
 from tichwatch.residents.pictures import CardData, ChartData, Projection
 from tichwatch.residents.speech import spoken
 
@@ -39,6 +40,7 @@ class Bulletin:
 def _context(snap: Snapshot, facts: Facts, lang: str) -> dict[str, Any]:
     """The plain data the bulletin templates see."""
     names = {s.config.id: s.config.name for s in snap.stations} | {c.config.id: c.config.site for c in snap.cameras}
+    impacts = [{"station": s.name, "line": impact_line(s.impact, lang)} for s in facts.stations if s.impact]
     return {
         "lang": lang, "timezone": snap.timezone, "commune": snap.commune, "source": snap.source_name,
         "kind": snap.kind, "now": snap.now, "rank": facts.rank, "names": names,
@@ -47,7 +49,7 @@ def _context(snap: Snapshot, facts: Facts, lang: str) -> dict[str, Any]:
         "dust_total": sum(d.count for d in facts.dust), "stations_online": facts.stations_online,
         "cameras_online": facts.cameras_online, "cameras_total": len(snap.cameras),
         "offline_cameras": list(facts.offline_cameras), "refs": facts.refs,
-        "figures": [asdict(f) for f in facts.figures], "url": snap.url(),
+        "figures": [asdict(f) for f in facts.figures], "url": snap.url(), "impacts": impacts,
     }
 
 
@@ -89,7 +91,8 @@ def _projection(station: StationData) -> Projection | None:
 def _card(snap: Snapshot, facts: Facts, ctx: dict[str, Any], chart: ChartData | None) -> CardData:
     p, main = phrases(ctx), ctx["main"]
     others = [str(p.station_line(s)) for s in ctx["stations"] if main is None or s["id"] != main["id"]]
-    notes = [str(p.alerts_line()), str(p.dust_summary())]
+    said = next((i["line"] for i in ctx["impacts"] if main is not None and i["station"] == main["name"]), None)
+    notes = [*([said] if said else []), str(p.alerts_line()), str(p.dust_summary())]  # who must act comes first
     if main is None:
         return CardData(str(p.title()), str(p.subtitle()), 0, "", "—", [str(p.quote(None))], others,
                         f"{p.footer()} · {snap.url()}", None, notes)

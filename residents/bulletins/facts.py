@@ -1,5 +1,6 @@
 """The facts a bulletin states, derived from a snapshot without wording: where each level stands against its alarm
-levels, the trend in cm/h, the forecast, dust incidents, availability, and every cited figure with its permalink."""
+levels, the trend in cm/h, the forecast, the hamlets its level affects, dust incidents, availability, and every cited
+figure with its permalink."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -8,6 +9,7 @@ from typing import Any
 from tichwatch.config.schema import AlarmLevels
 from tichwatch.detectors.flood.levels import Ladder
 from tichwatch.residents.bulletins.snapshot import BulletinKind, CameraData, Snapshot, StationData
+from tichwatch.residents.impact import Impact, impact_at
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,7 @@ class StationFacts:
     faults: tuple[str, ...]
     record_year: int | None
     refs: dict[str, int]
+    impact: Impact | None = None  # the hamlets its alarm level affects (None below BĐ I or when not configured)
 
 
 @dataclass(frozen=True)
@@ -167,8 +170,9 @@ def _station(data: StationData, snap: Snapshot, n: _Numbering) -> StationFacts:
         refs["eta"] = n.add(f"{cfg.id}.eta", "eta", cfg.id, round((eta.ts - snap.now) / 3600, 2), "h", st.ts,
                             level=eta.level, eta_ts=eta.ts, eta_low_ts=eta.low_ts, eta_high_ts=eta.high_ts,
                             confidence=st.confidence, method=st.forecast_method)
+    impact = impact_at(snap.impact, cfg.id, min(rank, 3))
     return StationFacts(cfg.id, cfg.name, cfg.river, r.level_m, r.ts, data.permalink, rank, pos, rate, eta, online,
-                        data.last_seen_ts, faults, cfg.alarm.record_year, refs)
+                        data.last_seen_ts, faults, cfg.alarm.record_year, refs, None if impact.empty else impact)
 
 
 def _dust(cam: CameraData, n: _Numbering) -> DustFacts:

@@ -32,6 +32,10 @@ class BulletinFiles:
         """Where a bulletin's file lives (chart-vi.png, card-en.png, radio.ogg …)."""
         return self.root / bulletin_id / name
 
+    def audio(self, bulletin_id: str) -> Path | None:
+        """The bulletin's published radio audio (radio.<format>, any of AUDIO_TYPES), or None when it has none."""
+        return next((p for fmt in AUDIO_TYPES if (p := self.path(bulletin_id, f"radio.{fmt}")).is_file()), None)
+
     def _write(self, bulletin_id: str, name: str, data: bytes) -> Path:
         path = self.path(bulletin_id, name)
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -128,4 +128,4 @@ def gather_snapshot(settings: Settings, bulletins: BulletinSettings, store: Stor
         cameras=tuple(_camera(store, settings, c, now, DAY_S) for c in settings.cameras),
         alerts=tuple(_alert(settings, a) for a in alerts),
         station_offline_factor=settings.flood.offline_factor, camera_offline_factor=settings.dust.offline_factor,
-        quote_station=bulletins.quote_station)
+        quote_station=bulletins.quote_station, impact=settings.impact)

@@ -12,11 +12,15 @@ from tichwatch.alerts.channels.base import Message
 from tichwatch.alerts.outbox import Outbox
 from tichwatch.config.alerts import AlertSettings
 from tichwatch.residents.bulletins.workflow import BulletinRecord, LogEntry
+from tichwatch.residents.loudspeaker.package import LANGUAGE, radio_message
 
-SHORT_CHANNELS = frozenset({"facebook", "zalo", "telegram", "sms"})
-"""Channel types that get the quotable sentences and links rather than the whole text (posts and phone messages)."""
+SHORT_CHANNELS = frozenset({"facebook", "zalo", "telegram", "sms", "youtube"})
+"""Channel types that get the quotable sentences and links rather than the whole text (posts, video descriptions
+and phone messages)."""
 UNFIT_CHANNELS = frozenset({"mqtt"})
 """Channel types that carry alert state and cannot take a bulletin."""
+LOUDSPEAKER = "loudspeaker"
+"""The channel type that gets the radio script (read aloud on the commune's loudspeakers) instead of the text."""
 
 
 
@@ -44,7 +48,11 @@ def queue_deliveries(conn: sqlite3.Connection, outbox: Outbox, record: BulletinR
             out.append(LogEntry(now, actor, "delivery_failed", {"receiver": name, "detail": "no such receiver"}))
             continue
         kind, lang = receiver.channel.type, receiver.language or default_lang
-        message = bulletin_message(record, lang, document["links"], kind in SHORT_CHANNELS)
+        if kind == LOUDSPEAKER:  # the radio script as approved; priority from the bulletin's kind (package.py)
+            lang, c = LANGUAGE, record.content
+            message = radio_message(c["title_vi"], c["radio_vi"], c["quote_vi"])
+        else:
+            message = bulletin_message(record, lang, document["links"], kind in SHORT_CHANNELS)
         outbox.queue_bulletin(conn, record.id, name, kind, message, document, now)
         out.append(LogEntry(now, actor, "queued", {"receiver": name, "channel": kind, "lang": lang}))
     return out

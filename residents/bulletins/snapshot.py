@@ -2,9 +2,10 @@
 a pure function that tests can feed directly."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
+from tichwatch.config.impact import ImpactSettings
 from tichwatch.config.schema import CameraConfig, StationConfig
 from tichwatch.core.links import bulletin_url, figure_url
 from tichwatch.core.samples import Reading
@@ -80,6 +81,7 @@ class Snapshot:
     camera_offline_factor: float
     quote_station: str | None = None  # the station the quotable sentence is about, when it has data
     window_s: float = 86400.0  # the dust-incident window
+    impact: ImpactSettings = field(default_factory=ImpactSettings)  # the hamlets each station's levels affect
 
     def figure_url(self, key: str) -> str:
         """Permalink of a figure of this bulletin that is not a reading (the API returns exactly that figure)."""

@@ -5,8 +5,10 @@ The first is msgType Alert; later ones are Update, and the resolution is Cancel 
 message lists all earlier ones of the alert in <references>. A message has an <info> block in vi-VN and one in en-US
 (headline and description from the alert templates, audience "public"; <instruction> from the text catalogue) and the
 alert's area: a circle around the station (StationConfig.area_radius_m) or the camera's site
-(bulletins.dust_area_radius_m). The mapping of alarm levels to urgency, severity and certainty is CAP_CODES
-(documented in docs/bulletins.md).
+(bulletins.dust_area_radius_m); a flood alert whose level is configured under `impact:` adds an <area> per
+affected hamlet (its name, and its polygon from the hamlet-areas GeoJSON, residents.impact_areas) and starts its
+<instruction> with the sentence naming those hamlets and what they must do. The mapping of alarm levels to
+urgency, severity and certainty is CAP_CODES (documented in docs/bulletins.md).
 
 A message is rendered once, when it is issued (`residents.feeds.issuer`), from the facts of its change: the alert as
 the change left it, or, for changes that have no message yet (an older database), the figures its audit entry
@@ -15,7 +17,7 @@ recorded. It is never rendered again.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -32,6 +34,8 @@ from tichwatch.config.schema import Settings
 from tichwatch.core.detection import Severity
 from tichwatch.core.i18n import texts
 from tichwatch.residents.bulletins.compose import phrases
+from tichwatch.residents.impact import Impact, impact_line, impact_of_alert
+from tichwatch.residents.impact_areas import HamletArea, areas_or_none, cap_polygon
 
 CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
 """The CAP 1.2 XML namespace."""
@@ -166,7 +170,8 @@ def _sub(parent: ET.Element, tag: str, text: str | None = None) -> ET.Element:
     return el
 
 
-def _area(info: ET.Element, a: Alert, settings: Settings, bulletins: BulletinSettings, p: Any) -> None:
+def _area(info: ET.Element, a: Alert, settings: Settings, bulletins: BulletinSettings, p: Any,
+          impact: Impact | None) -> None:
     station, camera = settings.station(a.subject), settings.camera(a.subject)
     radius_m = station.area_radius_m if station else bulletins.dust_area_radius_m if camera else None
     area = _sub(info, "area")
@@ -175,6 +180,22 @@ def _area(info: ET.Element, a: Alert, settings: Settings, bulletins: BulletinSet
     place = station or camera
     if place is not None and radius_m is not None:
         _sub(area, "circle", f"{place.lat:.6f},{place.lon:.6f} {radius_m / 1000:g}")
+    _hamlet_areas(info, impact, areas_or_none(settings.impact) if impact is not None else {})
+
+
+def _hamlet_areas(info: ET.Element, impact: Impact | None, areas: Mapping[str, HamletArea]) -> None:
+    """An <area> per hamlet the alert affects: its name, and its polygon when the hamlet-areas file has one."""
+    for hamlet in impact.hamlets if impact is not None else ():
+        area = _sub(info, "area")
+        _sub(area, "areaDesc", hamlet.name)
+        if hamlet.id in areas:
+            _sub(area, "polygon", cap_polygon(areas[hamlet.id]))
+
+
+def message_impact(change: PublicChange, settings: Settings) -> Impact | None:
+    """What a live flood change means for the hamlets (None for a Cancel: the all-clear names no one to move)."""
+    a = change.alert
+    return None if change.msg_type == "Cancel" else impact_of_alert(settings.impact, a.kind, a.subject, a.level)
 
 
 def public_message(change: PublicChange, lang: str, composer: Composer) -> Message:
@@ -223,10 +244,14 @@ def _info(root: ET.Element, change: PublicChange, lang: str, settings: Settings,
     _sub(info, "senderName", str(p.sender_name()))
     _sub(info, "headline", message.title)
     _sub(info, "description", message.text)
-    _sub(info, "instruction", instruction(a.kind, a.level, change.msg_type, lang))
+    impact = message_impact(change, settings)
+    said = instruction(a.kind, a.level, change.msg_type, lang)
+    if impact is not None:  # who must act first, then the general advice
+        said = f"{impact_line(impact, lang, coming=a.kind == 'flood.forecast')} {said}"
+    _sub(info, "instruction", said)
     _sub(info, "web", alert_url(settings, a.id))
     _parameters(info, a, tz)
-    _area(info, a, settings, bulletins, p)
+    _area(info, a, settings, bulletins, p, impact)
 
 
 def cap_reference(message_id: str, change: PublicChange, settings: Settings, bulletins: BulletinSettings) -> str:
