@@ -1,9 +1,9 @@
 """Residents' subscriptions over HTTP.
 
 Public: the registration page (/dang-ky, /subscribe) and its form data, self-registration with a code sent to the
-phone and its confirmation (limited per client address; the same answer for every number), the unsubscribe link's
-page (/huy/<token>: GET shows a button, POST unsubscribes), and the SMS gateway's inbound messages (a shared secret
-from the environment). No public answer holds personal data.
+phone and its confirmation (limited per client address, IPv6 per /64; the same answer for every number), the
+unsubscribe link's page (/huy/<token>: GET shows a button, POST unsubscribes), and the SMS gateway's inbound messages
+(a shared secret from the environment). No public answer holds personal data.
 
 Officers (signed in): the residents screen (/residents), subscribers per hamlet with counts, numbers masked; add a
 resident on their behalf, change, unsubscribe. Admins: whole numbers, exports (CSV, JSON), erasure on request. Each
@@ -15,6 +15,7 @@ form for the unsubscribe button and gateways that post forms.
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import json
 import threading
 import urllib.parse
@@ -49,7 +50,10 @@ router = APIRouter(tags=["resident subscriptions"])
 M = TypeVar("M", bound=BaseModel)
 Lang = Literal["vi", "en"]
 Channel = Literal["zns", "sms"]
-_TITLES = {400: "Bad request", 403: "Forbidden", 404: "Not found", 409: "Conflict", 422: "Invalid request"}
+_TITLES = {400: "Bad request", 403: "Forbidden", 404: "Not found", 409: "Conflict", 422: "Invalid request",
+           503: "Service unavailable"}
+BUSY_RETRY_S = 600
+"""Retry-After of a registration refused because the deployment's codes per hour are spent."""
 MAX_AUDIT_ENTRIES = 500
 """Most audit entries an export of one number carries."""
 
@@ -64,7 +68,8 @@ def _act(action: Callable[..., Any], *args: Any) -> Any:
     try:
         return action(*args)
     except ActionError as exc:
-        raise ApiProblem(exc.status, _TITLES.get(exc.status, "Error"), str(exc)) from None
+        headers = {"Retry-After": str(BUSY_RETRY_S)} if exc.status == 503 else None
+        raise ApiProblem(exc.status, _TITLES.get(exc.status, "Error"), str(exc), headers) from None
 
 
 # -- bounded bodies -----------------------------------------------------------------------------------------------
@@ -115,20 +120,39 @@ def documented(model: type[BaseModel]) -> dict[str, Any]:
 
 # -- limits per client address ------------------------------------------------------------------------------------
 _limits_lock = threading.Lock()
+IPV6_LIMIT_PREFIX = 64
+"""IPv6 clients are counted per /64: a home line, a phone or a rented server gets a whole /64, so counting single
+addresses would let one client rotate through billions of them (and send a code to every number it likes)."""
 
 
-def _limited(request: Request, name: str, per_hour: int) -> None:
-    """Spend one of the client address's `per_hour` tries at `name`; 429 with Retry-After when none is left."""
+def limit_key(address: str) -> str:
+    """What a client's tries are counted under: its IPv4 address (also when written IPv4-mapped), or its IPv6 /64."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        host_bits = 128 - IPV6_LIMIT_PREFIX
+        return str(ipaddress.IPv6Network((int(ip) >> host_bits << host_bits, IPV6_LIMIT_PREFIX)))
+    return str(ip)
+
+
+def _limited(request: Request, name: str, per_hour: int, who: str | None = None) -> None:
+    """Spend one of `who`'s (default: the client address's) `per_hour` tries at `name`; 429 with Retry-After when
+    none is left."""
     state = request.app.state
     with _limits_lock:
         buckets: dict[str, TokenBuckets] = getattr(state, "subscription_buckets", None) or {}
         state.subscription_buckets = buckets
         bucket = buckets.setdefault(name, TokenBuckets(per_hour / 60.0, per_hour))
     service = service_of(request)
-    client = client_address(request, frozenset(service.settings.http.trusted_proxies))
-    wait = bucket.take(client, service.clock())
+    if who is None:
+        who = limit_key(client_address(request, frozenset(service.settings.http.trusted_proxies)))
+    wait = bucket.take(who, service.clock())
     if wait > 0:
-        raise ApiProblem(429, "Too many requests", "too many tries from your address; try again later",
+        raise ApiProblem(429, "Too many requests", "too many tries; try again later",
                          {"Retry-After": str(max(1, int(wait) + 1))})
 
 
@@ -318,14 +342,21 @@ def list_subscribers(request: Request, response: Response,
                      channel: str | None = Query(None), phone: str | None = Query(None, max_length=32),
                      limit: int = Query(50, ge=1, le=1000), cursor: str | None = CURSOR_QUERY,
                      principal: Principal = Depends(officer)) -> dict[str, Any]:
-    """Officers see numbers masked (+84 9x xxx x678); admins see them whole. `phone` finds one number."""
+    """Officers see numbers masked (+84 9x xxx x678); admins see them whole. `phone` finds one number: audited
+    (`subscribers.lookup`, without the number) and, for officers, limited per hour (429 beyond)."""
     subs = _subs(request)
     if (status is not None and status not in STATUSES) or (channel is not None and channel not in CHANNELS):
         raise ApiProblem(422, "Invalid request", f"status is one of {STATUSES}, channel one of {CHANNELS}")
     limit = min(limit, subs.settings.page_size_max)
     after = decode_cursor(cursor, (int,))
-    rows = subs.page(limit + 1, after[0] if after else None, principal.role.allows(Role.ADMIN),
-                     hamlet_id=hamlet_id, status=status, channel=channel, phone=_phone_filter(phone))
+    full = principal.role.allows(Role.ADMIN)
+    number = _phone_filter(phone)
+    if number is not None and not full:
+        _limited(request, "officer-lookup", subs.settings.officer_lookups_per_hour, principal.username)
+    rows = subs.page(limit + 1, after[0] if after else None, full,
+                     hamlet_id=hamlet_id, status=status, channel=channel, phone=number)
+    if number is not None:
+        subs.audit_lookup(principal.username, [r["id"] for r in rows], service_of(request).clock())
     items, next_url = paginate(request, response, rows, limit, lambda d: (d["id"],))
     return {"items": items, "next": next_url, "full_numbers": principal.role.allows(Role.ADMIN)}
 

@@ -8,6 +8,7 @@ secret nothing can be verified, so every event is refused the same way) before a
 from __future__ import annotations
 
 import logging
+import threading
 
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
@@ -19,6 +20,8 @@ from tichwatch.residents.subscriptions.receipts import BadSignature, mark_receiv
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["resident delivery"])
+_warned_unconfigured = threading.Event()
+"""Set once the missing OA secret has been logged."""
 
 
 @router.post("/api/v1/zns/events")
@@ -31,7 +34,10 @@ async def zns_event(request: Request) -> dict[str, bool]:
     signed = request.headers.get("x-zevent-signature")
     if delivery.oa_secret is None:  # nothing can be verified: refused like a bad signature
         delivery.metrics.receipts.labels("refused").inc()
-        log.warning("a ZNS webhook event was refused: no OA secret key in %s", cfg.oa_secret_env)
+        if not _warned_unconfigured.is_set():  # once: anyone may post here, and each post would log a line
+            _warned_unconfigured.set()
+            log.warning("ZNS webhook events are refused: no OA secret key in %s (counted in the receipts metric "
+                        "as refused)", cfg.oa_secret_env)
         raise ApiProblem(401 if not signed else 403, "Unauthorized" if not signed else "Forbidden",
                          "receipts are not configured")
     try:

@@ -42,6 +42,13 @@ class SubscriptionSettings(StrictModel):
     codes_per_phone_per_day: int = Field(3, ge=1, le=50, description="Codes sent to one phone number in 24 hours, "
                                          "at most (more registrations are answered alike but send nothing: no one "
                                          "floods a resident with texts).")
+    codes_per_hour: int = Field(200, ge=1, le=100_000, description="Confirmation codes the whole deployment sends "
+                                "per hour, at most (each costs a message and Zalo quota; rotating addresses cannot "
+                                "get past this). Beyond it registrations are refused for a while (503) until the "
+                                "hour has passed.")
+    officer_lookups_per_hour: int = Field(60, ge=1, le=10_000, description="Searches for one whole phone number an "
+                                          "officer (not an admin) may make per hour; each is audited (officers see "
+                                          "numbers masked, so unbounded searches would recover them).")
     registrations_per_address_per_hour: int = Field(10, ge=1, le=10_000, description="Self-registrations one "
                                                     "client address may make per hour (a commune hall's shared "
                                                     "Wi-Fi needs a few dozen on a registration day).")
@@ -49,6 +56,9 @@ class SubscriptionSettings(StrictModel):
                                                     "client address may try per hour.")
     pending_keep_s: float = Field(86_400.0, ge=3600, le=30 * 86_400, description="A registration never confirmed "
                                   "is deleted after this long, with its phone number, seconds.")
+    unsubscribed_keep_days: int = Field(30, ge=1, le=3650, description="A resident who unsubscribed is deleted "
+                                        "this many days later, number and all (the officers' list shows who left "
+                                        "meanwhile; the audit log keeps that they left, without the number).")
     unsubscribe_keywords: list[str] = Field(default_factory=lambda: ["HUY", "HUY DK", "TU CHOI", "STOP", "DUNG"],
                                             min_length=1, max_length=20, description="SMS texts that unsubscribe "
                                             "the sender (compared without diacritics, case or extra blanks; a "

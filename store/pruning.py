@@ -104,6 +104,12 @@ ROW_RULES: dict[str, RowRule] = {
     "officer_audit": RowRule("officer_audit", "id", "t.ts < ?", "audit_before_ts", order="ts"),
     "login_failures": RowRule("login_failures", "rowid", "t.ts < ?", "login_failures_before_ts"),
     "sessions": RowRule("sessions", "token_hash", "t.expires_ts < ?", "sessions_before_ts"),
+    # Residents' numbers are kept no longer than their purpose (a pending code goes with its row: ON DELETE CASCADE).
+    "subscribers_pending": RowRule("subscribers", "id", "t.status = 'pending' AND t.updated_ts < ?",
+                                   "pending_subscribers_before_ts"),
+    "subscribers_left": RowRule("subscribers", "id", "t.status = 'unsubscribed' AND t.unsubscribed_ts < ?",
+                                "left_subscribers_before_ts"),
+    "resident_fanouts": RowRule("resident_fanouts", "rowid", "t.created_ts < ?", "audit_before_ts"),
 }
 
 
@@ -283,6 +289,9 @@ SWEEPS: dict[str, Callable[[Sweep], None]] = {
     "officer_audit": sweep_rows("officer_audit"),
     "login_failures": sweep_rows("login_failures"),
     "sessions": sweep_rows("sessions"),
+    "subscribers_pending": sweep_rows("subscribers_pending"),
+    "subscribers_left": sweep_rows("subscribers_left"),
+    "resident_fanouts": sweep_rows("resident_fanouts"),
     "orphan_files": sweep_orphans,  # last: evidence rows pruned above have had their files removed already
 }
 """Every sweep, in the order a run does them."""

@@ -42,6 +42,7 @@ class RetentionWorker:
                  clock: Callable[[], float] = time.time, pause_s: float = 0.05):
         self._store_settings = settings.store
         self._cameras = frozenset(c.id for c in settings.cameras)
+        self._subscriptions = settings.subscriptions
         self._store = store
         self._metrics = metrics
         self._clock = clock
@@ -89,7 +90,8 @@ class RetentionWorker:
         """Every sweep in order, each on its own (one failing does not stop the others); a stop ends the run.
 
         Returns what went, the sweeps that failed, and whether every sweep ran to its end."""
-        plan = retention_plan(self._store_settings, now, self._cameras)
+        plan = retention_plan(self._store_settings, now, self._cameras, self._subscriptions.pending_keep_s,
+                              self._subscriptions.unsubscribed_keep_days)
         total = Tally()
         failed: list[str] = []
         for name in SWEEPS:

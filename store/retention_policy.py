@@ -35,10 +35,15 @@ class RetentionPlan:
     sessions_before_ts: float
     orphans_before_ts: float
     cameras: frozenset[str]
+    pending_subscribers_before_ts: float = 0.0
+    """Registrations never confirmed since before this go, their numbers with them."""
+    left_subscribers_before_ts: float = 0.0
+    """Residents who unsubscribed before this go (numbers and all; the audit log keeps that they left)."""
 
 
-def retention_plan(settings: StoreSettings, now: float, cameras: Collection[str]) -> RetentionPlan:
-    """The limits of a run at `now` for these settings and configured cameras."""
+def retention_plan(settings: StoreSettings, now: float, cameras: Collection[str], pending_keep_s: float = DAY_S,
+                   unsubscribed_keep_days: float = 30.0) -> RetentionPlan:
+    """The limits of a run at `now` for these settings and configured cameras (and the subscriptions' limits)."""
     return RetentionPlan(
         readings_before_ts=now - settings.readings_retention_days * DAY_S,
         dust_index_before_ts=now - settings.dust_index_retention_days * DAY_S,
@@ -49,6 +54,8 @@ def retention_plan(settings: StoreSettings, now: float, cameras: Collection[str]
         sessions_before_ts=now,
         orphans_before_ts=now - ORPHAN_MIN_AGE_S,
         cameras=frozenset(cameras),
+        pending_subscribers_before_ts=now - pending_keep_s,
+        left_subscribers_before_ts=now - unsubscribed_keep_days * DAY_S,
     )
 
 

@@ -6,7 +6,8 @@
   the table is copied without migration 8's "exactly one of alert or bulletin" check (ids, keys and states kept).
 - `resident_fanouts`: which step of an alert (a level, the all-clear) or which bulletin was handed to residents, so a
   step is fanned out once however often the engine records the alert.
-- `zns_messages`: ZNS answers (msg_id) and delivery receipts, per outbox row.
+- `zns_messages`: ZNS answers (msg_id) and delivery receipts, per outbox row (they go with their row when retention
+  deletes it).
 - `resident_costs`: messages and VND per day and channel; `zns_quota`: the last quota Zalo reported.
 """
 from __future__ import annotations
@@ -54,7 +55,7 @@ CREATE TABLE resident_fanouts (
 );
 
 CREATE TABLE zns_messages (
-    notification_id INTEGER PRIMARY KEY REFERENCES notifications (id),
+    notification_id INTEGER PRIMARY KEY REFERENCES notifications (id) ON DELETE CASCADE,
     tracking_id TEXT NOT NULL,        -- the outbox row's idempotency key
     msg_id TEXT,
     sent_ts REAL NOT NULL,

@@ -44,6 +44,12 @@ class Subscriptions:
         rows = store.page(self._store.query_all, limit, after_id, **filters)
         return [views.document(r, self.hamlets, self.tz, full) for r in rows]
 
+    def audit_lookup(self, actor: str, found: list[int], now: float) -> None:
+        """Record a search for one whole number (the number itself is not written; what it found is)."""
+        with self._store.transaction() as conn:
+            self._record(conn, actor, "subscribers.lookup", target(found[0]) if found else "subscribers",
+                         {"found": len(found)}, now)
+
     def document(self, sub: Subscriber, full: bool) -> dict[str, Any]:
         """One subscriber as JSON."""
         return views.document(sub, self.hamlets, self.tz, full)

@@ -50,7 +50,7 @@ def verified(body: bytes, header: str | None, secret: str, app_id: str | None) -
         raise BadSignature(missing=True)
     try:
         event = json.loads(body)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: arrays nested thousands deep (anyone may post)
         raise BadSignature(missing=False) from exc
     if not isinstance(event, dict):
         raise BadSignature(missing=False)

@@ -36,6 +36,7 @@ Record = Callable[[sqlite3.Connection, str, str, str, dict[str, Any], float], No
 now); never given a phone number."""
 
 DAY_S = 86_400.0
+HOUR_S = 3600.0
 LANGS = ("vi", "en")
 """Languages a subscriber may get messages in."""
 CODE_REFUSED = "the code is wrong or no longer valid: register again for a new code"
@@ -111,6 +112,10 @@ class Registration:
         s = self.settings
         with self._store.transaction() as conn:
             self._drop_unconfirmed(conn, now)
+            if store.all_sends_since(conn, now - HOUR_S) >= s.codes_per_hour:
+                log.warning("registration refused: %d confirmation codes sent in the last hour (codes_per_hour)",
+                            s.codes_per_hour)
+                raise ActionError(503, "too many registrations right now; please try again in an hour")
             phone_key = self.key.phone_key(phone)
             if store.sends_since(conn, phone_key, now - DAY_S) >= s.codes_per_phone_per_day:
                 return  # answered alike; nothing sent (the number's owner is not flooded with codes)

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -438,7 +439,7 @@ class _ZnsSender:
         fields = {**n.alert.get("fields", {}), "link": rd.link_for(n.recipient)}
         data = messages.template_data({k: (p.field, p.max_chars) for k, p in template.params.items()}, fields)
         result = rd.zns.send_template(n, who.phone, template.template_id, data, rd.clock())
-        return _masked(result, who.phone)
+        return _masked(result, who.phone, rd.link_for(n.recipient))
 
 
 class _SmsSender:
@@ -459,13 +460,26 @@ class _SmsSender:
         tail = "" if n.notice == CONFIRMATION else \
             " " + fold(text(who.lang, "rd.unsubscribe").format(link=rd.link_for(n.recipient)), cfg.ascii_only, 200)
         body = fold(n.message.short, cfg.ascii_only, max(20, cfg.max_chars - len(tail))) + tail
-        return _masked(rd.sms.send_to(n, who.phone, body[:cfg.max_chars]), who.phone)
+        return _masked(rd.sms.send_to(n, who.phone, body[:cfg.max_chars]), who.phone, rd.link_for(n.recipient))
 
 
-def _masked(result: DeliveryResult, phone: str) -> DeliveryResult:
-    """A result whose detail cannot carry the resident's number."""
+_NUMBER_LIKE = re.compile(r"\+?\d(?:[\d .()-]{7,}\d)")
+"""Nine or more digits with blanks, dots or dashes between them: a phone number however a gateway writes it."""
+_LINK_TOKEN = re.compile(r"/huy/[^\s\"'<>]+")
+"""An unsubscribe link's token (in whatever message text a gateway echoes)."""
+
+
+def _number_masked(m: re.Match[str]) -> str:
+    """*** for a run of nine digits or more (a phone number), the run itself otherwise (a date, a code)."""
+    return "***" if sum(ch.isdigit() for ch in m.group()) >= 9 else m.group()
+
+
+def _masked(result: DeliveryResult, phone: str, link: str) -> DeliveryResult:
+    """A result whose detail (which may reach the public `delivery.failed` alert and the logs) cannot carry the
+    resident's number or their unsubscribe link, however a provider echoes them."""
     digits = "".join(ch for ch in phone if ch.isdigit())
-    detail = mask(result.detail, [phone, digits, digits[2:] if digits.startswith("84") else None])
+    detail = mask(result.detail, [link, phone, digits, digits[2:] if digits.startswith("84") else None])
+    detail = _LINK_TOKEN.sub("/huy/***", _NUMBER_LIKE.sub(_number_masked, detail))
     return result if detail == result.detail else DeliveryResult(result.ok, result.retryable, result.retry_after_s,
                                                                  detail, result.remote_id, result.unknown,
                                                                  result.reason)

@@ -187,6 +187,11 @@ def sends_since(conn: sqlite3.Connection, phone_key: str, since: float) -> int:
                             (phone_key, since)).fetchone()[0])
 
 
+def all_sends_since(conn: sqlite3.Connection, since: float) -> int:
+    """Codes sent to any phone since a time (the deployment-wide limit)."""
+    return int(conn.execute("SELECT COUNT(*) FROM subscription_sends WHERE ts >= ?", (since,)).fetchone()[0])
+
+
 def record_send(conn: sqlite3.Connection, phone_key: str, now: float, keep_s: float) -> None:
     """Count a code sent; forget counts older than `keep_s`."""
     conn.execute("DELETE FROM subscription_sends WHERE ts < ?", (now - keep_s,))

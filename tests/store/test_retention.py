@@ -99,6 +99,17 @@ def _evidence(store: Store, ts: float, subject: str = "cam1") -> Path:
     return path
 
 
+def _subscriber(conn: sqlite3.Connection, i: int, status: str, ts: float) -> None:
+    """A resident registered at `ts` (unsubscribed at `ts` when `status` says so), with a pending code."""
+    cur = conn.execute(
+        "INSERT INTO subscribers (phone, hamlet_id, channel, status, consent_ts, consent_text, registered_by, "
+        "created_ts, updated_ts, unsubscribed_ts) VALUES (?, 'thon-1', 'zns', ?, ?, 'ok', 'self', ?, ?, ?)",
+        (f"+8491200000{i}", status, ts, ts, ts, ts if status == "unsubscribed" else None))
+    conn.execute("INSERT INTO subscriber_codes (subscriber_id, code_hash, expires_ts, attempts, hamlet_id, lang, "
+                 "channel, consent_ts, consent_text, consent_version, created_ts) "
+                 "VALUES (?, 'h', ?, 0, 'thon-1', 'vi', 'zns', ?, 'ok', '2026-1', ?)", (cur.lastrowid, ts, ts, ts))
+
+
 def _insert_old_and_new(store: Store, sweep: str, old: float, new: float) -> None:
     """One row of the sweep's kind just past its limit, one just inside."""
     with store.transaction() as conn:
@@ -125,6 +136,13 @@ def _insert_old_and_new(store: Store, sweep: str, old: float, new: float) -> Non
             elif sweep == "sessions":
                 conn.execute("INSERT OR IGNORE INTO users VALUES ('an', 'h', 'officer', 0, 0)")
                 conn.execute("INSERT INTO sessions VALUES (?, 'an', 0, ?)", (f"t{i}", ts))
+            elif sweep == "subscribers_pending":
+                _subscriber(conn, i, "pending", ts)
+                _subscriber(conn, i + 10, "active", ts - 400 * DAY_S)  # an active resident stays however old
+            elif sweep == "subscribers_left":
+                _subscriber(conn, i, "unsubscribed", ts)
+            elif sweep == "resident_fanouts":
+                conn.execute("INSERT INTO resident_fanouts VALUES (?, 'level:2', ?, 3)", (f"a{i}", ts))
     if sweep == "evidence":
         for ts in (old, new):
             _evidence(store, ts)
@@ -143,6 +161,9 @@ AGE_LIMITS: dict[str, tuple[float, str]] = {
     "officer_audit": (30 * DAY_S, "SELECT ts FROM officer_audit"),
     "login_failures": (DAY_S, "SELECT ts FROM login_failures"),
     "sessions": (0.0, "SELECT expires_ts FROM sessions"),
+    "subscribers_pending": (DAY_S, "SELECT updated_ts FROM subscribers WHERE status = 'pending'"),
+    "subscribers_left": (30 * DAY_S, "SELECT unsubscribed_ts FROM subscribers"),
+    "resident_fanouts": (30 * DAY_S, "SELECT created_ts FROM resident_fanouts"),
 }
 
 
@@ -156,6 +177,33 @@ def test_each_kind_goes_at_its_retention_and_not_before(store: Store, sweep: str
     tally = _prune(store, sweep)
     assert [r[0] for r in store.query_all(left_sql)] == [new]
     assert tally.rows == {sweep: 1}
+    if sweep.startswith("subscribers"):  # a pending code goes with its resident; active residents stay
+        left = 3 if sweep == "subscribers_pending" else 1
+        assert _count(store, "SELECT COUNT(*) FROM subscriber_codes") == left
+        assert _count(store, "SELECT COUNT(*) FROM subscribers") == left
+
+
+def test_a_zns_receipt_goes_with_its_notification(store: Store) -> None:
+    # zns_messages references notifications: without the cascade the notifications and alerts sweeps would fail on
+    # the foreign key once a single ZNS message had been sent, and both tables would grow without bound.
+    old = NOW - 40 * DAY_S
+    with store.transaction() as conn:
+        _alert(conn, "gone", old - 600, resolved_ts=old)  # past the audit limit: goes with its notifications
+        _alert(conn, "recent", old - 600, resolved_ts=NOW - DAY_S)  # stays; its old notifications go
+        for k, alert_id in enumerate(("gone", "gone", "recent")):
+            nid = _notification(conn, alert_id, old, receiver=f"residents-{k}")
+            conn.execute("INSERT INTO zns_messages (notification_id, tracking_id, msg_id, sent_ts) "
+                         "VALUES (?, 'k', 'm', ?)", (nid, old))
+    assert _prune(store, "notifications").rows == {"notifications": 3}
+    assert _count(store, "SELECT COUNT(*) FROM zns_messages") == 0
+    with store.transaction() as conn:
+        conn.execute("INSERT INTO zns_messages (notification_id, tracking_id, sent_ts) VALUES (?, 'k', ?)",
+                     (_notification(conn, "gone", NOW, state="pending"), NOW))
+        conn.execute("UPDATE notifications SET state = 'sent'")
+    assert _prune(store, "alerts").rows["alerts"] == 1
+    assert _count(store, "SELECT COUNT(*) FROM notifications") == 0
+    assert _count(store, "SELECT COUNT(*) FROM zns_messages") == 0
+
 
 
 def test_evidence_files_go_with_their_rows_and_detections_lose_the_link(store: Store) -> None:

@@ -6,9 +6,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+from pathlib import Path
 from typing import Any
 
-from tests.residents.subscriptions.conftest import E164, PHONE, App
+from tests.residents.subscriptions.conftest import E164, PHONE, App, build
 from tichwatch.api import audit
 from tichwatch.residents.subscriptions.recipients import active_in, recipient
 
@@ -61,6 +62,27 @@ def test_officers_see_numbers_masked_and_admins_whole(app: App) -> None:
     assert [s["hamlet_id"] for s in found["items"]] == ["thon-2"]
     assert app.client.get("/api/v1/subscribers", headers=app.auth("nguoi.xem")).status_code == 403
     assert app.client.get("/api/v1/subscribers", params={"status": "x"}, headers=app.auth("an")).status_code == 422
+
+
+def test_officers_searching_whole_numbers_are_audited_and_limited(tmp_path: Path) -> None:
+    # Officers see numbers masked: a search by whole number reveals whether it is subscribed, so each search is
+    # audited (without the number) and officers get a bounded number of them per hour; admins see numbers anyway.
+    for app in build(tmp_path, officer_lookups_per_hour=3):
+        _add(app)
+        officer = app.auth("an")
+
+        def search(phone: str, headers: dict[str, str] = officer, app: App = app) -> int:
+            return int(app.client.get("/api/v1/subscribers", params={"phone": phone}, headers=headers).status_code)
+
+        assert [search(PHONE), search("0388 000 001"), search("0388 000 002"), search("0388 000 003")] == \
+            [200, 200, 200, 429]
+        assert search("0388 000 004", app.auth("quan.tri")) == 200  # admins see whole numbers anyway
+        lookups = [e for e in _audit(app) if e.action == "subscribers.lookup"]
+        assert [(e.actor, e.detail["found"]) for e in lookups] == [("an", 1), ("an", 0), ("an", 0), ("quan.tri", 0)]
+        assert lookups[0].target.startswith("subscriber:")
+        assert "912345678" not in str([e.detail for e in lookups]) and "388000" not in str([e.target for e in lookups])
+        app.client.get("/api/v1/subscribers", headers=officer)  # a list without a number is neither audited nor counted
+        assert len([e for e in _audit(app) if e.action == "subscribers.lookup"]) == 4
 
 
 def test_the_list_pages_and_the_summary_counts_by_hamlet_status_and_channel(app: App) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -105,6 +106,42 @@ def test_registrations_per_client_address_are_limited(tmp_path: Path) -> None:
         assert [app.confirm("000000").status_code for _ in range(3)] == [400, 400, 429]
         app.clock.now += 3600
         assert app.register(phone="0912 345 670").status_code == 202
+
+
+def test_ipv6_clients_are_limited_per_64_not_per_address(tmp_path: Path) -> None:
+    # One IPv6 client owns a whole /64: counted per address, it could rotate addresses and have a code sent to any
+    # number it likes, without end.
+    for app in build(tmp_path, registrations_per_address_per_hour=2):
+        app.service.settings.http.trusted_proxies.append("testclient")  # the test client stands for a reverse proxy
+
+        def register_from(address: str, i: int, app: App = app) -> int:
+            body = {"phone": f"0912 000 {i:03d}", "hamlet_id": "thon-1", "consent": True, "consent_version": "2026-1"}
+            return int(app.client.post("/api/v1/subscriptions", json=body,
+                                       headers={"X-Forwarded-For": address}).status_code)
+
+        assert [register_from(f"2001:db8:1:2::{i + 1:x}", i) for i in range(3)] == [202, 202, 429]
+        assert register_from("2001:db8:1:3::1", 3) == 202  # another /64: another client
+        assert [register_from("203.0.113.7", 4), register_from("::ffff:203.0.113.7", 5),
+                register_from("203.0.113.7", 6)] == [202, 202, 429]  # IPv4, also written IPv4-mapped
+        assert len(app.codes.sent) == 5
+
+
+def test_the_deployment_sends_at_most_codes_per_hour_however_many_addresses_ask(tmp_path: Path) -> None:
+    # Each code costs a message: rotating client addresses must not get past a deployment-wide budget.
+    for app in build(tmp_path, codes_per_hour=3):
+        app.service.settings.http.trusted_proxies.append("testclient")
+
+        def register_from(i: int, app: App = app) -> Any:
+            body = {"phone": f"0912 000 {i:03d}", "hamlet_id": "thon-1", "consent": True, "consent_version": "2026-1"}
+            return app.client.post("/api/v1/subscriptions", json=body, headers={"X-Forwarded-For": f"198.51.100.{i}"})
+
+        assert [register_from(i).status_code for i in range(3)] == [202, 202, 202]
+        busy = register_from(3)
+        assert busy.status_code == 503 and int(busy.headers["Retry-After"]) > 0
+        assert busy.headers["content-type"].startswith("application/problem+json")
+        assert len(app.codes.sent) == 3 and app.rows("SELECT COUNT(*) FROM subscribers")[0][0] == 3
+        app.clock.now += 3601
+        assert register_from(4).status_code == 202
 
 
 def test_never_confirmed_registrations_are_deleted_with_their_number(app: App) -> None:
