@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from functools import partial
@@ -31,6 +32,8 @@ log = logging.getLogger(__name__)
 
 FAILED_KIND = "delivery.failed"
 """Kind of the alert raised when a receiver cannot be reached; its subject is the receiver's name."""
+STOP_GRACE_S = 3.0
+"""How long a stop waits for sends under way to answer (a hung receiver holds the stop this long, no longer)."""
 
 AfterSend = Callable[[Notification, DeliveryResult], None]
 """Called after a channel answered and before the answer is recorded (a seam to test crashes in between)."""
@@ -129,7 +132,13 @@ class Delivery:
 
     def stop(self, timeout_s: float) -> None:
         """Stop every dispatcher between messages, then their threads (what is left is delivered after the next
-        start)."""
+        start). Sends under way get up to STOP_GRACE_S to answer first, so that what a provider has taken is
+        recorded as sent and not sent again after a graceful restart; then waiting stops."""
+        for d in list(self.dispatchers.values()):
+            d.finish()
+        end = time.monotonic() + min(STOP_GRACE_S, timeout_s)
+        for worker in self._workers.values():
+            worker.finish(max(0.0, end - time.monotonic()))
         for d in list(self.dispatchers.values()):
             d.interrupt()
         for worker in self._workers.values():

@@ -58,6 +58,10 @@ class Attempt:
         self._settled.wait(timeout_s)
         return self.result
 
+    def finish(self) -> None:
+        """Stop between messages; an attempt under way still gets its answer (and is recorded) within its deadline."""
+        self._stopping.set()
+
     def interrupt(self) -> None:
         """Stop waiting (the send itself runs on)."""
         self._settled.set()
@@ -123,6 +127,10 @@ class ReceiverDispatcher:
                 if held or len(batch) < BATCH:
                     return attempted
             return attempted
+
+    def finish(self) -> None:
+        """Stop between messages; an attempt under way still gets its answer (and is recorded) within its deadline."""
+        self._stopping.set()
 
     def interrupt(self) -> None:
         """Stop between messages and stop waiting for an answer (the service stops; what is left is retried after

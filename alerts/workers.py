@@ -32,6 +32,15 @@ class Worker:
         """Run the step now rather than at the next interval."""
         self.woken.set()
 
+    def finish(self, timeout_s: float) -> bool:
+        """Ask the thread to end after its current step and wait for it up to `timeout_s`; True when it ended."""
+        self._stop.set()
+        self.woken.set()
+        if self._thread is not None:
+            self._thread.join(timeout=timeout_s)
+            return not self._thread.is_alive()
+        return True
+
     def stop(self, timeout_s: float) -> None:
         """Ask the thread to end and wait for it up to `timeout_s`."""
         self._stop.set()

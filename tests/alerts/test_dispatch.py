@@ -4,6 +4,8 @@ while it hangs it gets at most `outbox.copies_bound` copies, all with one idempo
 past its deadline is never doubled, and its late answer counts."""
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ from tests.alerts.harness import Harness, flood_level, log_receiver, people_sett
 from tests.alerts.servers import HttpRecorder, SmtpServer
 from tests.support import secret, wait_for
 from tichwatch.alerts import outbox
+from tichwatch.alerts.delivery import STOP_GRACE_S
 from tichwatch.config.alerts import DeliverySettings
 
 SMTP_USER = "canhbao"
@@ -145,6 +148,29 @@ def test_stopping_while_a_receiver_hangs_loses_nothing(tmp_path: Path, hook: Htt
     assert _states(second) == {"hook": "sent", "mail": "sent", "sms": "sent"}
     keys = [r.headers["idempotency-key"] for r in hook.requests]
     assert len(keys) == 2 and keys[0] == keys[1]  # delivered at least once; the copy says it is one
+    second.close()
+
+
+def test_a_send_answered_while_the_service_stops_is_recorded_and_not_sent_again(
+        tmp_path: Path, hook: HttpRecorder, smtp: SmtpServer, sms: HttpRecorder) -> None:
+    # A graceful restart (an upgrade) in the middle of a fan-out: the provider has taken the message and answers a
+    # moment later. Stopping waits briefly for that answer, so the row is recorded as sent and the restart does not
+    # send the same message again.
+    hook.hold()
+    settings = three_channels(tmp_path, hook, smtp, sms, hook_timeout_s=30)
+    first = Harness(settings, env=ENV)
+    first.detect(flood_level("st1", "BD2", first.clock()))
+    first.runtime.start()
+    wait_for(lambda: hook.count() == 1, timeout_s=10)
+    threading.Timer(0.5, hook.release).start()  # the answer comes while the stop waits
+    started = time.monotonic()
+    first.runtime.stop()
+    assert time.monotonic() - started < STOP_GRACE_S + 2
+    assert _states(first)["hook"] == "sent"
+    first.close()
+    second = Harness(settings, first.clock, env=ENV)  # the restart
+    second.tick()
+    assert hook.count() == 1  # not sent twice
     second.close()
 
 
