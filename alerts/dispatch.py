@@ -58,10 +58,6 @@ class Attempt:
         self._settled.wait(timeout_s)
         return self.result
 
-    def finish(self) -> None:
-        """Stop between messages; an attempt under way still gets its answer (and is recorded) within its deadline."""
-        self._stopping.set()
-
     def interrupt(self) -> None:
         """Stop waiting (the send itself runs on)."""
         self._settled.set()
