@@ -35,12 +35,14 @@ function rpRow(r) {
   const files = r.state === "done"
     ? ["pdf", "docx"].map((fmt) => el("button", { type: "button", class: "link", onclick: () => rpDownload(r, fmt) }, fmt.toUpperCase()))
     : [r.error ? el("span", { class: "error", title: r.error }, r.error.slice(0, 80)) : "–"];
+  // data-label: the column's name, shown beside each value when a phone stacks the row (reports.css)
   return el("tr", {},
-    el("td", {}, `${dmy(r.first_day)} – ${dmy(r.last_day)}`),
-    el("td", {}, t("rp_kind_" + r.kind)),
-    el("td", {}, t("rp_state_" + r.state), r.done ? el("span", { class: "muted" }, " " + fmtTime(r.done)) : null),
-    el("td", {}, r.requested_by === "schedule" ? t("rp_actor_schedule") : r.requested_by),
-    el("td", {}, ...files));
+    el("td", { "data-label": t("rp_period") }, `${dmy(r.first_day)} – ${dmy(r.last_day)}`),
+    el("td", { "data-label": t("rp_kind") }, t("rp_kind_" + r.kind)),
+    el("td", { "data-label": t("rp_state") }, t("rp_state_" + r.state),
+      r.done ? el("span", { class: "muted" }, " " + fmtTime(r.done)) : null),
+    el("td", { "data-label": t("rp_requested_by") }, r.requested_by === "schedule" ? t("rp_actor_schedule") : r.requested_by),
+    el("td", { "data-label": t("rp_files") }, ...files));
 }
 
 function rpRender() {

@@ -46,3 +46,24 @@ def test_an_officer_asks_for_a_report_on_the_page_and_gets_its_files(live_app: t
     assert console_errors(browser) == []
     audit = svc.store.query_all("SELECT actor FROM officer_audit WHERE action = 'report.request'")
     assert [r["actor"] for r in audit] == ["truc.ban"]
+
+
+def test_on_a_phone_each_report_is_a_card_with_its_buttons_on_screen(live_app: tuple[Service, str],
+                                                                     phone: webdriver.Chrome) -> None:
+    # A five-column table is wider than a phone: the download buttons fell off the card's edge.
+    svc, base = live_app
+    svc.accounts.add_user("truc.ban", secret("truc-ban-password"), Role.OFFICER, time.time())
+    phone.get(base + "/reports")
+    sign_in(phone, "truc.ban", "truc-ban-password")
+    click(phone, "#rp-request")
+    wait(phone, lambda d: any("Xong" in r.text and "Theo yêu cầu" in r.text
+                              for r in d.find_elements(By.CSS_SELECTOR, "#rp-rows tr")), timeout_s=60)
+    mine = next(r for r in phone.find_elements(By.CSS_SELECTOR, "#rp-rows tr") if "Theo yêu cầu" in r.text)
+    width = phone.execute_script("return document.documentElement.clientWidth")
+    for button in mine.find_elements(By.CSS_SELECTOR, "button"):
+        right = phone.execute_script("return arguments[0].getBoundingClientRect().right", button)
+        assert right <= width, (button.text, right, width)
+    labels = [phone.execute_script("return getComputedStyle(arguments[0], '::before').content", td)
+              for td in mine.find_elements(By.CSS_SELECTOR, "td")]
+    assert labels == ['"Kỳ báo cáo"', '"Loại"', '"Trạng thái"', '"Người yêu cầu"', '"Tệp"']  # beside each value
+    assert console_errors(phone) == []
