@@ -1,6 +1,7 @@
 """The composition root: builds the store, pipeline, detectors and MQTT connection of one deployment and runs them."""
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from collections.abc import Callable
@@ -217,6 +218,10 @@ class Service:
             self.stop()
             raise
         self.started_ts = self.clock()
+        # What start-up built (modules, settings, models, templates) lives as long as the service: out of the cyclic
+        # collector's sight, so that its full collections, which stop every thread, scan only what came since (one
+        # over everything took about 200 ms at a time, the longest waits of readings behind it); back on stop.
+        gc.freeze()
         log.info("TichWatch started for %s: %d stations, %d cameras, data in %s", self.settings.commune,
                  len(self.settings.stations), len(self.settings.cameras), self.settings.store.data_dir)
 
@@ -309,9 +314,11 @@ class Service:
 
     def stop(self) -> None:
         """Undo the started steps in reverse (delivery and the schedule first; then ingest drains, acknowledges and
-        disconnects; then the historian, retention and the monitor), close the store, run the stop hooks."""
+        disconnects; then the historian, retention and the monitor), hand what start-up built back to the cyclic
+        collector, close the store, run the stop hooks."""
         while self._stops:
             self._stops.pop()()
+        gc.unfreeze()
         if self.pipeline.verifier is not None:
             self.pipeline.verifier.close()  # after the MQTT client: no message is being verified any more
         self.store.close()
