@@ -11,8 +11,7 @@ import asyncio
 import json
 import threading
 import time
-from collections.abc import AsyncGenerator
-from dataclasses import dataclass
+from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
 from tichwatch.core.bus import EventBus, Unsubscribe
@@ -26,17 +25,41 @@ from tichwatch.core.events import (
     ReadingsStored,
     StationChanged,
 )
+from tichwatch.core.samples import Reading
 from tichwatch.core.timefmt import iso_local, iso_utc
 
+EventData = dict[str, Any] | Callable[[], dict[str, Any]]
+"""An event's JSON document, or what makes it (called at most once, when a client first needs the event)."""
 
-@dataclass(frozen=True)
+
 class LiveEvent:
-    """One event of the stream, serialised once (`wire`) for every client that receives it."""
+    """One event of the stream, made and serialised at most once, when a client first needs it (`wire`), for every
+    client that receives it: a producer's thread (the ingest pipeline) pays nothing for it, nor does anyone while no
+    client listens."""
 
-    seq: int
-    type: str  # "reading", "detection", "alert", "camera", "station", "bulletin"
-    data: dict[str, Any]
-    wire: bytes = b""
+    __slots__ = ("_data", "_id", "_wire", "seq", "type")
+
+    def __init__(self, seq: int, type_: str, data: EventData, event_id: str):
+        self.seq = seq
+        self.type = type_
+        """"reading", "detection", "alert", "camera", "station" or "bulletin"."""
+        self._data = data
+        self._id = event_id
+        self._wire: bytes | None = None
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The event's JSON document."""
+        if callable(self._data):
+            self._data = self._data()
+        return self._data
+
+    @property
+    def wire(self) -> bytes:
+        """The event as one SSE message (made once; two threads racing make the same bytes)."""
+        if self._wire is None:
+            self._wire = sse_format(self._id, self.type, self.data).encode()
+        return self._wire
 
 
 class HubFull(Exception):
@@ -117,12 +140,12 @@ class EventHub:
             self._scheduled = False
         self._ticker = loop.call_later(self.keepalive_s, self._tick)
 
-    def publish(self, type_: str, data: dict[str, Any]) -> None:
-        """Add an event (any thread); it is serialised here, once."""
+    def publish(self, type_: str, data: EventData) -> None:
+        """Add an event (any thread); it is made and serialised later, once, if a client needs it."""
         with self._lock:
             self._seq += 1
             seq = self._seq
-            event = LiveEvent(seq, type_, data, sse_format(f"{self.boot}-{seq}", type_, data).encode())
+            event = LiveEvent(seq, type_, data, f"{self.boot}-{seq}")
             self._ring[seq % self.capacity] = event
             schedule = not self._scheduled
             self._scheduled = True
@@ -199,14 +222,16 @@ class EventHub:
             self._scheduled = False
             events = self._range(self._dispatched, self._seq)
             self._dispatched = self._seq
-        if not events:
-            return
-        everything = b"".join(e.wire for e in events)
+        if not events or not self._subscribers:
+            return  # nobody listens: the events stay unmade in the ring, for a client resuming later
+        everything: bytes | None = None
         by_types: dict[frozenset[str], bytes] = {}
         for sub in self._subscribers:
             if sub.dropped:
                 continue
             if sub.types is None:
+                if everything is None:
+                    everything = b"".join(e.wire for e in events)
                 chunk = everything
             else:
                 chunk = by_types.get(sub.types, b"")
@@ -230,10 +255,13 @@ class EventHub:
 
 def follow(bus: EventBus, hub: EventHub, timezone: str) -> Unsubscribe:
     """Put every committed change the bus reports on the live stream; returns the function that stops it."""
+    def reading_data(r: Reading) -> Callable[[], dict[str, Any]]:
+        return lambda: {"station_id": r.station_id, "ts": iso_utc(r.ts), "ts_local": iso_local(r.ts, timezone),
+                        "level_m": r.level_m}
+
     def readings(e: ReadingsStored) -> None:
-        for r in e.readings:
-            hub.publish("reading", {"station_id": r.station_id, "ts": iso_utc(r.ts),
-                                    "ts_local": iso_local(r.ts, timezone), "level_m": r.level_m})
+        for r in e.readings:  # the times are formatted when a client needs the event, not on the pipeline's thread
+            hub.publish("reading", reading_data(r))
 
     def detections(e: DetectionsRaised) -> None:
         for d in e.detections:
