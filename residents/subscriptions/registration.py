@@ -126,7 +126,7 @@ class Registration:
                                    s.consent_version, SELF, now)
             else:
                 sid = sub.id
-                store.make_pending(conn, sid, req.hamlet_id, req.lang, req.channel, now)  # an active one stays so
+                store.make_pending(conn, sid, req.hamlet_id, req.lang, req.channel, now)  # only a pending one changes
             code = new_code(s.code_digits)
             store.save_code(conn, store.PendingCode(sid, self.key.code_hash(sid, code), now + s.code_valid_s, 0,
                                                     req.hamlet_id, req.lang, req.channel, now, words,

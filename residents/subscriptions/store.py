@@ -114,9 +114,11 @@ def activate(conn: sqlite3.Connection, subscriber_id: int, hamlet_id: str, lang:
 
 def make_pending(conn: sqlite3.Connection, subscriber_id: int, hamlet_id: str, lang: str, channel: str,
                  now: float) -> None:
-    """A subscriber who is not active (pending or unsubscribed) registers again: pending, with the new details."""
-    conn.execute("UPDATE subscribers SET hamlet_id = ?, lang = ?, channel = ?, status = 'pending', updated_ts = ? "
-                 "WHERE id = ? AND status != 'active'", (hamlet_id, lang, channel, now, subscriber_id))
+    """A registration still pending is made again: the new details. An active or unsubscribed record is left as it
+    is until the new code is confirmed (its pending code holds what was asked), so a stranger typing a number
+    changes nothing about its resident."""
+    conn.execute("UPDATE subscribers SET hamlet_id = ?, lang = ?, channel = ?, updated_ts = ? "
+                 "WHERE id = ? AND status = 'pending'", (hamlet_id, lang, channel, now, subscriber_id))
 
 
 def update(conn: sqlite3.Connection, subscriber_id: int, changes: dict[str, str], now: float) -> None:

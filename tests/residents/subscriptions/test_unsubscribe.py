@@ -109,3 +109,21 @@ def test_other_texts_and_strangers_change_nothing_and_are_logged_without_the_num
                                                                           "application/json"}).status_code == 400
     assert app.client.post("/api/v1/sms/inbound", json={"text": "HUY"}, headers=headers).status_code == 422
     assert app.client.post("/api/v1/sms/inbound", content=b"t" * 10_000, headers=headers).status_code == 413
+
+
+def test_registering_an_unsubscribed_number_changes_nothing_until_its_code_is_confirmed(app: App) -> None:
+    # Anyone may type a number: a resident who left keeps their record (and when and how they left) unless the
+    # code sent to their phone comes back.
+    app.register(hamlet_id="thon-1")
+    app.confirm(app.codes.last_code())
+    [sid] = [r[0] for r in app.rows("SELECT id FROM subscribers")]
+    assert app.client.post(app.service.subscriptions.link_for(sid).split("8080", 1)[1]).status_code == 200
+    left = tuple(app.rows("SELECT status, hamlet_id, channel, unsubscribed_ts, unsubscribe_via FROM subscribers")[0])
+    assert left[0] == "unsubscribed"
+    app.clock.now += 60
+    assert app.register(hamlet_id="thon-3", channel="sms").status_code == 202
+    assert tuple(app.rows("SELECT status, hamlet_id, channel, unsubscribed_ts, unsubscribe_via "
+                          "FROM subscribers")[0]) == left
+    assert app.confirm(app.codes.last_code()).status_code == 200  # the resident's own phone got the code
+    now = app.rows("SELECT status, hamlet_id, channel, unsubscribed_ts FROM subscribers")[0]
+    assert tuple(now) == ("active", "thon-3", "sms", None)
