@@ -26,6 +26,7 @@ from tichwatch.api.problems import ApiProblem
 from tichwatch.api.query_time import parse_query_time
 from tichwatch.api.state import service_of
 from tichwatch.config.alerts import Matchers, SeverityName, severity_of
+from tichwatch.residents.subscriptions.sending import summary as residents_told
 
 router = APIRouter(prefix="/api/v1", tags=["alerts"])
 
@@ -105,7 +106,7 @@ def list_alerts(request: Request, response: Response,
 def get_alert(request: Request, response: Response, alert_id: str,
               lang: Literal["vi", "en"] | None = LANG_QUERY) -> dict[str, Any]:
     """The alert, what happened to it (who, when, why) and what was sent to whom; its title in the language asked
-    for."""
+    for; `residents`: how many messages to subscribed residents are in each state, by channel (counts only)."""
     rt = _runtime(request)
     alert = storage.get_alert(rt.store.query_all, alert_id)
     if alert is None:
@@ -115,7 +116,8 @@ def get_alert(request: Request, response: Response, alert_id: str,
     return {"alert": rt.redactor.document(with_marks(rt.store.query_all, [document], tz)[0]),
             "log": rt.redactor.document([audit_document(e, tz) for e in storage.audit_of(rt.store.query_all,
                                                                                          alert_id)]),
-            "notifications": rt.redactor.document(outbox.of_alert(rt.store.query_all, alert_id))}
+            "notifications": rt.redactor.document(outbox.of_alert(rt.store.query_all, alert_id)),
+            "residents": residents_told(rt.store.query_all, alert_id=alert_id)}
 
 
 class AckBody(BaseModel):

@@ -104,6 +104,9 @@ function renderAlertPage() {
     `${fmtTime(epochIso(n.sent_ts || n.created_ts))} · ${n.receiver} (${n.channel}) · ${t("notice." + n.notice)} · ` +
     `${t("nstate." + n.state)}` + (n.tier ? ` · ${t("desk.escalated")}: ${n.tier}` : ""))));
   $("#no-notifications").hidden = sent.length > 0;
+  const told = residentsTold(doc.residents);
+  $("#alert-residents").replaceChildren(...told.map((line) => el("li", {}, line)));
+  $("#alert-residents").hidden = $("#alert-residents-h").hidden = told.length === 0;
 }
 
 async function loadAlertPage() {

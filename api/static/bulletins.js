@@ -207,6 +207,9 @@ function renderDeliveries(d) {
     r.error ? el("div", { class: "dl-error" }, `${t("bl_error_was")}: ${r.error}`) : null,
     r.state === "failed" && d.allowed.retry
       ? el("button", { type: "button", class: "retry", onclick: (e) => retry(e.target, r.receiver) }, t("bl_retry")) : null));
+  const told = residentsTold(d.delivery && d.delivery.residents).map((line) => el("li", { class: "delivery residents" },
+    el("strong", {}, t("desk.residents_told")), el("div", { class: "dl-state" }, line)));
+  rows.push(...told);
   $("#ed-deliveries").replaceChildren(...(rows.length ? rows : [el("li", { class: "muted" }, t("bl_deliveries_none"))]));
 }
 

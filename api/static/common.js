@@ -173,3 +173,10 @@ document.addEventListener("DOMContentLoaded", async () => {
   for (const p of pages) if (p.start) await p.start().catch((e) => console.warn("page start failed", e));
   connectStream();
 });
+
+// Messages to subscribed residents about an alert or a bulletin, counted by channel and state ({"zns_sent": 120,
+// "zns_failed": 1, "sms_sent": 1}): one line per channel ("Zalo: 120 đã gửi · 1 gửi lỗi").
+const residentsTold = (counts) => ["zns", "sms"]
+  .filter((c) => Object.keys(counts || {}).some((k) => k.startsWith(c + "_")))
+  .map((c) => `${t("rchan." + c)}: ` + ["sent", "pending", "failed"].filter((st) => counts[`${c}_${st}`])
+    .map((st) => `${counts[`${c}_${st}`]} ${t("nstate." + st)}`).join(" · "));

@@ -42,6 +42,7 @@ from tichwatch.residents.bulletins.workflow import (
     WorkflowError,
 )
 from tichwatch.residents.speech import SpeechUnavailable, spoken
+from tichwatch.residents.subscriptions.sending import summary as residents_told
 from tichwatch.store.store import Store
 
 log = logging.getLogger(__name__)
@@ -235,8 +236,10 @@ class BulletinDesk:
         return storage.log_of(self.store.query_all, bulletin_id)
 
     def deliveries(self, bulletin_id: str) -> dict[str, Any]:
-        """A bulletin's delivery state, read from the outbox: overall and per receiver (waiting, sent, failed)."""
-        return delivery_document(self.outbox.bulletin_deliveries(bulletin_id), self.settings.timezone)
+        """A bulletin's delivery state, read from the outbox: overall and per receiver (waiting, sent, failed), and
+        the messages to subscribed residents counted by channel and state (`residents`, counts only)."""
+        return {**delivery_document(self.outbox.bulletin_deliveries(bulletin_id), self.settings.timezone),
+                "residents": residents_told(self.store.query_all, bulletin_id=bulletin_id)}
 
     def document(self, record: BulletinRecord) -> dict[str, Any]:
         """A bulletin's JSON document."""

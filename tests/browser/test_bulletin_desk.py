@@ -227,4 +227,11 @@ def test_an_officer_publishes_an_emergency_draft_without_approval_and_the_page_s
     published = '#ed-log li[data-action="published"]'
     wait(browser, lambda d: "không qua duyệt" in d.find_element(By.CSS_SELECTOR, published).text)
     assert "không qua duyệt" in browser.find_element(By.CSS_SELECTOR, "#ed-actions .emergency-note").text
+    # The messages to subscribed residents show under the receivers, counted by channel (what the API's
+    # delivery.residents holds: tests/residents/test_bulletin_desk.py)
+    browser.execute_script("renderDeliveries({delivery: {receivers: [], residents: "
+                           "{zns_sent: 40, zns_failed: 2, sms_sent: 2}}, allowed: {}})")
+    told = [li.text for li in browser.find_elements(By.CSS_SELECTOR, "#ed-deliveries li.residents")]
+    assert told == ["Tin nhắn tới cư dân đăng ký\nZalo: 40 đã gửi · 2 gửi lỗi",
+                    "Tin nhắn tới cư dân đăng ký\nSMS: 2 đã gửi"], told
     assert console_errors(browser) == []

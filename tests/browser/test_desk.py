@@ -124,9 +124,18 @@ def test_a_visitor_and_a_viewer_see_no_action_and_no_roster(live_app: tuple[Serv
     svc, base = live_app
     _accounts(svc)
     alert_id = raise_bd2_alert(svc, gateway)
+    with svc.store.transaction() as conn:  # the residents' fan-out of this alert: 2 by Zalo, 1 failed, then by SMS
+        for i, (channel, state) in enumerate([("zns", "sent"), ("zns", "sent"), ("zns", "failed"), ("sms", "sent")]):
+            conn.execute("INSERT INTO notifications (idempotency_key, alert_id, receiver, channel, notice, severity, "
+                         "created_ts, payload, state, next_attempt_ts, subscriber_id) VALUES (?, ?, ?, ?, "
+                         "'flood_alert', 30, ?, '{}', ?, ?, ?)", (f"r{i}", alert_id, f"residents-{channel}-0",
+                                                                   channel, time.time(), state, time.time(), i % 3))
     browser.get(f"{base}/alerts/{alert_id}")
     wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#alert-log li"))
     assert browser.find_elements(By.CSS_SELECTOR, "#alert-actions button") == []
+    told = [li.text for li in browser.find_elements(By.CSS_SELECTOR, "#alert-residents li")]
+    assert told == ["Zalo: 2 đã gửi · 1 gửi lỗi", "SMS: 1 đã gửi"], told  # counts only, for anyone
+    assert "residents-" not in browser.find_element(By.ID, "alert-notifications").text
     sign_in(browser, VIEWER, "nguoi-xem-password")
     time.sleep(0.3)  # let the page re-render for the new user
     assert browser.find_elements(By.CSS_SELECTOR, "#alert-actions button") == []

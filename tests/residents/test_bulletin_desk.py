@@ -149,6 +149,15 @@ def test_a_failed_delivery_is_retried_once_on_request_audited(world: World) -> N
     world.deliver()
     assert len(world.channels["portal"].sent) == 1
     assert _doc(world, bid, comm)["delivery"]["state"] == "sent"
+    with world.service.store.transaction() as conn:  # the bulletin's messages to residents: counted apart, by channel
+        for i, (channel, state) in enumerate([("zns", "sent"), ("zns", "pending"), ("sms", "failed")]):
+            conn.execute("INSERT INTO notifications (idempotency_key, bulletin_id, receiver, channel, notice, "
+                         "severity, created_ts, payload, state, next_attempt_ts, subscriber_id) VALUES (?, ?, ?, ?, "
+                         "'bulletin', 10, ?, '{}', ?, ?, ?)", (f"res-{i}", bid, f"residents-{channel}-0", channel,
+                                                               NOW, state, NOW, i + 1))
+    delivery = _doc(world, bid, comm)["delivery"]
+    assert delivery["residents"] == {"zns_sent": 1, "zns_pending": 1, "sms_failed": 1}
+    assert {r["receiver"] for r in delivery["receivers"]} == {"portal", "zalo"} and delivery["state"] == "sent"
     retries = [e for e in _doc(world, bid, comm)["log"] if e["action"] == "retry_requested"]
     assert [(e["actor"], e["detail"]) for e in retries] == [("key:comm", {"receiver": "portal", "after_attempts": 1})]
     assert _post(world, f"{bid}/deliveries/portal/retry", comm).json()["code"] == "already_sent"

@@ -12,11 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
 from tests.alerts.servers import HttpRecorder
 from tests.residents.delivery.support import ENV, TEMPLATES, ZnsFake, add_subscriber, resident_settings, send_rate
 from tests.residents.loudspeaker.support import probe
 from tests.support import wait_for
+from tichwatch.api.app import create_app
 from tichwatch.app.service import Service
 from tichwatch.tools.broker import MosquittoProcess
 
@@ -72,6 +74,13 @@ def test_bd2_crossing_reaches_thon_1_and_2_by_zns_with_sms_fallback_and_the_loud
         states = {(r["channel"], r["subscriber_id"]): r["state"] for r in rows}
         assert states[("zns", not_on_zalo)] == "failed" and states[("sms", not_on_zalo)] == "sent"
         assert sorted(states.values()) == ["failed", "sent", "sent", "sent"]
+        # The duty officer's alert page counts the residents told, by channel (no number, no name)
+        (alert_id,) = {r["alert_id"] for r in svc.store.query_all(
+            "SELECT alert_id FROM notifications WHERE subscriber_id IS NOT NULL AND notice = 'flood_alert'")}
+        with TestClient(create_app(svc, manage_lifecycle=False)) as client:
+            page = client.get(f"/api/v1/alerts/{alert_id}").json()
+        assert page["residents"] == {"zns_sent": 2, "zns_failed": 1, "sms_sent": 1}
+        assert not any(n["receiver"].startswith("residents-") for n in page["notifications"])
         wait_for(lambda: any(drop.glob("*/.ready")), timeout_s=60)  # the MP3 is made at the first send
         packages = [json.loads(p.read_text("utf-8")) for p in drop.glob("*/package.json")]
         (urgent,) = [p for p in packages if p["priority"] == "emergency"]
