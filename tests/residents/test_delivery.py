@@ -172,7 +172,7 @@ def test_an_edit_while_the_audio_is_made_stops_the_publication(world: World, mon
         world.desk.publish(record.id, "officer", officer=True)
     again = world.desk.get(record.id)
     assert again is not None and again.state is BulletinState.DRAFT  # not published with audio of the old script
-    assert world.desk.deliveries(record.id) == {"state": "none", "receivers": []}
+    assert world.desk.deliveries(record.id) == {"state": "none", "receivers": [], "residents": {}}
 
 
 @pytest.fixture
