@@ -43,12 +43,8 @@ class Worker:
 
     def stop(self, timeout_s: float) -> None:
         """Ask the thread to end and wait for it up to `timeout_s`."""
-        self._stop.set()
-        self.woken.set()
-        if self._thread is not None:
-            self._thread.join(timeout=timeout_s)
-            if self._thread.is_alive():
-                log.warning("%s did not stop within %g s", self.name, timeout_s)
+        if not self.finish(timeout_s):
+            log.warning("%s did not stop within %g s", self.name, timeout_s)
         self._thread = None
 
     def _run(self) -> None:

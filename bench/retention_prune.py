@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tichwatch.app.schema import open_store
 from tichwatch.config.schema import StoreSettings
+from tichwatch.config.subscriptions import SubscriptionSettings
 from tichwatch.core.samples import Reading
 from tichwatch.store.retention_policy import DAY_S, Tally, retention_plan
 from tichwatch.store.store import Store
@@ -50,7 +51,7 @@ def _measure(n: int, keep: int, chunk_rows: int | None, pause_s: float) -> tuple
     with tempfile.TemporaryDirectory() as tmp:
         store = open_store(Path(tmp))
         _fill(store, n, keep)
-        plan = retention_plan(StoreSettings(readings_retention_days=365), NOW, ())
+        plan = retention_plan(StoreSettings(readings_retention_days=365), SubscriptionSettings(), NOW, ())
         waits: list[float] = []
         done = threading.Event()
 

@@ -90,8 +90,7 @@ class RetentionWorker:
         """Every sweep in order, each on its own (one failing does not stop the others); a stop ends the run.
 
         Returns what went, the sweeps that failed, and whether every sweep ran to its end."""
-        plan = retention_plan(self._store_settings, now, self._cameras, self._subscriptions.pending_keep_s,
-                              self._subscriptions.unsubscribed_keep_days)
+        plan = retention_plan(self._store_settings, self._subscriptions, now, self._cameras)
         total = Tally()
         failed: list[str] = []
         for name in SWEEPS:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # only for annotations: the store imports this module and stays free of the settings package
     from tichwatch.config.schema import StoreSettings
+    from tichwatch.config.subscriptions import SubscriptionSettings
 
 DAY_S = 86400.0
 LOGIN_FAILURE_KEEP_S = DAY_S
@@ -34,16 +35,17 @@ class RetentionPlan:
     login_failures_before_ts: float
     sessions_before_ts: float
     orphans_before_ts: float
-    cameras: frozenset[str]
-    pending_subscribers_before_ts: float = 0.0
+    pending_subscribers_before_ts: float
     """Registrations never confirmed since before this go, their numbers with them."""
-    left_subscribers_before_ts: float = 0.0
+    left_subscribers_before_ts: float
     """Residents who unsubscribed before this go (numbers and all; the audit log keeps that they left)."""
+    cameras: frozenset[str]
 
 
-def retention_plan(settings: StoreSettings, now: float, cameras: Collection[str], pending_keep_s: float = DAY_S,
-                   unsubscribed_keep_days: float = 30.0) -> RetentionPlan:
-    """The limits of a run at `now` for these settings and configured cameras (and the subscriptions' limits)."""
+def retention_plan(settings: StoreSettings, subscriptions: SubscriptionSettings, now: float,
+                   cameras: Collection[str]) -> RetentionPlan:
+    """The limits of a run at `now` for these settings (the store's and the residents' subscriptions') and
+    configured cameras."""
     return RetentionPlan(
         readings_before_ts=now - settings.readings_retention_days * DAY_S,
         dust_index_before_ts=now - settings.dust_index_retention_days * DAY_S,
@@ -53,9 +55,9 @@ def retention_plan(settings: StoreSettings, now: float, cameras: Collection[str]
         login_failures_before_ts=now - LOGIN_FAILURE_KEEP_S,
         sessions_before_ts=now,
         orphans_before_ts=now - ORPHAN_MIN_AGE_S,
+        pending_subscribers_before_ts=now - subscriptions.pending_keep_s,
+        left_subscribers_before_ts=now - subscriptions.unsubscribed_keep_days * DAY_S,
         cameras=frozenset(cameras),
-        pending_subscribers_before_ts=now - pending_keep_s,
-        left_subscribers_before_ts=now - unsubscribed_keep_days * DAY_S,
     )
 
 

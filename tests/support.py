@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -60,6 +61,12 @@ def write_config(path: Path, settings: Settings) -> Path:
     """Write settings as a deployment YAML file."""
     path.write_text(yaml.safe_dump(json.loads(settings.model_dump_json()), allow_unicode=True), encoding="utf-8")
     return path
+
+
+def mosquitto_pub(port: int, topic: str, payload: str) -> None:
+    """Publish one QoS 1 message with the broker's own command-line client, as a gateway's script would."""
+    subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(port), "-q", "1", "-t", topic, "-m", payload],
+                   check=True, timeout=10)
 
 
 def wait_for(predicate: Callable[[], Any], timeout_s: float = 10.0, interval_s: float = 0.02,

@@ -3,7 +3,6 @@ Vietnamese notification with the right level and local time; acknowledging it th
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -14,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.alerts.servers import HttpRecorder
-from tests.support import make_settings, wait_for
+from tests.support import make_settings, mosquitto_pub, wait_for
 from tichwatch.api.accounts import Role
 from tichwatch.api.app import create_app
 from tichwatch.app.service import Service
@@ -57,8 +56,7 @@ def test_bd2_reading_to_vietnamese_webhook_and_acknowledgement_stops_repeats(
         now = int(time.time())
         readings = [{"ts": now - 1200, "level_m": 6.0}, {"ts": now - 600, "level_m": 6.1},
                     {"ts": now, "level_m": 7.45}]
-        subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(broker.port), "-q", "1",
-                        "-t", "tich/v1/water/st1/reading", "-m", json.dumps(readings)], check=True, timeout=10)
+        mosquitto_pub(broker.port, "tich/v1/water/st1/reading", json.dumps(readings))
         first = wait_for(lambda: hook.bodies(), timeout_s=15)[0]
         assert first["notice"] == "firing" and first["alert"]["kind"] == "flood.level"
         assert first["alert"]["level"] == "BD2" and first["alert"]["severity"] == "critical"

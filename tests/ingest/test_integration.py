@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.ingest.test_contract import forged_header, jpeg
-from tests.support import Recorder, make_settings, secret, wait_for
+from tests.support import Recorder, make_settings, mosquitto_pub, secret, wait_for
 from tichwatch.app.service import Service
 from tichwatch.config.schema import Settings
 from tichwatch.ingest.contract import Topics, encode_reading
@@ -126,8 +126,7 @@ def test_mosquitto_pub_reading_is_served_within_a_second(live_app: tuple[Service
     ts = "2026-01-01T00:00:00Z"
     payload = json.dumps({"ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "level_m": 6.42})
     started = time.monotonic()
-    subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(broker.port), "-q", "1", "-t", T.reading("st1"),
-                    "-m", payload], check=True, timeout=10)
+    mosquitto_pub(broker.port, T.reading("st1"), payload)
 
     def served() -> bool:
         body = httpx.get(f"{base}/api/v1/stations/st1/readings", timeout=2).json()

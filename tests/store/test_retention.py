@@ -49,7 +49,8 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 
 def _plan(store: Store, now: float = NOW, cameras: tuple[str, ...] = ("cam1",)) -> RetentionPlan:
-    return retention_plan(_settings(store.data_dir).store, now, cameras)
+    settings = _settings(store.data_dir)
+    return retention_plan(settings.store, settings.subscriptions, now, cameras)
 
 
 def _prune(store: Store, sweep: str, plan: RetentionPlan | None = None, chunk_rows: int = 5000,

@@ -8,6 +8,7 @@ import pytest
 
 from tichwatch.app.schema import MIGRATIONS, open_store
 from tichwatch.config.schema import StoreSettings
+from tichwatch.config.subscriptions import SubscriptionSettings
 from tichwatch.core.detection import Detection, Severity
 from tichwatch.core.samples import Frame, Reading
 from tichwatch.store.retention_policy import Tally, retention_plan
@@ -76,7 +77,8 @@ def test_latest_frame_and_evidence_with_retention(tmp_path: Path) -> None:
     assert path is not None and path.read_bytes() == b"snap"
     assert store.detections(0)[0]["evidence_id"] == eid
     store.append_readings([Reading("a", 10, 1.0), Reading("a", 5 * 86400, 1.0)])
-    plan = retention_plan(StoreSettings(readings_retention_days=2, evidence_retention_days=1), 6 * 86400, ["cam"])
+    plan = retention_plan(StoreSettings(readings_retention_days=2, evidence_retention_days=1), SubscriptionSettings(),
+                          6 * 86400, ["cam"])
     gone = Tally()
     for sweep in ("readings", "evidence"):
         store.prune(sweep, plan, gone)

@@ -6,7 +6,6 @@ and whose text names the two hamlets."""
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from fastapi.testclient import TestClient
 from tests.alerts.servers import HttpRecorder
 from tests.residents.delivery.support import ENV, TEMPLATES, ZnsFake, add_subscriber, resident_settings, send_rate
 from tests.residents.loudspeaker.support import probe
-from tests.support import wait_for
+from tests.support import mosquitto_pub, wait_for
 from tichwatch.api.app import create_app
 from tichwatch.app.service import Service
 from tichwatch.tools.broker import MosquittoProcess
@@ -49,8 +48,7 @@ def test_bd2_crossing_reaches_thon_1_and_2_by_zns_with_sms_fallback_and_the_loud
         now = int(time.time())
         readings = [{"ts": now - 1200, "level_m": 6.0}, {"ts": now - 600, "level_m": 6.1},
                     {"ts": now, "level_m": 7.25}]
-        subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(broker.port), "-q", "1",
-                        "-t", "tich/v1/water/kieuphu-cau/reading", "-m", json.dumps(readings)], check=True, timeout=10)
+        mosquitto_pub(broker.port, "tich/v1/water/kieuphu-cau/reading", json.dumps(readings))
 
         def level_alerts() -> list[dict[str, Any]]:
             return [b for b in zns.bodies() if b["template_id"] == TEMPLATES["flood_alert"]["template_id"]]
