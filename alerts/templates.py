@@ -58,6 +58,11 @@ def choose_language(asked: str | None, accept_language: str | None, default: str
         ranked.append((-q, i, tag.strip().lower().split("-")[0]))
     return next((lang for q, _, lang in sorted(ranked) if q < 0 and lang in LANGUAGES), default)
 
+def _lines(body: str) -> list[str]:
+    """A rendered body's non-blank lines."""
+    return [line for line in body.splitlines() if line.strip()]
+
+
 def make_environment() -> SandboxedEnvironment:
     """The one template environment: sandboxed, strict about undefined names, HTML escaped in *.html.j2."""
     env = SandboxedEnvironment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, trim_blocks=True,
@@ -170,13 +175,22 @@ class Composer:
     def _render(self, ctx: dict[str, Any], name: str, **extra: Any) -> str:
         return self.env.get_template(f"{ctx['lang']}/{name}").render(ctx, **extra).strip()
 
-    def title_of(self, alert: Alert, now: float, lang: str | None = None) -> str:
-        """The alert's title as officers see it in a list, in `lang` (one of LANGUAGES; the deployment's when None):
-        the stage and the figure with its time, so it reads true however late it is read."""
+    def _viewed(self, alert: Alert, now: float, lang: str | None) -> dict[str, Any]:
+        """The template data for an officer reading the alert on a screen, in `lang` (the deployment's when None)."""
         notice = "firing" if alert.state is AlertState.FIRING else alert.state.value
         viewer = LIST_VIEWER if lang is None else LIST_VIEWER.model_copy(update={"language": lang})
         candidate = Candidate(alert, alert.labels(), viewer, notice, None)  # type: ignore[arg-type]
-        return self._render(self.context(candidate, now), "title.j2")
+        return self.context(candidate, now)
+
+    def title_of(self, alert: Alert, now: float, lang: str | None = None) -> str:
+        """The alert's title as officers see it in a list, in `lang` (one of LANGUAGES; the deployment's when None):
+        the stage and the figure with its time, so it reads true however late it is read."""
+        return self._render(self._viewed(alert, now, lang), "title.j2")
+
+    def body_of(self, alert: Alert, now: float, lang: str | None = None) -> list[str]:
+        """The alert's message body as officers read it, line by line, in `lang` (the deployment's when None): the
+        figures with their times, the trend, the forecast and what it rests on, a dust detection's evidence."""
+        return _lines(self._render(self._viewed(alert, now, lang), "body.j2"))
 
     def _short(self, ctx: dict[str, Any]) -> str:
         """The short variant: with the affected hamlets and the trend when that fits one SMS segment, else the
@@ -197,7 +211,7 @@ class Composer:
                 and c.notice in ("firing", "raised", "lowered", "repeat")):
             ctx["ack_url"] = self._ack_url(c.alert.id, c.receiver.name, now)
         title, body = self._render(ctx, "title.j2"), self._render(ctx, "body.j2")
-        lines = [line for line in body.splitlines() if line.strip()]
+        lines = _lines(body)
         short = self._short(ctx)
         return Message(title, self._render(ctx, "text.j2", body="\n".join(lines)),
                        self._render(ctx, "message.html.j2", title=title, body_lines=lines), short)

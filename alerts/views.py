@@ -5,7 +5,7 @@ from typing import Any
 
 from tichwatch.alerts.model import Alert, AuditEntry, Silence
 from tichwatch.config.schema import Settings
-from tichwatch.core.links import alert_page_url
+from tichwatch.core.links import alert_page_url, evidence_url
 from tichwatch.core.timefmt import iso_local, iso_utc
 from tichwatch.residents.impact import impact_document, impact_of_alert
 
@@ -50,6 +50,9 @@ def alert_document(alert: Alert, settings: Settings, title: str | None = None) -
     impact = impact_of_alert(settings.impact, alert.kind, alert.subject, alert.level) if alert.open else None
     if impact is not None:
         doc["impact"] = impact_document(impact)
+    evidence_id = alert.evidence.get("evidence_id")
+    if isinstance(evidence_id, int):
+        doc["evidence_url"] = evidence_url("", evidence_id)  # a dust detection's outlined snapshot
     if title is not None:
         doc["title"] = title
     return doc

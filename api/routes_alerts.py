@@ -105,14 +105,17 @@ def list_alerts(request: Request, response: Response,
 @router.get("/alerts/{alert_id}", summary="One alert with its audit log and notifications (public)")
 def get_alert(request: Request, response: Response, alert_id: str,
               lang: Literal["vi", "en"] | None = LANG_QUERY) -> dict[str, Any]:
-    """The alert, what happened to it (who, when, why) and what was sent to whom; its title in the language asked
-    for; `residents`: how many messages to subscribed residents are in each state, by channel (counts only)."""
+    """The alert, what happened to it (who, when, why) and what was sent to whom; its title and `message` (the body
+    officers are sent, line by line: figures, trend, forecast and its basis, a dust detection's evidence) in the
+    language asked for; `evidence_url`: a dust detection's outlined snapshot; `residents`: how many messages to
+    subscribed residents are in each state, by channel (counts only)."""
     rt = _runtime(request)
     alert = storage.get_alert(rt.store.query_all, alert_id)
     if alert is None:
         raise ApiProblem(404, "Unknown alert", f"no alert with id {alert_id!r}; see /api/v1/alerts")
-    tz = rt.settings.timezone
-    document = _document(rt, alert, rt.composer.title_of(alert, rt.clock(), _lang(rt, request, response, lang)))
+    tz, now, language = rt.settings.timezone, rt.clock(), _lang(rt, request, response, lang)
+    document = _document(rt, alert, rt.composer.title_of(alert, now, language))
+    document["message"] = rt.composer.body_of(alert, now, language)
     return {"alert": rt.redactor.document(with_marks(rt.store.query_all, [document], tz)[0]),
             "log": rt.redactor.document([audit_document(e, tz) for e in storage.audit_of(rt.store.query_all,
                                                                                          alert_id)]),

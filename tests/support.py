@@ -9,6 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import cv2
+import numpy as np
 import paho.mqtt.client as paho
 import yaml
 from paho.mqtt.enums import CallbackAPIVersion
@@ -36,6 +38,13 @@ STATION = {
     "alarm": {"bd1_m": 6.5, "bd2_m": 7.3, "bd3_m": 8.0, "record_m": 8.45},
     "expected_interval_s": 600, "min_level_m": 2.0, "max_level_m": 12.0,
 }
+
+
+def jpeg(width: int = 64, height: int = 48, grey: int = 120) -> bytes:
+    """A real JPEG of the given size, one flat grey (a camera frame, an evidence snapshot)."""
+    ok, buf = cv2.imencode(".jpg", np.full((height, width, 3), grey, np.uint8))
+    assert ok
+    return bytes(buf.tobytes())
 
 
 def make_settings(data_dir: Path, port: int = 1883, **overrides: Any) -> Settings:

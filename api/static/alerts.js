@@ -90,6 +90,8 @@ function renderAlertPage() {
     (a.resolve_reason ? ` · ${a.resolve_reason}` : "")]);
   if (a.false_alarm) facts.push(["desk.false_alarm", `${a.false_alarm.marked_by} · ${fmtTime(a.false_alarm.marked_at)} · ${a.false_alarm.note}`]);
   $("#alert-facts").replaceChildren(...facts.flatMap(([k, v]) => [el("dt", {}, t(k)), el("dd", {}, v)]));
+  $("#alert-message").replaceChildren(...(a.message || []).map((line) => el("li", {}, line)));
+  renderEvidence(a);
   const muting = a.state === "resolved" ? [] : silencesOf(a);
   $("#alert-silence").hidden = muting.length === 0;
   $("#alert-silence").replaceChildren(...muting.map((s) => el("span", { class: "silence", "data-silence": s.id },
@@ -107,6 +109,20 @@ function renderAlertPage() {
   const told = residentsTold(doc.residents);
   $("#alert-residents").replaceChildren(...told.map((line) => el("li", {}, line)));
   $("#alert-residents").hidden = $("#alert-residents-h").hidden = told.length === 0;
+}
+
+/** A dust detection's outlined snapshot and each kind of evidence it measured, fired (✓) or not, so that the
+ * officer's "false alarm" or "confirmed" answer rests on what the detector saw. */
+function renderEvidence(a) {
+  const facts = (a.evidence && a.evidence.evidence) || {};
+  $("#alert-evidence").hidden = !a.evidence_url;
+  if (!a.evidence_url) return;
+  $("#alert-evidence-link").href = a.evidence_url;
+  $("#alert-evidence-img").src = a.evidence_url;
+  $("#alert-evidence-img").alt = t("desk.evidence_alt");
+  $("#alert-evidence-facts").replaceChildren(...Object.entries(facts).flatMap(([kind, f]) => [
+    el("dt", {}, t("dust.evidence." + kind)),
+    el("dd", { "data-fired": String(Boolean(f.fired)) }, `${fmtNum(f.value)}${f.fired ? " ✓" : ""}`)]));
 }
 
 async function loadAlertPage() {

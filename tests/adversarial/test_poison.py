@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from tests.adversarial.running import ServiceProcess, stored_seqs
-from tests.support import Recorder, make_settings, wait_for
+from tests.support import Recorder, jpeg, make_settings, wait_for
 from tichwatch.ingest.contract import Topics, encode_reading
 from tichwatch.tools.broker import MosquittoProcess, free_port
 from tichwatch.tools.publisher import GatewayPublisher
@@ -48,12 +48,6 @@ def poison_readings(now: float) -> list[tuple[str, bytes]]:
         ("too large", b'{"pad":"' + b"x" * 300_000 + b'"}'),
         ("too many items", json.dumps([{"ts": now - 60, "level_m": 6}] * 6000).encode()),
     ]
-
-
-def jpeg(width: int, height: int) -> bytes:
-    ok, buf = cv2.imencode(".jpg", np.full((height, width, 3), 128, np.uint8))
-    assert ok
-    return buf.tobytes()
 
 
 @pytest.fixture

@@ -9,10 +9,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.alerts.harness import Clock, detection, flood_level, people_settings
+from tests.support import jpeg
 from tichwatch.api.accounts import Role
 from tichwatch.api.app import create_app
 from tichwatch.app.service import Service
-from tichwatch.core.detection import Severity
+from tichwatch.core.detection import Detection, Severity
 
 OFFICER_PW = "officer-password-1"
 
@@ -171,3 +172,34 @@ def test_titles_in_the_language_asked_for(api: tuple[TestClient, Service, Clock]
     assert by_header.json()["alerts"][0]["title"] == english and "Accept-Language" in by_header.headers["vary"]
     assert client.get("/api/v1/alerts", headers={"Accept-Language": "de"}).json()["alerts"][0]["title"] == vietnamese
     assert client.get("/api/v1/alerts", params={"lang": "fr"}).status_code == 422
+
+
+def test_an_alert_page_says_what_the_detector_saw(api: tuple[TestClient, Service, Clock]) -> None:
+    """The alert document carries the body officers are sent (figures, threshold, a dust detection's evidence that
+    fired with its values, in the language asked for) and a dust detection's outlined snapshot, so that a "false
+    alarm" answer is an informed one."""
+    client, svc, clock = api
+    facts = {"hand_model": {"value": 0.91, "fired": True}, "growth": {"value": 1.35, "fired": True},
+             "haze": {"value": 0.004, "fired": False}}
+    plume = Detection("dust.plume", "cam1", clock(), True, Severity.WARNING, 0.91, "index", reason="plume",
+                      evidence={"dust_index": 0.91, "threshold": 0.6, "cells": [[2, 3]], "evidence": facts},
+                      snapshot_jpeg=jpeg())
+    with svc.store.transaction() as conn:
+        evidence_id = svc.store.save_evidence(conn, plume, clock())
+        assert evidence_id is not None
+        plume.evidence["evidence_id"] = evidence_id
+        svc.store.insert_detection(conn, plume, evidence_id)
+        svc.alerts.engine.apply(conn, [plume], clock())
+    dust_id = svc.store.query_one("SELECT id FROM alerts WHERE kind = 'dust.plume'")[0]
+    doc = client.get(f"/api/v1/alerts/{dust_id}").json()["alert"]
+    assert "Bằng chứng: đặc trưng ảnh 0,91, lan rộng 1,35." in doc["message"], doc["message"]
+    assert not any("mờ đục" in line for line in doc["message"])  # what did not fire is not claimed
+    image = client.get(doc["evidence_url"])
+    assert image.status_code == 200 and image.headers["content-type"] == "image/jpeg"
+    english = client.get(f"/api/v1/alerts/{dust_id}", params={"lang": "en"}).json()["alert"]["message"]
+    assert "Evidence: image features 0.91, growth 1.35." in english
+    flood_id = _raise_bd2(svc, clock)
+    flood = client.get(f"/api/v1/alerts/{flood_id}").json()["alert"]
+    assert "evidence_url" not in flood
+    assert flood["message"][:2] == ["Trạm thử, sông Tích: mực nước 7,42 m lúc 21:13 ngày 21/09/2026, vượt báo động II.",
+                                    "Xu thế: đang lên 0,10 m/giờ."], flood["message"]

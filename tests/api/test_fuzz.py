@@ -3,7 +3,6 @@ them to the real app on a real SQLite store, anonymously and as an admin; no req
 answer must be one the document describes (status, content type, body)."""
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +12,6 @@ import pytest
 import schemathesis
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from PIL import Image
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -21,7 +19,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.support import make_settings, secret
+from tests.support import jpeg, make_settings, secret
 from tichwatch.alerts import actions
 from tichwatch.api.accounts import Role
 from tichwatch.api.app import create_app
@@ -61,13 +59,6 @@ def fuzz_settings(data_dir: Path) -> Settings:
                                  "routes": [{"receivers": ["duty"]}]})
 
 
-def tiny_jpeg() -> bytes:
-    """A small real JPEG (a camera frame and an evidence snapshot)."""
-    buf = io.BytesIO()
-    Image.new("RGB", (64, 48), (120, 110, 100)).save(buf, "JPEG")
-    return buf.getvalue()
-
-
 def fill_store(service: Service) -> Dictionaries:
     """Twelve hours of readings for each station (st1 rising through báo động I and II, so the flood detector opens
     alerts), a dust plume with its evidence snapshot at cam1, a silence, a published bulletin and a draft; returns the
@@ -75,9 +66,9 @@ def fill_store(service: Service) -> Dictionaries:
     readings = [Reading("st1", NOW - 600 * i, round(7.5 - 0.02 * i, 3)) for i in range(72, -1, -1)]
     readings += [Reading("st2", NOW - 600 * i, 5.0) for i in range(72, -1, -1)]
     detections = [d for r in readings for d in service.flood.update(r)]
-    jpeg = tiny_jpeg()
+    frame = jpeg()
     detections.append(Detection("dust.plume", "cam1", NOW - 300, True, Severity.WARNING, 0.72, "index",
-                                reason="plume", snapshot_jpeg=jpeg))
+                                reason="plume", snapshot_jpeg=frame))
     with service.store.transaction() as conn:
         Store.insert_readings(conn, readings)
         evidence = [service.store.save_evidence(conn, d, NOW) for d in detections]
@@ -86,7 +77,7 @@ def fill_store(service: Service) -> Dictionaries:
         service.alerts.engine.apply(conn, detections, NOW)
         silence = actions.create_silence(conn, Matchers.model_validate({"subjects": ["st2"]}), NOW, NOW + 3600,
                                          "thay cảm biến", ADMIN, NOW)
-    service.store.save_latest_frame(Frame("cam1", NOW - 30, jpeg, 64, 48, NOW - 29))
+    service.store.save_latest_frame(Frame("cam1", NOW - 30, frame, 64, 48, NOW - 29))
     service.store.record_dust_index("cam1", NOW - 30, 0.72, "dust")
     alerts = [row["id"] for row in service.store.query_all("SELECT id FROM alerts ORDER BY id")]
     assert len(alerts) >= 3, "the readings and the plume should have opened flood and dust alerts"

@@ -15,10 +15,11 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 from tests.browser.test_dashboard import click, console_errors, open_dashboard, raise_bd2_alert, sign_in, wait
-from tests.support import make_settings, secret
+from tests.support import jpeg, make_settings, secret
 from tichwatch.api.accounts import Role
 from tichwatch.app.service import Service
 from tichwatch.config.schema import Settings
+from tichwatch.core.detection import Detection, Severity
 from tichwatch.tools.broker import MosquittoProcess
 from tichwatch.tools.publisher import GatewayPublisher
 
@@ -70,6 +71,9 @@ def test_officer_comments_silences_marks_and_resolves_on_the_alert_page(
     click(browser, f"{row} a.alert-link")
     wait(browser, lambda d: d.current_url.endswith(f"/alerts/{alert_id}"))
     wait(browser, lambda d: d.find_elements(By.ID, "act-comment"))
+    says = browser.find_element(By.ID, "alert-message").text  # what the officer was sent, on the page
+    assert re.search(r"Trạm thử.*: mực nước 7,\d\d m lúc \d\d:\d\d ngày", says) and "Việc cần làm" in says, says
+    assert not browser.find_element(By.ID, "alert-evidence").is_displayed()  # no snapshot for a flood level
 
     # comment by keyboard only: Enter on the button, type, Tab to "Xác nhận", Enter
     browser.find_element(By.ID, "act-comment").send_keys(Keys.ENTER)
@@ -143,4 +147,36 @@ def test_a_visitor_and_a_viewer_see_no_action_and_no_roster(live_app: tuple[Serv
     wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f'li[data-alert="{alert_id}"] a.alert-link'))
     assert not browser.find_elements(By.CSS_SELECTOR, "button.ack")
     assert browser.find_element(By.ID, "on-duty").is_displayed() is False
+    assert console_errors(browser) == []
+
+
+def test_a_dust_alert_page_shows_the_outlined_snapshot_and_each_evidence(live_app: tuple[Service, str],
+                                                                          browser: webdriver.Chrome) -> None:
+    """At phone width: the alert says which evidence fired with its values, shows the outlined snapshot (loaded, no
+    wider than the screen) and every kind of evidence measured, fired or not, in the page's language."""
+    svc, base = live_app
+    facts = {"hand_model": {"value": 0.91, "fired": True}, "growth": {"value": 1.35, "fired": True},
+             "haze": {"value": 0.004, "fired": False}}
+    plume = Detection("dust.plume", "cam1", time.time(), True, Severity.WARNING, 0.91, "index", reason="plume",
+                      evidence={"dust_index": 0.91, "threshold": 0.6, "cells": [[2, 3]], "evidence": facts},
+                      snapshot_jpeg=jpeg(640, 360))
+    with svc.store.transaction() as conn:
+        plume.evidence["evidence_id"] = svc.store.save_evidence(conn, plume, time.time())
+        svc.store.insert_detection(conn, plume, plume.evidence["evidence_id"])
+        svc.alerts.engine.apply(conn, [plume], time.time())
+    alert_id = svc.store.query_one("SELECT id FROM alerts WHERE kind = 'dust.plume'")[0]
+    browser.set_window_size(390, 900)
+    browser.get(f"{base}/alerts/{alert_id}")
+    wait(browser, lambda d: d.find_element(By.ID, "alert-evidence").is_displayed())
+    assert "Bằng chứng: đặc trưng ảnh 0,91, lan rộng 1,35." in browser.find_element(By.ID, "alert-message").text
+    wait(browser, lambda d: d.execute_script(
+        "const i = document.getElementById('alert-evidence-img'); return i.complete && i.naturalWidth === 640;"))
+    shown = browser.execute_script("return document.getElementById('alert-evidence-img').getBoundingClientRect().width")
+    assert 0 < shown <= browser.execute_script("return document.documentElement.clientWidth")
+    evidence = browser.find_element(By.ID, "alert-evidence-facts").text
+    assert "lan rộng\n1,35 ✓" in evidence and "mờ đục\n0,00" in evidence and "0,00 ✓" not in evidence, evidence
+    click(browser, "#lang")
+    english = "Evidence: image features 0.91, growth 1.35."
+    wait(browser, lambda d: english in d.find_element(By.ID, "alert-message").text)
+    assert "growth\n1.35 ✓" in browser.find_element(By.ID, "alert-evidence-facts").text
     assert console_errors(browser) == []

@@ -5,23 +5,14 @@ import json
 import math
 from pathlib import Path
 
-import cv2
-import numpy as np
 import pytest
 
-from tests.support import make_settings
+from tests.support import jpeg, make_settings
 from tichwatch.ingest.contract import Rejection, Topics, decode_frame, decode_readings, encode_reading, parse_time
 from tichwatch.ingest.jpeg import JpegError, check_jpeg, read_jpeg_header
 
 NOW = 1_790_000_000.0
 S = make_settings(Path("/tmp/unused"))
-
-
-def jpeg(width: int = 64, height: int = 48) -> bytes:
-    """A real JPEG of the given size."""
-    ok, buf = cv2.imencode(".jpg", np.full((height, width, 3), 120, np.uint8))
-    assert ok
-    return buf.tobytes()
 
 
 def forged_header(width: int, height: int) -> bytes:

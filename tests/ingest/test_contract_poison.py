@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.ingest.test_contract import jpeg
-from tests.support import make_settings
+from tests.support import jpeg, make_settings
 from tichwatch.app.schema import open_store
 from tichwatch.core.samples import Reading
 from tichwatch.ingest.contract import decode_frame, decode_readings, parse_time

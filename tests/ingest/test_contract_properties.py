@@ -13,8 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.ingest.test_contract import jpeg
-from tests.support import make_settings
+from tests.support import jpeg, make_settings
 from tichwatch.app.schema import open_store
 from tichwatch.core.samples import Frame
 from tichwatch.ingest.contract import Decoded, Rejection, decode_frame, decode_readings, parse_time

@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.ingest.test_contract import jpeg
-from tests.support import make_settings
+from tests.support import jpeg, make_settings
 from tichwatch.core.samples import Reading
 from tichwatch.ingest.contract import decode_frame, decode_readings
 from tichwatch.ingest.outcomes import Rejection

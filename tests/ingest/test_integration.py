@@ -9,8 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.ingest.test_contract import forged_header, jpeg
-from tests.support import Recorder, make_settings, mosquitto_pub, secret, wait_for
+from tests.ingest.test_contract import forged_header
+from tests.support import Recorder, jpeg, make_settings, mosquitto_pub, secret, wait_for
 from tichwatch.app.service import Service
 from tichwatch.config.schema import Settings
 from tichwatch.ingest.contract import Topics, encode_reading
