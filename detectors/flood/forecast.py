@@ -170,9 +170,15 @@ def _quantiles_of_sorted(sorted_cols: np.ndarray, qs: np.ndarray) -> np.ndarray:
     return result
 
 
+def _read_only(a: np.ndarray) -> np.ndarray:
+    """`a`, made read-only: an array held by state that checkpoints share must never be written in place."""
+    a.setflags(write=False)
+    return a
+
+
 @dataclass(frozen=True, slots=True)
 class _Fit:
-    """One fit of the model, as plain arrays."""
+    """One fit of the model, as plain read-only arrays (shared by the model's copies)."""
 
     coef: np.ndarray  # (K, features)
     intercept: np.ndarray  # (K,)
@@ -191,21 +197,33 @@ class ForecastModel:
     def __init__(self, settings: FloodSettings, n_features: int, max_gap_s: float) -> None:
         self.settings = settings
         k = int(np.ceil(settings.forecast_horizon_s / settings.forecast_step_s))
-        self.horizons_s = settings.forecast_step_s * np.arange(1, k + 1)
+        self.horizons_s = _read_only(settings.forecast_step_s * np.arange(1, k + 1))
         self.max_gap_s = max_gap_s
         cap = settings.forecast_max_train_samples
         self._x = np.empty((cap, n_features))
         self._y = np.empty((cap, k))
         self._n = 0
         self._next = 0
-        self._pending: deque[tuple[float, float, np.ndarray]] = deque()
-        self._fit: _Fit | None = None
+        self._pending: deque[tuple[float, float, np.ndarray]] = deque()  # features read-only: shared by copies
+        self._fit: _Fit | None = None  # frozen, its arrays read-only: shared by copies
         self.fitted_ts: float | None = None
+
+    def copy(self) -> ForecastModel:
+        """An independent copy (a checkpoint): the training samples and the queue copied; the settings, the horizons,
+        the queued features and the fit (all read-only) shared."""
+        new = ForecastModel.__new__(ForecastModel)
+        new.settings, new.horizons_s, new.max_gap_s = self.settings, self.horizons_s, self.max_gap_s
+        n = new._n = self._n
+        new._next = self._next
+        new._x, new._y = np.empty_like(self._x), np.empty_like(self._y)
+        new._x[:n], new._y[:n] = self._x[:n], self._y[:n]  # rows from `_n` on were never written (nor are read)
+        new._pending, new._fit, new.fitted_ts = self._pending.copy(), self._fit, self.fitted_ts
+        return new
 
     def observe(self, ts: float, level_m: float, features: np.ndarray, history: LevelHistory) -> None:
         """Queue the features seen now as a future training sample and complete the samples whose horizon has passed."""
         if not self._pending or ts - self._pending[-1][0] >= self.settings.forecast_step_s:
-            self._pending.append((ts, level_m, features))
+            self._pending.append((ts, level_m, _read_only(features.copy())))
         horizon = float(self.horizons_s[-1])
         while self._pending and self._pending[0][0] + horizon <= ts:
             t0, level0, x = self._pending.popleft()
@@ -241,14 +259,14 @@ class ForecastModel:
         x, y = self._x[: self._n], self._y[: self._n]
         model = Ridge(alpha=s.forecast_ridge_alpha).fit(x, y)
         # Keep plain arrays: predicting with numpy is far cheaper per reading than Ridge.predict's input validation.
-        coef = np.asarray(model.coef_, dtype=float)
-        intercept = np.asarray(model.intercept_, dtype=float)
+        coef = np.array(model.coef_, dtype=float)  # copies: their own memory, made read-only below
+        intercept = np.array(model.intercept_, dtype=float)
         residuals = np.sort(y - (x @ coef.T + intercept), axis=0)
         q, t = s.forecast_band_quantile, s.forecast_model_trust_quantile
         self._fit = _Fit(
-            coef, intercept, _quantiles_of_sorted(residuals, _RESIDUAL_QUANTILES),
-            _quantiles_of_sorted(residuals, np.array([1 - q, q])),
-            _quantiles_of_sorted(np.sort(x, axis=0), np.array([t, 1 - t])),
+            _read_only(coef), _read_only(intercept), _read_only(_quantiles_of_sorted(residuals, _RESIDUAL_QUANTILES)),
+            _read_only(_quantiles_of_sorted(residuals, np.array([1 - q, q]))),
+            _read_only(_quantiles_of_sorted(np.sort(x, axis=0), np.array([t, 1 - t]))),
         )
         self.fitted_ts = ts
         return True

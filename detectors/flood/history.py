@@ -14,6 +14,13 @@ class LevelHistory:
         self._start = 0
         self._end = 0
 
+    def copy(self) -> LevelHistory:
+        """An independent copy: the same buffers' contents and layout (so it trims at the same readings)."""
+        new = LevelHistory.__new__(LevelHistory)
+        new.keep_s, new._start, new._end = self.keep_s, self._start, self._end
+        new._ts, new._lv = self._ts.copy(), self._lv.copy()
+        return new
+
     def __len__(self) -> int:
         return self._end - self._start
 

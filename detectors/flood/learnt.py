@@ -249,6 +249,16 @@ class StationCalibration:
         self._pending: deque[tuple[float, float, np.ndarray, list[bool]]] = deque(maxlen=max_pending)
         self._peak: deque[tuple[float, float]] = deque()  # (ts, level) of readings since the oldest pending one
 
+    def copy(self) -> StationCalibration:
+        """An independent copy (a checkpoint): the bias, the queues and each pending forecast's resolved flags copied;
+        its probabilities (read-only) shared."""
+        new = StationCalibration.__new__(StationCalibration)
+        new.rate, new.step_s, new.limit, new.bias = self.rate, self.step_s, self.limit, self.bias.copy()
+        new._pending = deque(((t0, thr, p, done.copy()) for t0, thr, p, done in self._pending),
+                             maxlen=self._pending.maxlen)
+        new._peak = self._peak.copy()
+        return new
+
     def observe(self, ts: float, level_m: float) -> None:
         """Take a clean reading: resolve the horizons that have passed."""
         if not self._pending:
@@ -274,4 +284,6 @@ class StationCalibration:
         """Keep a forecast (probabilities per horizon of reaching `threshold_m`) to learn from when it resolves."""
         if self.rate <= 0 or (self._pending and ts - self._pending[-1][0] < self.step_s):
             return
-        self._pending.append((ts, threshold_m, p.copy(), [False] * len(HORIZONS_S)))
+        kept = p.copy()
+        kept.setflags(write=False)  # shared by the copies (checkpoints)
+        self._pending.append((ts, threshold_m, kept, [False] * len(HORIZONS_S)))

@@ -16,7 +16,7 @@ class Trend:
     """A robust straight line through recent readings."""
 
     rate_m_per_h: float  # median of pairwise slopes
-    slopes_m_per_h: np.ndarray  # all pairwise slopes, sorted (their spread is the rate's uncertainty)
+    slopes_m_per_h: np.ndarray  # all pairwise slopes, sorted (their spread is the rate's uncertainty); read-only
     level_m: float  # the line's value at `ts` (robust to a spike in the newest reading)
     ts: float
     n: int
@@ -58,7 +58,9 @@ def theil_sen(ts: np.ndarray, levels: np.ndarray) -> Trend | None:
     deviations = np.abs(offsets - level)
     deviations.sort()
     scatter = _MAD_TO_SIGMA * _median_sorted(deviations)
-    return Trend(rate_s * 3600.0, slopes * 3600.0, level, t_end, n, float(ts[-1] - ts[0]), scatter)
+    slopes_m_per_h = slopes * 3600.0
+    slopes_m_per_h.setflags(write=False)  # a Trend is shared by the detector's checkpoints: never edited in place
+    return Trend(rate_s * 3600.0, slopes_m_per_h, level, t_end, n, float(ts[-1] - ts[0]), scatter)
 
 
 def window_trend(
