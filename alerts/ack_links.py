@@ -13,12 +13,13 @@ import hmac
 import json
 import os
 import secrets
-import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from tichwatch.core.links import ack_url
+from tichwatch.store import database
+from tichwatch.store.database import Connection
 
 KEY_FILE = "ack_link.key"
 """The generated key's file in the data directory."""
@@ -103,10 +104,10 @@ class AckLinks:
         return claim
 
 
-def use_nonce(conn: sqlite3.Connection, claim: AckClaim, actor: str, now: float) -> None:
+def use_nonce(conn: Connection, claim: AckClaim, actor: str, now: float) -> None:
     """Record the token's nonce as used, inside the caller's transaction; InvalidLink when it was used before."""
     try:
         conn.execute("INSERT INTO ack_link_nonces (nonce, alert_id, used_ts, used_by) VALUES (?, ?, ?, ?)",
                      (claim.nonce, claim.alert_id, now, actor))
-    except sqlite3.IntegrityError:
+    except database.IntegrityError:
         raise InvalidLink("used") from None

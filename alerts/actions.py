@@ -9,7 +9,6 @@ status and a message a person can act on.
 from __future__ import annotations
 
 import secrets
-import sqlite3
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
@@ -21,6 +20,7 @@ from tichwatch.alerts.storage import rows_of
 from tichwatch.config.alerts import Matchers
 from tichwatch.core.bus import EventBus
 from tichwatch.core.events import AlertChanged
+from tichwatch.store.database import Connection
 from tichwatch.store.store import Store
 
 T = TypeVar("T")
@@ -40,7 +40,7 @@ class ActionError(Exception):
         super().__init__(message)
 
 
-def alert_of(conn: sqlite3.Connection, alert_id: str) -> Alert:
+def alert_of(conn: Connection, alert_id: str) -> Alert:
     """The alert with this id, read in the transaction; ActionError 404 when there is none."""
     alert = storage.get_alert(rows_of(conn), alert_id)
     if alert is None:
@@ -56,7 +56,7 @@ def required_text(text: str, what: str) -> str:
     return text
 
 
-def acknowledge(conn: sqlite3.Connection, engine: AlertEngine, alert_id: str, actor: str, now: float,
+def acknowledge(conn: Connection, engine: AlertEngine, alert_id: str, actor: str, now: float,
                 note: str = "") -> Acted:
     """Take an alert on: repeats and escalation stop. Acknowledging an acknowledged alert changes nothing."""
     alert = alert_of(conn, alert_id)
@@ -66,7 +66,7 @@ def acknowledge(conn: sqlite3.Connection, engine: AlertEngine, alert_id: str, ac
     return alert_of(conn, alert_id), changed
 
 
-def comment(conn: sqlite3.Connection, alert_id: str, actor: str, now: float, text: str) -> AuditEntry:
+def comment(conn: Connection, alert_id: str, actor: str, now: float, text: str) -> AuditEntry:
     """Add a remark to an alert's log (e.g. what was seen on site)."""
     alert_of(conn, alert_id)
     entry = AuditEntry(now, "commented", actor, required_text(text, "the comment"), alert_id=alert_id)
@@ -74,7 +74,7 @@ def comment(conn: sqlite3.Connection, alert_id: str, actor: str, now: float, tex
     return entry
 
 
-def resolve(conn: sqlite3.Connection, engine: AlertEngine, alert_id: str, actor: str, now: float,
+def resolve(conn: Connection, engine: AlertEngine, alert_id: str, actor: str, now: float,
             reason: str) -> Acted:
     """Close an alert by hand, with a reason (e.g. a false alarm confirmed on site)."""
     alert = alert_of(conn, alert_id)
@@ -84,7 +84,7 @@ def resolve(conn: sqlite3.Connection, engine: AlertEngine, alert_id: str, actor:
     return alert_of(conn, alert_id), changed
 
 
-def create_silence(conn: sqlite3.Connection, matchers: Matchers, starts_ts: float, ends_ts: float, reason: str,
+def create_silence(conn: Connection, matchers: Matchers, starts_ts: float, ends_ts: float, reason: str,
                    actor: str, now: float) -> Silence:
     """Mute matching alerts from starts_ts to ends_ts."""
     if not (matchers.kinds or matchers.subjects or matchers.areas):
@@ -103,7 +103,7 @@ def create_silence(conn: sqlite3.Connection, matchers: Matchers, starts_ts: floa
     return s
 
 
-def expire_silence(conn: sqlite3.Connection, engine: AlertEngine, silence_id: str, actor: str, now: float) -> Silence:
+def expire_silence(conn: Connection, engine: AlertEngine, silence_id: str, actor: str, now: float) -> Silence:
     """End a silence now; what it muted is notified right away."""
     s = storage.get_silence(rows_of(conn), silence_id)
     if s is None:
@@ -118,7 +118,7 @@ def expire_silence(conn: sqlite3.Connection, engine: AlertEngine, silence_id: st
 
 
 def run_and_publish(store: Store, bus: EventBus,
-                    work: Callable[[sqlite3.Connection], tuple[T, Sequence[AlertChanged]]]) -> T:
+                    work: Callable[[Connection], tuple[T, Sequence[AlertChanged]]]) -> T:
     """Run `work` in one transaction; after the commit, publish the alert changes it returns (never before: no
     listener hears of a change that was rolled back)."""
     with store.transaction() as conn:
@@ -144,7 +144,7 @@ class AlertActions:
     def acknowledge_link(self, claim: AckClaim, actor: str, now: float) -> Alert | None:
         """Acknowledge as an acknowledge link's receiver, using up the link in the same transaction; returns the
         alert as it was before (None when it is gone). InvalidLink when the link was used already."""
-        def work(conn: sqlite3.Connection) -> tuple[Alert | None, list[AlertChanged]]:
+        def work(conn: Connection) -> tuple[Alert | None, list[AlertChanged]]:
             before = storage.get_alert(rows_of(conn), claim.alert_id)
             use_nonce(conn, claim, actor, now)
             _, changed = acknowledge(conn, self._engine, claim.alert_id, actor, now, "acknowledge link in the message")
@@ -168,7 +168,7 @@ class AlertActions:
         """End a silence now (see `expire_silence`)."""
         return self._run(lambda conn: (expire_silence(conn, self._engine, silence_id, actor, now), []))
 
-    def _run(self, work: Callable[[sqlite3.Connection], tuple[T, list[AlertChanged]]]) -> T:
+    def _run(self, work: Callable[[Connection], tuple[T, list[AlertChanged]]]) -> T:
         """Run `work` in one transaction; after the commit, publish its changes and wake delivery."""
         result = run_and_publish(self._store, self._bus, work)
         self._wake()

@@ -7,7 +7,6 @@ it is stored, logged or put in an alert.
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -26,6 +25,7 @@ from tichwatch.config.alerts import AlertSettings, send_timeout_s
 from tichwatch.core.bus import EventBus
 from tichwatch.core.detection import Detection, Severity
 from tichwatch.core.events import AlertChanged, DeliveryRecorded
+from tichwatch.store.database import Connection
 from tichwatch.store.store import Store
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ STOP_GRACE_S = 3.0
 AfterSend = Callable[[Notification, DeliveryResult], None]
 """Called after a channel answered and before the answer is recorded (a seam to test crashes in between)."""
 
-Settle = Callable[[sqlite3.Connection, Notification, DeliveryResult, str, float], bool]
+Settle = Callable[[Connection, Notification, DeliveryResult, str, float], bool]
 """Called in the transaction that records an attempt (connection, notification, result, the row's new state, now),
 e.g. to queue a fallback message; returns whether a failure should raise the delivery.failed alert."""
 

@@ -8,7 +8,9 @@
 """
 from __future__ import annotations
 
-DESK_SCHEMA = """
+from tichwatch.store.database import follow_delete, joined
+
+DESK_SCHEMA = joined("""
 CREATE TABLE roster_overrides (
     id TEXT PRIMARY KEY,
     officer TEXT NOT NULL,
@@ -29,9 +31,5 @@ CREATE TABLE false_alarms (
     marked_by TEXT NOT NULL,
     note TEXT NOT NULL
 );
-CREATE TRIGGER false_alarms_follow_alert AFTER DELETE ON alerts
-BEGIN
-    DELETE FROM false_alarms WHERE alert_id = old.id;
-END;
-"""
+""", follow_delete("false_alarms", "alert_id", "alerts"))
 """Migration 10: roster overrides and false-alarm marks (alerts, the officer's desk)."""

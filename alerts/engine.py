@@ -9,7 +9,6 @@ listener ever hears of a change that was rolled back.
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 
 from tichwatch.alerts import model, outbox, roster_store, stages, storage
@@ -23,12 +22,13 @@ from tichwatch.alerts.views import alert_document
 from tichwatch.config.schema import Settings
 from tichwatch.core.detection import Detection
 from tichwatch.core.events import AlertChanged
+from tichwatch.store.database import Connection
 
 log = logging.getLogger(__name__)
 
 Compose = Callable[[Candidate, float], Message]
 """Renders a candidate's message."""
-Recorder = Callable[[sqlite3.Connection, Change, float], None]
+Recorder = Callable[[Connection, Change, float], None]
 """Records something more of an alert change in its transaction (e.g. the public feeds issue its CAP message)."""
 
 
@@ -46,7 +46,7 @@ class AlertEngine:
         self.clocks = SubjectClocks()
         """Each subject's readings' time, on which holds run."""
 
-    def apply(self, conn: sqlite3.Connection, detections: Sequence[Detection], now: float,
+    def apply(self, conn: Connection, detections: Sequence[Detection], now: float,
               observed: Mapping[str, float] | None = None) -> list[AlertChanged]:
         """Act on detections, one after the other, on the readings' clock; returns the changes, to publish after the
         commit.
@@ -74,7 +74,7 @@ class AlertEngine:
         self._announce(conn, batch, now)
         return batch.events
 
-    def record(self, conn: sqlite3.Connection, before: Alert | None,
+    def record(self, conn: Connection, before: Alert | None,
                change: Change, now: float) -> tuple[Alert | None, Alert, AlertChanged] | None:
         """Record a change of the alert `before` (None: a new one) and its audit entries, without notifying; returns
         (before, after, its event), None when nothing changed."""
@@ -86,7 +86,7 @@ class AlertEngine:
             record(conn, change, now)
         return before, change.alert, alert_changed(before, change.alert, change.audit, now)
 
-    def commit(self, conn: sqlite3.Connection, before: Alert | None, change: Change,
+    def commit(self, conn: Connection, before: Alert | None, change: Change,
                now: float) -> list[AlertChanged]:
         """Record a change of the alert `before` (None: a new one) and its audit entries, then notify about it;
         returns its event (none when nothing changed), to publish after the commit."""
@@ -96,7 +96,7 @@ class AlertEngine:
         self.notify(conn, [done[1]], now)
         return [done[2]]
 
-    def _announce(self, conn: sqlite3.Connection, batch: _Batch, now: float) -> None:
+    def _announce(self, conn: Connection, batch: _Batch, now: float) -> None:
         """Notify about each alert a batch changed, as the batch left it; an episode that began and ended within
         the batch gets an audit entry saying why nobody was told."""
         within = [a for a in batch.final.values() if a.id in batch.opened and not a.open]
@@ -106,7 +106,7 @@ class AlertEngine:
         told = {a.id for a in within}
         self.notify(conn, [a for a in batch.final.values() if a.id not in told], now)
 
-    def reevaluate(self, conn: sqlite3.Connection, holds: Callable[[str, str], bool | None],
+    def reevaluate(self, conn: Connection, holds: Callable[[str, str], bool | None],
                    now: float) -> list[AlertChanged]:
         """After a restart: put each open alert to its detector (`holds(kind, subject)`: does it hold the condition
         now? None when it cannot tell) and resolve those it no longer holds (see `model.reevaluated`); returns the
@@ -118,7 +118,7 @@ class AlertEngine:
                 changed.extend(self.commit(conn, alert, model.reevaluated(alert, verdict, now), now))
         return changed
 
-    def tick(self, conn: sqlite3.Connection, now: float) -> list[AlertChanged]:
+    def tick(self, conn: Connection, now: float) -> list[AlertChanged]:
         """Time passes: resolve alerts whose hold ran out on their subject's clock (its readings' time, going on
         at the wall clock's pace while it is silent: `SubjectClocks`), record lapsed silences, send due repeats and
         escalations (wall clock: they are about people); returns the alert changes, to publish after the commit."""
@@ -138,7 +138,7 @@ class AlertEngine:
         self.notify(conn, storage.open_alerts(query), now)
         return changed
 
-    def notify(self, conn: sqlite3.Connection, alerts: Sequence[Alert], now: float) -> None:
+    def notify(self, conn: Connection, alerts: Sequence[Alert], now: float) -> None:
         """Run the stages for these alerts and queue the notifications that survive them."""
         if not alerts:
             return

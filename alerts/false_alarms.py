@@ -6,8 +6,6 @@ each is published as an `AlertChanged` of that action after the commit, so open 
 """
 from __future__ import annotations
 
-import json
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +17,7 @@ from tichwatch.alerts.model import AuditEntry
 from tichwatch.alerts.storage import rows_of
 from tichwatch.core.events import AlertChanged
 from tichwatch.core.timefmt import iso_local, iso_utc
+from tichwatch.store.database import Connection, placeholders
 from tichwatch.store.rows import Query
 
 MARKED = "false_alarm.marked"
@@ -39,7 +38,7 @@ class FalseAlarm:
     note: str
 
 
-def mark(conn: sqlite3.Connection, alert_id: str, actor: str, now: float,
+def mark(conn: Connection, alert_id: str, actor: str, now: float,
          note: str) -> tuple[FalseAlarm, list[AlertChanged]]:
     """Mark an alert as a false alarm (409 when it is marked already)."""
     alert = alert_of(conn, alert_id)
@@ -53,7 +52,7 @@ def mark(conn: sqlite3.Connection, alert_id: str, actor: str, now: float,
     return found, [alert_changed(alert, alert, [entry], now)]
 
 
-def withdraw(conn: sqlite3.Connection, alert_id: str, actor: str, now: float, note: str) -> list[AlertChanged]:
+def withdraw(conn: Connection, alert_id: str, actor: str, now: float, note: str) -> list[AlertChanged]:
     """Withdraw an alert's false-alarm mark, with why (409 when it is not marked)."""
     alert = alert_of(conn, alert_id)
     why = required_text(note, "a reason")
@@ -68,8 +67,7 @@ def marks_of(query: Query, alert_ids: Sequence[str]) -> dict[str, FalseAlarm]:
     """The marks of these alerts (alert id → mark; unmarked alerts are absent)."""
     if not alert_ids:
         return {}
-    rows = query("SELECT * FROM false_alarms WHERE alert_id IN (SELECT value FROM json_each(?))",
-                 (json.dumps(list(alert_ids)),))
+    rows = query(f"SELECT * FROM false_alarms WHERE alert_id IN ({placeholders(len(alert_ids))})", tuple(alert_ids))
     return {r["alert_id"]: FalseAlarm(r["alert_id"], r["marked_ts"], r["marked_by"], r["note"]) for r in rows}
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +19,7 @@ from tichwatch.alerts.redaction import Redactor
 from tichwatch.alerts.stages import Candidate, SentEntry
 from tichwatch.config.alerts import DeliverySettings
 from tichwatch.core.detection import Severity
+from tichwatch.store.database import Connection
 from tichwatch.store.rows import Query
 
 BULLETIN_NOTICE = "bulletin"
@@ -50,7 +50,7 @@ class _Row:
     key: str | None = None  # a given idempotency key (a fallback's, derived from the failed message's)
 
 
-def _insert(conn: sqlite3.Connection, r: _Row, now: float) -> str:
+def _insert(conn: Connection, r: _Row, now: float) -> str:
     """Insert a row, due at once; return its idempotency key."""
     key = r.key or secrets.token_urlsafe(18)
     payload = json.dumps({"message": r.message.to_json(), "alert": r.document}, ensure_ascii=False, default=str)
@@ -62,14 +62,14 @@ def _insert(conn: sqlite3.Connection, r: _Row, now: float) -> str:
     return key
 
 
-def enqueue(conn: sqlite3.Connection, c: Candidate, channel: str, message: Message, alert_doc: dict[str, Any],
+def enqueue(conn: Connection, c: Candidate, channel: str, message: Message, alert_doc: dict[str, Any],
             now: float) -> str:
     """Queue one notification about an alert change; return its idempotency key."""
     return _insert(conn, _Row(c.alert.id, None, c.receiver.name, channel, c.notice, c.alert.severity,
                               c.tier.name if c.tier else None, message, alert_doc), now)
 
 
-def enqueue_bulletin(conn: sqlite3.Connection, bulletin_id: str, receiver: str, channel: str, message: Message,
+def enqueue_bulletin(conn: Connection, bulletin_id: str, receiver: str, channel: str, message: Message,
                      document: dict[str, Any], now: float) -> str:
     """Queue one delivery of a published bulletin to a receiver; return its idempotency key."""
     return _insert(conn, _Row(None, bulletin_id, receiver, channel, BULLETIN_NOTICE, Severity.INFO, None, message,
@@ -92,7 +92,7 @@ class ResidentRow:
     key: str | None = None
 
 
-def enqueue_resident(conn: sqlite3.Connection, r: ResidentRow, now: float) -> str:
+def enqueue_resident(conn: Connection, r: ResidentRow, now: float) -> str:
     """Queue one message to one subscriber in the caller's transaction; return its idempotency key."""
     return _insert(conn, _Row(r.alert_id, r.bulletin_id, r.receiver, r.channel, r.notice, r.severity, None, r.message,
                               r.document, r.subscriber_id, r.key), now)
@@ -147,7 +147,7 @@ def queue_of(query: Query, receiver: str, limit: int) -> list[Pending]:
     return [Pending(r[0], r[1], r[2], r[3], r[4], bool(r[5])) for r in rows]
 
 
-def begin_attempt(conn: sqlite3.Connection, row_id: int, now: float) -> Notification:
+def begin_attempt(conn: Connection, row_id: int, now: float) -> Notification:
     """Count an attempt (before sending, so a crash cannot hide one) and return the notification to send."""
     conn.execute("UPDATE notifications SET attempts = attempts + 1 WHERE id = ?", (row_id,))
     r = conn.execute("SELECT * FROM notifications WHERE id = ?", (row_id,)).fetchone()
@@ -183,7 +183,7 @@ def copies_bound(window_s: float, settings: DeliverySettings) -> int:
     return copies
 
 
-def record(conn: sqlite3.Connection, n: Notification, result: DeliveryResult, now: float,
+def record(conn: Connection, n: Notification, result: DeliveryResult, now: float,
            settings: DeliverySettings) -> str:
     """Record an attempt's result; return the row's new state: sent, pending (retry later) or failed."""
     if result.ok:
@@ -232,7 +232,7 @@ class Outbox:
         self._redactor = redactor
         self._wake = wake
 
-    def queue_bulletin(self, conn: sqlite3.Connection, bulletin_id: str, receiver: str, channel: str,
+    def queue_bulletin(self, conn: Connection, bulletin_id: str, receiver: str, channel: str,
                        message: Message, document: dict[str, Any], now: float) -> str:
         """Queue a bulletin's delivery to a receiver (counted like any notification); return its idempotency key."""
         key = enqueue_bulletin(conn, bulletin_id, receiver, channel, message, document, now)

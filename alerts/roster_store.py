@@ -1,10 +1,10 @@
 """Rows of `roster_overrides` ↔ `roster.Override`. Writes take the caller's transaction; reads take a `Query`."""
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import astuple, fields
 
 from tichwatch.alerts.roster import CHAIN_HORIZON_S, Override
+from tichwatch.store.database import Connection, Row
 from tichwatch.store.rows import Query
 
 _COLUMNS = tuple(f.name for f in fields(Override))
@@ -12,11 +12,11 @@ MAX_LISTED = 500
 """Most overrides read at once (a roster has a handful a week; the bound keeps a flood of them from costing much)."""
 
 
-def _override(row: sqlite3.Row) -> Override:
+def _override(row: Row) -> Override:
     return Override(**{c: row[c] for c in _COLUMNS})
 
 
-def save(conn: sqlite3.Connection, o: Override) -> None:
+def save(conn: Connection, o: Override) -> None:
     """Insert an override, or record its cancellation."""
     conn.execute(f"INSERT INTO roster_overrides ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' for _ in _COLUMNS)}) "
                  "ON CONFLICT (id) DO UPDATE SET cancelled_ts = excluded.cancelled_ts, "

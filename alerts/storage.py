@@ -3,45 +3,45 @@ function serves inside a transaction (`rows_of(conn)`) and on the store's read c
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 
 from tichwatch.alerts.model import Alert, AlertState, AuditEntry, Silence
 from tichwatch.config.alerts import Matchers
 from tichwatch.core.detection import Severity
+from tichwatch.store.database import Connection, Row, placeholders
 from tichwatch.store.rows import Query
 
 _ALERT_COLUMNS = tuple(f.name for f in fields(Alert))
 
 
-def rows_of(conn: sqlite3.Connection) -> Query:
+def rows_of(conn: Connection) -> Query:
     """A Query on an open connection (inside a transaction)."""
-    def query(sql: str, params: tuple[object, ...] = ()) -> list[sqlite3.Row]:
+    def query(sql: str, params: tuple[object, ...] = ()) -> list[Row]:
         return conn.execute(sql, params).fetchall()
 
     return query
 
 
-def _alert(row: sqlite3.Row) -> Alert:
+def _alert(row: Row) -> Alert:
     values = {c: row[c] for c in _ALERT_COLUMNS}
     values.update(state=AlertState(row["state"]), severity=Severity(row["severity"]),
                   evidence=json.loads(row["evidence"]))
     return Alert(**values)
 
 
-def save_alert(conn: sqlite3.Connection, alert: Alert) -> None:
+def save_alert(conn: Connection, alert: Alert) -> None:
     """Insert or update an alert."""
     values = asdict(alert)
     values.update(state=alert.state.value, severity=int(alert.severity),
                   evidence=json.dumps(alert.evidence, default=str, ensure_ascii=False))
     cols = ", ".join(_ALERT_COLUMNS)
-    marks = ", ".join(f":{c}" for c in _ALERT_COLUMNS)
     updates = ", ".join(f"{c} = excluded.{c}" for c in _ALERT_COLUMNS if c != "id")
-    conn.execute(f"INSERT INTO alerts ({cols}) VALUES ({marks}) ON CONFLICT (id) DO UPDATE SET {updates}", values)
+    conn.execute(f"INSERT INTO alerts ({cols}) VALUES ({placeholders(len(_ALERT_COLUMNS))}) "
+                 f"ON CONFLICT (id) DO UPDATE SET {updates}", tuple(values[c] for c in _ALERT_COLUMNS))
 
 
-def add_audit(conn: sqlite3.Connection, entries: Sequence[AuditEntry]) -> None:
+def add_audit(conn: Connection, entries: Sequence[AuditEntry]) -> None:
     """Append audit entries."""
     conn.executemany(
         "INSERT INTO alert_log (alert_id, silence_id, ts, action, actor, reason, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -81,7 +81,8 @@ def clears_since(query: Query, kind: str, subject: str, since_ts: float) -> int:
     """How often the detector of a key cleared since `since_ts`, in the readings' time (for flap detection; entries
     written before they recorded it count at their own time)."""
     return int(query("SELECT COUNT(*) FROM alert_log l JOIN alerts a ON a.id = l.alert_id WHERE a.kind = ? AND "
-                     "a.subject = ? AND l.action = 'cleared' AND COALESCE(json_extract(l.data, '$.sample_ts'), l.ts) "
+                     "a.subject = ? AND l.action = 'cleared' AND "
+                     "COALESCE(CAST(json_extract(l.data, '$.sample_ts') AS DOUBLE PRECISION), l.ts) "
                      ">= ?", (kind, subject, since_ts))[0][0])
 
 
@@ -114,8 +115,12 @@ def find_alerts(query: Query, f: AlertFilter) -> list[Alert]:
         where.append("state = ?")
         params.append(f.state)
     if f.kind:
-        where.append("(kind = ? OR (substr(?, -1) = '.' AND substr(kind, 1, length(?)) = ?))")
-        params += [f.kind, f.kind, f.kind, f.kind]
+        if f.kind.endswith("."):  # a family: every kind that starts with it
+            where.append("substr(kind, 1, ?) = ?")
+            params += [len(f.kind), f.kind]
+        else:
+            where.append("kind = ?")
+            params.append(f.kind)
     for column, value, op in (("subject", f.subject, "="), ("severity", f.min_severity, ">="),
                               ("started_ts", f.since_ts, ">="), ("started_ts", f.until_ts, "<")):
         if value is not None:
@@ -130,7 +135,7 @@ def find_alerts(query: Query, f: AlertFilter) -> list[Alert]:
     return [_alert(r) for r in query(sql, (*params, f.limit))]
 
 
-def _audit(row: sqlite3.Row) -> AuditEntry:
+def _audit(row: Row) -> AuditEntry:
     return AuditEntry(row["ts"], row["action"], row["actor"], row["reason"], json.loads(row["data"]),
                       row["alert_id"], row["silence_id"])
 
@@ -140,7 +145,7 @@ def audit_of(query: Query, alert_id: str) -> list[AuditEntry]:
     return [_audit(r) for r in query("SELECT * FROM alert_log WHERE alert_id = ? ORDER BY id", (alert_id,))]
 
 
-def save_silence(conn: sqlite3.Connection, s: Silence) -> None:
+def save_silence(conn: Connection, s: Silence) -> None:
     """Insert or update a silence."""
     conn.execute(
         "INSERT INTO silences (id, matchers, starts_ts, ends_ts, reason, created_by, created_ts, expired_ts, "
@@ -150,7 +155,7 @@ def save_silence(conn: sqlite3.Connection, s: Silence) -> None:
          s.expired_ts, s.expired_by))
 
 
-def _silence(row: sqlite3.Row) -> Silence:
+def _silence(row: Row) -> Silence:
     return Silence(row["id"], Matchers.model_validate_json(row["matchers"]), row["starts_ts"], row["ends_ts"],
                    row["reason"], row["created_by"], row["created_ts"], row["expired_ts"], row["expired_by"])
 

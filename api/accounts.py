@@ -11,7 +11,6 @@ import hashlib
 import logging
 import re
 import secrets
-import sqlite3
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -20,6 +19,7 @@ from tichwatch.api import audit
 from tichwatch.api.login_throttle import LoginThrottle, LoginThrottled, ThrottleLimits
 from tichwatch.api.passwords import DUMMY_HASH, HashingBusy, PasswordWork
 from tichwatch.config.accounts import AccountSettings
+from tichwatch.store.database import Connection
 from tichwatch.store.store import Store
 
 __all__ = ["Accounts", "ApiKeyInfo", "Change", "HashingBusy", "LoginThrottled", "Principal", "Role", "Session",
@@ -111,12 +111,12 @@ def _check_name(kind: str, name: str) -> None:
         raise ValueError(f"{kind} must be 1 to 64 characters without spaces, colons or control characters")
 
 
-def _revoke_sessions(conn: sqlite3.Connection, username: str) -> int:
+def _revoke_sessions(conn: Connection, username: str) -> int:
     """End every session of an account; how many there were."""
     return conn.execute("DELETE FROM sessions WHERE username = ?", (username,)).rowcount
 
 
-def _record(conn: sqlite3.Connection, actor: str, action: str, change: Change, now: float,
+def _record(conn: Connection, actor: str, action: str, change: Change, now: float,
             reason: str | None = None, **extra: Any) -> None:
     """Record a change in the officer audit log (inside the transaction that makes it)."""
     detail = {"before": change.before, "after": change.after, **extra}

@@ -3,10 +3,10 @@ levels, accounts and API keys)."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
+from tichwatch.store.database import Connection
 from tichwatch.store.rows import Query
 
 
@@ -22,7 +22,7 @@ class AuditEntry:
     detail: dict[str, Any]
 
 
-def record(conn: sqlite3.Connection, actor: str, action: str, target: str, detail: dict[str, Any],
+def record(conn: Connection, actor: str, action: str, target: str, detail: dict[str, Any],
            now: float) -> None:
     """Record an action inside the transaction that does it (so the log and the change commit together)."""
     conn.execute("INSERT INTO officer_audit (ts, actor, action, target, detail) VALUES (?, ?, ?, ?, ?)",

@@ -2,7 +2,9 @@
 it)."""
 from __future__ import annotations
 
-AUTH_SCHEMA = """
+from tichwatch.store.database import with_rowid
+
+AUTH_SCHEMA = with_rowid("""
 CREATE TABLE users (
     username TEXT PRIMARY KEY,
     password_hash TEXT NOT NULL,
@@ -38,7 +40,7 @@ CREATE TABLE officer_audit (
     detail TEXT NOT NULL DEFAULT '{}'
 );
 CREATE INDEX officer_audit_ts ON officer_audit (ts);
-"""
+""", "login_failures")
 
 AUTH_THROTTLE_INDEX = """
 CREATE INDEX login_failures_client_ts ON login_failures (client, ts);

@@ -7,7 +7,6 @@ marks in the alert's own log); alert events are published on the bus after the c
 from __future__ import annotations
 
 import secrets
-import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any, TypeVar
@@ -22,6 +21,7 @@ from tichwatch.config.schema import Settings
 from tichwatch.core.bus import EventBus
 from tichwatch.core.events import AlertChanged
 from tichwatch.core.timefmt import iso_local, iso_utc
+from tichwatch.store.database import Connection
 from tichwatch.store.store import Store
 
 MAX_OVERRIDES = 200
@@ -102,7 +102,7 @@ class Desk:
         o = Override(f"o-{secrets.token_urlsafe(9)}", officer, replaces, starts_ts, ends_ts,
                      required_text(reason, "a reason"), actor, now)
 
-        def work(conn: sqlite3.Connection) -> Override:
+        def work(conn: Connection) -> Override:
             if roster_store.count_in_force(rows_of(conn), now) >= MAX_OVERRIDES:
                 raise ActionError(409, f"there are already {MAX_OVERRIDES} overrides not yet over: cancel some first")
             roster_store.save(conn, o)
@@ -116,7 +116,7 @@ class Desk:
         """Cancel an override not yet over; audited."""
         why = required_text(reason, "a reason")
 
-        def work(conn: sqlite3.Connection) -> Override:
+        def work(conn: Connection) -> Override:
             o = roster_store.get(rows_of(conn), override_id)
             if o is None:
                 raise ActionError(404, f"no roster override with id {override_id!r}")
@@ -137,6 +137,6 @@ class Desk:
         """Withdraw an alert's false-alarm mark, with a reason."""
         self._run(lambda conn: (None, false_alarms.withdraw(conn, alert_id, actor, now, note)))
 
-    def _run(self, work: Callable[[sqlite3.Connection], tuple[T, Sequence[AlertChanged]]]) -> T:
+    def _run(self, work: Callable[[Connection], tuple[T, Sequence[AlertChanged]]]) -> T:
         """Run `work` in one transaction; publish its alert changes after the commit."""
         return run_and_publish(self._store, self._bus, work)

@@ -16,11 +16,11 @@ Why three bounds:
 from __future__ import annotations
 
 import math
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from tichwatch.store.database import Connection
 from tichwatch.store.store import Store
 
 
@@ -107,9 +107,9 @@ class LoginThrottle:
         with self.store.transaction() as conn:
             self._refuse_if_full(lambda sql, params: conn.execute(sql, params).fetchone(), username, client, now)
             conn.execute("DELETE FROM login_failures WHERE ts < ?", (now - self.limits.window_s,))
-            cur = conn.execute("INSERT INTO login_failures (username, client, ts) VALUES (?, ?, ?)",
+            cur = conn.execute("INSERT INTO login_failures (username, client, ts) VALUES (?, ?, ?) RETURNING rowid",
                                (username, client, now))
-            return int(cur.lastrowid or 0)
+            return int(cur.fetchone()[0])
 
     def release(self, attempt: int) -> None:
         """Drop a reservation whose attempt never checked a password (it is no failure)."""
@@ -117,6 +117,6 @@ class LoginThrottle:
             conn.execute("DELETE FROM login_failures WHERE rowid = ?", (attempt,))
 
     @staticmethod
-    def forget(conn: sqlite3.Connection, username: str, client: str) -> None:
+    def forget(conn: Connection, username: str, client: str) -> None:
         """After a successful sign-in: this address's failures for this account no longer count."""
         conn.execute("DELETE FROM login_failures WHERE username = ? AND client = ?", (username, client))

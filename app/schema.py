@@ -9,18 +9,20 @@ from pathlib import Path
 from tichwatch.alerts.desk_schema import DESK_SCHEMA
 from tichwatch.alerts.schema import ALERTS_SCHEMA, NOTIFICATIONS_OF_BULLETINS
 from tichwatch.api.auth_schema import AUTH_SCHEMA, AUTH_THROTTLE_INDEX
+from tichwatch.config.loader import secret
 from tichwatch.learning.schema import LEARNING_SCHEMA
 from tichwatch.residents.bulletins.schema import BULLETINS_SCHEMA, BULLETINS_SEARCH_SCHEMA
 from tichwatch.residents.feeds.issued import CAP_MESSAGES_SCHEMA
 from tichwatch.residents.reports.schema import REPORTS_SCHEMA
 from tichwatch.residents.subscriptions.delivery_schema import RESIDENT_DELIVERY_SCHEMA
 from tichwatch.residents.subscriptions.schema import SUBSCRIPTIONS_SCHEMA
+from tichwatch.store.database import URL_ENV, Script
 from tichwatch.store.migrations import HEALTH_PROBE_SCHEMA, SAMPLES_SCHEMA
 from tichwatch.store.overrides import OVERRIDES_SCHEMA
 from tichwatch.store.rain import RAIN_SCHEMA
 from tichwatch.store.store import Store
 
-MIGRATIONS: tuple[str, ...] = (
+MIGRATIONS: tuple[str | Script, ...] = (
     SAMPLES_SCHEMA,  # 1: readings, latest frames, evidence, detections (store)
     ALERTS_SCHEMA,  # 2: alerts, audit log, silences, notification log and outbox (alerts)
     AUTH_SCHEMA,  # 3: officer accounts, sessions, API keys, login throttling, officer audit log (api)
@@ -41,6 +43,9 @@ MIGRATIONS: tuple[str, ...] = (
 """Every migration, in order; the position is the schema version."""
 
 
-def open_store(data_dir: Path, write_busy_timeout_s: float = 5.0, read_busy_timeout_s: float = 2.0) -> Store:
-    """The deployment's store in `data_dir`, migrated to the full schema."""
-    return Store(data_dir, MIGRATIONS, write_busy_timeout_s, read_busy_timeout_s)
+def open_store(data_dir: Path, write_busy_timeout_s: float = 5.0, read_busy_timeout_s: float = 2.0,
+               url: str | None = None) -> Store:
+    """The deployment's store, migrated to the full schema: files in `data_dir`, the database at `url` (default: the
+    URL in the environment variable TICHWATCH_DATABASE_URL, else SQLite in `data_dir`)."""
+    return Store(data_dir, MIGRATIONS, write_busy_timeout_s, read_busy_timeout_s,
+                 url if url is not None else secret(URL_ENV))

@@ -10,7 +10,6 @@ alone, so it cannot hold back the rest.
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 from collections.abc import Mapping, Sequence
 
@@ -25,6 +24,7 @@ from tichwatch.core.samples import Reading
 from tichwatch.historian.influx import InfluxWriter, PointWriter, WriteFailed
 from tichwatch.historian.points import alert_event_line, detection_line, dust_line, reading_line
 from tichwatch.historian.spool import SPOOL_FILE, Spool
+from tichwatch.store import database
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,7 @@ class Historian:
         """Add points to the spool; a full or broken spool costs points (counted and logged), never an exception."""
         try:
             dropped = self._spool.append(lines)
-        except sqlite3.Error:
+        except database.Error:
             self.metrics.points_dropped.labels("spool_error").inc(len(lines))
             log.exception("historian spool not writable; %d points lost", len(lines))
             return

@@ -84,7 +84,7 @@ class GatewayVerifier:
                redelivered: bool = False) -> Rejection | None:
         """None when the message may pass (authentic, or not a signed subject), else the Rejection to dead-letter.
 
-        `redelivered`: the broker's DUP flag. sqlite3.Error when the nonce cannot be recorded: leave the message
+        `redelivered`: the broker's DUP flag. database.Error when the nonce cannot be recorded: leave the message
         unacknowledged (the broker sends it again) rather than accept or dead-letter it."""
         kind = self._topics.classify(topic)
         if kind is None or kind not in self._owner:

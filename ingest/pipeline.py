@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import queue
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -29,6 +28,7 @@ from tichwatch.ingest.contract import Rejection, Topics, decode_frame, decode_ra
 from tichwatch.ingest.gateway_auth import GatewayVerifier
 from tichwatch.ingest.jpeg import JpegError
 from tichwatch.ingest.mqtt import InboundMessage
+from tichwatch.store.database import Connection
 from tichwatch.store.faults import describe, is_store_fault
 from tichwatch.store.rain import insert_rain_readings, recent_rain_readings
 from tichwatch.store.store import EvidenceFiles, Store
@@ -89,7 +89,7 @@ class StoreUnavailable(Exception):
 class DetectionSink(Protocol):
     """Something that acts on detections inside the pipeline's transaction (the alert engine)."""
 
-    def apply(self, conn: sqlite3.Connection, detections: Sequence[Detection], now: float,
+    def apply(self, conn: Connection, detections: Sequence[Detection], now: float,
               observed: Mapping[str, float]) -> Sequence[Event]:
         """Act on committed-together detections and return the events of what changed (published once the
         transaction commits, never if it rolls back); raise to roll the whole batch back. `observed` gives each
@@ -462,7 +462,7 @@ class Pipeline:
         for msg, _ in items:
             self._ack(msg)
 
-    def _store_batch(self, conn: sqlite3.Connection, readings: Sequence[Reading], detections: Sequence[Detection],
+    def _store_batch(self, conn: Connection, readings: Sequence[Reading], detections: Sequence[Detection],
                      files: EvidenceFileMap, observed: Mapping[str, float]) -> tuple[list[Reading], list[Event]]:
         """Inside one transaction: the readings, the detections and the sinks' changes; returns the new readings and
         the sinks' events."""
@@ -470,7 +470,7 @@ class Pipeline:
         return new, self._commit_detections(conn, detections, files, self._clock(), observed)
 
     def _persist(self, detections: Sequence[Detection],
-                 work: Callable[[sqlite3.Connection, EvidenceFileMap], T]) -> T:
+                 work: Callable[[Connection, EvidenceFileMap], T]) -> T:
         """Write the detections' evidence files, then run `work` in one write transaction; both again, with backoff,
         while the store is at fault. The files come first so no file I/O happens under the writer lock; written again
         at each attempt, so a long fault cannot leave the row pointing at a file retention has since removed (a file
@@ -592,7 +592,7 @@ class Pipeline:
             raise
         self._publish([], detections, events)
 
-    def _commit_detections(self, conn: sqlite3.Connection, detections: Sequence[Detection], files: EvidenceFileMap,
+    def _commit_detections(self, conn: Connection, detections: Sequence[Detection], files: EvidenceFileMap,
                            now: float, observed: Mapping[str, float] | None = None) -> list[Event]:
         """Index detections (and their evidence files) and hand them, with the subjects' newest reading times
         (`observed`), to the sinks, inside the caller's transaction; returns the sinks' events, to publish after the

@@ -6,7 +6,6 @@ rows, the cells away from them (not next to one) the negative ones. A "clear" la
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -14,6 +13,7 @@ import cv2
 import numpy as np
 
 from tichwatch.detectors.dust.judgement import Judgement
+from tichwatch.store.database import Connection, Row
 from tichwatch.store.rows import Query
 
 LABELS = ("dust", "clear")
@@ -43,7 +43,7 @@ def _blob(a: np.ndarray) -> bytes:
     return np.ascontiguousarray(a).tobytes()
 
 
-def save(conn: sqlite3.Connection, camera_id: str, j: Judgement, label: str, cells: Sequence[tuple[int, int]] | None,
+def save(conn: Connection, camera_id: str, j: Judgement, label: str, cells: Sequence[tuple[int, int]] | None,
          source: str, alert_id: str | None, actor: str, now: float, keep: int, jpeg_max_bytes: int) -> int:
     """Store (or replace) the label of a judged frame; keep only the camera's newest `keep` labels. Its id."""
     if label not in LABELS or source not in SOURCES:
@@ -54,16 +54,17 @@ def save(conn: sqlite3.Connection, camera_id: str, j: Judgement, label: str, cel
     cur = conn.execute(
         "INSERT INTO dust_labels (camera_id, frame_ts, label, cells, source, alert_id, feature_set, grid_rows, "
         "grid_cols, rows, probs, candidate, jpeg, created_ts, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-        "?, ?, ?)",
+        "?, ?, ?) RETURNING id",
         (camera_id, j.ts, label, None if cells is None else json.dumps([list(c) for c in cells]), source, alert_id,
          j.feature_set, rows, cols, _blob(j.rows.astype(np.float32)), _blob(j.probs.astype(np.float32)),
          _blob(j.candidate.astype(np.bool_)), jpeg, now, actor))
+    label_id = int(cur.fetchone()[0])
     conn.execute("DELETE FROM dust_labels WHERE camera_id = ? AND id NOT IN (SELECT id FROM dust_labels WHERE "
                  "camera_id = ? ORDER BY id DESC LIMIT ?)", (camera_id, camera_id, keep))
-    return int(cur.lastrowid or 0)
+    return label_id
 
 
-def _label(r: sqlite3.Row) -> Label:
+def _label(r: Row) -> Label:
     cells = None if r["cells"] is None else [(int(a), int(b)) for a, b in json.loads(r["cells"])]
     return Label(r["id"], r["camera_id"], r["frame_ts"], r["label"], cells, r["source"], r["alert_id"],
                  r["feature_set"], r["created_ts"], r["created_by"], bool(r["has_jpeg"]))

@@ -5,9 +5,9 @@ of the period is recorded once (`camera_learning`), so a camera never goes back 
 """
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 
+from tichwatch.store.database import Connection
 from tichwatch.store.rows import Query
 
 
@@ -65,8 +65,9 @@ def load(query: Query, camera_id: str, needed_frames: int, needed_s: float, thre
     return p
 
 
-def complete(conn: sqlite3.Connection, p: Period, now: float) -> None:
+def complete(conn: Connection, p: Period, now: float) -> None:
     """Record the end of the camera's learning period."""
-    conn.execute("INSERT OR IGNORE INTO camera_learning (camera_id, completed_ts, frames) VALUES (?, ?, ?)",
+    conn.execute("INSERT INTO camera_learning (camera_id, completed_ts, frames) VALUES (?, ?, ?) "
+                 "ON CONFLICT DO NOTHING",
                  (p.camera_id, now, p.clear_frames))
     p.completed_ts = now

@@ -13,7 +13,6 @@ import json
 import logging
 import os
 import queue
-import sqlite3
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -47,11 +46,12 @@ from tichwatch.learning.adaptation import (
 )
 from tichwatch.learning.labels import Label, LabelledRows
 from tichwatch.learning.versions import Version
+from tichwatch.store.database import Connection
 from tichwatch.store.store import Store
 
 log = logging.getLogger(__name__)
 
-AuditFn = Callable[[sqlite3.Connection, str, str, str, dict[str, Any], float], None]
+AuditFn = Callable[[Connection, str, str, str, dict[str, Any], float], None]
 """Records an officer-audit entry inside a transaction: (conn, actor, action, target, detail, now)."""
 
 
@@ -246,8 +246,10 @@ class CameraLearning:
         before = self.ignore_cells(camera_id)
         with self._store.transaction() as conn:
             if checked:
-                conn.execute("INSERT OR REPLACE INTO camera_ignore (camera_id, cells, updated_ts, updated_by) "
-                             "VALUES (?, ?, ?, ?)", (camera_id, json.dumps([list(c) for c in checked]), now, actor))
+                conn.execute("INSERT INTO camera_ignore (camera_id, cells, updated_ts, updated_by) VALUES (?, ?, ?, ?) "
+                             "ON CONFLICT (camera_id) DO UPDATE SET cells = excluded.cells, "
+                             "updated_ts = excluded.updated_ts, updated_by = excluded.updated_by",
+                             (camera_id, json.dumps([list(c) for c in checked]), now, actor))
             else:
                 conn.execute("DELETE FROM camera_ignore WHERE camera_id = ?", (camera_id,))
             self._audit(conn, actor, IGNORED, camera_id, {"before": before["cells"] if before else [],
@@ -267,7 +269,7 @@ class CameraLearning:
             raise ActionError(422, f"an answer is 'confirmed' or 'false_alarm', not {answer!r}")
         text = note.strip() or "confirmed"
 
-        def work(conn: sqlite3.Connection) -> tuple[None, list[AlertChanged]]:
+        def work(conn: Connection) -> tuple[None, list[AlertChanged]]:
             alert = alert_of(conn, alert_id)
             if alert.kind != DUST_KIND:
                 raise ActionError(409, f"alert {alert_id} is not a dust alert")

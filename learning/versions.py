@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tichwatch.store.database import Connection, Row
 from tichwatch.store.rows import Query
 
 STATES = ("candidate", "active", "rejected", "retired")
@@ -38,7 +38,7 @@ class Version:
     decision: str
 
 
-def _version(r: sqlite3.Row) -> Version:
+def _version(r: Row) -> Version:
     return Version(r["camera_id"], r["version"], r["created_ts"], r["created_by"], r["state"], r["feature_set"],
                    r["path"], r["sha256"], json.loads(r["counts"]), json.loads(r["figures"]), r["decision"])
 
@@ -91,7 +91,7 @@ def read_file(models_dir: Path, v: Version) -> bytes:
     return data
 
 
-def insert(conn: sqlite3.Connection, v: Version) -> None:
+def insert(conn: Connection, v: Version) -> None:
     """Record a new version."""
     conn.execute("INSERT INTO camera_models (camera_id, version, created_ts, created_by, state, feature_set, path, "
                  "sha256, counts, figures, decision) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -99,7 +99,7 @@ def insert(conn: sqlite3.Connection, v: Version) -> None:
                   json.dumps(v.counts), json.dumps(v.figures), v.decision))
 
 
-def set_state(conn: sqlite3.Connection, camera_id: str, version: int, state: str, decision: str | None = None) -> None:
+def set_state(conn: Connection, camera_id: str, version: int, state: str, decision: str | None = None) -> None:
     """Change a version's state (and, when given, the words of the decision)."""
     if decision is None:
         conn.execute("UPDATE camera_models SET state = ? WHERE camera_id = ? AND version = ?",
@@ -109,7 +109,7 @@ def set_state(conn: sqlite3.Connection, camera_id: str, version: int, state: str
                      (state, decision, camera_id, version))
 
 
-def put_in_service(conn: sqlite3.Connection, camera_id: str, version: int) -> int:
+def put_in_service(conn: Connection, camera_id: str, version: int) -> int:
     """Make `version` the active one (0: the shipped model); the one it replaces is retired. The replaced number."""
     rows = conn.execute("SELECT version FROM camera_models WHERE camera_id = ? AND state = 'active'",
                         (camera_id,)).fetchall()

@@ -10,6 +10,8 @@ from __future__ import annotations
 import errno
 import sqlite3
 
+import psycopg
+
 STORE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.EACCES, errno.EPERM,
                           errno.EMFILE, errno.ENFILE, errno.ENOMEM})
 """OS errors (writing evidence files, opening the database) that come from the machine, not from a message."""
@@ -20,6 +22,11 @@ STORE_SQLITE_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqli
                                 sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_PROTOCOL,
                                 sqlite3.SQLITE_NOLFS, sqlite3.SQLITE_AUTH, sqlite3.SQLITE_PERM})
 """SQLite result codes (primary, without the extended bits) that come from the database file or the machine."""
+
+STORE_SQLSTATE_CLASSES = ("08", "53", "57", "58", "40", "55", "XX")
+"""PostgreSQL SQLSTATE classes that come from the server or the machine: connection lost, insufficient resources (disk
+full, memory, connections), operator intervention (shutdown), system errors, serialization failures and deadlocks
+(retry), objects in use (a lock timeout), internal errors."""
 
 
 def is_store_fault(exc: BaseException) -> bool:
@@ -34,6 +41,10 @@ def is_store_fault(exc: BaseException) -> bool:
             return (code & 0xFF) in STORE_SQLITE_CODES
         # No code: an error of the Python module itself. A closed connection means the service is stopping.
         return isinstance(exc, sqlite3.OperationalError) or "closed database" in str(exc)
+    if isinstance(exc, psycopg.Error):
+        state = exc.sqlstate
+        # No SQLSTATE: the client's own error (the connection is closed or broken), never the content's.
+        return state is None or state.startswith(STORE_SQLSTATE_CLASSES)
     if isinstance(exc, MemoryError):
         return True
     if isinstance(exc, OSError):

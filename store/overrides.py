@@ -3,10 +3,10 @@ an override means (checking it against the station, applying it, auditing it) is
 (`tichwatch.app.stations`)."""
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 
 from tichwatch.config.schema import AlarmLevels
+from tichwatch.store.database import Connection
 from tichwatch.store.rows import Query
 
 OVERRIDES_SCHEMA = """
@@ -37,7 +37,7 @@ def load(query: Query) -> dict[str, AlarmOverride]:
             for r in query("SELECT * FROM station_overrides", ())}
 
 
-def save(conn: sqlite3.Connection, override: AlarmOverride) -> None:
+def save(conn: Connection, override: AlarmOverride) -> None:
     """Store a station's alarm levels (replacing an earlier override)."""
     conn.execute("INSERT INTO station_overrides (station_id, alarm, updated_ts, updated_by) VALUES (?, ?, ?, ?) "
                  "ON CONFLICT (station_id) DO UPDATE SET alarm = excluded.alarm, updated_ts = excluded.updated_ts, "
@@ -45,6 +45,6 @@ def save(conn: sqlite3.Connection, override: AlarmOverride) -> None:
                  (override.station_id, override.alarm.model_dump_json(), override.updated_ts, override.updated_by))
 
 
-def delete(conn: sqlite3.Connection, station_id: str) -> None:
+def delete(conn: Connection, station_id: str) -> None:
     """Drop a station's override (back to the configuration file's levels)."""
     conn.execute("DELETE FROM station_overrides WHERE station_id = ?", (station_id,))

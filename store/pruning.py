@@ -11,12 +11,12 @@ import contextlib
 import json
 import logging
 import os
-import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tichwatch.store.database import Row, placeholders
 from tichwatch.store.retention_policy import RetentionPlan, Tally
 
 if TYPE_CHECKING:  # the store imports this module
@@ -99,7 +99,7 @@ ROW_RULES: dict[str, RowRule] = {
     "alert_log": RowRule("alert_log", "id", "t.alert_id IS NULL AND t.ts < ?", "audit_before_ts"),
     "silences": RowRule(
         "silences", "id",
-        "MIN(t.ends_ts, COALESCE(t.expired_ts, t.ends_ts)) < ? AND "
+        "(CASE WHEN t.expired_ts < t.ends_ts THEN t.expired_ts ELSE t.ends_ts END) < ? AND "
         "NOT EXISTS (SELECT 1 FROM alert_log l WHERE l.silence_id = t.id)", "audit_before_ts"),
     "officer_audit": RowRule("officer_audit", "id", "t.ts < ?", "audit_before_ts", order="ts"),
     "login_failures": RowRule("login_failures", "rowid", "t.ts < ?", "login_failures_before_ts"),
@@ -155,7 +155,7 @@ def sweep_dust_index(s: Sweep) -> None:
     _sweep_series(s, "dust_index", "camera_id", s.plan.dust_index_before_ts)
 
 
-def _evidence_files(row: sqlite3.Row) -> list[str]:
+def _evidence_files(row: Row) -> list[str]:
     """The snapshot and context-frame paths of an evidence row (a damaged context list loses only itself)."""
     try:
         context = [str(p) for p in json.loads(row["context_paths"])]
@@ -172,10 +172,11 @@ def sweep_evidence(s: Sweep) -> None:
         with s.store.transaction() as conn:
             rows = conn.execute("SELECT id, snapshot_path, context_paths FROM evidence WHERE ts < ? ORDER BY ts "
                                 "LIMIT ?", (s.plan.evidence_before_ts, s.chunk_rows)).fetchall()
-            ids = json.dumps([r["id"] for r in rows])
-            conn.execute("UPDATE detections SET evidence_id = NULL WHERE evidence_id IN "
-                         "(SELECT value FROM json_each(?))", (ids,))
-            conn.execute("DELETE FROM evidence WHERE id IN (SELECT value FROM json_each(?))", (ids,))
+            if rows:
+                ids = [r["id"] for r in rows]
+                conn.execute(f"UPDATE detections SET evidence_id = NULL WHERE evidence_id IN "
+                             f"({placeholders(len(ids))})", ids)
+                conn.execute(f"DELETE FROM evidence WHERE id IN ({placeholders(len(ids))})", ids)
         s.tally.add_rows("evidence", len(rows))
         for row in rows:
             for rel in _evidence_files(row):
@@ -190,8 +191,8 @@ def sweep_frames(s: Sweep) -> None:
     gone = [r for r in s.store.query_all("SELECT camera_id, path FROM frames") if r[0] not in s.plan.cameras]
     if gone:
         with s.store.transaction() as conn:
-            n = conn.execute("DELETE FROM frames WHERE camera_id IN (SELECT value FROM json_each(?))",
-                             (json.dumps([r[0] for r in gone]),)).rowcount
+            n = conn.execute(f"DELETE FROM frames WHERE camera_id IN ({placeholders(len(gone))})",
+                             [r[0] for r in gone]).rowcount
         s.tally.add_rows("frames", n)
         for r in gone:
             s.remove_file("frames", r[1])
@@ -216,11 +217,9 @@ def sweep_alerts(s: Sweep) -> None:
                 "SELECT a.id FROM alerts a WHERE a.state = 'resolved' AND a.resolved_ts < ? AND NOT EXISTS "
                 "(SELECT 1 FROM notifications n WHERE n.alert_id = a.id AND n.state = 'pending') "
                 "ORDER BY a.resolved_ts LIMIT ?", (s.plan.audit_before_ts, per_chunk))]
-            doc = json.dumps(ids)
-            for table in ("alert_log", "ack_link_nonces", "notifications", "alerts"):
+            for table in ("alert_log", "ack_link_nonces", "notifications", "alerts") if ids else ():
                 column = "id" if table == "alerts" else "alert_id"
-                n = conn.execute(f"DELETE FROM {table} WHERE {column} IN (SELECT value FROM json_each(?))",
-                                 (doc,)).rowcount
+                n = conn.execute(f"DELETE FROM {table} WHERE {column} IN ({placeholders(len(ids))})", ids).rowcount
                 s.tally.add_rows(table, n)
         if len(ids) < per_chunk:
             return

@@ -5,11 +5,11 @@ water-level readings (`store.readings_retention_days`, tichwatch.store.pruning).
 """
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tichwatch.core.samples import RainReading
+from tichwatch.store.database import Connection, Row
 from tichwatch.store.store import Store
 
 RAIN_SCHEMA = """
@@ -37,14 +37,14 @@ class RainBucket:
     count: int
 
 
-def insert_rain_readings(conn: sqlite3.Connection, readings: Sequence[RainReading]) -> list[RainReading]:
+def insert_rain_readings(conn: Connection, readings: Sequence[RainReading]) -> list[RainReading]:
     """Insert inside an open transaction; return the readings that were new (duplicates are skipped)."""
     new: list[RainReading] = []
     for r in readings:
         cur = conn.execute(
-            "INSERT OR IGNORE INTO rain_readings (gauge_id, ts, rain_mm, interval_s, seq, battery_v, received_ts) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)", (r.gauge_id, r.ts, r.rain_mm, r.interval_s, r.seq, r.battery_v,
-                                             r.received_ts))
+            "INSERT INTO rain_readings (gauge_id, ts, rain_mm, interval_s, seq, battery_v, received_ts) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (r.gauge_id, r.ts, r.rain_mm, r.interval_s, r.seq, r.battery_v, r.received_ts))
         if cur.rowcount:
             new.append(r)
     return new
@@ -89,7 +89,7 @@ def rain_buckets(store: Store, gauge_id: str, start: float, end: float, bucket_s
     return [RainBucket(start + r[0] * bucket_s, float(r[1]), int(r[2])) for r in rows]
 
 
-def _rain(row: sqlite3.Row) -> RainReading:
+def _rain(row: Row) -> RainReading:
     """A RainReading from a rain_readings row."""
     return RainReading(row["gauge_id"], row["ts"], row["rain_mm"], row["interval_s"], row["seq"], row["battery_v"],
                        row["received_ts"])

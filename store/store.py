@@ -1,14 +1,14 @@
-"""The embedded store: SQLite in WAL mode for readings, detections and evidence metadata; JPEG files on disk.
+"""The store: readings, detections and evidence metadata in SQLite (WAL mode; the embedded default) or PostgreSQL;
+JPEG files on disk.
 
 One writer connection (the pipeline worker; guarded by a lock) and one read connection per reading thread, so the
 HTTP API reads while the worker writes. Writes are idempotent on (subject, ts): a reading delivered twice is stored
-once.
+once. The database is chosen by URL (tichwatch.store.database).
 """
 from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -18,6 +18,8 @@ from pathlib import Path
 
 from tichwatch.core.detection import Detection
 from tichwatch.core.samples import Frame, Reading
+from tichwatch.store import database
+from tichwatch.store.database import POSTGRESQL, Connection, Row, Script, floor_div, placeholders, script_text
 from tichwatch.store.pruning import SWEEPS, Pause, Sweep
 from tichwatch.store.retention_policy import RetentionPlan, Tally
 
@@ -58,20 +60,6 @@ class LatestFrame:
     height: int
 
 
-def _connect(path: Path, busy_timeout_s: float) -> sqlite3.Connection:
-    """Open a connection with the pragmas every connection needs.
-
-    The busy timeout is short on purpose: a database locked by another process must make a write fail soon (the
-    pipeline retries it and reports not-ready) rather than hold a thread, and the HTTP API's threads with it."""
-    conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=busy_timeout_s)
-    conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes in WAL mode; fsync at checkpoints
-    conn.execute("PRAGMA foreign_keys=ON")
-    conn.row_factory = sqlite3.Row
-    return conn
-
-
 def _atomic_write(path: Path, data: bytes) -> None:
     """Write a file so a reader never sees a half-written one."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -80,60 +68,95 @@ def _atomic_write(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-class Store:
-    """SQLite store of one deployment, in `data_dir`."""
+_PROBE_ERRORS: tuple[type[Exception], ...] = (*database.Error, OSError)
 
-    def __init__(self, data_dir: Path, migrations: Sequence[str], write_busy_timeout_s: float = 5.0,
-                 read_busy_timeout_s: float = 2.0):
+
+class Store:
+    """The store of one deployment: its database (`url`, default SQLite in `data_dir`) and its files in `data_dir`."""
+
+    def __init__(self, data_dir: Path, migrations: Sequence[str | Script], write_busy_timeout_s: float = 5.0,
+                 read_busy_timeout_s: float = 2.0, url: str | None = None):
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.path = self.data_dir / DB_NAME
+        self.url = url or f"sqlite:///{self.path}"
+        self.dialect = database.dialect_of(self.url)
         self._lock = threading.RLock()
         self._write_busy_timeout_s = write_busy_timeout_s
         self._read_busy_timeout_s = read_busy_timeout_s
-        self._writer = _connect(self.path, write_busy_timeout_s)
+        self._writer = database.connect(self.url, write_busy_timeout_s)
         self._local = threading.local()
+        self._readers: list[Connection] = []  # every thread's, to close them all (PostgreSQL: a process each)
         self._probe_lock = threading.Lock()
-        self._probe: sqlite3.Connection | None = None
+        self._probe: Connection | None = None
         self._migrations = tuple(migrations)
         self._migrate()
 
     # -- schema -----------------------------------------------------------------------------------------------------
     def _migrate(self) -> None:
-        """Apply every migration newer than the file's version, each in its own transaction."""
+        """Apply every migration newer than the database's version, each in its own transaction."""
         with self._lock:
+            if self.dialect == POSTGRESQL:
+                self._migrate_postgresql()
+                return
             version = self._writer.execute("PRAGMA user_version").fetchone()[0]
-            if version > len(self._migrations):
-                raise RuntimeError(f"{self.path} has schema version {version}, newer than this program "
-                                   f"({len(self._migrations)}): upgrade TichWatch instead")
+            self._check_version(version)
             for number, script in enumerate(self._migrations[version:], start=version + 1):
-                self._writer.executescript(f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version={number};\nCOMMIT;")
+                self._writer.executescript(f"BEGIN IMMEDIATE;\n{script_text(script, self.dialect)}\n"
+                                           f"PRAGMA user_version={number};\nCOMMIT;")
+
+    def _migrate_postgresql(self) -> None:
+        """PostgreSQL: the version in a table of its own; nodes starting together migrate one at a time (a lock)."""
+        conn = self._writer
+        with _transaction(conn):
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.tichwatch-migrate'))")
+            conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)")
+            row = conn.execute("SELECT version FROM schema_version").fetchone()
+            version = 0 if row is None else int(row[0])
+            self._check_version(version)
+            if row is None:
+                conn.execute("INSERT INTO schema_version (version) VALUES (0)")
+            conn.executescript(database.POSTGRESQL_FUNCTIONS)
+            for number, script in enumerate(self._migrations[version:], start=version + 1):
+                conn.executescript(script_text(script, self.dialect))
+                conn.execute("UPDATE schema_version SET version = ?", (number,))
+
+    def _check_version(self, version: int) -> None:
+        """Refuse a database migrated by a newer program."""
+        if version > len(self._migrations):
+            raise RuntimeError(f"{database.redacted(self.url)} has schema version {version}, newer than this program "
+                               f"({len(self._migrations)}): upgrade TichWatch instead")
 
     @property
     def schema_version(self) -> int:
         """The schema version of the open database."""
+        if self.dialect == POSTGRESQL:
+            return int(self._read().execute("SELECT version FROM schema_version").fetchone()[0])
         return int(self._read().execute("PRAGMA user_version").fetchone()[0])
 
     # -- connections ------------------------------------------------------------------------------------------------
-    def _read(self) -> sqlite3.Connection:
+    def _read(self) -> Connection:
         """This thread's read connection."""
-        conn = getattr(self._local, "conn", None)
+        conn: Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = _connect(self.path, self._read_busy_timeout_s)
+            conn = database.connect(self.url, self._read_busy_timeout_s)
             self._local.conn = conn
+            with self._probe_lock:
+                self._readers.append(conn)
         return conn
 
-    def query_one(self, sql: str, params: tuple[object, ...] = ()) -> sqlite3.Row | None:
+    def query_one(self, sql: str, params: tuple[object, ...] = ()) -> Row | None:
         """One row of a read query on this thread's read connection."""
-        row: sqlite3.Row | None = self._read().execute(sql, params).fetchone()
+        row: Row | None = self._read().execute(sql, params).fetchone()
         return row
 
-    def query_all(self, sql: str, params: tuple[object, ...] = ()) -> list[sqlite3.Row]:
+    def query_all(self, sql: str, params: tuple[object, ...] = ()) -> list[Row]:
         """All rows of a read query on this thread's read connection."""
-        return self._read().execute(sql, params).fetchall()
+        rows: list[Row] = self._read().execute(sql, params).fetchall()
+        return rows
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[Connection]:
         """One write transaction on the writer connection; everything inside commits or rolls back together."""
         with self._lock:
             _rollback(self._writer)  # never build on a transaction a failure left open
@@ -141,17 +164,17 @@ class Store:
                 yield conn
 
     def close(self) -> None:
-        """Close the writer (and this thread's reader) connection."""
+        """Close the writer, the probe's and every thread's read connection."""
         with self._lock:
             self._writer.close()
         with self._probe_lock:
             if self._probe is not None:
                 self._probe.close()
                 self._probe = None
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
+            readers, self._readers = self._readers, []
+        for conn in readers:
             conn.close()
-            self._local.conn = None
+        self._local.conn = None
 
     def probe_write(self, now: float) -> str | None:
         """Really write (a row and a file), on a connection of its own; None when it worked, else why not.
@@ -160,7 +183,7 @@ class Store:
         with self._probe_lock:
             try:
                 if self._probe is None:
-                    self._probe = _connect(self.path, self._write_busy_timeout_s)
+                    self._probe = database.connect(self.url, self._write_busy_timeout_s)
                 with _transaction(self._probe) as conn:
                     conn.execute("INSERT INTO health_probe (id, ts) VALUES (1, ?) "
                                  "ON CONFLICT (id) DO UPDATE SET ts = excluded.ts", (now,))
@@ -170,7 +193,7 @@ class Store:
                     fh.flush()
                     os.fsync(fh.fileno())
                 probe.unlink()
-            except (sqlite3.Error, OSError) as exc:
+            except _PROBE_ERRORS as exc:
                 if self._probe is not None and self._probe.in_transaction:
                     _rollback(self._probe)
                 return f"{type(exc).__name__}: {str(exc)[:200]}"
@@ -178,13 +201,14 @@ class Store:
 
     # -- readings ---------------------------------------------------------------------------------------------------
     @staticmethod
-    def insert_readings(conn: sqlite3.Connection, readings: Sequence[Reading]) -> list[Reading]:
+    def insert_readings(conn: Connection, readings: Sequence[Reading]) -> list[Reading]:
         """Insert inside an open transaction; return the readings that were new (duplicates are skipped)."""
         new: list[Reading] = []
         for r in readings:
             cur = conn.execute(
-                "INSERT OR IGNORE INTO readings (station_id, ts, level_m, seq, battery_v, received_ts) "
-                "VALUES (?, ?, ?, ?, ?, ?)", (r.station_id, r.ts, r.level_m, r.seq, r.battery_v, r.received_ts))
+                "INSERT INTO readings (station_id, ts, level_m, seq, battery_v, received_ts) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (r.station_id, r.ts, r.level_m, r.seq, r.battery_v, r.received_ts))
             if cur.rowcount:
                 new.append(r)
         return new
@@ -243,13 +267,12 @@ class Store:
         Readings at the times in `exclude_ts` (rejected ones) are left out."""
         if bucket_s <= 0:
             raise ValueError("bucket_s must be positive")
-        # One JSON parameter, whatever the count (a JSON number written by Python reads back as the same double).
-        excluded = " AND ts NOT IN (SELECT value FROM json_each(?))" if exclude_ts else ""
+        excluded = f" AND ts NOT IN ({placeholders(len(exclude_ts))})" if exclude_ts else ""
         rows = self._read().execute(
-            "SELECT CAST((ts - ?) / ? AS INTEGER) AS b, MIN(ts), MAX(ts), MIN(level_m), AVG(level_m), MAX(level_m), "
-            f"COUNT(*) FROM readings WHERE station_id = ? AND ts >= ? AND ts < ?{excluded} GROUP BY b ORDER BY b",
-            (start, bucket_s, station_id, start, end, *([json.dumps(list(exclude_ts))] if exclude_ts else []))
-        ).fetchall()
+            f"SELECT {floor_div('ts - ?', '?', self.dialect)} AS b, MIN(ts), MAX(ts), MIN(level_m), AVG(level_m), "
+            f"MAX(level_m), COUNT(*) FROM readings WHERE station_id = ? AND ts >= ? AND ts < ?{excluded} "
+            "GROUP BY b ORDER BY b",
+            (start, bucket_s, station_id, start, end, *exclude_ts)).fetchall()
         return [Bucket(start + r[0] * bucket_s, r[1], r[2], r[3], r[4], r[5], r[6]) for r in rows]
 
     def count_readings(self, station_id: str | None = None) -> int:
@@ -283,8 +306,9 @@ class Store:
     def record_dust_index(self, camera_id: str, ts: float, dust_index: float | None, status: str) -> None:
         """Keep the dust index (None while the detector is suspended) and camera status of a frame."""
         with self.transaction() as conn:
-            conn.execute("INSERT OR REPLACE INTO dust_index (camera_id, ts, dust_index, status) VALUES (?, ?, ?, ?)",
-                         (camera_id, ts, dust_index, status))
+            conn.execute("INSERT INTO dust_index (camera_id, ts, dust_index, status) VALUES (?, ?, ?, ?) "
+                         "ON CONFLICT (camera_id, ts) DO UPDATE SET dust_index = excluded.dust_index, "
+                         "status = excluded.status", (camera_id, ts, dust_index, status))
 
     def latest_dust_index(self, camera_id: str) -> tuple[float, float | None, str, int | None] | None:
         """(ts, dust index, status, newest evidence id) of a camera's latest processed frame, or None."""
@@ -316,15 +340,15 @@ class Store:
         return EvidenceFiles(str(snap.relative_to(self.data_dir)), tuple(context))
 
     @staticmethod
-    def insert_evidence(conn: sqlite3.Connection, detection: Detection, files: EvidenceFiles, now: float) -> int:
+    def insert_evidence(conn: Connection, detection: Detection, files: EvidenceFiles, now: float) -> int:
         """Index evidence files already written, inside an open transaction; return the evidence id."""
         cur = conn.execute(
             "INSERT INTO evidence (subject, kind, ts, snapshot_path, context_paths, created_ts)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
             (detection.subject, detection.kind, detection.ts, files.snapshot, json.dumps(list(files.context)), now))
-        return int(cur.lastrowid or 0)
+        return int(cur.fetchone()[0])
 
-    def save_evidence(self, conn: sqlite3.Connection, detection: Detection, now: float) -> int | None:
+    def save_evidence(self, conn: Connection, detection: Detection, now: float) -> int | None:
         """Write a detection's evidence files and index them (tools and tests; the pipeline writes files first)."""
         if detection.snapshot_jpeg is None:
             return None
@@ -336,16 +360,16 @@ class Store:
         return self.data_dir / row[0] if row else None
 
     # -- detections -------------------------------------------------------------------------------------------------
-    def insert_detection(self, conn: sqlite3.Connection, d: Detection, evidence_id: int | None) -> int:
+    def insert_detection(self, conn: Connection, d: Detection, evidence_id: int | None) -> int:
         """Record a detection inside an open transaction; return its id."""
         cur = conn.execute(
             "INSERT INTO detections (kind, subject, ts, active, severity, value, unit, level, reason, evidence, "
-            "evidence_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "evidence_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (d.kind, d.subject, d.ts, int(d.active), int(d.severity), d.value, d.unit, d.level, d.reason,
              json.dumps(d.evidence, default=str), evidence_id))
-        return int(cur.lastrowid or 0)
+        return int(cur.fetchone()[0])
 
-    def detections(self, since: float, subject: str | None = None, limit: int = 1000) -> list[sqlite3.Row]:
+    def detections(self, since: float, subject: str | None = None, limit: int = 1000) -> list[Row]:
         """Recorded detections since `since`, newest first."""
         if subject is None:
             return self._read().execute("SELECT * FROM detections WHERE ts >= ? ORDER BY ts DESC, id DESC LIMIT ?",
@@ -376,17 +400,17 @@ class Store:
         SWEEPS[sweep](Sweep(self, plan, tally, chunk_rows, pause))
 
 
-def _rollback(conn: sqlite3.Connection) -> None:
+def _rollback(conn: Connection) -> None:
     """Roll back whatever is open; SQLite may already have rolled back by itself (e.g. on a full disk)."""
     try:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
-    except sqlite3.Error:
+    except database.Error:
         pass  # nothing left to roll back, or the connection is unusable: the next BEGIN says so
 
 
 @contextmanager
-def _transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+def _transaction(conn: Connection) -> Iterator[Connection]:
     """One write transaction on `conn`: COMMIT may fail too (disk full, locked), and then it is rolled back."""
     conn.execute("BEGIN IMMEDIATE")
     try:
@@ -397,6 +421,6 @@ def _transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         raise
 
 
-def _reading(row: sqlite3.Row) -> Reading:
+def _reading(row: Row) -> Reading:
     """A Reading from a readings row."""
     return Reading(row["station_id"], row["ts"], row["level_m"], row["seq"], row["battery_v"], row["received_ts"])

@@ -1,12 +1,14 @@
 """Fixtures: a real Mosquitto broker on a free port, test settings, a running service."""
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 import uvicorn
 
@@ -15,7 +17,9 @@ from tests.support import SECRET_ENV_WORDS, SECRETS, make_settings, wait_for
 from tichwatch.api.app import create_app
 from tichwatch.app.service import Service
 from tichwatch.config.schema import Settings
+from tichwatch.store.database import URL_ENV
 from tichwatch.tools.broker import MosquittoProcess, free_port
+from tichwatch.tools.postgres import PostgresProcess
 from tichwatch.tools.publisher import GatewayPublisher
 
 pytest_plugins = ("tests.residents.feeds.cap_schema",)  # every CAP message a test issues is schema-checked
@@ -63,6 +67,39 @@ def no_secret_in_logs() -> Iterator[None]:
     root.removeHandler(handler)
     root.setLevel(old_level)
     assert not handler.leaks, f"secrets were logged: {handler.leaks[:5]}"
+
+
+TEST_DATABASE_ENV = "TICHWATCH_TEST_DATABASE"
+"""Set to `postgresql` to run the suite against PostgreSQL: a private server, a fresh schema for every test."""
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresProcess]:
+    """A private PostgreSQL server for the whole run (Debian's postgresql package), on a free port."""
+    server = PostgresProcess(tmp_path_factory.mktemp("postgres")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(autouse=True)
+def database_url(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str | None:
+    """With TICHWATCH_TEST_DATABASE=postgresql, every store the test opens (and every service it starts, in this
+    process or a child) uses a fresh PostgreSQL schema of its own; else None (SQLite in the data directory)."""
+    if os.environ.get(TEST_DATABASE_ENV, "sqlite") != "postgresql":
+        monkeypatch.delenv(URL_ENV, raising=False)
+        return None
+    if request.node.get_closest_marker("sqlite_only"):
+        pytest.skip("about SQLite's own file (its locks, its disk, its recovery); run in the SQLite pass")
+    server: PostgresProcess = request.getfixturevalue("postgres_server")
+    schema = f"t{next(_SCHEMAS)}"
+    with psycopg.connect(server.url, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    url = f"{server.url}?options=-csearch_path%3D{schema}"
+    monkeypatch.setenv(URL_ENV, url)
+    return url
+
+
+_SCHEMAS = itertools.count(1)
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ deliveries in the alerts' outbox (whose dispatchers send them)."""
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -43,6 +42,7 @@ from tichwatch.residents.bulletins.workflow import (
 )
 from tichwatch.residents.speech import SpeechUnavailable, spoken
 from tichwatch.residents.subscriptions.sending import summary as residents_told
+from tichwatch.store.database import Connection
 from tichwatch.store.store import Store
 
 log = logging.getLogger(__name__)
@@ -225,7 +225,7 @@ class BulletinDesk:
     def published(self, limit: int = 50, after: tuple[object, ...] | None = None,
                   search: Search | None = None) -> list[BulletinRecord]:
         """Published bulletins, newest first (continuing after a (published_ts, id) key), those `search` finds."""
-        return storage.published(self.store.query_all, limit, after, search)
+        return storage.published(self.store.query_all, limit, after, search, self.store.dialect)
 
     def unpublished(self, limit: int = 50) -> list[BulletinRecord]:
         """Drafts and approved bulletins, newest first."""
@@ -307,7 +307,7 @@ class BulletinDesk:
             self._thread = None
 
 
-def _apply(conn: sqlite3.Connection, bulletin_id: str, step: Callable[[BulletinRecord], Step]) -> Step:
+def _apply(conn: Connection, bulletin_id: str, step: Callable[[BulletinRecord], Step]) -> Step:
     """Apply a workflow step to the stored bulletin in the caller's transaction (KeyError when there is none)."""
     record = storage.get(rows_of(conn), bulletin_id)
     if record is None:

@@ -4,7 +4,6 @@ per-receiver dispatchers as alert notifications (their state is read back from t
 from __future__ import annotations
 
 import html
-import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
@@ -13,6 +12,7 @@ from tichwatch.alerts.outbox import Outbox
 from tichwatch.config.alerts import AlertSettings
 from tichwatch.residents.bulletins.workflow import BulletinRecord, LogEntry
 from tichwatch.residents.loudspeaker.package import LANGUAGE, radio_message
+from tichwatch.store.database import Connection
 
 SHORT_CHANNELS = frozenset({"facebook", "zalo", "telegram", "sms", "youtube"})
 """Channel types that get the quotable sentences and links rather than the whole text (posts, video descriptions
@@ -36,7 +36,7 @@ def bulletin_message(record: BulletinRecord, lang: str, links: dict[str, str], s
     return Message(c[f"title_{lang}"], text, f"<h1>{html.escape(c[f'title_{lang}'])}</h1>{body}", c[f"quote_{lang}"])
 
 
-def queue_deliveries(conn: sqlite3.Connection, outbox: Outbox, record: BulletinRecord, receivers: Sequence[str],
+def queue_deliveries(conn: Connection, outbox: Outbox, record: BulletinRecord, receivers: Sequence[str],
                      alerts: AlertSettings, document: dict[str, Any], default_lang: str, now: float,
                      actor: str) -> list[LogEntry]:
     """Queue the bulletin for each receiver in the caller's transaction; a log entry per receiver says queued (or,

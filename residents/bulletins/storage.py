@@ -3,20 +3,21 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 from tichwatch.residents.bulletins.facts import Figure
+from tichwatch.residents.bulletins.schema import fold
 from tichwatch.residents.bulletins.workflow import BulletinRecord, BulletinState, LogEntry
+from tichwatch.store.database import POSTGRESQL, SQLITE, Connection, Row
 from tichwatch.store.rows import Query
 
 _COLUMNS = ("id", "kind", "origin", "state", "data_ts", "created_ts", "created_by", "updated_ts", "approved_ts",
             "approved_by", "published_ts", "published_by", "channels", "content", "figures")
 
 
-def save(conn: sqlite3.Connection, r: BulletinRecord, log: Sequence[LogEntry]) -> None:
+def save(conn: Connection, r: BulletinRecord, log: Sequence[LogEntry]) -> None:
     """Insert or update a bulletin and append its log entries."""
     values = (r.id, r.kind, r.origin, r.state.value, r.data_ts, r.created_ts, r.created_by, r.updated_ts,
               r.approved_ts, r.approved_by, r.published_ts, r.published_by, json.dumps(list(r.channels)),
@@ -27,14 +28,14 @@ def save(conn: sqlite3.Connection, r: BulletinRecord, log: Sequence[LogEntry]) -
     add_log(conn, r.id, log)
 
 
-def add_log(conn: sqlite3.Connection, bulletin_id: str, log: Sequence[LogEntry]) -> None:
+def add_log(conn: Connection, bulletin_id: str, log: Sequence[LogEntry]) -> None:
     """Append entries to a bulletin's audit log."""
     conn.executemany("INSERT INTO bulletin_log (bulletin_id, ts, actor, action, detail) VALUES (?, ?, ?, ?, ?)",
                      [(bulletin_id, e.ts, e.actor, e.action, json.dumps(e.detail, ensure_ascii=False, default=str))
                       for e in log])
 
 
-def _record(row: sqlite3.Row) -> BulletinRecord:
+def _record(row: Row) -> BulletinRecord:
     return BulletinRecord(
         row["id"], row["kind"], row["origin"], BulletinState(row["state"]), row["data_ts"], row["created_ts"],
         row["created_by"], row["updated_ts"], json.loads(row["content"]),
@@ -71,11 +72,15 @@ class Search:
     start_ts: float | None = None
     end_ts: float | None = None
 
-    def where(self) -> tuple[str, tuple[object, ...]]:
+    def where(self, dialect: str = SQLITE) -> tuple[str, tuple[object, ...]]:
         """SQL conditions on `bulletins` (each starting with AND) and their parameters."""
         conditions: list[str] = []
         params: list[object] = []
-        if self.words:
+        if self.words and dialect == POSTGRESQL:
+            for w in self.words:
+                conditions.append("id IN (SELECT id FROM bulletins_search WHERE body ~ ?)")
+                params.append(r"\m" + re.escape(fold(w)))  # at the start of a word
+        elif self.words:
             conditions.append("id IN (SELECT id FROM bulletins_search WHERE bulletins_search MATCH ?)")
             params.append(" ".join(f'"{w}"*' for w in self.words))  # a quoted prefix per word: no FTS5 operators
         if self.start_ts is not None:
@@ -88,11 +93,11 @@ class Search:
 
 
 def published(query: Query, limit: int = 50, after: tuple[object, ...] | None = None,
-              search: Search | None = None) -> list[BulletinRecord]:
+              search: Search | None = None, dialect: str = SQLITE) -> list[BulletinRecord]:
     """Published bulletins, newest first; `after` is the (published_ts, id) the list continues after; `search`
-    narrows them."""
+    narrows them (its SQL in the store's `dialect`)."""
     where, params = ("AND (published_ts, id) < (?, ?) ", (*after,)) if after else ("", ())
-    found, found_params = (search or Search()).where()
+    found, found_params = (search or Search()).where(dialect)
     return [_record(r) for r in query(f"SELECT * FROM bulletins WHERE state = 'published' {where}{found}"
                                       "ORDER BY published_ts DESC, id DESC LIMIT ?", (*params, *found_params, limit))]
 

@@ -9,12 +9,12 @@
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 from dataclasses import dataclass
 
+from tichwatch.store.database import Connection, Row, follow_delete, joined, refuse_update
 from tichwatch.store.rows import Query
 
-CAP_MESSAGES_SCHEMA = """
+CAP_MESSAGES_SCHEMA = joined("""
 CREATE TABLE cap_messages (
     id TEXT PRIMARY KEY,
     alert_id TEXT NOT NULL,
@@ -26,15 +26,8 @@ CREATE TABLE cap_messages (
     xml BLOB NOT NULL,
     UNIQUE (alert_id, n)
 );
-CREATE TRIGGER cap_messages_immutable BEFORE UPDATE ON cap_messages
-BEGIN
-    SELECT RAISE(ABORT, 'an issued CAP message never changes: issue an Update instead');
-END;
-CREATE TRIGGER cap_messages_follow_alert AFTER DELETE ON alerts
-BEGIN
-    DELETE FROM cap_messages WHERE alert_id = old.id;
-END;
-"""
+""", refuse_update("cap_messages", "an issued CAP message never changes: issue an Update instead"),
+    follow_delete("cap_messages", "alert_id", "alerts"))
 """Migration 9: the issued CAP messages (residents.feeds)."""
 
 
@@ -62,7 +55,7 @@ def message_id(alert_id: str, n: int) -> str:
     return f"{alert_id}-{n}"
 
 
-def _issued(row: sqlite3.Row) -> IssuedMessage:
+def _issued(row: Row) -> IssuedMessage:
     return IssuedMessage(row["id"], row["alert_id"], row["n"], row["log_id"], row["sent_ts"], row["msg_type"],
                          row["reference"], bytes(row["xml"]))
 
@@ -78,7 +71,7 @@ def issued_message(query: Query, msg_id: str) -> IssuedMessage | None:
     return _issued(rows[0]) if rows else None
 
 
-def save_issued(conn: sqlite3.Connection, m: IssuedMessage) -> None:
+def save_issued(conn: Connection, m: IssuedMessage) -> None:
     """Store a newly issued message (a second message with the same id or number is refused)."""
     conn.execute("INSERT INTO cap_messages (id, alert_id, n, log_id, sent_ts, msg_type, reference, xml) "
                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

@@ -12,7 +12,6 @@ entries recorded, the first time a feed or a later change of the alert needs the
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -25,13 +24,14 @@ from tichwatch.residents.bulletins.gather import is_public
 from tichwatch.residents.feeds import cap
 from tichwatch.residents.feeds.cap import PUBLIC_ACTIONS, at_change, cap_reference, replayed
 from tichwatch.residents.feeds.issued import IssuedMessage, issued_of, log_ids, message_id, save_issued
+from tichwatch.store.database import Connection
 from tichwatch.store.rows import Query
 
 log = logging.getLogger(__name__)
 
 
 @contextmanager
-def _savepoint(conn: sqlite3.Connection) -> Iterator[None]:
+def _savepoint(conn: Connection) -> Iterator[None]:
     """A nested transaction: what fails inside it is undone without touching the caller's transaction."""
     conn.execute("SAVEPOINT cap_issue")
     try:
@@ -65,7 +65,7 @@ class CapIssuer:
         """Is the alert of a kind the public hears of (bulletins.public_kinds)?"""
         return is_public(alert.kind, self.bulletins.public_kinds)
 
-    def record(self, conn: sqlite3.Connection, change: Change, now: float) -> None:
+    def record(self, conn: Connection, change: Change, now: float) -> None:
         """Alert-engine recorder: issue the message of a public change in the change's own transaction. A failure is
         logged and undone alone (the alert change still commits); the message is then issued from the audit log by
         the next `catch_up`."""
@@ -79,12 +79,12 @@ class CapIssuer:
             log.exception("the CAP message of alert %s (%s) was not issued; it will be made from the audit log",
                           alert.id, alert.kind)
 
-    def catch_up(self, conn: sqlite3.Connection, alert: Alert) -> list[IssuedMessage]:
+    def catch_up(self, conn: Connection, alert: Alert) -> list[IssuedMessage]:
         """Issue the alert's public changes that have no message yet, from their audit entries; returns all its
         issued messages."""
         return self._issue(conn, alert, live=False)
 
-    def _issue(self, conn: sqlite3.Connection, alert: Alert, live: bool) -> list[IssuedMessage]:
+    def _issue(self, conn: Connection, alert: Alert, live: bool) -> list[IssuedMessage]:
         """Issue what is pending; with `live`, the last pending change is the one being committed and its facts are
         the alert as it now stands."""
         query = rows_of(conn)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from tichwatch.residents.reports.render_docx import render_docx
 from tichwatch.residents.reports.render_pdf import render_pdf
 from tichwatch.residents.reports.rows import read_rows
 from tichwatch.residents.reports.storage import ReportFiles, ReportRecord
+from tichwatch.store.database import Connection
 from tichwatch.store.store import Store
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ SCHEDULE_ACTOR = "schedule"
 """Who asks for the scheduled reports."""
 REQUESTED = "report.request"
 """The officer audit log's action for a report asked for on demand."""
-Audit = Callable[[sqlite3.Connection, str, str, str, dict[str, Any], float], None]
+Audit = Callable[[Connection, str, str, str, dict[str, Any], float], None]
 """Records an officer's action in the caller's transaction (api.audit.record)."""
 
 

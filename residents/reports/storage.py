@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from tichwatch.residents.reports.period import Period, ReportKind
+from tichwatch.store.database import Connection, Row
 from tichwatch.store.rows import Query
 
 ReportState = Literal["queued", "done", "failed"]
@@ -45,13 +45,13 @@ class ReportRecord:
         return Period(self.kind, self.start_ts, self.end_ts)
 
 
-def _record(r: sqlite3.Row) -> ReportRecord:
+def _record(r: Row) -> ReportRecord:
     return ReportRecord(r["id"], r["kind"], r["origin"], r["start_ts"], r["end_ts"], r["state"], r["requested_ts"],
                         r["requested_by"], r["done_ts"], r["error"], r["year"], r["number"], r["pages"],
                         json.loads(r["summary"]))
 
 
-def insert(conn: sqlite3.Connection, r: ReportRecord) -> bool:
+def insert(conn: Connection, r: ReportRecord) -> bool:
     """Add a queued report; False when the schedule already made (or queued) one for this kind and period."""
     cur = conn.execute("INSERT INTO reports (id, kind, origin, start_ts, end_ts, state, requested_ts, requested_by) "
                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
@@ -64,14 +64,14 @@ def next_number(query: Query, year: int) -> int:
     return int(query("SELECT COALESCE(MAX(number), 0) + 1 FROM reports WHERE year = ?", (year,))[0][0])
 
 
-def finish(conn: sqlite3.Connection, report_id: str, done_ts: float, year: int, number: int | None, pages: int,
+def finish(conn: Connection, report_id: str, done_ts: float, year: int, number: int | None, pages: int,
            summary: dict[str, Any]) -> None:
     """Mark a report made."""
     conn.execute("UPDATE reports SET state = 'done', done_ts = ?, year = ?, number = ?, pages = ?, summary = ?, "
                  "error = NULL WHERE id = ?", (done_ts, year, number, pages, json.dumps(summary), report_id))
 
 
-def fail(conn: sqlite3.Connection, report_id: str, done_ts: float, error: str) -> None:
+def fail(conn: Connection, report_id: str, done_ts: float, error: str) -> None:
     """Mark a report failed, with the error (cut to 500 characters)."""
     conn.execute("UPDATE reports SET state = 'failed', done_ts = ?, error = ? WHERE id = ?",
                  (done_ts, error[:500], report_id))
@@ -100,7 +100,7 @@ def expired(query: Query, before_ts: float) -> list[str]:
     return [r[0] for r in query("SELECT id FROM reports WHERE requested_ts < ? AND state != 'queued'", (before_ts,))]
 
 
-def delete(conn: sqlite3.Connection, report_ids: list[str]) -> None:
+def delete(conn: Connection, report_ids: list[str]) -> None:
     """Delete reports' rows."""
     conn.executemany("DELETE FROM reports WHERE id = ?", [(i,) for i in report_ids])
 

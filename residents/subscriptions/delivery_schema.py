@@ -12,7 +12,9 @@
 """
 from __future__ import annotations
 
-RESIDENT_DELIVERY_SCHEMA = """
+from tichwatch.store.database import with_rowid
+
+RESIDENT_DELIVERY_SCHEMA = with_rowid("""
 CREATE TABLE notifications_v15 (
     id INTEGER PRIMARY KEY,
     idempotency_key TEXT NOT NULL UNIQUE,
@@ -78,5 +80,5 @@ CREATE TABLE zns_quota (
     remaining_quota INTEGER,
     updated_ts REAL NOT NULL
 );
-"""
+""", "resident_fanouts")
 """Outbox rows addressed to subscribers, fan-out steps, ZNS receipts, costs and quota."""

@@ -7,7 +7,6 @@ Erasure deletes the subscriber row, any pending code and the count of codes sent
 """
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Sequence
 
 from tichwatch.alerts.actions import ActionError, required_text
@@ -18,9 +17,10 @@ from tichwatch.residents.subscriptions.links import LinkKey
 from tichwatch.residents.subscriptions.phone import InvalidPhone, normalise, scrub
 from tichwatch.residents.subscriptions.registration import LANGS, Record, consent_text, target
 from tichwatch.residents.subscriptions.store import Subscriber
+from tichwatch.store.database import Connection
 from tichwatch.store.store import Store
 
-Eraser = Callable[[sqlite3.Connection, int], None]
+Eraser = Callable[[Connection, int], None]
 """Deletes what another part holds about a subscriber (by id), inside the erasure's transaction."""
 MAX_REASON_CHARS = 500
 """Longest reason given for an erasure."""
@@ -116,7 +116,7 @@ class Management:
                          {"reason": why, "hamlet_id": sub.hamlet_id, "status": sub.status}, now)
 
     @staticmethod
-    def _existing(conn: sqlite3.Connection, subscriber_id: int) -> Subscriber:
+    def _existing(conn: Connection, subscriber_id: int) -> Subscriber:
         sub = store.get(rows_of(conn), subscriber_id)
         if sub is None:
             raise ActionError(404, f"no subscriber {subscriber_id}")

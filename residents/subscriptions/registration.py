@@ -12,7 +12,6 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -25,13 +24,14 @@ from tichwatch.residents.subscriptions import store
 from tichwatch.residents.subscriptions.keywords import is_unsubscribe
 from tichwatch.residents.subscriptions.links import LinkKey
 from tichwatch.residents.subscriptions.phone import InvalidPhone, normalise
+from tichwatch.store.database import Connection
 from tichwatch.store.store import Store
 
 log = logging.getLogger(__name__)
 
-SendCode = Callable[[sqlite3.Connection, int, str, float], None]
+SendCode = Callable[[Connection, int, str, float], None]
 """Queues a text to one subscriber inside the caller's transaction: (connection, subscriber id, text, now)."""
-Record = Callable[[sqlite3.Connection, str, str, str, dict[str, Any], float], None]
+Record = Callable[[Connection, str, str, str, dict[str, Any], float], None]
 """Records an action in the officer audit log inside the caller's transaction: (conn, actor, action, target, detail,
 now); never given a phone number."""
 
@@ -151,7 +151,7 @@ class Registration:
             raise ActionError(400, CODE_REFUSED)
         return outcome
 
-    def _confirm(self, conn: sqlite3.Connection, phone: str, code: str, now: float) -> int | None:
+    def _confirm(self, conn: Connection, phone: str, code: str, now: float) -> int | None:
         sub = store.by_phone(rows_of(conn), phone)
         pending = store.code_of(rows_of(conn), sub.id) if sub else None
         if sub is None or pending is None:
@@ -173,7 +173,7 @@ class Registration:
                       "consent_version": pending.consent_version, "was": sub.status}, now)
         return sub.id
 
-    def _drop_unconfirmed(self, conn: sqlite3.Connection, now: float) -> None:
+    def _drop_unconfirmed(self, conn: Connection, now: float) -> None:
         """Delete registrations pending for longer than `pending_keep_s`, their numbers with them."""
         for sid in store.expired_pending(conn, now - self.settings.pending_keep_s):
             store.delete(conn, sid)

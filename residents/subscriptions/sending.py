@@ -28,7 +28,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import sqlite3
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -54,6 +53,7 @@ from tichwatch.residents.impact import hamlets_affected, impact_at, level_rank
 from tichwatch.residents.subscriptions import messages
 from tichwatch.residents.subscriptions.messages import Composed
 from tichwatch.residents.subscriptions.recipients import Recipient, active_in, recipient
+from tichwatch.store.database import Connection
 from tichwatch.store.rows import Query
 from tichwatch.store.store import Store
 
@@ -115,14 +115,14 @@ def local_day(ts: float, tz: str) -> str:
     return datetime.fromtimestamp(ts, ZoneInfo(tz)).strftime("%Y-%m-%d")
 
 
-def _claim(conn: sqlite3.Connection, about: str, step: str, now: float) -> bool:
+def _claim(conn: Connection, about: str, step: str, now: float) -> bool:
     """Record a fan-out step; False when it was done already."""
-    cur = conn.execute("INSERT OR IGNORE INTO resident_fanouts (about, step, created_ts, recipients) "
-                       "VALUES (?, ?, ?, 0)", (about, step, now))
+    cur = conn.execute("INSERT INTO resident_fanouts (about, step, created_ts, recipients) "
+                       "VALUES (?, ?, ?, 0) ON CONFLICT DO NOTHING", (about, step, now))
     return cur.rowcount == 1
 
 
-def _told_level(conn: sqlite3.Connection, alert_id: str) -> int:
+def _told_level(conn: Connection, alert_id: str) -> int:
     """The highest level of an alert residents were told of (0: none)."""
     rows = conn.execute("SELECT step FROM resident_fanouts WHERE about = ? AND step LIKE 'level:%'",
                         (alert_id,)).fetchall()
@@ -217,7 +217,7 @@ class ResidentDelivery:
             return "zns"
         return "sms" if self.sms is not None else None
 
-    def _queue(self, conn: sqlite3.Connection, subscriber_id: int, preferred: str, composed: Composed, now: float,
+    def _queue(self, conn: Connection, subscriber_id: int, preferred: str, composed: Composed, now: float,
                about: About | None = None) -> bool:
         """Queue one message to one subscriber (its notice: the message kind); False when no channel can reach them."""
         channel = self._route(preferred, composed.kind)
@@ -232,7 +232,7 @@ class ResidentDelivery:
         self.metrics.queued.labels(composed.kind, channel).inc()
         return True
 
-    def queue_to_subscriber(self, conn: sqlite3.Connection, subscriber_id: int, text_: str, now: float) -> None:
+    def queue_to_subscriber(self, conn: Connection, subscriber_id: int, text_: str, now: float) -> None:
         """Queue a text to one subscriber (a registration's confirmation code) in the caller's transaction, by the
         channel they chose (ZNS with the confirmation template, else SMS); sent within a poll interval."""
         rows = conn.execute("SELECT channel FROM subscribers WHERE id = ?", (subscriber_id,)).fetchall()
@@ -240,7 +240,7 @@ class ResidentDelivery:
             self._queue(conn, subscriber_id, str(rows[0][0]), messages.direct_message(text_), now)
 
     # -- fan-out of alerts (an engine recorder: inside the alert change's transaction) --------------------------
-    def record(self, conn: sqlite3.Connection, change: Change, now: float) -> None:
+    def record(self, conn: Connection, change: Change, now: float) -> None:
         """Fan an alert change out to the residents it concerns (see the module's docstring)."""
         alert = change.alert
         kind = self.s.notify.alert_kinds.get(alert.kind) if alert is not None else None
@@ -251,7 +251,7 @@ class ResidentDelivery:
         elif kind == "flood_alert" and self.s.notify.all_clear:
             self._on_end(conn, alert, now)
 
-    def _on_level(self, conn: sqlite3.Connection, alert: Alert, kind: str, now: float) -> None:
+    def _on_level(self, conn: Connection, alert: Alert, kind: str, now: float) -> None:
         rank = level_rank(alert.level)
         if rank == 0 or now - alert.detected_ts > self.s.notify.max_reading_age_s:
             return
@@ -266,7 +266,7 @@ class ResidentDelivery:
         self._fan_out(conn, alert.id, f"level:{rank}", active_in(rows_of(conn), impact.hamlet_ids), composed, now,
                       About(alert.id, None, alert.severity))
 
-    def _on_end(self, conn: sqlite3.Connection, alert: Alert, now: float) -> None:
+    def _on_end(self, conn: Connection, alert: Alert, now: float) -> None:
         told = _told_level(conn, alert.id)
         if told == 0 or not _claim(conn, alert.id, CLEAR_STEP, now):
             return
@@ -277,7 +277,7 @@ class ResidentDelivery:
         self._fan_out(conn, alert.id, CLEAR_STEP, active_in(rows_of(conn), impact.hamlet_ids), composed, now,
                       About(alert.id))
 
-    def _fan_out(self, conn: sqlite3.Connection, about: str, step: str, people: Iterable[Recipient],
+    def _fan_out(self, conn: Connection, about: str, step: str, people: Iterable[Recipient],
                  composed: Mapping[str, Composed], now: float, row: About) -> int:
         count = sum(self._queue(conn, p.id, p.channel, composed.get(p.lang, composed["vi"]), now, row)
                     for p in people)
@@ -331,21 +331,22 @@ class ResidentDelivery:
         return sum(self.fan_out_bulletin(bid, now) for bid, ts in published if ts >= since)
 
     # -- what is recorded with each attempt (in its transaction) -------------------------------------------------
-    def _count(self, conn: sqlite3.Connection, channel: str, cost_vnd: int, now: float) -> None:
+    def _count(self, conn: Connection, channel: str, cost_vnd: int, now: float) -> None:
         conn.execute("INSERT INTO resident_costs (day, channel, messages, cost_vnd) VALUES (?, ?, 1, ?) "
                      "ON CONFLICT (day, channel) DO UPDATE SET messages = messages + 1, cost_vnd = cost_vnd + ?",
                      (local_day(now, self.settings.timezone), channel, cost_vnd, cost_vnd))
         self.metrics.sent.labels(channel).inc()
         self.metrics.cost.labels(channel).inc(cost_vnd)
 
-    def _settle_zns(self, conn: sqlite3.Connection, n: Notification, result: DeliveryResult, state: str,
+    def _settle_zns(self, conn: Connection, n: Notification, result: DeliveryResult, state: str,
                     now: float) -> bool:
         """A ZNS attempt recorded: count and remember an accepted one; queue the SMS fallback of a failed one.
         Returns whether a failure needs a person (token, template, quota, attempts exhausted)."""
         if state == "sent":
-            conn.execute("INSERT OR REPLACE INTO zns_messages (notification_id, tracking_id, msg_id, sent_ts) "
-                         "SELECT id, idempotency_key, ?, ? FROM notifications WHERE id = ?",  # gone if erased meanwhile
-                         (result.remote_id, now, n.id))
+            conn.execute("INSERT INTO zns_messages (notification_id, tracking_id, msg_id, sent_ts) "
+                         "SELECT id, idempotency_key, ?, ? FROM notifications WHERE id = ? "  # gone if erased meanwhile
+                         "ON CONFLICT (notification_id) DO UPDATE SET tracking_id = excluded.tracking_id, "
+                         "msg_id = excluded.msg_id, sent_ts = excluded.sent_ts", (result.remote_id, now, n.id))
             self._count(conn, "zns", self.s.zns.cost_vnd, now)
         if state != "failed" or result.reason == "unsubscribed":
             self._scrub(conn, n, state)
@@ -356,7 +357,7 @@ class ResidentDelivery:
         self._scrub(conn, n, state)
         return result.reason != "recipient" or not queued
 
-    def _fallback(self, conn: sqlite3.Connection, n: Notification, now: float) -> bool:
+    def _fallback(self, conn: Connection, n: Notification, now: float) -> bool:
         """Queue the SMS of a failed ZNS message (once: its key is derived from the ZNS message's)."""
         if self.sms is None or n.recipient is None:
             return False
@@ -373,7 +374,7 @@ class ResidentDelivery:
         self.metrics.queued.labels(str(n.alert.get("kind", "")), "sms").inc()
         return True
 
-    def _settle_sms(self, conn: sqlite3.Connection, n: Notification, result: DeliveryResult, state: str,
+    def _settle_sms(self, conn: Connection, n: Notification, result: DeliveryResult, state: str,
                     now: float) -> bool:
         """An SMS attempt recorded: count an accepted one. A failure needs a person unless the resident left."""
         if state == "sent":
@@ -382,7 +383,7 @@ class ResidentDelivery:
         return result.reason != "unsubscribed"
 
     @staticmethod
-    def _scrub(conn: sqlite3.Connection, n: Notification, state: str) -> None:
+    def _scrub(conn: Connection, n: Notification, state: str) -> None:
         """Once a confirmation code's message is settled (sent or failed), its text (the code) leaves the outbox."""
         if n.notice == CONFIRMATION and state in ("sent", "failed"):
             gone = {"title": "", "text": "[code]", "html": "", "short": "[code]"}
@@ -401,7 +402,7 @@ class ResidentDelivery:
                          "remaining_quota = excluded.remaining_quota, updated_ts = excluded.updated_ts",
                          (daily, remaining, self.clock()))
 
-    def erase(self, conn: sqlite3.Connection, subscriber_id: int) -> None:
+    def erase(self, conn: Connection, subscriber_id: int) -> None:
         """An admin erases a subscriber: every message row about them goes (management.erasers)."""
         conn.execute("DELETE FROM zns_messages WHERE notification_id IN (SELECT id FROM notifications WHERE "
                      "subscriber_id = ?)", (subscriber_id,))

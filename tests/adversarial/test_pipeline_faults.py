@@ -21,6 +21,7 @@ from tichwatch.ingest import contract
 from tichwatch.ingest.contract import Topics, encode_reading
 from tichwatch.ingest.mqtt import InboundMessage
 from tichwatch.ingest.pipeline import Pipeline
+from tichwatch.store.database import Connection
 from tichwatch.store.store import DB_NAME, Store
 
 NOW = 1_790_000_000.0
@@ -57,7 +58,7 @@ class DetectionLog:
         self.committed: list[Detection] = []
         self.refuse_level: float | None = None
 
-    def apply(self, conn: sqlite3.Connection, detections: Sequence[Detection], now: float,
+    def apply(self, conn: Connection, detections: Sequence[Detection], now: float,
               observed: Mapping[str, float]) -> list[Event]:
         for d in detections:
             if self.refuse_level is not None and d.value == self.refuse_level:
@@ -207,7 +208,7 @@ def test_a_tick_whose_detections_cannot_be_committed_detects_them_again(
     class Once(DetectionLog):
         failed = False
 
-        def apply(self, conn: sqlite3.Connection, detections: Sequence[Detection], now: float,
+        def apply(self, conn: Connection, detections: Sequence[Detection], now: float,
                   observed: Mapping[str, float]) -> list[Event]:
             if not Once.failed:
                 Once.failed = True

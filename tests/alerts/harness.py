@@ -1,7 +1,6 @@
 """Helpers of the alert tests: settings with people receivers, a clock the test moves, a runtime on a real store."""
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from tichwatch.app.schema import open_store
 from tichwatch.config.schema import Settings
 from tichwatch.core.detection import Detection, Severity
 from tichwatch.core.metrics import Metrics
+from tichwatch.store.database import Row
 
 T0 = 1_790_000_000.0
 """A fixed start time (2026-09-21 21:13 in Hanoi)."""
@@ -94,7 +94,7 @@ class Harness:
         with self.store.transaction() as conn:
             return fn(conn, *args)
 
-    def rows(self, receiver: str | None = None) -> list[sqlite3.Row]:
+    def rows(self, receiver: str | None = None) -> list[Row]:
         """Outbox rows, oldest first."""
         if receiver is None:
             return self.store.query_all("SELECT * FROM notifications ORDER BY id")

@@ -38,7 +38,7 @@ def _token(client: TestClient, user: str = "truc.ban", password: str = OFFICER_P
 def _raise_bd2(svc: Service, clock: Clock) -> str:
     with svc.store.transaction() as conn:
         svc.alerts.engine.apply(conn, [flood_level("st1", "BD2", clock(), 7.42)], clock())
-    return svc.store.query_one("SELECT id FROM alerts")[0]
+    return svc.store.query_one("SELECT id FROM alerts WHERE kind = 'flood.level'")[0]
 
 
 def test_public_reads_with_filters_and_audit_log(api: tuple[TestClient, Service, Clock]) -> None:

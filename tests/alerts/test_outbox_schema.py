@@ -3,7 +3,6 @@ waiting notification (id, key, state) and delivers it after the upgrade."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -12,14 +11,16 @@ from tests.alerts.harness import Harness, flood_level, people_settings
 from tichwatch.alerts import storage
 from tichwatch.alerts.model import HoldPolicy, on_detection
 from tichwatch.app.schema import MIGRATIONS
+from tichwatch.store import database
 from tichwatch.store.store import Store
 
 PAYLOAD = json.dumps({"message": {"title": "t", "text": "x", "html": "<p>x</p>", "short": "x"}, "alert": {}})
 
 
-def test_an_upgrade_keeps_waiting_notifications_and_delivers_them(tmp_path: Path) -> None:
+def test_an_upgrade_keeps_waiting_notifications_and_delivers_them(tmp_path: Path, database_url: str | None) -> None:
     settings = people_settings(tmp_path / "data")
-    old = Store(settings.store.data_dir, MIGRATIONS[:7])  # the schema before bulletins shared the outbox
+    # the schema before bulletins shared the outbox
+    old = Store(settings.store.data_dir, MIGRATIONS[:7], url=database_url)
     now = 1_790_000_000.0
     change = on_detection(None, flood_level("st1", "BD2", now), now, HoldPolicy(0, 3600, 3), 0)
     assert change.alert is not None
@@ -37,7 +38,7 @@ def test_an_upgrade_keeps_waiting_notifications_and_delivers_them(tmp_path: Path
         41, "k-41", change.alert.id, None, "pending")
     h.tick()
     assert [r["state"] for r in h.rows()] == ["sent"]
-    with pytest.raises(sqlite3.IntegrityError), h.store.transaction() as conn:  # about nothing: refused
+    with pytest.raises(database.IntegrityError), h.store.transaction() as conn:  # about nothing: refused
         conn.execute("INSERT INTO notifications (idempotency_key, receiver, channel, notice, severity, created_ts, "
                      "payload, next_attempt_ts) VALUES ('k-x', 'duty', 'log', 'bulletin', 0, 0, '{}', 0)")
     h.close()

@@ -128,8 +128,10 @@ def test_errors_stored_before_redaction_are_hidden_in_public_views(world: tuple[
     raw = f"every recipient refused: {MAIL_TO} / {PHONE} / ?token={HOOK_TOKEN}"
     with svc.store.transaction() as conn:  # as an older version stored them
         conn.execute("UPDATE notifications SET last_error = ?", (raw,))
-        conn.execute("UPDATE alerts SET evidence = json_set(evidence, '$.error', ?) WHERE kind = 'delivery.failed'",
-                     (raw,))
+        for alert_id, evidence in conn.execute("SELECT id, evidence FROM alerts WHERE kind = 'delivery.failed'"
+                                               ).fetchall():
+            conn.execute("UPDATE alerts SET evidence = ? WHERE id = ?",
+                         (json.dumps({**json.loads(evidence), "error": raw}), alert_id))
     pages = _public_answers(client)
     assert {k: _leaks(v) for k, v in pages.items() if _leaks(v)} == {}
     assert "[mail.to#1]" in pages["list"]

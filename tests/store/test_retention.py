@@ -20,6 +20,7 @@ from tichwatch.config.schema import Settings, StoreSettings
 from tichwatch.core.detection import Detection, Severity
 from tichwatch.core.metrics import Metrics
 from tichwatch.core.samples import Frame, Reading
+from tichwatch.store.database import Connection
 from tichwatch.store.disk_space import MIB, DiskLevel, DiskSpace, DiskThresholds, judge
 from tichwatch.store.pruning import SWEEPS
 from tichwatch.store.retention import RETRY_S, RetentionWorker
@@ -65,27 +66,27 @@ def _count(store: Store, sql: str, params: tuple[object, ...] = ()) -> int:
 
 
 # -- rows of each kind, inserted the way their owners insert them -------------------------------------------------
-def _alert(conn: sqlite3.Connection, alert_id: str, ts: float, resolved_ts: float | None = None) -> None:
+def _alert(conn: Connection, alert_id: str, ts: float, resolved_ts: float | None = None) -> None:
     state = "resolved" if resolved_ts is not None else "firing"
     conn.execute("INSERT INTO alerts (id, kind, subject, state, severity, started_ts, detected_ts, opened_ts, "
                  "updated_ts, firing_since_ts, resolved_ts) VALUES (?, 'flood.level', ?, ?, 20, ?, ?, ?, ?, ?, ?)",
                  (alert_id, alert_id, state, ts, ts, ts, ts, ts, resolved_ts))
 
 
-def _notification(conn: sqlite3.Connection, alert_id: str, ts: float, state: str = "sent",
+def _notification(conn: Connection, alert_id: str, ts: float, state: str = "sent",
                   receiver: str = "duty") -> int:
     cur = conn.execute("INSERT INTO notifications (idempotency_key, alert_id, receiver, channel, notice, severity, "
                        "created_ts, payload, state, next_attempt_ts) VALUES (?, ?, ?, 'log', 'firing', 20, ?, '{}', "
-                       "?, ?)", (f"k{os.urandom(6).hex()}", alert_id, receiver, ts, state, ts))
-    return int(cur.lastrowid or 0)
+                       "?, ?) RETURNING id", (f"k{os.urandom(6).hex()}", alert_id, receiver, ts, state, ts))
+    return int(cur.fetchone()[0])
 
 
-def _alert_log(conn: sqlite3.Connection, ts: float, alert_id: str | None = None, silence_id: str | None = None) -> None:
+def _alert_log(conn: Connection, ts: float, alert_id: str | None = None, silence_id: str | None = None) -> None:
     conn.execute("INSERT INTO alert_log (alert_id, silence_id, ts, action, actor) VALUES (?, ?, ?, 'x', 'system')",
                  (alert_id, silence_id, ts))
 
 
-def _silence(conn: sqlite3.Connection, silence_id: str, ends_ts: float) -> None:
+def _silence(conn: Connection, silence_id: str, ends_ts: float) -> None:
     conn.execute("INSERT INTO silences (id, matchers, starts_ts, ends_ts, reason, created_by, created_ts) "
                  "VALUES (?, '[]', ?, ?, 'works', 'an', ?)", (silence_id, ends_ts - 3600, ends_ts, ends_ts - 3600))
 
@@ -100,15 +101,16 @@ def _evidence(store: Store, ts: float, subject: str = "cam1") -> Path:
     return path
 
 
-def _subscriber(conn: sqlite3.Connection, i: int, status: str, ts: float) -> None:
+def _subscriber(conn: Connection, i: int, status: str, ts: float) -> None:
     """A resident registered at `ts` (unsubscribed at `ts` when `status` says so), with a pending code."""
     cur = conn.execute(
         "INSERT INTO subscribers (phone, hamlet_id, channel, status, consent_ts, consent_text, registered_by, "
-        "created_ts, updated_ts, unsubscribed_ts) VALUES (?, 'thon-1', 'zns', ?, ?, 'ok', 'self', ?, ?, ?)",
+        "created_ts, updated_ts, unsubscribed_ts) VALUES (?, 'thon-1', 'zns', ?, ?, 'ok', 'self', ?, ?, ?) "
+        "RETURNING id",
         (f"+8491200000{i}", status, ts, ts, ts, ts if status == "unsubscribed" else None))
     conn.execute("INSERT INTO subscriber_codes (subscriber_id, code_hash, expires_ts, attempts, hamlet_id, lang, "
                  "channel, consent_ts, consent_text, consent_version, created_ts) "
-                 "VALUES (?, 'h', ?, 0, 'thon-1', 'vi', 'zns', ?, 'ok', '2026-1', ?)", (cur.lastrowid, ts, ts, ts))
+                 "VALUES (?, 'h', ?, 0, 'thon-1', 'vi', 'zns', ?, 'ok', '2026-1', ?)", (cur.fetchone()[0], ts, ts, ts))
 
 
 def _insert_old_and_new(store: Store, sweep: str, old: float, new: float) -> None:
@@ -135,7 +137,7 @@ def _insert_old_and_new(store: Store, sweep: str, old: float, new: float) -> Non
             elif sweep == "login_failures":
                 conn.execute("INSERT INTO login_failures VALUES ('an', '10.0.0.9', ?)", (ts,))
             elif sweep == "sessions":
-                conn.execute("INSERT OR IGNORE INTO users VALUES ('an', 'h', 'officer', 0, 0)")
+                conn.execute("INSERT INTO users VALUES ('an', 'h', 'officer', 0, 0) ON CONFLICT DO NOTHING")
                 conn.execute("INSERT INTO sessions VALUES (?, 'an', 0, ?)", (f"t{i}", ts))
             elif sweep == "subscribers_pending":
                 _subscriber(conn, i, "pending", ts)

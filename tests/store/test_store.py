@@ -11,6 +11,7 @@ from tichwatch.config.schema import StoreSettings
 from tichwatch.config.subscriptions import SubscriptionSettings
 from tichwatch.core.detection import Detection, Severity
 from tichwatch.core.samples import Frame, Reading
+from tichwatch.store.database import SQLITE
 from tichwatch.store.retention_policy import Tally, retention_plan
 from tichwatch.store.store import DB_NAME, Store
 
@@ -40,15 +41,19 @@ def test_schema_is_versioned_and_reopens(tmp_path: Path) -> None:
     open_store(tmp_path).close()
     store = open_store(tmp_path)
     assert store.schema_version == len(MIGRATIONS)
-    conn = sqlite3.connect(tmp_path / DB_NAME)
-    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    if store.dialect == SQLITE:
+        conn = sqlite3.connect(tmp_path / DB_NAME)
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
 def test_newer_schema_is_refused(tmp_path: Path) -> None:
-    open_store(tmp_path).close()
-    conn = sqlite3.connect(tmp_path / DB_NAME)
-    conn.execute(f"PRAGMA user_version={len(MIGRATIONS) + 1}")
-    conn.close()
+    store = open_store(tmp_path)
+    with store.transaction() as conn:
+        if store.dialect == SQLITE:
+            conn.execute(f"PRAGMA user_version={len(MIGRATIONS) + 1}")
+        else:
+            conn.execute("UPDATE schema_version SET version = ?", (len(MIGRATIONS) + 1,))
+    store.close()
     with pytest.raises(RuntimeError, match="newer than this program"):
         open_store(tmp_path)
 

@@ -25,6 +25,7 @@ from tichwatch.config.schema import Settings
 from tichwatch.ingest.contract import Topics, encode_reading
 from tichwatch.ingest.gateway_auth import sign
 from tichwatch.ingest.gateway_auth_nonces import NONCE_DB
+from tichwatch.store.database import Connection
 from tichwatch.store.store import DB_NAME, Store
 from tichwatch.tools.broker import MosquittoProcess, free_port
 from tichwatch.tools.publisher import GatewayPublisher
@@ -115,7 +116,7 @@ def test_a_reading_verified_but_not_committed_before_a_stop_is_stored_when_the_b
         rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
     payload, props = signed_reading(time.time() - 10)
 
-    def disk_fails(conn: sqlite3.Connection, readings: object) -> list[object]:
+    def disk_fails(conn: Connection, readings: object) -> list[object]:
         raise sqlite3.OperationalError("disk I/O error (test)")
 
     with monkeypatch.context() as patch:  # the commit fails: the nonce is recorded, the reading is not

@@ -161,9 +161,9 @@ def add_subscriber(store: Store, phone: str, hamlet: str, channel: str = "zns", 
     with store.transaction() as conn:
         cur = conn.execute(
             "INSERT INTO subscribers (phone, hamlet_id, lang, channel, status, consent_ts, consent_text, "
-            "registered_by, created_ts, updated_ts) VALUES (?, ?, ?, ?, ?, 0, 'đồng ý', 'test', 0, 0)",
+            "registered_by, created_ts, updated_ts) VALUES (?, ?, ?, ?, ?, 0, 'đồng ý', 'test', 0, 0) RETURNING id",
             (phone, hamlet, lang, channel, status))
-        return int(cur.lastrowid or 0)
+        return int(cur.fetchone()[0])
 
 
 def link_for(subscriber_id: int) -> str:

@@ -3,7 +3,6 @@ instead of a channel, a clock the test moves, and an officer, an admin and a vie
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +16,7 @@ from tests.support import make_settings
 from tichwatch.api.accounts import Role
 from tichwatch.api.app import create_app
 from tichwatch.app.service import Service
+from tichwatch.store.database import Connection, Row
 
 NOW = 1_790_000_000.0
 """21:13 on 21/09/2026 in Hà Nội."""
@@ -45,7 +45,7 @@ class SentCodes:
     sent: list[tuple[int, str, float]] = field(default_factory=list)
     in_transaction: list[bool] = field(default_factory=list)
 
-    def __call__(self, conn: sqlite3.Connection, subscriber_id: int, message: str, now: float) -> None:
+    def __call__(self, conn: Connection, subscriber_id: int, message: str, now: float) -> None:
         self.in_transaction.append(conn.in_transaction)
         self.sent.append((subscriber_id, message, now))
 
@@ -85,7 +85,7 @@ class App:
         """A confirmation."""
         return self.client.post("/api/v1/subscriptions/confirm", json={"phone": phone, "code": code})
 
-    def rows(self, sql: str, params: tuple[object, ...] = ()) -> list[sqlite3.Row]:
+    def rows(self, sql: str, params: tuple[object, ...] = ()) -> list[Row]:
         """Rows straight from the store."""
         return self.service.store.query_all(sql, params)
 
