@@ -1,6 +1,7 @@
 # The two commands of the README: `make demo` runs the service with simulated gateways and cameras on the embedded
-# defaults; `make test` runs the linter, the type checker and then the whole test suite. Both install what they need
-# first (.ci/setup).
+# defaults; `make test` runs the linter, the type checker and then the whole test suite twice: on the embedded SQLite
+# store, and on PostgreSQL (a private server the tests start, from Debian's postgresql package). Both install what they
+# need first (.ci/setup).
 .PHONY: setup demo lint test bench
 
 setup:
@@ -17,6 +18,7 @@ lint: setup
 
 test: setup lint
 	.venv/bin/python -m pytest -q -p no:cacheprovider
+	TICHWATCH_TEST_DATABASE=postgresql .venv/bin/python -m pytest -q -p no:cacheprovider
 
 # The quick benchmarks (each prints its ratio against a baseline measured in the same run); bench/dust_transfer.py
 # trains models for about 20 min and bench/retention_prune.py prunes a million rows twice: each is run on its own.

@@ -191,7 +191,7 @@ class Accounts:
         """Every account (or only `username`), by name, with how many sessions it has open."""
         rows = self.store.query_all(
             "SELECT u.username, u.role, u.created_ts, u.disabled, COUNT(s.token_hash) AS sessions FROM users u "
-            "LEFT JOIN sessions s ON s.username = u.username WHERE ?1 IS NULL OR u.username = ?1 "
+            "LEFT JOIN sessions s ON s.username = u.username WHERE CAST(?1 AS TEXT) IS NULL OR u.username = ?1 "
             "GROUP BY u.username ORDER BY u.username", (username,))
         return [UserInfo(r["username"], Role(r["role"]), r["created_ts"], bool(r["disabled"]), r["sessions"])
                 for r in rows]
@@ -268,8 +268,8 @@ class Accounts:
 
     def api_keys(self, name: str | None = None) -> list[ApiKeyInfo]:
         """Every API key (or only `name`), by name (never the key or its hash)."""
-        rows = self.store.query_all("SELECT name, role, created_ts, revoked FROM api_keys WHERE ?1 IS NULL OR "
-                                    "name = ?1 ORDER BY name", (name,))
+        rows = self.store.query_all("SELECT name, role, created_ts, revoked FROM api_keys "
+                                    "WHERE CAST(?1 AS TEXT) IS NULL OR name = ?1 ORDER BY name", (name,))
         return [ApiKeyInfo(r["name"], Role(r["role"]), r["created_ts"], bool(r["revoked"])) for r in rows]
 
     def revoke_api_key(self, name: str, actor: str, now: float, reason: str | None = None) -> Change:

@@ -16,7 +16,6 @@ import re
 import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from functools import lru_cache
 from typing import Any, ClassVar, Protocol
 
@@ -276,11 +275,15 @@ def _row_maker(cursor: Any) -> Any:
 
 
 class _NumericLoader(psycopg.adapt.Loader):
-    """NUMERIC (what SUM and AVG of integers return) as int or float, as SQLite returns them, not Decimal."""
+    """NUMERIC (what SUM and AVG of integers return) as SQLite returns them, not Decimal: a whole number (SUM) as int,
+    one with decimals (AVG) as float."""
 
     def load(self, data: Any) -> int | float:
-        value = Decimal(bytes(data).decode())
-        return int(value) if value == value.to_integral_value() else float(value)
+        text = bytes(data).decode()
+        try:
+            return int(text)
+        except ValueError:  # decimals, NaN, Infinity
+            return float(text)
 
 
 def _parameters(params: Sequence[Any]) -> tuple[Any, ...]:

@@ -5,7 +5,12 @@ its own schema, so the store never imports the packages above it.
 """
 from __future__ import annotations
 
-SAMPLES_SCHEMA = """
+import re
+
+from tichwatch.store.database import Script
+from tichwatch.store.partitions import READINGS_PARTITIONED
+
+_SAMPLES_SQLITE = """
     CREATE TABLE readings (
         station_id TEXT NOT NULL,
         ts REAL NOT NULL,
@@ -57,7 +62,9 @@ SAMPLES_SCHEMA = """
     CREATE INDEX detections_subject_ts ON detections (subject, ts);
     CREATE INDEX detections_ts ON detections (ts);
 """
-"""Migration 1: readings, latest frames, evidence, detections."""
+_READINGS = re.compile(r"CREATE TABLE readings \(.*?\) WITHOUT ROWID;", re.DOTALL)
+SAMPLES_SCHEMA = Script(_SAMPLES_SQLITE, _READINGS.sub(READINGS_PARTITIONED.strip(), _SAMPLES_SQLITE))
+"""Migration 1: readings, latest frames, evidence, detections (PostgreSQL: readings partitioned by month)."""
 
 HEALTH_PROBE_SCHEMA = """
     CREATE TABLE health_probe (

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tichwatch.store.database import Row, placeholders
+from tichwatch.store import partitions
+from tichwatch.store.database import POSTGRESQL, Row, placeholders
 from tichwatch.store.retention_policy import RetentionPlan, Tally
 
 if TYPE_CHECKING:  # the store imports this module
@@ -141,7 +142,11 @@ def _sweep_series(s: Sweep, table: str, column: str, before_ts: float) -> None:
 
 
 def sweep_readings(s: Sweep) -> None:
-    """Delete readings past their retention."""
+    """Delete readings past their retention (PostgreSQL: whole months first, then what is left row by row)."""
+    if s.store.dialect == POSTGRESQL:
+        with s.store.transaction() as conn:
+            partitions.ensure_months(conn, s.plan.now)
+            s.tally.add_rows("readings", partitions.drop_months(conn, s.plan.readings_before_ts))
     _sweep_series(s, "readings", "station_id", s.plan.readings_before_ts)
 
 

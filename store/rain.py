@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tichwatch.core.samples import RainReading
-from tichwatch.store.database import Connection, Row
+from tichwatch.store.database import Connection, Row, floor_div
 from tichwatch.store.store import Store
 
 RAIN_SCHEMA = """
@@ -84,8 +84,8 @@ def rain_buckets(store: Store, gauge_id: str, start: float, end: float, bucket_s
     if bucket_s <= 0:
         raise ValueError("bucket_s must be positive")
     rows = store.query_all(
-        "SELECT CAST((ts - ?) / ? AS INTEGER) AS b, SUM(rain_mm), COUNT(*) FROM rain_readings WHERE gauge_id = ? "
-        "AND ts >= ? AND ts < ? GROUP BY b ORDER BY b", (start, bucket_s, gauge_id, start, end))
+        f"SELECT {floor_div('ts - ?', '?', store.dialect)} AS b, SUM(rain_mm), COUNT(*) FROM rain_readings "
+        "WHERE gauge_id = ? AND ts >= ? AND ts < ? GROUP BY b ORDER BY b", (start, bucket_s, gauge_id, start, end))
     return [RainBucket(start + r[0] * bucket_s, float(r[1]), int(r[2])) for r in rows]
 
 

@@ -27,6 +27,8 @@ committed yet."""
 class RetentionPlan:
     """One run's limits: rows and files older than these Unix times go; latest frames of `cameras` stay."""
 
+    now: float
+    """When the run was planned (PostgreSQL makes the coming months' partitions of readings from it)."""
     readings_before_ts: float
     dust_index_before_ts: float
     evidence_before_ts: float
@@ -47,6 +49,7 @@ def retention_plan(settings: StoreSettings, subscriptions: SubscriptionSettings,
     """The limits of a run at `now` for these settings (the store's and the residents' subscriptions') and
     configured cameras."""
     return RetentionPlan(
+        now=now,
         readings_before_ts=now - settings.readings_retention_days * DAY_S,
         dust_index_before_ts=now - settings.dust_index_retention_days * DAY_S,
         evidence_before_ts=now - settings.evidence_retention_days * DAY_S,

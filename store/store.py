@@ -18,7 +18,7 @@ from pathlib import Path
 
 from tichwatch.core.detection import Detection
 from tichwatch.core.samples import Frame, Reading
-from tichwatch.store import database
+from tichwatch.store import database, partitions
 from tichwatch.store.database import POSTGRESQL, Connection, Row, Script, floor_div, placeholders, script_text
 from tichwatch.store.pruning import SWEEPS, Pause, Sweep
 from tichwatch.store.retention_policy import RetentionPlan, Tally
@@ -120,6 +120,8 @@ class Store:
             for number, script in enumerate(self._migrations[version:], start=version + 1):
                 conn.executescript(script_text(script, self.dialect))
                 conn.execute("UPDATE schema_version SET version = ?", (number,))
+            if conn.execute("SELECT to_regclass('readings_default')").fetchone()[0] is not None:
+                partitions.ensure_months(conn, time.time())
 
     def _check_version(self, version: int) -> None:
         """Refuse a database migrated by a newer program."""

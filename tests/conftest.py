@@ -4,6 +4,8 @@ from __future__ import annotations
 import itertools
 import logging
 import os
+import shutil
+import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -74,11 +76,14 @@ TEST_DATABASE_ENV = "TICHWATCH_TEST_DATABASE"
 
 
 @pytest.fixture(scope="session")
-def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresProcess]:
-    """A private PostgreSQL server for the whole run (Debian's postgresql package), on a free port."""
-    server = PostgresProcess(tmp_path_factory.mktemp("postgres")).start()
+def postgres_server() -> Iterator[PostgresProcess]:
+    """A private PostgreSQL server for the whole run (Debian's postgresql package), on a free port; its files outside
+    pytest's temporary directories, which another pytest run started meanwhile may delete."""
+    workdir = Path(tempfile.mkdtemp(prefix="tichwatch-postgres-"))
+    server = PostgresProcess(workdir).start()
     yield server
     server.stop()
+    shutil.rmtree(workdir, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import threading
 import time
@@ -17,6 +18,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from tichwatch.config.loader import parse_settings
 from tichwatch.config.schema import Settings
+from tichwatch.store.database import URL_ENV, Error, connect
+from tichwatch.store.store import DB_NAME
 
 SECRETS: set[str] = set()
 """Secret values used by tests; the session-wide log check fails if any of them is ever logged."""
@@ -122,3 +125,18 @@ class Recorder:
         """Disconnect."""
         self._client.disconnect()
         self._client.loop_stop()
+
+
+def stored_rows(data_dir: Path, table: str) -> int:
+    """Rows of a table of the store, read as another process would: in the database the environment names
+    (TICHWATCH_DATABASE_URL, the PostgreSQL pass), else the SQLite file in `data_dir` (0 before either holds it)."""
+    url = os.environ.get(URL_ENV) or f"sqlite:///{data_dir / DB_NAME}"
+    if url.startswith("sqlite:") and not (data_dir / DB_NAME).exists():
+        return 0
+    conn = connect(url, 30.0)
+    try:
+        return int(conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+    except Error:
+        return 0
+    finally:
+        conn.close()

@@ -19,14 +19,14 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from tests.support import Recorder, make_settings, secret, wait_for, write_config
+from tests.support import Recorder, make_settings, secret, stored_rows, wait_for, write_config
 from tichwatch.app.service import Service
 from tichwatch.config.schema import Settings
 from tichwatch.ingest.contract import Topics, encode_reading
 from tichwatch.ingest.gateway_auth import sign
 from tichwatch.ingest.gateway_auth_nonces import NONCE_DB
 from tichwatch.store.database import Connection
-from tichwatch.store.store import DB_NAME, Store
+from tichwatch.store.store import Store
 from tichwatch.tools.broker import MosquittoProcess, free_port
 from tichwatch.tools.publisher import GatewayPublisher
 
@@ -162,7 +162,7 @@ def test_sigkill_between_nonce_and_commit_loses_no_signed_reading(tmp_path: Path
     total = 2000
     config = write_config(tmp_path / "tw.yaml", rig.settings)
     log = tmp_path / "service.log"
-    nonces, readings = rig.data / NONCE_DB, rig.data / DB_NAME
+    nonces = rig.data / NONCE_DB
     proc = start_service(config, log)
     try:
         wait_for(lambda: b"MQTT subscribed" in log.read_bytes(), timeout_s=30)
@@ -173,20 +173,20 @@ def test_sigkill_between_nonce_and_commit_loses_no_signed_reading(tmp_path: Path
             payload, props = signed_reading(base + seq, seq)
             infos.append(rig.gateway.publish(TOPIC, payload, user_properties=props))
             if at_kill is None and seq >= total // 4 and seq % 20 == 0 and \
-                    0 < count(readings, "readings") < count(nonces):
+                    0 < stored_rows(rig.data, "readings") < count(nonces):
                 proc.send_signal(signal.SIGKILL)
                 proc.wait()
-                at_kill = count(nonces), count(readings, "readings")
+                at_kill = count(nonces), stored_rows(rig.data, "readings")
         for info in infos:
             info.wait_for_publish(timeout=60)
         assert at_kill is not None, "the kill did not happen mid-stream"
         assert at_kill[0] > at_kill[1], f"no reading was between its nonce and its commit at the kill: {at_kill}"
         proc = start_service(config, log)
-        wait_for(lambda: count(readings, "readings") >= total, timeout_s=120,
-                 message=lambda: f"stored {count(readings, 'readings')} of {total}; dead letters "
+        wait_for(lambda: stored_rows(rig.data, "readings") >= total, timeout_s=120,
+                 message=lambda: f"stored {stored_rows(rig.data, 'readings')} of {total}; dead letters "
                                  f"{rig.dead.json()[:3]}")
         time.sleep(1.0)  # anything redelivered late must neither add a row nor be dead-lettered
-        assert count(readings, "readings") == total
+        assert stored_rows(rig.data, "readings") == total
         assert rig.dead.json() == []
     finally:
         if proc.poll() is None:
