@@ -2,7 +2,7 @@
 # defaults; `make test` runs the linter, the type checker and then the whole test suite twice: on the embedded SQLite
 # store, and on PostgreSQL (a private server the tests start, from Debian's postgresql package). Both install what they
 # need first (.ci/setup).
-.PHONY: setup demo lint test bench
+.PHONY: setup demo lint test test-postgresql bench
 
 setup:
 	@bash .ci/setup
@@ -18,6 +18,8 @@ lint: setup
 
 test: setup lint
 	.venv/bin/python -m pytest -q -p no:cacheprovider
+
+test-postgresql: setup
 	TICHWATCH_TEST_DATABASE=postgresql .venv/bin/python -m pytest -q -p no:cacheprovider
 
 # The quick benchmarks (each prints its ratio against a baseline measured in the same run); bench/dust_transfer.py
