@@ -17,6 +17,8 @@ from tichwatch.store.database import Connection
 PREFIX = "readings_p"
 AHEAD_MONTHS = 2
 """Months made ahead of the current one (at start and at every retention run)."""
+BEHIND_MONTHS = 1
+"""Months made before the current one, for backlogs a gateway delivers after an outage or a restart of the service."""
 _NAME = re.compile(rf"^{PREFIX}(\d{{4}})(\d{{2}})$")
 
 READINGS_PARTITIONED = """
@@ -70,12 +72,16 @@ def existing_months(conn: Connection) -> dict[tuple[int, int], str]:
     return found
 
 
-def ensure_months(conn: Connection, now: float, ahead: int = AHEAD_MONTHS) -> list[str]:
-    """Make the partitions of the current month and `ahead` more that do not exist yet (inside an open transaction);
-    a month some of whose rows are already in the default partition is left to it. Returns the tables made."""
+def ensure_months(conn: Connection, now: float, ahead: int = AHEAD_MONTHS, behind: int = BEHIND_MONTHS) -> list[str]:
+    """Make the partitions from `behind` months before the current one to `ahead` after it that do not exist yet
+    (inside an open transaction); a month some of whose rows are already in the default partition is left to it.
+    Returns the tables made."""
     have = existing_months(conn)
     made = []
-    for year, month in months(month_of(now), ahead + 1):
+    first = month_of(now)
+    for _ in range(behind):
+        first = (first[0] - 1, 12) if first[1] == 1 else (first[0], first[1] - 1)
+    for year, month in months(first, behind + ahead + 1):
         if (year, month) in have:
             continue
         start, end = month_bounds(year, month)

@@ -56,8 +56,9 @@ def test_readings_land_in_their_month_and_history_in_the_default(store: Store) -
     assert store.count_readings("st1") == 3
     # a month whose rows already sit in the default partition is left to it (PostgreSQL would refuse the month)
     with store.transaction() as conn:
-        assert partitions.ensure_months(conn, old) == [
-            f"readings_p{y:04d}{m:02d}" for y, m in partitions.months(partitions.month_of(old), 3)][1:]
+        made = partitions.ensure_months(conn, old)
+    y, m = partitions.month_of(old)
+    assert f"readings_p{y:04d}{m:02d}" not in made and len(made) == 3  # the month before and the two after
 
 
 def test_retention_drops_whole_months_and_deletes_the_rest_row_by_row(store: Store, tmp_path: Path) -> None:
