@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tichwatch.core.detection import Detection
 from tichwatch.core.samples import Frame, Reading
@@ -25,6 +26,7 @@ from tichwatch.store.retention_policy import RetentionPlan, Tally
 
 DB_NAME = "tichwatch.sqlite3"
 PROBE_FILE_BYTES = 64 * 1024
+MAX_IDLE_READERS = 8  # read connections kept open between uses; more may be open at once, then are closed
 """The readiness probe writes (and removes) a file this large: a disk with less room than that is not writable."""
 
 
@@ -85,8 +87,8 @@ class Store:
         self._write_busy_timeout_s = write_busy_timeout_s
         self._read_busy_timeout_s = read_busy_timeout_s
         self._writer = database.connect(self.url, write_busy_timeout_s)
-        self._local = threading.local()
-        self._readers: list[Connection] = []  # every thread's, to close them all (PostgreSQL: a process each)
+        self._idle_readers: list[Connection] = []  # read connections between uses (see `_reader`)
+        self._closed = False
         self._probe_lock = threading.Lock()
         self._probe: Connection | None = None
         self._migrations = tuple(migrations)
@@ -133,28 +135,46 @@ class Store:
     def schema_version(self) -> int:
         """The schema version of the open database."""
         if self.dialect == POSTGRESQL:
-            return int(self._read().execute("SELECT version FROM schema_version").fetchone()[0])
-        return int(self._read().execute("PRAGMA user_version").fetchone()[0])
+            return int(self.query_value("SELECT version FROM schema_version"))
+        return int(self.query_value("PRAGMA user_version"))
 
     # -- connections ------------------------------------------------------------------------------------------------
-    def _read(self) -> Connection:
-        """This thread's read connection."""
-        conn: Connection | None = getattr(self._local, "conn", None)
+    @contextmanager
+    def _reader(self) -> Iterator[Connection]:
+        """A read connection borrowed from the idle ones (a new one when none is idle), given back after use. At
+        most MAX_IDLE_READERS are kept: threads come and go (a delivery attempt is a thread), and a connection per
+        thread ever seen grew without bound (on PostgreSQL a server process each, until "too many clients")."""
+        with self._probe_lock:
+            conn = self._idle_readers.pop() if self._idle_readers else None
         if conn is None:
             conn = database.connect(self.url, self._read_busy_timeout_s)
-            self._local.conn = conn
+        try:
+            yield conn
+        finally:
             with self._probe_lock:
-                self._readers.append(conn)
-        return conn
+                if not self._closed and len(self._idle_readers) < MAX_IDLE_READERS:
+                    self._idle_readers.append(conn)
+                    conn = None
+            if conn is not None:
+                conn.close()
 
     def query_one(self, sql: str, params: tuple[object, ...] = ()) -> Row | None:
-        """One row of a read query on this thread's read connection."""
-        row: Row | None = self._read().execute(sql, params).fetchone()
+        """One row of a read query, on a read connection of the pool."""
+        with self._reader() as conn:
+            row: Row | None = conn.execute(sql, params).fetchone()
         return row
 
+    def query_value(self, sql: str, params: tuple[object, ...] = ()) -> Any:
+        """The first column of the one row a query returns (an aggregate's, a setting's)."""
+        row = self.query_one(sql, params)
+        if row is None:
+            raise LookupError(f"no row: {sql}")
+        return row[0]
+
     def query_all(self, sql: str, params: tuple[object, ...] = ()) -> list[Row]:
-        """All rows of a read query on this thread's read connection."""
-        rows: list[Row] = self._read().execute(sql, params).fetchall()
+        """All rows of a read query, on a read connection of the pool."""
+        with self._reader() as conn:
+            rows: list[Row] = conn.execute(sql, params).fetchall()
         return rows
 
     @contextmanager
@@ -166,17 +186,17 @@ class Store:
                 yield conn
 
     def close(self) -> None:
-        """Close the writer, the probe's and every thread's read connection."""
+        """Close the writer, the probe's and the idle read connections (one in use is closed when given back)."""
         with self._lock:
             self._writer.close()
         with self._probe_lock:
             if self._probe is not None:
                 self._probe.close()
                 self._probe = None
-            readers, self._readers = self._readers, []
+            readers, self._idle_readers = self._idle_readers, []
+            self._closed = True  # a connection in use is closed when it is given back
         for conn in readers:
             conn.close()
-        self._local.conn = None
 
     def probe_write(self, now: float) -> str | None:
         """Really write (a row and a file), on a connection of its own; None when it worked, else why not.
@@ -222,45 +242,45 @@ class Store:
 
     def latest_readings(self) -> dict[str, Reading]:
         """The newest reading of every station that has one."""
-        rows = self._read().execute(
+        rows = self.query_all(
             "SELECT r.* FROM readings r JOIN (SELECT station_id, MAX(ts) AS ts FROM readings GROUP BY station_id) m "
-            "ON r.station_id = m.station_id AND r.ts = m.ts").fetchall()
+            "ON r.station_id = m.station_id AND r.ts = m.ts")
         return {row["station_id"]: _reading(row) for row in rows}
 
     def reading_at(self, station_id: str, ts: float) -> Reading | None:
         """The reading of a station at exactly `ts`, or None."""
-        row = self._read().execute("SELECT * FROM readings WHERE station_id = ? AND ts = ?",
-                                   (station_id, ts)).fetchone()
+        row = self.query_one("SELECT * FROM readings WHERE station_id = ? AND ts = ?",
+                                   (station_id, ts))
         return _reading(row) if row else None
 
     def readings(self, station_id: str, start: float, end: float, limit: int = 100_000) -> list[Reading]:
         """Raw readings of a station with start <= ts < end, oldest first."""
-        rows = self._read().execute(
+        rows = self.query_all(
             "SELECT * FROM readings WHERE station_id = ? AND ts >= ? AND ts < ? ORDER BY ts LIMIT ?",
-            (station_id, start, end, limit)).fetchall()
+            (station_id, start, end, limit))
         return [_reading(r) for r in rows]
 
     def newest_reading(self, station_id: str, start: float, end: float) -> Reading | None:
         """The newest reading of a station with start <= ts < end, or None."""
-        row = self._read().execute(
+        row = self.query_one(
             "SELECT * FROM readings WHERE station_id = ? AND ts >= ? AND ts < ? ORDER BY ts DESC LIMIT 1",
-            (station_id, start, end)).fetchone()
+            (station_id, start, end))
         return _reading(row) if row else None
 
     def station_readings_since(self, station_id: str, since: float) -> list[Reading]:
         """One station's readings since `since`, oldest first (to rebuild its detectors' state)."""
-        rows = self._read().execute("SELECT * FROM readings WHERE station_id = ? AND ts >= ? ORDER BY ts",
-                                    (station_id, since)).fetchall()
+        rows = self.query_all("SELECT * FROM readings WHERE station_id = ? AND ts >= ? ORDER BY ts",
+                                    (station_id, since))
         return [_reading(r) for r in rows]
 
     def last_reading_ts(self, station_id: str) -> float | None:
         """Time of a station's newest stored reading, or None."""
-        row = self._read().execute("SELECT MAX(ts) FROM readings WHERE station_id = ?", (station_id,)).fetchone()
-        return None if row[0] is None else float(row[0])
+        ts = self.query_value("SELECT MAX(ts) FROM readings WHERE station_id = ?", (station_id,))
+        return None if ts is None else float(ts)
 
     def recent_readings(self, since: float) -> list[Reading]:
         """All stations' readings since `since`, oldest first (to warm detectors at start-up)."""
-        rows = self._read().execute("SELECT * FROM readings WHERE ts >= ? ORDER BY ts", (since,)).fetchall()
+        rows = self.query_all("SELECT * FROM readings WHERE ts >= ? ORDER BY ts", (since,))
         return [_reading(r) for r in rows]
 
     def downsample(self, station_id: str, start: float, end: float, bucket_s: float,
@@ -270,19 +290,18 @@ class Store:
         if bucket_s <= 0:
             raise ValueError("bucket_s must be positive")
         excluded = f" AND ts NOT IN ({placeholders(len(exclude_ts))})" if exclude_ts else ""
-        rows = self._read().execute(
+        rows = self.query_all(
             f"SELECT {floor_div('ts - ?', '?', self.dialect)} AS b, MIN(ts), MAX(ts), MIN(level_m), AVG(level_m), "
             f"MAX(level_m), COUNT(*) FROM readings WHERE station_id = ? AND ts >= ? AND ts < ?{excluded} "
             "GROUP BY b ORDER BY b",
-            (start, bucket_s, station_id, start, end, *exclude_ts)).fetchall()
+            (start, bucket_s, station_id, start, end, *exclude_ts))
         return [Bucket(start + r[0] * bucket_s, r[1], r[2], r[3], r[4], r[5], r[6]) for r in rows]
 
     def count_readings(self, station_id: str | None = None) -> int:
         """How many readings are stored (for one station or all)."""
         if station_id is None:
-            return int(self._read().execute("SELECT COUNT(*) FROM readings").fetchone()[0])
-        return int(self._read().execute("SELECT COUNT(*) FROM readings WHERE station_id = ?", (station_id,))
-                   .fetchone()[0])
+            return int(self.query_value("SELECT COUNT(*) FROM readings"))
+        return int(self.query_value("SELECT COUNT(*) FROM readings WHERE station_id = ?", (station_id,)))
 
     # -- frames and evidence ----------------------------------------------------------------------------------------
     def save_latest_frame(self, frame: Frame) -> Path:
@@ -300,7 +319,7 @@ class Store:
 
     def latest_frame(self, camera_id: str) -> LatestFrame | None:
         """The newest frame of a camera, or None."""
-        row = self._read().execute("SELECT * FROM frames WHERE camera_id = ?", (camera_id,)).fetchone()
+        row = self.query_one("SELECT * FROM frames WHERE camera_id = ?", (camera_id,))
         if row is None:
             return None
         return LatestFrame(row["camera_id"], row["ts"], self.data_dir / row["path"], row["width"], row["height"])
@@ -314,16 +333,16 @@ class Store:
 
     def latest_dust_index(self, camera_id: str) -> tuple[float, float | None, str, int | None] | None:
         """(ts, dust index, status, newest evidence id) of a camera's latest processed frame, or None."""
-        row = self._read().execute(
+        row = self.query_one(
             "SELECT ts, dust_index, status, (SELECT MAX(id) FROM evidence WHERE subject = ?) FROM dust_index "
-            "WHERE camera_id = ? ORDER BY ts DESC LIMIT 1", (camera_id, camera_id)).fetchone()
+            "WHERE camera_id = ? ORDER BY ts DESC LIMIT 1", (camera_id, camera_id))
         return (row[0], row[1], row[2], row[3]) if row else None
 
     def dust_series(self, camera_id: str, start: float, end: float) -> list[tuple[float, float | None, str]]:
         """(ts, dust index, status) of a camera's frames over [start, end), oldest first."""
-        rows = self._read().execute(
+        rows = self.query_all(
             "SELECT ts, dust_index, status FROM dust_index WHERE camera_id = ? AND ts >= ? AND ts < ? ORDER BY ts",
-            (camera_id, start, end)).fetchall()
+            (camera_id, start, end))
         return [(r[0], r[1], r[2]) for r in rows]
 
     def write_evidence_files(self, detection: Detection) -> EvidenceFiles:
@@ -358,7 +377,7 @@ class Store:
 
     def evidence_path(self, evidence_id: int) -> Path | None:
         """Absolute path of an evidence snapshot, or None."""
-        row = self._read().execute("SELECT snapshot_path FROM evidence WHERE id = ?", (evidence_id,)).fetchone()
+        row = self.query_one("SELECT snapshot_path FROM evidence WHERE id = ?", (evidence_id,))
         return self.data_dir / row[0] if row else None
 
     # -- detections -------------------------------------------------------------------------------------------------
@@ -374,19 +393,19 @@ class Store:
     def detections(self, since: float, subject: str | None = None, limit: int = 1000) -> list[Row]:
         """Recorded detections since `since`, newest first."""
         if subject is None:
-            return self._read().execute("SELECT * FROM detections WHERE ts >= ? ORDER BY ts DESC, id DESC LIMIT ?",
-                                        (since, limit)).fetchall()
-        return self._read().execute(
+            return self.query_all("SELECT * FROM detections WHERE ts >= ? ORDER BY ts DESC, id DESC LIMIT ?",
+                                        (since, limit))
+        return self.query_all(
             "SELECT * FROM detections WHERE ts >= ? AND subject = ? ORDER BY ts DESC, id DESC LIMIT ?",
-            (since, subject, limit)).fetchall()
+            (since, subject, limit))
 
     def detection_marks(self, subject: str, kinds: Sequence[str], start: float,
                         end: float) -> list[tuple[str, float, bool, str]]:
         """(kind, ts, active, reason) of the recorded detections of these kinds about a subject with
         start <= ts < end, oldest first (in recording order at one time)."""
-        rows = self._read().execute(
+        rows = self.query_all(
             f"SELECT kind, ts, active, reason FROM detections WHERE subject = ? AND ts >= ? AND ts < ? "
-            f"AND kind IN ({', '.join('?' * len(kinds))}) ORDER BY ts, id", (subject, start, end, *kinds)).fetchall()
+            f"AND kind IN ({', '.join('?' * len(kinds))}) ORDER BY ts, id", (subject, start, end, *kinds))
         return [(r[0], float(r[1]), bool(r[2]), r[3]) for r in rows]
 
     # -- retention --------------------------------------------------------------------------------------------------

@@ -3,23 +3,27 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import threading
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
 import paho.mqtt.client as paho
+import psycopg
 import yaml
 from paho.mqtt.enums import CallbackAPIVersion
 
 from tichwatch.config.loader import parse_settings
 from tichwatch.config.schema import Settings
-from tichwatch.store.database import URL_ENV, Error, connect
-from tichwatch.store.store import DB_NAME
+from tichwatch.store.database import POSTGRESQL, URL_ENV, Error, connect
+from tichwatch.store.store import DB_NAME, Store
 
 SECRETS: set[str] = set()
 """Secret values used by tests; the session-wide log check fails if any of them is ever logged."""
@@ -127,16 +131,77 @@ class Recorder:
         self._client.loop_stop()
 
 
-def stored_rows(data_dir: Path, table: str) -> int:
-    """Rows of a table of the store, read as another process would: in the database the environment names
-    (TICHWATCH_DATABASE_URL, the PostgreSQL pass), else the SQLite file in `data_dir` (0 before either holds it)."""
-    url = os.environ.get(URL_ENV) or f"sqlite:///{data_dir / DB_NAME}"
-    if url.startswith("sqlite:") and not (data_dir / DB_NAME).exists():
-        return 0
-    conn = connect(url, 30.0)
+def separate_database() -> None:
+    """Give what is opened next a database of its own, as its own data directory gives it on SQLite: in the
+    PostgreSQL pass, point TICHWATCH_DATABASE_URL at a fresh schema (for a test that runs two deployments side by
+    side; the test's fixture restores the variable). Nothing to do on SQLite."""
+    url = os.environ.get(URL_ENV)
+    if not url or not url.startswith("postgresql"):
+        return
+    base = url.split("?", 1)[0]
+    schema = f"s{uuid.uuid4().hex[:12]}"
+    conn = connect(base, 30.0)
     try:
-        return int(conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
-    except Error:
-        return 0
+        conn.execute(f"CREATE SCHEMA {schema}")
     finally:
         conn.close()
+    os.environ[URL_ENV] = f"{base}?options=-csearch_path%3D{schema}"
+
+
+def table_names(store: Store) -> list[str]:
+    """The store's tables, on either engine (on PostgreSQL the readings' partitions are listed too)."""
+    sql = ("SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+           if store.dialect == POSTGRESQL else "SELECT name FROM sqlite_master WHERE type = 'table'")
+    return [r[0] for r in store.query_all(sql)]
+
+
+def store_text(store: Store) -> str:
+    """Every row of every table of the store, as text (to look for a secret or a phone number anywhere)."""
+    return "\n".join(str(tuple(row)) for t in table_names(store) for row in store.query_all(f'SELECT * FROM "{t}"'))
+
+
+def stored_query(data_dir: Path, sql: str) -> list[tuple[Any, ...]]:
+    """Rows a query returns from the store, read as another process would: in the database the environment names
+    (TICHWATCH_DATABASE_URL, the PostgreSQL pass), else the SQLite file in `data_dir` ([] before either holds the
+    tables)."""
+    url = os.environ.get(URL_ENV) or f"sqlite:///{data_dir / DB_NAME}"
+    if url.startswith("sqlite:") and not (data_dir / DB_NAME).exists():
+        return []
+    conn = connect(url, 30.0)
+    try:
+        return [tuple(r) for r in conn.execute(sql).fetchall()]
+    except Error:
+        return []
+    finally:
+        conn.close()
+
+
+def stored_rows(data_dir: Path, table: str) -> int:
+    """Rows of a table of the store, read as another process would (0 before the store holds it)."""
+    rows = stored_query(data_dir, f"SELECT COUNT(*) FROM {table}")
+    return int(rows[0][0]) if rows else 0
+
+
+@contextmanager
+def store_locked(data_dir: Path) -> Iterator[None]:
+    """Another process holding the store's write lock until the block ends: on SQLite an exclusive transaction on
+    the file; on PostgreSQL the readings and the health probe's table locked EXCLUSIVE (writers wait past their lock
+    timeout, readers go on, as with SQLite's WAL)."""
+    url = os.environ.get(URL_ENV)
+    if url and url.startswith("postgresql"):
+        conn = psycopg.connect(url, autocommit=True)
+        conn.execute("BEGIN")
+        conn.execute("LOCK TABLE readings, health_probe IN EXCLUSIVE MODE")
+        try:
+            yield
+        finally:
+            conn.execute("ROLLBACK")
+            conn.close()
+        return
+    other = sqlite3.connect(data_dir / DB_NAME, isolation_level=None, timeout=30)
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        yield
+    finally:
+        other.execute("ROLLBACK")
+        other.close()

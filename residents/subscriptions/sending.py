@@ -333,8 +333,9 @@ class ResidentDelivery:
     # -- what is recorded with each attempt (in its transaction) -------------------------------------------------
     def _count(self, conn: Connection, channel: str, cost_vnd: int, now: float) -> None:
         conn.execute("INSERT INTO resident_costs (day, channel, messages, cost_vnd) VALUES (?, ?, 1, ?) "
-                     "ON CONFLICT (day, channel) DO UPDATE SET messages = messages + 1, cost_vnd = cost_vnd + ?",
-                     (local_day(now, self.settings.timezone), channel, cost_vnd, cost_vnd))
+                     "ON CONFLICT (day, channel) DO UPDATE SET messages = resident_costs.messages + 1, "
+                     "cost_vnd = resident_costs.cost_vnd + excluded.cost_vnd",
+                     (local_day(now, self.settings.timezone), channel, cost_vnd))
         self.metrics.sent.labels(channel).inc()
         self.metrics.cost.labels(channel).inc(cost_vnd)
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -12,9 +11,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from tests.support import wait_for, write_config
+from tests.support import stored_query, wait_for, write_config
 from tichwatch.config.schema import Settings
-from tichwatch.store.store import DB_NAME
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -97,16 +95,7 @@ def _json(body: bytes) -> Any:
 
 def stored_seqs(data_dir: Path) -> dict[str, list[int]]:
     """Every stored reading's seq per station (duplicates would show twice), read as another process would."""
-    db = data_dir / DB_NAME
-    if not db.exists():
-        return {}
-    conn = sqlite3.connect(db, timeout=30)
-    try:
-        rows = conn.execute("SELECT station_id, seq FROM readings ORDER BY station_id, seq").fetchall()
-    except sqlite3.OperationalError:
-        return {}
-    finally:
-        conn.close()
+    rows = stored_query(data_dir, "SELECT station_id, seq FROM readings ORDER BY station_id, seq")
     out: dict[str, list[int]] = {}
     for station, seq in rows:
         out.setdefault(station, []).append(seq)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -10,10 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import make_settings, wait_for, write_config
+from tests.support import make_settings, stored_query, wait_for, write_config
 from tichwatch.config.schema import Settings
 from tichwatch.ingest.contract import Topics, encode_reading
-from tichwatch.store.store import DB_NAME
 from tichwatch.tools.broker import MosquittoProcess, free_port
 from tichwatch.tools.publisher import GatewayPublisher
 
@@ -27,17 +25,9 @@ def start_service(config: Path, log: Path) -> subprocess.Popen[bytes]:
 
 
 def stored(data_dir: Path) -> tuple[int, int]:
-    """(rows, distinct seq) of readings in the store file, read as another process would."""
-    db = data_dir / DB_NAME
-    if not db.exists():
-        return 0, 0
-    conn = sqlite3.connect(db, timeout=30)
-    try:
-        return conn.execute("SELECT COUNT(*), COUNT(DISTINCT seq) FROM readings").fetchone()
-    except sqlite3.OperationalError:
-        return 0, 0
-    finally:
-        conn.close()
+    """(rows, distinct seq) of readings in the store, read as another process would."""
+    rows = stored_query(data_dir, "SELECT COUNT(*), COUNT(DISTINCT seq) FROM readings")
+    return (int(rows[0][0]), int(rows[0][1])) if rows else (0, 0)
 
 
 @pytest.mark.slow
@@ -75,4 +65,4 @@ def test_sigkill_mid_stream_loses_nothing_and_doubles_nothing(tmp_path: Path, br
     # uvicorn re-raises SIGTERM after a clean shutdown (systemd counts that as a clean stop)
     assert proc.returncode in (0, -signal.SIGTERM), log.read_text()[-3000:]
     assert "TichWatch stopped" in log.read_text()
-    assert (data / DB_NAME).exists()
+    assert stored(data) == (TOTAL, TOTAL)  # the store is whole after a clean stop too

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import errno
 import os
-import sqlite3
 import subprocess
 import threading
 import time
@@ -15,9 +14,8 @@ from pathlib import Path
 import pytest
 
 from tests.adversarial.running import ServiceProcess, stored_seqs, timed_get
-from tests.support import make_settings, wait_for
+from tests.support import make_settings, store_locked, wait_for
 from tichwatch.ingest.contract import Topics, encode_reading
-from tichwatch.store.store import DB_NAME
 from tichwatch.tools.broker import MosquittoProcess, free_port
 from tichwatch.tools.publisher import GatewayPublisher
 
@@ -81,12 +79,10 @@ def test_database_locked_by_another_process_for_70_s(tmp_path: Path, broker: Mos
         for _ in range(20):
             feeder.publish_one()
         wait_for(lambda: len(all_seqs(data)) == 20, timeout_s=30)
-        other = sqlite3.connect(data / DB_NAME, isolation_level=None, timeout=30)
-        other.execute("BEGIN EXCLUSIVE")
-        locked_at = time.monotonic()
         health_s: list[float] = []
         ready: list[tuple[float, int, str]] = []
-        with Feeder(gateway, feeder.seq, interval_s=0.1) as feeder:
+        with store_locked(data), Feeder(gateway, feeder.seq, interval_s=0.1) as feeder:
+            locked_at = time.monotonic()
             while time.monotonic() - locked_at < LOCK_S:
                 status, seconds = timed_get(svc, "/healthz")
                 assert status == 200
@@ -95,8 +91,6 @@ def test_database_locked_by_another_process_for_70_s(tmp_path: Path, broker: Mos
                 ready.append((time.monotonic() - locked_at, code, (body or {}).get("detail", "")))
                 assert svc.get("/api/v1/stations")[0] == 200  # public reads go on (WAL readers are not blocked)
                 time.sleep(1.0)
-            other.execute("ROLLBACK")
-            other.close()
         published = feeder.seq
         wait_for(lambda: len(all_seqs(data)) >= published, timeout_s=60,
                  message=lambda: f"{len(all_seqs(data))} of {published} stored\n{svc.tail()}")
@@ -136,6 +130,7 @@ def _fill(path: Path) -> Path:
     return filler
 
 
+@pytest.mark.sqlite_only  # the SQLite file's own disk; PostgreSQL's disk is the server's
 def test_disk_full_then_freed(tmp_path: Path, broker: MosquittoProcess) -> None:
     data = tmp_path / "data"
     _mount_tmpfs(data, 48)

@@ -117,5 +117,6 @@ class Harness:
         return [e.action for e in storage.audit_of(self.store.query_all, alert_id)]
 
     def close(self) -> None:
-        """Close the store."""
+        """Stop delivery threads a test started (none leaks into the next test), then close the store."""
+        self.runtime.delivery.stop(5)
         self.store.close()

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.support import make_settings
+from tests.support import make_settings, separate_database
 from tichwatch.alerts import storage as alert_storage
 from tichwatch.alerts.channels.base import Channel, DeliveryResult, Notification
 from tichwatch.alerts.delivery import Delivery
@@ -162,6 +162,7 @@ def make_world(tmp_path: Path, bulletins: BulletinSettings | None = None, alerts
     """Build the world (`recording`: the receivers whose channel is a RecordingChannel); the caller's fixture
     yields it."""
     clock = [NOW]
+    separate_database()  # a test may hold two worlds
     service = Service(bulletin_settings(tmp_path / "data", alerts), clock=lambda: clock[0])
     fill_store(service)
     flood = FakeFlood({"st1": st1_status()})

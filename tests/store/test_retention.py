@@ -29,6 +29,8 @@ from tichwatch.store.store import Store
 
 NOW = 1_800_000_000.0
 RETENTION_DAYS = {"readings": 10, "dust_index": 5, "evidence": 3, "notifications": 7, "audit": 30}
+OLD_IN_CUTOFF_MONTH = NOW - 12 * DAY_S  # past the readings' 10 days, in the cut-off's month: pruned in chunks on
+# PostgreSQL as well (a month that ended before the cut-off is dropped whole there)
 JPEG = b"\xff\xd8" + b"x" * 100 + b"\xff\xd9"
 
 
@@ -291,7 +293,7 @@ def test_bulletins_are_kept(tmp_path: Path, store: Store) -> None:
 
 # -- chunks --------------------------------------------------------------------------------------------------------
 def test_chunked_deletion_leaves_nothing_behind(store: Store) -> None:
-    old = [Reading(sid, NOW - 20 * DAY_S + i, 1.0) for sid in ("st1", "st2") for i in range(525)]
+    old = [Reading(sid, OLD_IN_CUTOFF_MONTH + i, 1.0) for sid in ("st1", "st2") for i in range(525)]
     store.append_readings([*old, Reading("st1", NOW, 2.0), Reading("st2", NOW, 2.0)])
     pauses: list[int] = []
     tally = _prune(store, "readings", chunk_rows=100, pause=lambda: pauses.append(store.count_readings()))
@@ -302,7 +304,7 @@ def test_chunked_deletion_leaves_nothing_behind(store: Store) -> None:
 
 def test_another_writer_commits_between_chunks(store: Store) -> None:
     """The writer lock is free between chunks: a reading from another thread commits during a large prune."""
-    store.append_readings([Reading("st1", NOW - 20 * DAY_S + i, 1.0) for i in range(300)])
+    store.append_readings([Reading("st1", OLD_IN_CUTOFF_MONTH + i, 1.0) for i in range(300)])
     committed: list[bool] = []
 
     def other_writer() -> None:
@@ -462,7 +464,7 @@ def test_the_thread_survives_errors(store: Store, monkeypatch: pytest.MonkeyPatc
 
 
 def test_stop_abandons_a_long_prune_between_chunks(store: Store) -> None:
-    store.append_readings([Reading("st1", NOW - 20 * DAY_S + i, 1.0) for i in range(1000)])
+    store.append_readings([Reading("st1", OLD_IN_CUTOFF_MONTH + i, 1.0) for i in range(1000)])
     worker = RetentionWorker(_settings(store.data_dir, retention_chunk_rows=100), store, Metrics(), Clock(NOW),
                              pause_s=3600)  # the first pause would last an hour unless stop cuts it short
     worker.start()

@@ -1,7 +1,9 @@
 """The embedded store against real SQLite files."""
 from __future__ import annotations
 
+import os
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
@@ -13,7 +15,7 @@ from tichwatch.core.detection import Detection, Severity
 from tichwatch.core.samples import Frame, Reading
 from tichwatch.store.database import SQLITE
 from tichwatch.store.retention_policy import Tally, retention_plan
-from tichwatch.store.store import DB_NAME, Store
+from tichwatch.store.store import DB_NAME, MAX_IDLE_READERS, Store
 
 
 def test_readings_are_idempotent_on_station_and_time(tmp_path: Path) -> None:
@@ -90,3 +92,27 @@ def test_latest_frame_and_evidence_with_retention(tmp_path: Path) -> None:
     assert gone.rows == {"readings": 1, "evidence": 1} and gone.files == {"evidence": 3}
     assert not path.exists() and store.evidence_path(eid) is None
     assert store.detections(0)[0]["evidence_id"] is None
+
+
+def _open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_threads_that_come_and_go_do_not_each_keep_a_connection(tmp_path: Path) -> None:
+    """A delivery attempt is a thread of its own: 300 short-lived threads reading once leave at most the pool's idle
+    connections open (a connection per thread ever seen reached PostgreSQL's "too many clients" after 400)."""
+    store = open_store(tmp_path / "data")
+    store.append_readings([Reading("st1", 1.0, 4.0)])
+    store.count_readings()
+    before = _open_fds()
+    for _ in range(30):
+        threads = [threading.Thread(target=store.count_readings) for _ in range(10)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    grown = _open_fds() - before
+    assert grown <= 3 * MAX_IDLE_READERS, grown  # SQLite: up to 3 files a connection (database, WAL, shared memory)
+    assert store.count_readings() == 1
+    store.close()
+    assert _open_fds() < before

@@ -202,7 +202,8 @@ def send_rate(data_dir: Path, gateway_url: str, concurrency: int, count: int = 5
     local ZNS server taking `latency_s` per request, with `concurrency` senders and their delivery threads (every
     message checked sent once, each with its own tracking_id)."""
     from tests.alerts.harness import flood_level
-    from tests.support import wait_for
+    from tests.support import separate_database, wait_for
+    separate_database()  # a test compares two runs
     zns = ZnsFake(quota=count * 10, latency_s=latency_s).start()
     h = ResidentHarness(resident_settings(data_dir, zns.url, gateway_url,
                                           zns={"concurrency": concurrency, "rate_per_min": 60_000}))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import secrets
 import shutil
-import sqlite3
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -37,6 +36,7 @@ from tichwatch.core.samples import Reading
 from tichwatch.residents.feeds import cap as cap_module
 from tichwatch.residents.feeds.cap import CAP_NS
 from tichwatch.residents.feeds.issued import issued_of
+from tichwatch.store.database import IntegrityError
 
 NS = {"cap": CAP_NS}
 THRESHOLDS = {"BD1": 6.5, "BD2": 7.3, "BD3": 8.0}  # Vĩnh Phúc (st1) in tests/residents/conftest.py
@@ -237,7 +237,7 @@ def test_an_issued_message_never_changes(tmp_path: Path) -> None:
         cancel = again.cap(f"{aid}-3").content
         refs = ET.fromstring(cancel).findtext("cap:references", namespaces=NS) or ""
         assert refs.split()[0] == f"tichwatch@kieuphu.hanoi.gov.vn,tichwatch-{aid}-1,2026-09-20T07:00:00+07:00"
-        with pytest.raises(sqlite3.IntegrityError, match="never changes"), again.service.store.transaction() as conn:
+        with pytest.raises(IntegrityError, match="never changes"), again.service.store.transaction() as conn:
             conn.execute("UPDATE cap_messages SET xml = ? WHERE id = ?", (b"<alert/>", f"{aid}-1"))
     finally:
         next(restarted, None)

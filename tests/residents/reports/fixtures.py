@@ -102,7 +102,7 @@ def fill(store: Store) -> Expected:
                      "'truc.ban', 'xe tưới nước')", (MON + 4 * DAY,))
         conn.execute("INSERT INTO dust_labels (camera_id, frame_ts, label, source, alert_id, feature_set, grid_rows, "
                      "grid_cols, rows, probs, candidate, created_ts, created_by) VALUES ('cam1', ?, 'dust', 'alert', "
-                     "'a-dust1', 'f1', 1, 1, x'', x'', x'', ?, 'truc.ban')", (MON + 2 * DAY + 8 * HOUR, MON))
+                     "'a-dust1', 'f1', 1, 1, ?, ?, ?, ?, 'truc.ban')", (MON + 2 * DAY + 8 * HOUR, b"", b"", b"", MON))
         _bulletin(conn, "b-routine", "routine", MON + DAY + 7 * HOUR)
         _bulletin(conn, "b-emergency", "emergency", tue10 + HOUR)
         _bulletin(conn, "b-before", "routine", MON - DAY)

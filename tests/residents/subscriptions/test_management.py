@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.residents.subscriptions.conftest import E164, PHONE, App, build
+from tests.support import store_text
 from tichwatch.api import audit
 from tichwatch.residents.subscriptions.recipients import active_in, recipient
 
@@ -21,12 +22,6 @@ def _add(app: App, user: str = "an", phone: str = PHONE, hamlet_id: str = "thon-
 
 def _audit(app: App) -> list[audit.AuditEntry]:
     return [e for e in reversed(audit.entries(app.service.store.query_all, 100)) if e.action.startswith("subscriber")]
-
-
-def _everything_in_the_store(app: App) -> str:
-    """Every row of every table, as text (to look for a number anywhere)."""
-    tables = [r[0] for r in app.rows("SELECT name FROM sqlite_master WHERE type = 'table'")]
-    return "\n".join(str(tuple(row)) for t in tables for row in app.rows(f'SELECT * FROM "{t}"'))
 
 
 def test_an_officer_adds_a_resident_who_is_active_at_once_with_consent_collected_by_them(app: App) -> None:
@@ -170,9 +165,9 @@ def test_erasure_removes_every_trace_of_the_number_and_the_audit_says_so_without
     r = app.client.post(f"/api/v1/subscribers/{sid}/erase", headers=app.auth("quan.tri"),
                         json={"reason": "Chủ thuê bao 0912 345 678 yêu cầu, đơn ngày 02/12"})
     assert r.status_code == 200 and erased_elsewhere == [sid]
-    store_text = _everything_in_the_store(app)
+    everything = store_text(app.service.store)
     for trace in ("912345678", "0912 345 678", app.service.subscriptions.key.phone_key(E164)):
-        assert trace not in store_text
+        assert trace not in everything
     [entry] = [e for e in _audit(app) if e.action == "subscriber.erase"]
     assert entry.actor == "quan.tri" and entry.target == f"subscriber:{sid}" and "[…]" in entry.detail["reason"]
     assert app.client.post(f"/api/v1/subscribers/{sid}/erase", json={"reason": "again"},
