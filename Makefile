@@ -18,7 +18,9 @@ lint: setup
 
 test: setup lint
 	.venv/bin/python -m pytest -q -p no:cacheprovider
+	TICHWATCH_TEST_DATABASE=postgresql .venv/bin/python -m pytest -q -p no:cacheprovider
 
+# The PostgreSQL pass alone (make test runs it after the SQLite one).
 test-postgresql: setup
 	TICHWATCH_TEST_DATABASE=postgresql .venv/bin/python -m pytest -q -p no:cacheprovider
 

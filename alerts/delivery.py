@@ -26,6 +26,7 @@ from tichwatch.core.bus import EventBus
 from tichwatch.core.detection import Detection, Severity
 from tichwatch.core.events import AlertChanged, DeliveryRecorded
 from tichwatch.store.database import Connection
+from tichwatch.store.leases import Lease, always_held
 from tichwatch.store.store import Store
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,8 @@ class Delivery:
         self.dispatchers: dict[str, ReceiverDispatcher] = {}
         self._extras: dict[str, ExtraReceiver] = {}
         self._workers: dict[str, Worker] = {}
+        self.lease_of: Callable[[str], Lease] = lambda _name: always_held
+        """The lease of each receiver's dispatcher, by name (set by the service: `Leases.lease`)."""
         self._lock = threading.Lock()
         self.outbox = outbox.Outbox(store.query_all, metrics, redactor, self.wake)
         """Where other packages (the bulletin desk) queue what this delivery sends."""
@@ -122,6 +125,7 @@ class Delivery:
             d.resume()
             worker = Worker(f"alerts-delivery-{name}", partial(d.step, clock), self.settings.poll_interval_s,
                             self._on_error, wake=d.woken)
+            worker.lease = self.lease_of(f"delivery:{name}")  # one node sends a receiver's queue, in order
             self._workers[name] = worker
             worker.start()
 

@@ -26,6 +26,7 @@ from tichwatch.config.schema import Settings
 from tichwatch.core.bus import EventBus
 from tichwatch.core.events import AlertChanged
 from tichwatch.core.metrics import Metrics
+from tichwatch.store.leases import Lease
 from tichwatch.store.store import Store
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,12 @@ class AlertRuntime:
         """Acknowledge, comment, resolve, silences, acknowledge links: one transaction each."""
         self._ticker = Worker("alerts-ticker", self._ticker_step, a.tick_interval_s, on_error)
         self.bus.subscribe(AlertChanged, self._on_alert_changed)
+
+    def use_leases(self, lease_of: Callable[[str], Lease]) -> None:
+        """Run the ticker (escalation timers, holds) and each receiver's dispatcher only on the node holding its
+        lease (several nodes on one database; before `start`)."""
+        self._ticker.lease = lease_of("alerts-ticker")
+        self.delivery.lease_of = lease_of
 
     def tick(self, now: float) -> None:
         """Run the time-driven parts at `now`, then deliver what is due."""

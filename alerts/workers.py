@@ -5,12 +5,15 @@ import logging
 import threading
 from collections.abc import Callable
 
+from tichwatch.store.leases import Lease, always_held
+
 log = logging.getLogger(__name__)
 
 
 class Worker:
     """A named daemon thread running `step` when woken or every `interval_s`; a failing step is reported through
-    `on_error` and tried again at the next turn, never fatal."""
+    `on_error` and tried again at the next turn, never fatal. A singleton's worker runs its step only while `lease`
+    says this node holds it (see `store.leases`)."""
 
     def __init__(self, name: str, step: Callable[[], object], interval_s: float, on_error: Callable[[], None],
                  wake: threading.Event | None = None):
@@ -21,6 +24,7 @@ class Worker:
         self.woken = wake or threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.lease: Lease = always_held
 
     def start(self) -> None:
         """Start the thread (again after a stop)."""
@@ -51,7 +55,8 @@ class Worker:
         while not self._stop.is_set():
             self.woken.clear()  # before the step: a wake during it makes the next wait return at once
             try:
-                self._step()
+                if self.lease():
+                    self._step()
             except Exception:
                 self._on_error()
                 log.exception("%s: step failed; trying again", self.name)

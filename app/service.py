@@ -38,6 +38,7 @@ from tichwatch.residents.reports.desk import ReportDesk
 from tichwatch.residents.subscriptions.desk import Subscriptions
 from tichwatch.residents.subscriptions.sending import ResidentDelivery
 from tichwatch.store.disk_space import DiskLevel, DiskSpace, DiskThresholds
+from tichwatch.store.leases import Leases
 from tichwatch.store.monitor import StoreMonitor
 from tichwatch.store.retention import RetentionWorker
 from tichwatch.tools import dust_reference
@@ -79,6 +80,8 @@ class Service:
         self.settings = with_service_client_id(settings)  # a random id kept in the data directory unless configured
         """The configuration: the file's stations; the alarm levels in force are the station registry's."""
         self.started_ts: float | None = None
+        self.leases: Leases | None = None
+        """This node's leases while it runs (see `start_leases`)."""
         self.stop_hooks: list[Callable[[], None]] = []  # run last on stop (e.g. the demo's own broker and simulator)
         self._stops: list[Callable[[], None]] = []  # what each start_* step left to undo, in start order
         for name in self.settings.bulletins.deprecated_set:
@@ -209,9 +212,9 @@ class Service:
     def start(self) -> None:
         """Start every background part; the broker's messages flow only once the pipeline takes them."""
         try:
-            for step in (self.start_store_monitor, self.start_retention, self.start_historian, self.start_ingest,
-                         self.start_rain_forecast, self.start_alerts, self.start_bulletins, self.start_learning,
-                         self.start_reports, self.start_resident_delivery):
+            for step in (self.start_leases, self.start_store_monitor, self.start_retention, self.start_historian,
+                         self.start_ingest, self.start_rain_forecast, self.start_alerts, self.start_bulletins,
+                         self.start_learning, self.start_reports, self.start_resident_delivery):
                 self._stops.append(step())
         except BaseException:
             log.exception("TichWatch could not start; stopping what had started")
@@ -224,6 +227,19 @@ class Service:
         gc.freeze()
         log.info("TichWatch started for %s: %d stations, %d cameras, data in %s", self.settings.commune,
                  len(self.settings.stations), len(self.settings.cameras), self.settings.store.data_dir)
+
+    def start_leases(self) -> Callable[[], None]:
+        """Singletons under leases (`store.leases`): on a database several nodes share (PostgreSQL), retention, the
+        alert ticker, each receiver's dispatcher, the bulletin schedule and the report desk run on the node holding
+        each one's lease, and move to another node when it dies; on SQLite this node holds them all. Given back
+        last on stop."""
+        leases = Leases(self.store.url)
+        self.leases = leases
+        self.retention.lease = leases.lease("retention")
+        self.alerts.use_leases(leases.lease)
+        self.bulletins.lease = leases.lease("bulletin-schedule")
+        self.reports.lease = leases.lease("reports")
+        return leases.close
 
     def start_store_monitor(self) -> Callable[[], None]:
         """Probe the store's writability and the disk in the background."""

@@ -319,7 +319,8 @@ class PgConnection:
 
     def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Cursor:
         """Run one statement; the cursor has fetchone / fetchall / rowcount. A connection the server lost is opened
-        again before a statement that starts a transaction or stands alone (never inside a transaction it lost)."""
+        again before a statement that starts a transaction or stands alone (never inside a transaction it lost), and
+        a read that finds it lost is tried once more on a new one."""
         begins = sql.startswith("BEGIN")
         if self._conn.closed and not self._closed and (begins or not self._in_transaction):
             self._conn = self._open()
@@ -327,6 +328,16 @@ class PgConnection:
             self._in_transaction = True
         elif sql in ("COMMIT", "ROLLBACK"):
             self._in_transaction = False
+        try:
+            return self._run(sql, parameters)
+        except psycopg.OperationalError:
+            if not (self._conn.closed and not self._closed and not self._in_transaction and sql.startswith("SELECT")):
+                raise
+            self._conn = self._open()  # a read on a connection the server dropped (a restart): once more, on a new one
+            return self._run(sql, parameters)
+
+    def _run(self, sql: str, parameters: Sequence[Any]) -> Cursor:
+        """Run one statement as it is, translated to PostgreSQL's dialect."""
         if parameters:
             text = postgresql_sql(sql)
             return self._conn.execute(text, numbered(text, _parameters(parameters)))

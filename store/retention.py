@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from tichwatch.store.leases import Lease, always_held
 from tichwatch.store.pruning import SWEEPS
 from tichwatch.store.retention_policy import Tally, retention_plan
 
@@ -58,6 +59,8 @@ class RetentionWorker:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        self.lease: Lease = always_held
+        """Whether this node runs retention now (several nodes on one database: the lease's holder only)."""
 
     # -- scheduling -------------------------------------------------------------------------------------------------
     def tick(self, now: float) -> Tally | None:
@@ -154,7 +157,8 @@ class RetentionWorker:
         """Tick, then wait for the poll interval or a wake-up, until stopped; an error is logged, never fatal."""
         while not self._stop.is_set():
             try:
-                self.tick(self._clock())
+                if self.lease():
+                    self.tick(self._clock())
             except Exception:  # run() handles sweep errors; this is the clock or the metrics failing
                 self._metrics.errors.labels("retention").inc()
                 log.exception("retention worker step failed; trying again at the next poll")

@@ -1,7 +1,6 @@
 """Fixtures: a real Mosquitto broker on a free port, test settings, a running service."""
 from __future__ import annotations
 
-import itertools
 import logging
 import os
 import shutil
@@ -10,12 +9,11 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 import uvicorn
 
 from tests.leaks import personal_data_in, registering
-from tests.support import SECRET_ENV_WORDS, SECRETS, make_settings, wait_for
+from tests.support import SECRET_ENV_WORDS, SECRETS, make_settings, new_schema_url, wait_for
 from tichwatch.api.app import create_app
 from tichwatch.app.service import Service
 from tichwatch.config.schema import Settings
@@ -96,15 +94,9 @@ def database_url(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
     if request.node.get_closest_marker("sqlite_only"):
         pytest.skip("about SQLite's own file (its locks, its disk, its recovery); run in the SQLite pass")
     server: PostgresProcess = request.getfixturevalue("postgres_server")
-    schema = f"t{next(_SCHEMAS)}"
-    with psycopg.connect(server.url, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    url = f"{server.url}?options=-csearch_path%3D{schema}"
+    url = new_schema_url(server.url)
     monkeypatch.setenv(URL_ENV, url)
     return url
-
-
-_SCHEMAS = itertools.count(1)
 
 
 @pytest.fixture

@@ -136,16 +136,17 @@ def separate_database() -> None:
     PostgreSQL pass, point TICHWATCH_DATABASE_URL at a fresh schema (for a test that runs two deployments side by
     side; the test's fixture restores the variable). Nothing to do on SQLite."""
     url = os.environ.get(URL_ENV)
-    if not url or not url.startswith("postgresql"):
-        return
-    base = url.split("?", 1)[0]
+    if url and url.startswith("postgresql"):
+        os.environ[URL_ENV] = new_schema_url(url)
+
+
+def new_schema_url(server_url: str) -> str:
+    """A fresh schema on a PostgreSQL server, as the URL of a database whose connections use it (search_path)."""
+    base = server_url.split("?", 1)[0]
     schema = f"s{uuid.uuid4().hex[:12]}"
-    conn = connect(base, 30.0)
-    try:
+    with psycopg.connect(base, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {schema}")
-    finally:
-        conn.close()
-    os.environ[URL_ENV] = f"{base}?options=-csearch_path%3D{schema}"
+    return f"{base}?options=-csearch_path%3D{schema}"
 
 
 def table_names(store: Store) -> list[str]:

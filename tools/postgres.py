@@ -8,9 +8,11 @@ import glob
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 from tichwatch.tools.broker import free_port, is_listening
 
@@ -36,7 +38,7 @@ class PostgresProcess:
         self.port = port or free_port()
         self.datadir = self.workdir / "pgdata"
         self.proc: subprocess.Popen[bytes] | None = None
-        self._as: list[str] = []
+        self._as: dict[str, Any] = {}  # as root: run as `postgres` (the server refuses root), no wrapper process
         if os.geteuid() == 0:
             user = pwd.getpwnam("postgres")
             self.workdir.mkdir(parents=True, exist_ok=True)
@@ -44,7 +46,7 @@ class PostgresProcess:
             for parent in self.workdir.parents:  # the server must be able to reach its directory
                 if parent.stat().st_mode & 0o001 == 0:
                     os.chmod(parent, parent.stat().st_mode | 0o001)
-            self._as = ["runuser", "-u", "postgres", "--"]
+            self._as = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
 
     @property
     def url(self) -> str:
@@ -55,16 +57,16 @@ class PostgresProcess:
         """Create the cluster (first time) and start the server; wait until it accepts connections."""
         self.workdir.mkdir(parents=True, exist_ok=True)
         if not (self.datadir / "PG_VERSION").exists():
-            subprocess.run([*self._as, str(self.bindir / "initdb"), "-D", str(self.datadir), "-U", "postgres",
+            subprocess.run([str(self.bindir / "initdb"), "-D", str(self.datadir), "-U", "postgres",
                             "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync"],
-                           check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                           check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=self.workdir, **self._as)
         with open(self.workdir / "postgres.log", "ab") as log:
             self.proc = subprocess.Popen(
-                [*self._as, str(self.bindir / "postgres"), "-D", str(self.datadir), "-p", str(self.port),
+                [str(self.bindir / "postgres"), "-D", str(self.datadir), "-p", str(self.port),
                  "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={self.workdir}",
                  "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
                  "-c", "max_connections=400", "-c", "shared_buffers=64MB"],
-                stdout=log, stderr=log)
+                stdout=log, stderr=log, cwd=self.workdir, **self._as)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -82,9 +84,9 @@ class PostgresProcess:
         return done.returncode == 0
 
     def stop(self) -> None:
-        """Stop the server (fast shutdown)."""
+        """Stop the server (fast shutdown: SIGINT to the postmaster, whose sessions end at once)."""
         if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
+            self.proc.send_signal(signal.SIGINT)
             try:
                 self.proc.wait(timeout=20)
             except subprocess.TimeoutExpired:

@@ -43,6 +43,7 @@ from tichwatch.residents.bulletins.workflow import (
 from tichwatch.residents.speech import SpeechUnavailable, spoken
 from tichwatch.residents.subscriptions.sending import summary as residents_told
 from tichwatch.store.database import Connection
+from tichwatch.store.leases import Lease, always_held
 from tichwatch.store.store import Store
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,8 @@ class BulletinDesk:
         self.announce = announce
         self.files = BulletinFiles(store.data_dir)
         self._stop = threading.Event()
+        self.lease: Lease = always_held
+        """Whether this node runs the schedule now (several nodes on one database: the lease's holder only)."""
         self._thread: threading.Thread | None = None
 
     # -- workflow -----------------------------------------------------------------------------------------------
@@ -295,7 +298,8 @@ class BulletinDesk:
     def _run(self) -> None:
         while not self._stop.wait(self.bulletins.tick_interval_s):
             try:
-                self.tick()
+                if self.lease():
+                    self.tick()
             except Exception:  # a failed bulletin must not end the schedule; the next tick tries again
                 log.exception("scheduled bulletin failed")
 

@@ -24,6 +24,7 @@ from tichwatch.residents.reports.render_pdf import render_pdf
 from tichwatch.residents.reports.rows import read_rows
 from tichwatch.residents.reports.storage import ReportFiles, ReportRecord
 from tichwatch.store.database import Connection
+from tichwatch.store.leases import Lease, always_held
 from tichwatch.store.store import Store
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,8 @@ class ReportDesk:
         self.clock = clock
         self.files = ReportFiles(store.data_dir)
         self._stop = threading.Event()
+        self.lease: Lease = always_held
+        """Whether this node runs the schedule now (several nodes on one database: the lease's holder only)."""
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -185,7 +188,8 @@ class ReportDesk:
             if self._stop.is_set():
                 return
             try:
-                self.tick()
+                if self.lease():
+                    self.tick()
             except Exception:  # the next tick tries again
                 log.exception("report schedule failed")
 

@@ -2,7 +2,9 @@
 retried (never acknowledged before the commit), and detectors stay in step with what was committed."""
 from __future__ import annotations
 
+import shutil
 import sqlite3
+import tempfile
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -22,8 +24,9 @@ from tichwatch.ingest import contract
 from tichwatch.ingest.contract import Topics, encode_reading
 from tichwatch.ingest.mqtt import InboundMessage
 from tichwatch.ingest.pipeline import Pipeline
-from tichwatch.store.database import Connection
+from tichwatch.store.database import URL_ENV, Connection
 from tichwatch.store.store import Store
+from tichwatch.tools.postgres import PostgresProcess, postgres_bin
 
 NOW = 1_790_000_000.0
 TOPICS = Topics()
@@ -153,12 +156,18 @@ def test_a_locked_database_is_retried_not_acknowledged_and_recovers_by_itself(
     assert not broker.dead_letters()
 
 
-def test_stop_while_the_store_is_down_leaves_the_work_unacknowledged(settings: Settings) -> None:
-    store = open_store(settings.store.data_dir, write_busy_timeout_s=0.1)
+def _bare_pipeline(settings: Settings, store: Store) -> tuple[Pipeline, RecordingBroker]:
+    """A started pipeline with no detectors, acknowledging to a recording broker."""
     pipeline = Pipeline(settings, store, Metrics(), clock=lambda: NOW + 86400, tick_interval_s=3600)
     broker = RecordingBroker()
     pipeline.broker = broker
     pipeline.start()
+    return pipeline, broker
+
+
+def test_stop_while_the_store_is_down_leaves_the_work_unacknowledged(settings: Settings) -> None:
+    store = open_store(settings.store.data_dir, write_busy_timeout_s=0.1)
+    pipeline, broker = _bare_pipeline(settings, store)
     try:
         with store_locked(settings.store.data_dir):
             pipeline.submit(message(1, "st1", encode_reading(NOW, 4.0)))
@@ -237,3 +246,35 @@ def test_sqlite_content_errors_are_the_content_s_and_machine_errors_the_store_s(
     assert is_store_fault(locked.value)
     assert is_store_fault(OSError(28, "No space left on device"))
     holder.execute("ROLLBACK")
+
+
+def test_a_postgresql_restart_mid_stream_is_retried_and_nothing_is_lost_or_doubled(
+        settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """PostgreSQL's counterpart of the locked file: the server stops under the pipeline (every connection lost) and
+    comes back a while later. What came meanwhile waits unacknowledged, then is stored once; no restart of ours."""
+    if postgres_bin() is None:
+        pytest.skip("PostgreSQL is not installed (Debian package 'postgresql'; .ci/setup installs it)")
+    workdir = Path(tempfile.mkdtemp(prefix="tichwatch-pg-restart-"))
+    server = PostgresProcess(workdir).start()
+    monkeypatch.setenv(URL_ENV, server.url)
+    store = open_store(settings.store.data_dir, write_busy_timeout_s=0.2)
+    pipeline, broker = _bare_pipeline(settings, store)
+    try:
+        for i in range(20):
+            pipeline.submit(message(i, "st1", encode_reading(NOW + i, 4.0, seq=i)))
+        wait_for(lambda: len(broker.acked) == 20)
+        server.stop()
+        for i in range(20, 40):
+            pipeline.submit(message(i, "st1", encode_reading(NOW + i, 4.0, seq=i)))
+        wait_for(lambda: pipeline.store_fault is not None, timeout_s=30)
+        assert len(broker.acked) == 20  # nothing acknowledged while nothing is stored
+        server.start()
+        wait_for(lambda: len(broker.acked) == 40, timeout_s=60, message=lambda: f"{pipeline.store_fault}")
+        assert store.count_readings() == 40 and pipeline.store_fault is None
+        assert [r.seq for r in store.readings("st1", 0, NOW + 86400)] == list(range(40))
+        assert not broker.dead_letters()
+    finally:
+        pipeline.stop()
+        store.close()
+        server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)

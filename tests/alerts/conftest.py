@@ -7,6 +7,15 @@ from pathlib import Path
 import pytest
 
 from tests.alerts.harness import Harness, people_settings
+from tests.alerts.servers import HttpRecorder
+
+
+@pytest.fixture
+def hook() -> Iterator[HttpRecorder]:
+    """A webhook receiver listening (it records every request; `hold` makes it hang)."""
+    rec = HttpRecorder().start()
+    yield rec
+    rec.stop()
 
 
 @pytest.fixture

@@ -25,13 +25,6 @@ ENV = {"TICHWATCH_SMTP_PASSWORD": SMTP_PASSWORD}
 
 
 @pytest.fixture
-def hook() -> Iterator[HttpRecorder]:
-    rec = HttpRecorder().start()
-    yield rec
-    rec.stop()
-
-
-@pytest.fixture
 def sms() -> Iterator[HttpRecorder]:
     rec = HttpRecorder().start()
     yield rec

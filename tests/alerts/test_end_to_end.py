@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -30,13 +29,6 @@ class OffsetClock:
 
     def __call__(self) -> float:
         return time.time() + self.offset_s
-
-
-@pytest.fixture
-def hook() -> Iterator[HttpRecorder]:
-    rec = HttpRecorder().start()
-    yield rec
-    rec.stop()
 
 
 def test_bd2_reading_to_vietnamese_webhook_and_acknowledgement_stops_repeats(

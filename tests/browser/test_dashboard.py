@@ -11,7 +11,11 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import (
+    ElementClickInterceptedException,
+    ElementNotInteractableException,
+    StaleElementReferenceException,
+)
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -38,7 +42,8 @@ def wait(driver: webdriver.Chrome, predicate, timeout_s: float = 15):  # type: i
 
 
 def click(driver: webdriver.Chrome, selector: str, timeout_s: float = 15) -> None:
-    """Click the element once it is there (live events re-render lists: a stale element is looked up again)."""
+    """Click the element once it is there and can take a click (live events re-render lists: a stale element is
+    looked up again; a button a sign-out is still bringing back is tried again)."""
     def clicked(d: webdriver.Chrome) -> bool:
         try:
             found = d.find_elements(By.CSS_SELECTOR, selector)
@@ -46,7 +51,7 @@ def click(driver: webdriver.Chrome, selector: str, timeout_s: float = 15) -> Non
                 return False
             found[0].click()
             return True
-        except StaleElementReferenceException:
+        except (StaleElementReferenceException, ElementNotInteractableException, ElementClickInterceptedException):
             return False
     wait(driver, clicked, timeout_s)
 

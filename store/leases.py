@@ -1,0 +1,134 @@
+"""Singletons among the nodes that share one database: named leases.
+
+Some work must run on one node only, however many run: the bulletin schedule (a bulletin published once), the alert
+ticker (one escalation per due step), retention, the report desk, and each receiver's delivery dispatcher (a message
+sent once). Each such loop asks `Leases.holds(name)` before its step and skips the step when another node holds it.
+
+On PostgreSQL a lease is a session advisory lock (`pg_try_advisory_lock`) on a connection of the node's own: it is
+held for as long as that connection lives. A node that dies, or whose connection the server drops (restart, network
+cut past the TCP keepalive), loses every lease at once, and another node takes each at its next try (its loop's next
+step: the loops run every few seconds). A node that lost its connection notices at its next check, before its next
+step, and stops acting as the holder. On SQLite the database is one process's file: every lease is always held.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+import psycopg
+
+from tichwatch.store.database import POSTGRESQL, dialect_of
+
+log = logging.getLogger(__name__)
+
+KEEPALIVE = {"keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2, "keepalives_count": 3}
+"""TCP keepalive on the leases' connection: the server notices a node cut off within about 11 s and frees its
+leases (the server's own side: PostgreSQL's tcp_keepalives_* settings, see the README)."""
+
+
+Lease = Callable[[], bool]
+"""Whether this node may run a singleton's step now (see `Leases.lease`)."""
+
+
+def always_held() -> bool:
+    """The lease of a process alone on its database (the default of every singleton loop)."""
+    return True
+
+
+def lease_key(name: str) -> str:
+    """The advisory lock key of a lease, as SQL: a 64-bit hash of the name within TichWatch and the schema (advisory
+    locks are per database; two deployments in two schemas of one database must not share leases)."""
+    return f"hashtextextended('tichwatch:' || current_schema() || ':' || {_literal(name)}, 0)"
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+class Leases:
+    """This node's leases on the database at `url` (see the module's docstring)."""
+
+    def __init__(self, url: str, connect_timeout_s: float = 5.0):
+        self.url = url
+        self.shared = dialect_of(url) == POSTGRESQL
+        """True when other nodes may share the database (PostgreSQL); on SQLite every lease is always held."""
+        self._connect_timeout_s = connect_timeout_s
+        self._lock = threading.Lock()
+        self._conn: psycopg.Connection[Any] | None = None
+        self._held: set[str] = set()
+        self._closed = False
+
+    def holds(self, name: str) -> bool:
+        """True when this node holds the lease `name` now: taken when free, checked alive when already held.
+        False when another node holds it or the database cannot be reached (then nothing is held)."""
+        if not self.shared:
+            return True
+        with self._lock:
+            if self._closed:
+                return False
+            try:
+                conn = self._connection()
+                if name in self._held:
+                    conn.execute("SELECT 1")  # the lock lives as long as this session: is it still there?
+                    return True
+                row = conn.execute(f"SELECT pg_try_advisory_lock({lease_key(name)})").fetchone()
+                if row is not None and row[0]:
+                    self._held.add(name)
+                    log.info("lease %s taken", name)
+                    return True
+                return False
+            except psycopg.Error as exc:
+                self._drop(f"{type(exc).__name__}")
+                return False
+
+    def lease(self, name: str) -> Lease:
+        """The check a singleton loop makes before each step, for the lease `name`."""
+        return partial(self.holds, name)
+
+    def held(self) -> list[str]:
+        """The leases this node held at its last check, sorted (for readiness and metrics)."""
+        with self._lock:
+            return sorted(self._held) if self.shared else []
+
+    def release(self, name: str) -> None:
+        """Give a lease back (a loop that stops while the node runs on)."""
+        if not self.shared:
+            return
+        with self._lock:
+            if name not in self._held or self._conn is None:
+                return
+            self._held.discard(name)
+            try:
+                self._conn.execute(f"SELECT pg_advisory_unlock({lease_key(name)})")
+            except psycopg.Error as exc:
+                self._drop(type(exc).__name__)
+
+    def close(self) -> None:
+        """Give every lease back (the connection ends); later checks answer False."""
+        with self._lock:
+            self._closed = True
+            if self._conn is not None:
+                self._conn.close()
+            self._conn = None
+            self._held.clear()
+
+    def _connection(self) -> psycopg.Connection[Any]:
+        if self._conn is None or self._conn.closed:
+            if self._held:
+                self._drop("connection lost")
+            options: dict[str, Any] = {**KEEPALIVE, "connect_timeout": max(1, int(self._connect_timeout_s)),
+                                       "application_name": "tichwatch-leases"}
+            self._conn = psycopg.connect(self.url, autocommit=True, **options)
+        return self._conn
+
+    def _drop(self, why: str) -> None:
+        """Forget every lease (the session that held them is gone or going): another node may take them now."""
+        if self._held:
+            log.warning("leases %s lost (%s)", ", ".join(sorted(self._held)), why)
+        self._held.clear()
+        if self._conn is not None:
+            self._conn.close()
+        self._conn = None
