@@ -43,7 +43,7 @@ async def readyz(request: Request) -> JSONResponse:
     Never waits: the state comes from the store monitor and the pipeline, not from a query made here."""
     r = service_of(request).readiness()
     body = {"ready": r.ready, "broker_connected": r.broker_connected, "store_writable": r.store_writable,
-            "detail": r.detail, "warnings": list(r.warnings)}
+            "detail": r.detail, "warnings": list(r.warnings), "leases": list(r.leases)}
     return JSONResponse(body, status_code=200 if r.ready else 503)
 
 

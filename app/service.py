@@ -54,6 +54,7 @@ class Readiness:
     store_writable: bool
     detail: str
     warnings: tuple[str, ...] = ()  # the service works, but someone should look (e.g. the disk is filling up)
+    leases: tuple[str, ...] = ()  # the singletons this node runs (several nodes on one database: the leases it holds)
 
     @property
     def ready(self) -> bool:
@@ -233,7 +234,7 @@ class Service:
         alert ticker, each receiver's dispatcher, the bulletin schedule and the report desk run on the node holding
         each one's lease, and move to another node when it dies; on SQLite this node holds them all. Given back
         last on stop."""
-        leases = Leases(self.store.url)
+        leases = Leases(self.store.url, on_change=lambda name, held: self.metrics.lease_held.labels(name).set(held))
         self.leases = leases
         self.retention.lease = leases.lease("retention")
         self.alerts.use_leases(leases.lease)
@@ -362,4 +363,5 @@ class Service:
         if probe is not None and probe.disk is not None and probe.disk.level is not DiskLevel.OK:
             warnings.append(f"{probe.disk.level.value}: {probe.disk.detail}")
         store_ok = not any(p.startswith("store:") for p in problems)
-        return Readiness(broker, store_ok, "; ".join(problems) or "ok", tuple(warnings))
+        leases = tuple(self.leases.held()) if self.leases is not None else ()
+        return Readiness(broker, store_ok, "; ".join(problems) or "ok", tuple(warnings), leases)

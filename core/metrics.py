@@ -37,6 +37,9 @@ class Metrics:
                                             "locked, I/O error); the work is retried, never dropped", registry=r)
         self.store_fault = Gauge("tichwatch_store_fault", "1 while the store refuses the pipeline's writes",
                                  registry=r)
+        self.lease_held = Gauge("tichwatch_lease_held", "1 while this node holds the lease of a singleton (retention, "
+                                "alerts-ticker, delivery:<receiver>, bulletin-schedule, reports)", ["lease"],
+                                registry=r)
         self.errors = Counter("tichwatch_internal_errors", "Unexpected errors caught and logged", ["where"],
                               registry=r)
         self.retention_rows = Counter("tichwatch_retention_rows_removed", "Rows removed by retention", ["kind"],

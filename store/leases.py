@@ -51,8 +51,10 @@ def _literal(text: str) -> str:
 class Leases:
     """This node's leases on the database at `url` (see the module's docstring)."""
 
-    def __init__(self, url: str, connect_timeout_s: float = 5.0):
+    def __init__(self, url: str, connect_timeout_s: float = 5.0,
+                 on_change: Callable[[str, bool], None] = lambda name, held: None):
         self.url = url
+        self._on_change = on_change  # told of each lease taken (True) or lost or given back (False)
         self.shared = dialect_of(url) == POSTGRESQL
         """True when other nodes may share the database (PostgreSQL); on SQLite every lease is always held."""
         self._connect_timeout_s = connect_timeout_s
@@ -64,11 +66,14 @@ class Leases:
     def holds(self, name: str) -> bool:
         """True when this node holds the lease `name` now: taken when free, checked alive when already held.
         False when another node holds it or the database cannot be reached (then nothing is held)."""
-        if not self.shared:
-            return True
         with self._lock:
             if self._closed:
                 return False
+            if not self.shared:
+                if name not in self._held:
+                    self._held.add(name)
+                    self._on_change(name, True)
+                return True
             try:
                 conn = self._connection()
                 if name in self._held:
@@ -77,6 +82,7 @@ class Leases:
                 row = conn.execute(f"SELECT pg_try_advisory_lock({lease_key(name)})").fetchone()
                 if row is not None and row[0]:
                     self._held.add(name)
+                    self._on_change(name, True)
                     log.info("lease %s taken", name)
                     return True
                 return False
@@ -89,9 +95,9 @@ class Leases:
         return partial(self.holds, name)
 
     def held(self) -> list[str]:
-        """The leases this node held at its last check, sorted (for readiness and metrics)."""
+        """The leases this node held at its last check, sorted (on SQLite: every one asked for)."""
         with self._lock:
-            return sorted(self._held) if self.shared else []
+            return sorted(self._held)
 
     def release(self, name: str) -> None:
         """Give a lease back (a loop that stops while the node runs on)."""
@@ -101,6 +107,7 @@ class Leases:
             if name not in self._held or self._conn is None:
                 return
             self._held.discard(name)
+            self._on_change(name, False)
             try:
                 self._conn.execute(f"SELECT pg_advisory_unlock({lease_key(name)})")
             except psycopg.Error as exc:
@@ -113,6 +120,8 @@ class Leases:
             if self._conn is not None:
                 self._conn.close()
             self._conn = None
+            for name in self._held:
+                self._on_change(name, False)
             self._held.clear()
 
     def _connection(self) -> psycopg.Connection[Any]:
@@ -128,6 +137,8 @@ class Leases:
         """Forget every lease (the session that held them is gone or going): another node may take them now."""
         if self._held:
             log.warning("leases %s lost (%s)", ", ".join(sorted(self._held)), why)
+        for name in self._held:
+            self._on_change(name, False)
         self._held.clear()
         if self._conn is not None:
             self._conn.close()

@@ -137,8 +137,14 @@ def test_mosquitto_pub_reading_is_served_within_a_second(live_app: tuple[Service
     latest = httpx.get(f"{base}/api/v1/stations/st1").json()["latest"]
     assert latest["level_m"] == 6.42 and latest["ts_local"].endswith("+07:00")
     assert ts  # RFC 3339 times are what gateways send
-    assert httpx.get(f"{base}/readyz").status_code == 200
-    assert "tichwatch_readings_stored_total 1.0" in httpx.get(f"{base}/metrics").text
+    ready = httpx.get(f"{base}/readyz")
+    assert ready.status_code == 200
+    # one node: it runs every singleton (on PostgreSQL it holds each one's lease), and says so
+    wait_for(lambda: {"retention", "alerts-ticker"} <= set(httpx.get(f"{base}/readyz").json()["leases"]),
+             timeout_s=10)
+    metrics = httpx.get(f"{base}/metrics").text
+    assert "tichwatch_readings_stored_total 1.0" in metrics
+    assert 'tichwatch_lease_held{lease="retention"} 1.0' in metrics
 
 
 def test_http_errors_are_problem_documents(live_app: tuple[Service, str]) -> None:

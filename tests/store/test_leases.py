@@ -93,3 +93,14 @@ def test_two_deployments_in_two_schemas_do_not_share_leases(postgres_server: Pos
 def test_on_sqlite_every_lease_is_always_held(tmp_path: Path) -> None:
     a, b = Leases(f"sqlite:///{tmp_path / 'db.sqlite3'}"), Leases(f"sqlite:///{tmp_path / 'db.sqlite3'}")
     assert a.holds("retention") and b.holds("retention") and not a.shared
+    assert a.held() == ["retention"]
+
+
+def test_each_change_is_told_once(url: str) -> None:
+    """What the metric tichwatch_lease_held follows: taken, then lost with the session or given back."""
+    changes: list[tuple[str, bool]] = []
+    a = Leases(url, on_change=lambda name, held: changes.append((name, held)))
+    assert a.holds("retention") and a.holds("retention") and a.holds("reports")
+    a.release("reports")
+    a.close()
+    assert changes == [("retention", True), ("reports", True), ("reports", False), ("retention", False)]
