@@ -32,6 +32,7 @@ class ReadinessBody(BaseModel):
     store_writable: bool
     detail: str
     warnings: list[str]
+    leases: list[str]  # the singletons this node runs (several nodes: the leases it holds)
 
 
 @router.get("/readyz", summary="Readiness: broker connected and store writable",
