@@ -28,5 +28,5 @@ test-postgresql: setup
 # trains models for about 20 min and bench/retention_prune.py prunes a million rows twice: each is run on its own.
 bench: setup
 	for b in ingest_throughput chart_query sse_fanout flood_detector_cost alert_latency dust_fps \
-	         frame_memory login_memory nonce_store; do \
+	         frame_memory login_memory nonce_store postgres_ingest; do \
 		.venv/bin/python bench/$$b.py || exit 1; done
