@@ -3,6 +3,8 @@ endpoints and feeds, and the schedule (daily, hourly in a flood, emergencies wit
 from __future__ import annotations
 
 import io
+import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,9 +13,14 @@ import pytest
 from PIL import Image
 
 from tests.residents.conftest import NOW, World, make_world
+from tests.support import new_schema_url, wait_for
 from tichwatch.config.bulletins import BulletinSettings
+from tichwatch.residents.bulletins.desk import BulletinDesk
 from tichwatch.residents.bulletins.schedule import is_due, is_emergency, last_slot
 from tichwatch.residents.bulletins.workflow import BulletinState
+from tichwatch.store.database import URL_ENV
+from tichwatch.store.leases import Leases
+from tichwatch.tools.postgres import PostgresProcess
 
 TZ = "Asia/Ho_Chi_Minh"
 
@@ -185,3 +192,38 @@ def test_published_list_pages_newest_first(world: World) -> None:
     assert first.headers["link"] == f'<{first.json()["next"]}>; rel="next"'
     second = c.get(first.json()["next"]).json()
     assert [b["id"] for b in second["bulletins"]] == ids[:1] and second["next"] is None
+
+
+def test_two_nodes_make_each_scheduled_bulletin_once_and_the_survivor_goes_on(
+        tmp_path: Path, postgres_server: PostgresProcess, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two nodes' schedules on one PostgreSQL database, each under its node's lease (`bulletin-schedule`): the
+    hourly emergency bulletin is published once; when the holder dies, the other publishes the next one."""
+    monkeypatch.setenv(URL_ENV, new_schema_url(postgres_server.url))
+    settings = BulletinSettings(channels=["zalo"], emergency_without_approval=True, audio_format="wav",
+                                tick_interval_s=0.05)
+    world = make_world(tmp_path, settings)
+    w = next(world)
+    other = BulletinDesk(w.service.settings, settings, w.service.store, lambda r: "", lambda: w.clock[0], w.flood,
+                         outbox=w.desk.outbox, stations=w.service.stations.stations)
+    nodes = [(w.desk, Leases(os.environ[URL_ENV])), (other, Leases(os.environ[URL_ENV]))]
+
+    def scheduled() -> list[str]:
+        return [r.id for r in w.desk.published(limit=50) if r.published_by == "schedule"]
+    try:
+        for desk, leases in nodes:
+            desk.lease = leases.lease("bulletin-schedule")
+            desk.start()
+        wait_for(lambda: len(scheduled()) == 1, timeout_s=10)
+        time.sleep(0.5)  # both schedules keep ticking: nothing more is due within the hour
+        assert len(scheduled()) == 1
+        holder = next(leases for _, leases in nodes if leases.held())
+        holder.close()  # that node dies
+        w.clock[0] = NOW + 3600 + 5
+        wait_for(lambda: len(scheduled()) == 2, timeout_s=10)
+        time.sleep(0.5)
+        assert len(scheduled()) == 2
+    finally:
+        for desk, leases in nodes:
+            desk.stop()
+            leases.close()
+        next(world, None)  # the world's own teardown
