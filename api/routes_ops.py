@@ -33,6 +33,7 @@ class ReadinessBody(BaseModel):
     detail: str
     warnings: list[str]
     leases: list[str]  # the singletons this node runs (several nodes: the leases it holds)
+    subjects: int  # how many stations and cameras this node detects on
 
 
 @router.get("/readyz", summary="Readiness: broker connected and store writable",
@@ -44,7 +45,7 @@ async def readyz(request: Request) -> JSONResponse:
     Never waits: the state comes from the store monitor and the pipeline, not from a query made here."""
     r = service_of(request).readiness()
     body = {"ready": r.ready, "broker_connected": r.broker_connected, "store_writable": r.store_writable,
-            "detail": r.detail, "warnings": list(r.warnings), "leases": list(r.leases)}
+            "detail": r.detail, "warnings": list(r.warnings), "leases": list(r.leases), "subjects": r.subjects}
     return JSONResponse(body, status_code=200 if r.ready else 503)
 
 

@@ -38,7 +38,7 @@ from tichwatch.residents.reports.desk import ReportDesk
 from tichwatch.residents.subscriptions.desk import Subscriptions
 from tichwatch.residents.subscriptions.sending import ResidentDelivery
 from tichwatch.store.disk_space import DiskLevel, DiskSpace, DiskThresholds
-from tichwatch.store.leases import Leases
+from tichwatch.store.leases import SUBJECT, Leases
 from tichwatch.store.monitor import StoreMonitor
 from tichwatch.store.retention import RetentionWorker
 from tichwatch.tools import dust_reference
@@ -55,6 +55,7 @@ class Readiness:
     detail: str
     warnings: tuple[str, ...] = ()  # the service works, but someone should look (e.g. the disk is filling up)
     leases: tuple[str, ...] = ()  # the singletons this node runs (several nodes on one database: the leases it holds)
+    subjects: int = 0  # how many stations and cameras this node detects on (their leases, when several nodes)
 
     @property
     def ready(self) -> bool:
@@ -240,6 +241,7 @@ class Service:
         self.alerts.use_leases(leases.lease)
         self.bulletins.lease = leases.lease("bulletin-schedule")
         self.reports.lease = leases.lease("reports")
+        self.pipeline.owned = leases.owned
         return leases.close
 
     def start_store_monitor(self) -> Callable[[], None]:
@@ -363,5 +365,7 @@ class Service:
         if probe is not None and probe.disk is not None and probe.disk.level is not DiskLevel.OK:
             warnings.append(f"{probe.disk.level.value}: {probe.disk.detail}")
         store_ok = not any(p.startswith("store:") for p in problems)
-        leases = tuple(self.leases.held()) if self.leases is not None else ()
-        return Readiness(broker, store_ok, "; ".join(problems) or "ok", tuple(warnings), leases)
+        held = self.leases.held() if self.leases is not None else []
+        singletons = tuple(n for n in held if not n.startswith(SUBJECT))
+        return Readiness(broker, store_ok, "; ".join(problems) or "ok", tuple(warnings), singletons,
+                         len(held) - len(singletons))

@@ -135,6 +135,10 @@ class Pipeline:
         self._judge_frame = judge_frame
         self.broker = broker  # acknowledges committed messages and carries dead letters
         self.verifier = verifier  # per-message gateway HMAC, when configured
+        self.owned: Callable[[set[str]], set[str]] = lambda subjects: subjects
+        """Which of these stations and cameras this node detects on (several nodes on one database: those whose
+        subject lease it holds, see `Service.start_leases`; alone: all). Every node stores every reading and keeps
+        its reading detectors warm on every station; only the owner's detections count."""
         self._clock = clock
         self._tick_interval_s = tick_interval_s
         self._queue: queue.Queue[Queued] = queue.Queue(maxsize=settings.store.queue_max)
@@ -442,10 +446,12 @@ class Pipeline:
     def _commit_readings(self, items: Sequence[tuple[InboundMessage, list[Reading]]], detect: bool) -> None:
         """Detect, then store readings and detections in one transaction; acknowledge and notify after the commit."""
         readings = [r for _, rs in items for r in rs]
-        saved = self._checkpoint({r.station_id for r in readings}) if detect else None
-        observed = newest_times(readings) if detect else {}
+        stations = {r.station_id for r in readings}
+        saved = self._checkpoint(stations) if detect else None
+        owned = self.owned(stations) if detect else set()
+        observed = {sid: ts for sid, ts in newest_times(readings).items() if sid in owned}
         try:
-            detections = self._detect_readings(readings) if detect else []
+            detections = self._detect_readings(readings, owned) if detect else []
             started = time.perf_counter()
             new, events = self._persist(detections, lambda conn, files: self._store_batch(
                 conn, readings, detections, files, observed))
@@ -542,6 +548,12 @@ class Pipeline:
                 else:
                     self._last_fed[sid] = ts
 
+    def _warm_each_detector(self, reading: Reading) -> None:
+        """Feed one reading of a station another node owns to every reading detector as warm-up (under
+        `detect_lock`): if that node dies, this one goes on from the same state, without alerting again."""
+        for det in self.reading_detectors:
+            self._warm_each(det, [reading])
+
     def _warm_each(self, det: ReadingDetector, history: Sequence[Reading]) -> None:
         """Warm a detector reading by reading, so that one reading it fails on does not stop the others."""
         for r in history:
@@ -552,8 +564,9 @@ class Pipeline:
                 log.error("%s failed warming on a reading of %s at %s (%s)", type(det).__name__, r.station_id,
                           r.ts, describe(exc))
 
-    def _detect_readings(self, readings: Sequence[Reading]) -> list[Detection]:
-        """Feed readings newer than each station's last one, in time order, to the detectors.
+    def _detect_readings(self, readings: Sequence[Reading], owned: set[str]) -> list[Detection]:
+        """Feed readings newer than each station's last one, in time order, to the detectors: as updates on the
+        stations this node owns, as warm-up (state kept, nothing detected) on the others.
 
         Late readings (not newer than what was fed) and redelivered ones are stored only: every committed reading
         is at most `_last_fed` of its station, so this also keeps duplicates away from the detectors."""
@@ -563,6 +576,9 @@ class Pipeline:
                 if r.ts <= self._last_fed.get(r.station_id, float("-inf")):
                     continue
                 self._last_fed[r.station_id] = r.ts
+                if r.station_id not in owned:
+                    self._warm_each_detector(r)
+                    continue
                 for det in self.reading_detectors:
                     started = time.perf_counter()
                     out.extend(det.update(r))
@@ -570,14 +586,18 @@ class Pipeline:
         return out
 
     def tick(self, now: float) -> None:
-        """Let time-based checks (silence, offline cameras) run and commit what they detect; when that commit fails
-        on its content, the detectors are put back, so the next tick detects the same again."""
+        """Let time-based checks (silence, offline cameras) run and commit what they detect on the subjects this node
+        owns; when that commit fails on its content, the detectors are put back, so the next tick detects the same
+        again."""
         detections: list[Detection] = []
         detectors: list[ReadingDetector | FrameDetector] = [*self.reading_detectors, *self.frame_detectors]
         with self.detect_lock:
             saved = [(det, det.checkpoint()) for det in detectors]
             for det in detectors:
                 detections.extend(det.tick(now))
+        if detections:
+            owned = self.owned({d.subject for d in detections})
+            detections = [d for d in detections if d.subject in owned]
         if not detections:
             return
         try:
@@ -628,8 +648,11 @@ class Pipeline:
     def _process_frame(self, frame: Frame) -> None:
         """Run the frame detectors, keep the frame as the camera's latest, commit what they detect.
 
-        A frame whose header passed but whose image data cannot be decoded is dead-lettered, not kept.
+        A frame whose header passed but whose image data cannot be decoded is dead-lettered, not kept. A frame of a
+        camera another node owns is that node's.
         """
+        if frame.camera_id not in self.owned({frame.camera_id}):
+            return
         detections: list[Detection] = []
         saved = [(det, det.checkpoint([frame.camera_id])) for det in self.frame_detectors]
         for det in self.frame_detectors:

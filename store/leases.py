@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from functools import partial
 from typing import Any
 
@@ -28,6 +28,9 @@ KEEPALIVE = {"keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2, "k
 """TCP keepalive on the leases' connection: the server notices a node cut off within about 11 s and frees its
 leases (the server's own side: PostgreSQL's tcp_keepalives_* settings, see the README)."""
 
+
+SUBJECT = "subject:"
+"""The prefix of a station's or camera's lease: its owner runs its detectors (see `Pipeline.owned`)."""
 
 Lease = Callable[[], bool]
 """Whether this node may run a singleton's step now (see `Leases.lease`)."""
@@ -89,6 +92,39 @@ class Leases:
             except psycopg.Error as exc:
                 self._drop(f"{type(exc).__name__}")
                 return False
+
+    def holding(self, names: Collection[str]) -> set[str]:
+        """Which of `names` this node holds now, taking those that are free: two round trips however many names
+        (one to check the session alive, one to try the others), for the subjects of a batch."""
+        with self._lock:
+            if self._closed:
+                return set()
+            if not self.shared:
+                for name in set(names) - self._held:
+                    self._held.add(name)
+                    self._on_change(name, True)
+                return set(names)
+            try:
+                conn = self._connection()
+                held = {n for n in names if n in self._held}
+                if held:
+                    conn.execute("SELECT 1")
+                wanted = sorted(set(names) - held)
+                if wanted:
+                    keys = ", ".join(f"({_literal(n)}, pg_try_advisory_lock({lease_key(n)}))" for n in wanted)
+                    for name, taken in conn.execute(f"SELECT * FROM (VALUES {keys}) AS t(name, taken)").fetchall():
+                        if taken:
+                            self._held.add(name)
+                            self._on_change(name, True)
+                            held.add(name)
+                return held
+            except psycopg.Error as exc:
+                self._drop(type(exc).__name__)
+                return set()
+
+    def owned(self, subjects: set[str]) -> set[str]:
+        """Which of these stations and cameras this node owns (their `subject:<id>` leases; see `holding`)."""
+        return {name[len(SUBJECT):] for name in self.holding({SUBJECT + s for s in subjects})}
 
     def lease(self, name: str) -> Lease:
         """The check a singleton loop makes before each step, for the lease `name`."""

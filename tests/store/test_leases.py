@@ -104,3 +104,14 @@ def test_each_change_is_told_once(url: str) -> None:
     a.release("reports")
     a.close()
     assert changes == [("retention", True), ("reports", True), ("reports", False), ("retention", False)]
+
+
+def test_subjects_are_owned_by_one_node_and_move_when_it_goes(nodes: tuple[Leases, Leases]) -> None:
+    """A batch's stations in one call: the first node to ask owns them, the other owns none until the first goes."""
+    a, b = nodes
+    assert a.owned({"st1", "st2"}) == {"st1", "st2"}
+    assert b.owned({"st1", "st2", "cam1"}) == {"cam1"}  # only what nobody held
+    assert a.owned({"st1", "cam1"}) == {"st1"}
+    a.close()
+    assert b.owned({"st1", "st2", "cam1"}) == {"st1", "st2", "cam1"}
+    assert b.held() == ["subject:cam1", "subject:st1", "subject:st2"]
