@@ -648,11 +648,11 @@ class Pipeline:
     def _process_frame(self, frame: Frame) -> None:
         """Run the frame detectors, keep the frame as the camera's latest, commit what they detect.
 
-        A frame whose header passed but whose image data cannot be decoded is dead-lettered, not kept. A frame of a
-        camera another node owns is that node's.
+        A frame whose header passed but whose image data cannot be decoded is dead-lettered, not kept. On a camera
+        another node owns, the detectors run (their scene model stays current, to take over from) but what they
+        detect, and the dust index, are that node's to record; the frame is kept as the latest here too.
         """
-        if frame.camera_id not in self.owned({frame.camera_id}):
-            return
+        owner = frame.camera_id in self.owned({frame.camera_id})
         detections: list[Detection] = []
         saved = [(det, det.checkpoint([frame.camera_id])) for det in self.frame_detectors]
         for det in self.frame_detectors:
@@ -664,6 +664,8 @@ class Pipeline:
                              [Rejection(exc.reason, str(exc))])
                 return
             self.metrics.detector_seconds.labels(type(det).__name__).observe(time.perf_counter() - started)
+        if not owner:
+            detections = []
         if detections:  # first what officers act on; the latest frame and the judgement may fail on their own
             try:
                 events = self._persist(detections, lambda conn, files: self._commit_detections(
@@ -681,7 +683,8 @@ class Pipeline:
             self.metrics.errors.labels("frames").inc()
             log.error("cannot keep the latest frame of %s (%s)", frame.camera_id, describe(exc))
         self.metrics.frames_processed.labels(frame.camera_id).inc()
-        self._record_judgement(frame)
+        if owner:
+            self._record_judgement(frame)
 
     def _record_judgement(self, frame: Frame) -> None:
         """Store the camera's dust index and state for the frame just taken, then publish it (a failure to store

@@ -61,89 +61,45 @@ class Leases:
         self.shared = dialect_of(url) == POSTGRESQL
         """True when other nodes may share the database (PostgreSQL); on SQLite every lease is always held."""
         self._connect_timeout_s = connect_timeout_s
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # held across the database's round trips
         self._conn: psycopg.Connection[Any] | None = None
         self._held: set[str] = set()
+        self._view: tuple[str, ...] = ()  # `_held`, sorted, for readers that must never wait on the database
         self._closed = False
 
     def holds(self, name: str) -> bool:
         """True when this node holds the lease `name` now: taken when free, checked alive when already held.
         False when another node holds it or the database cannot be reached (then nothing is held)."""
-        with self._lock:
-            if self._closed:
-                return False
-            if not self.shared:
-                if name not in self._held:
-                    self._held.add(name)
-                    self._on_change(name, True)
-                return True
-            try:
-                conn = self._connection()
-                if name in self._held:
-                    conn.execute("SELECT 1")  # the lock lives as long as this session: is it still there?
-                    return True
-                row = conn.execute(f"SELECT pg_try_advisory_lock({lease_key(name)})").fetchone()
-                if row is not None and row[0]:
-                    self._held.add(name)
-                    self._on_change(name, True)
-                    log.info("lease %s taken", name)
-                    return True
-                return False
-            except psycopg.Error as exc:
-                self._drop(f"{type(exc).__name__}")
-                return False
+        return name in self._check({name}, unknown_held=False)
 
     def holding(self, names: Collection[str]) -> set[str]:
         """Which of `names` this node holds now, taking those that are free: two round trips however many names
-        (one to check the session alive, one to try the others), for the subjects of a batch."""
-        with self._lock:
-            if self._closed:
-                return set()
-            if not self.shared:
-                for name in set(names) - self._held:
-                    self._held.add(name)
-                    self._on_change(name, True)
-                return set(names)
-            try:
-                conn = self._connection()
-                held = {n for n in names if n in self._held}
-                if held:
-                    conn.execute("SELECT 1")
-                wanted = sorted(set(names) - held)
-                if wanted:
-                    keys = ", ".join(f"({_literal(n)}, pg_try_advisory_lock({lease_key(n)}))" for n in wanted)
-                    for name, taken in conn.execute(f"SELECT * FROM (VALUES {keys}) AS t(name, taken)").fetchall():
-                        if taken:
-                            self._held.add(name)
-                            self._on_change(name, True)
-                            held.add(name)
-                return held
-            except psycopg.Error as exc:
-                self._drop(type(exc).__name__)
-                return set()
+        (one to check the session alive, one to try the others); none when the database cannot be reached."""
+        return self._check(set(names), unknown_held=False)
 
     def owned(self, subjects: set[str]) -> set[str]:
-        """Which of these stations and cameras this node owns (their `subject:<id>` leases; see `holding`)."""
-        return {name[len(SUBJECT):] for name in self.holding({SUBJECT + s for s in subjects})}
+        """Which of these stations and cameras this node owns (their `subject:<id>` leases). When the database
+        cannot say (a restart, a cut network), all of them: a flood crossing must not go undetected because the
+        lease could not be checked; the open alert's unique index keeps two nodes from opening it twice."""
+        names = self._check({SUBJECT + s for s in subjects}, unknown_held=True)
+        return {name[len(SUBJECT):] for name in names}
 
     def lease(self, name: str) -> Lease:
         """The check a singleton loop makes before each step, for the lease `name`."""
         return partial(self.holds, name)
 
     def held(self) -> list[str]:
-        """The leases this node held at its last check, sorted (on SQLite: every one asked for)."""
-        with self._lock:
-            return sorted(self._held)
+        """The leases this node held at its last check, sorted (on SQLite: every one asked for). Never waits."""
+        return list(self._view)
 
     def release(self, name: str) -> None:
         """Give a lease back (a loop that stops while the node runs on)."""
-        if not self.shared:
-            return
         with self._lock:
-            if name not in self._held or self._conn is None:
+            if name not in self._held:
                 return
-            self._held.discard(name)
-            self._on_change(name, False)
+            self._forget({name})
+            if self._conn is None or not self.shared:
+                return
             try:
                 self._conn.execute(f"SELECT pg_advisory_unlock({lease_key(name)})")
             except psycopg.Error as exc:
@@ -156,9 +112,51 @@ class Leases:
             if self._conn is not None:
                 self._conn.close()
             self._conn = None
-            for name in self._held:
-                self._on_change(name, False)
-            self._held.clear()
+            self._forget(set(self._held))
+
+    def _check(self, names: set[str], unknown_held: bool) -> set[str]:
+        with self._lock:
+            if self._closed:
+                return set()
+            if not self.shared:
+                self._remember(names - self._held)
+                return names
+            try:
+                conn = self._connection()
+                held = names & self._held
+                if held:
+                    conn.execute("SELECT 1")  # the locks live as long as this session: is it still there?
+                wanted = sorted(names - held)
+                taken: set[str] = set()
+                if wanted:
+                    keys = ", ".join(f"({_literal(n)}, pg_try_advisory_lock({lease_key(n)}))" for n in wanted)
+                    rows = conn.execute(f"SELECT * FROM (VALUES {keys}) AS t(name, taken)").fetchall()
+                    taken = {name for name, ok in rows if ok}
+                    self._remember(taken)
+                return held | taken
+            except psycopg.Error as exc:
+                self._drop(type(exc).__name__)
+                return set(names) if unknown_held else set()
+
+    def _remember(self, names: set[str]) -> None:
+        """Note leases taken (every one first, then tell: a failing listener must not leave a lock untracked)."""
+        if not names:
+            return
+        self._held |= names
+        self._view = tuple(sorted(self._held))
+        for name in sorted(names):
+            if self.shared:
+                log.info("lease %s taken", name)
+            self._on_change(name, True)
+
+    def _forget(self, names: set[str]) -> None:
+        """Note leases lost or given back, then tell."""
+        if not names:
+            return
+        self._held -= names
+        self._view = tuple(sorted(self._held))
+        for name in sorted(names):
+            self._on_change(name, False)
 
     def _connection(self) -> psycopg.Connection[Any]:
         if self._conn is None or self._conn.closed:
@@ -173,9 +171,7 @@ class Leases:
         """Forget every lease (the session that held them is gone or going): another node may take them now."""
         if self._held:
             log.warning("leases %s lost (%s)", ", ".join(sorted(self._held)), why)
-        for name in self._held:
-            self._on_change(name, False)
-        self._held.clear()
         if self._conn is not None:
             self._conn.close()
         self._conn = None
+        self._forget(set(self._held))

@@ -26,8 +26,9 @@ from tichwatch.store.retention_policy import RetentionPlan, Tally
 
 DB_NAME = "tichwatch.sqlite3"
 PROBE_FILE_BYTES = 64 * 1024
-MAX_IDLE_READERS = 8  # read connections kept open between uses; more may be open at once, then are closed
 """The readiness probe writes (and removes) a file this large: a disk with less room than that is not writable."""
+MAX_IDLE_READERS = 8
+"""Read connections kept open between uses; more may be open at once, and are closed when given back."""
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,7 @@ class Store:
         self._read_busy_timeout_s = read_busy_timeout_s
         self._writer = database.connect(self.url, write_busy_timeout_s)
         self._idle_readers: list[Connection] = []  # read connections between uses (see `_reader`)
+        self._pool_lock = threading.Lock()  # its own: the probe holds `_probe_lock` through a write that may wait
         self._closed = False
         self._probe_lock = threading.Lock()
         self._probe: Connection | None = None
@@ -144,14 +146,14 @@ class Store:
         """A read connection borrowed from the idle ones (a new one when none is idle), given back after use. At
         most MAX_IDLE_READERS are kept: threads come and go (a delivery attempt is a thread), and a connection per
         thread ever seen grew without bound (on PostgreSQL a server process each, until "too many clients")."""
-        with self._probe_lock:
+        with self._pool_lock:
             conn = self._idle_readers.pop() if self._idle_readers else None
         if conn is None:
             conn = database.connect(self.url, self._read_busy_timeout_s)
         try:
             yield conn
         finally:
-            with self._probe_lock:
+            with self._pool_lock:
                 if not self._closed and len(self._idle_readers) < MAX_IDLE_READERS:
                     self._idle_readers.append(conn)
                     conn = None
@@ -193,6 +195,7 @@ class Store:
             if self._probe is not None:
                 self._probe.close()
                 self._probe = None
+        with self._pool_lock:
             readers, self._idle_readers = self._idle_readers, []
             self._closed = True  # a connection in use is closed when it is given back
         for conn in readers:

@@ -14,6 +14,7 @@ import pytest
 
 from tests.support import new_schema_url, wait_for
 from tichwatch.store.leases import Leases
+from tichwatch.tools.broker import free_port
 from tichwatch.tools.postgres import PostgresProcess
 
 
@@ -115,3 +116,15 @@ def test_subjects_are_owned_by_one_node_and_move_when_it_goes(nodes: tuple[Lease
     a.close()
     assert b.owned({"st1", "st2", "cam1"}) == {"st1", "st2", "cam1"}
     assert b.held() == ["subject:cam1", "subject:st1", "subject:st2"]
+
+
+def test_when_the_database_cannot_say_a_node_detects_but_runs_no_singleton(tmp_path: Path) -> None:
+    """A restart or a cut network: no singleton runs (another node may hold it), but every subject counts as owned —
+    a flood crossing must not go undetected because its lease could not be checked."""
+    unreachable = Leases(f"postgresql://postgres@127.0.0.1:{free_port()}/postgres", connect_timeout_s=1)
+    try:
+        assert not unreachable.holds("retention") and unreachable.holding({"retention"}) == set()
+        assert unreachable.owned({"st1", "cam1"}) == {"st1", "cam1"}
+        assert unreachable.held() == []
+    finally:
+        unreachable.close()
