@@ -15,6 +15,7 @@ from selenium.common.exceptions import (
     ElementClickInterceptedException,
     ElementNotInteractableException,
     StaleElementReferenceException,
+    WebDriverException,
 )
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
@@ -36,9 +37,17 @@ def console_errors(driver: webdriver.Chrome) -> list[str]:
 
 
 def wait(driver: webdriver.Chrome, predicate, timeout_s: float = 15):  # type: ignore[no-untyped-def]
-    """Wait for the predicate; live events re-render lists, so an element gone stale is simply looked up again."""
+    """Wait for the predicate; live events re-render lists, so an element gone stale is simply looked up again, and
+    one read while a submitted form's page replaces the old one (Chrome: "does not belong to the document") too."""
+    def settled(d: webdriver.Chrome):  # type: ignore[no-untyped-def]
+        try:
+            return predicate(d)
+        except WebDriverException as exc:
+            if "does not belong to the document" in str(exc):
+                return False
+            raise
     return WebDriverWait(driver, timeout_s, poll_frequency=0.1,
-                         ignored_exceptions=[StaleElementReferenceException]).until(lambda d: predicate(d))
+                         ignored_exceptions=[StaleElementReferenceException]).until(settled)
 
 
 def click(driver: webdriver.Chrome, selector: str, timeout_s: float = 15) -> None:
