@@ -548,12 +548,6 @@ class Pipeline:
                 else:
                     self._last_fed[sid] = ts
 
-    def _warm_each_detector(self, reading: Reading) -> None:
-        """Feed one reading of a station another node owns to every reading detector as warm-up (under
-        `detect_lock`): if that node dies, this one goes on from the same state, without alerting again."""
-        for det in self.reading_detectors:
-            self._warm_each(det, [reading])
-
     def _warm_each(self, det: ReadingDetector, history: Sequence[Reading]) -> None:
         """Warm a detector reading by reading, so that one reading it fails on does not stop the others."""
         for r in history:
@@ -576,8 +570,9 @@ class Pipeline:
                 if r.ts <= self._last_fed.get(r.station_id, float("-inf")):
                     continue
                 self._last_fed[r.station_id] = r.ts
-                if r.station_id not in owned:
-                    self._warm_each_detector(r)
+                if r.station_id not in owned:  # another node's: keep the state to take over from, detect nothing
+                    for det in self.reading_detectors:
+                        self._warm_each(det, [r])
                     continue
                 for det in self.reading_detectors:
                     started = time.perf_counter()
