@@ -34,6 +34,8 @@ class ReadinessBody(BaseModel):
     warnings: list[str]
     leases: list[str]  # the singletons this node runs (several nodes: the leases it holds)
     subjects: int  # how many stations and cameras this node detects on
+    member: int | None  # several nodes on one database: this node's member number while it is one
+    members: list[int]  # several nodes: the members' numbers (each owns its share of the stations and cameras)
 
 
 @router.get("/readyz", summary="Readiness: broker connected and store writable",
@@ -45,7 +47,8 @@ async def readyz(request: Request) -> JSONResponse:
     Never waits: the state comes from the store monitor and the pipeline, not from a query made here."""
     r = service_of(request).readiness()
     body = {"ready": r.ready, "broker_connected": r.broker_connected, "store_writable": r.store_writable,
-            "detail": r.detail, "warnings": list(r.warnings), "leases": list(r.leases), "subjects": r.subjects}
+            "detail": r.detail, "warnings": list(r.warnings), "leases": list(r.leases), "subjects": r.subjects,
+            "member": r.member, "members": list(r.members)}
     return JSONResponse(body, status_code=200 if r.ready else 503)
 
 

@@ -38,12 +38,18 @@ from tichwatch.residents.reports.desk import ReportDesk
 from tichwatch.residents.subscriptions.desk import Subscriptions
 from tichwatch.residents.subscriptions.sending import ResidentDelivery
 from tichwatch.store.disk_space import DiskLevel, DiskSpace, DiskThresholds
-from tichwatch.store.leases import SUBJECT, Leases
+from tichwatch.store.leases import Leases
 from tichwatch.store.monitor import StoreMonitor
+from tichwatch.store.ownership import MEMBER, SUBJECT, Ownership
 from tichwatch.store.retention import RetentionWorker
 from tichwatch.tools import dust_reference
 
 log = logging.getLogger(__name__)
+
+CAUGHT_UP_S = 2.0
+"""Several nodes: how long a node is connected to the broker before it takes its share of the stations and cameras."""
+CAUGHT_UP_QUEUE = 100
+"""… and the most messages its pipeline may have waiting (a persistent session's backlog drains first)."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,8 @@ class Readiness:
     warnings: tuple[str, ...] = ()  # the service works, but someone should look (e.g. the disk is filling up)
     leases: tuple[str, ...] = ()  # the singletons this node runs (several nodes on one database: the leases it holds)
     subjects: int = 0  # how many stations and cameras this node detects on (their leases, when several nodes)
+    member: int | None = None  # several nodes: this node's member number while it is one (`store.ownership`)
+    members: tuple[int, ...] = ()  # several nodes: the members' numbers, as last read
 
     @property
     def ready(self) -> bool:
@@ -83,6 +91,9 @@ class Service:
         """The configuration: the file's stations; the alarm levels in force are the station registry's."""
         self.started_ts: float | None = None
         self.leases: Leases | None = None
+        self.ownership = Ownership(Leases("sqlite://"))
+        """Which stations and cameras this node detects on (`store.ownership`; made by `start_leases`)."""
+        self._connected_since: float | None = None
         """This node's leases while it runs (see `start_leases`)."""
         self.stop_hooks: list[Callable[[], None]] = []  # run last on stop (e.g. the demo's own broker and simulator)
         self._stops: list[Callable[[], None]] = []  # what each start_* step left to undo, in start order
@@ -235,13 +246,19 @@ class Service:
         alert ticker, each receiver's dispatcher, the bulletin schedule and the report desk run on the node holding
         each one's lease, and move to another node when it dies; on SQLite this node holds them all. Given back
         last on stop."""
-        leases = Leases(self.store.url, on_change=lambda name, held: self.metrics.lease_held.labels(name).set(held))
+        def told(name: str, held: bool) -> None:
+            if not name.startswith((SUBJECT, MEMBER)):  # subjects: counted, not a series each
+                self.metrics.lease_held.labels(name).set(held)
+        leases = Leases(self.store.url, on_change=told)
         self.leases = leases
+        self.ownership = Ownership(leases)
+        self.metrics.subjects_owned.set_function(lambda: sum(n.startswith(SUBJECT) for n in leases.held()))
+        self.metrics.members.set_function(lambda: len(self.ownership.known_members()) if leases.shared else 1)
         self.retention.lease = leases.lease("retention")
         self.alerts.use_leases(leases.lease)
         self.bulletins.lease = leases.lease("bulletin-schedule")
         self.reports.lease = leases.lease("reports")
-        self.pipeline.owned = leases.owned
+        self.pipeline.owned = self.ownership.owned
         return leases.close
 
     def start_store_monitor(self) -> Callable[[], None]:
@@ -274,11 +291,24 @@ class Service:
         self.pipeline.start()
         self.alerts.reevaluate([self.flood.holds], self.pipeline.detect_lock)
         self.mqtt.start()
+        self.ownership.start(self._caught_up)
 
         def stop() -> None:
+            self.ownership.stop()  # first: the other nodes take this node's subjects while it drains
             self.pipeline.stop()
             self.mqtt.stop()
         return stop
+
+    def _caught_up(self) -> bool:
+        """Whether this node may own stations and cameras (several nodes): connected to the broker for
+        `CAUGHT_UP_S` and its pipeline's queue short (what a persistent session kept for it has been taken in)."""
+        if not self.mqtt.connected.is_set():
+            self._connected_since = None
+            return False
+        now = time.monotonic()
+        if self._connected_since is None:
+            self._connected_since = now
+        return now - self._connected_since >= CAUGHT_UP_S and self.pipeline.queued() < CAUGHT_UP_QUEUE
 
     def start_rain_forecast(self) -> Callable[[], None]:
         """Poll the rainfall forecast in the background, when enabled."""
@@ -366,6 +396,7 @@ class Service:
             warnings.append(f"{probe.disk.level.value}: {probe.disk.detail}")
         store_ok = not any(p.startswith("store:") for p in problems)
         held = self.leases.held() if self.leases is not None else []
-        singletons = tuple(n for n in held if not n.startswith(SUBJECT))
-        return Readiness(broker, store_ok, "; ".join(problems) or "ok", tuple(warnings), singletons,
-                         len(held) - len(singletons))
+        singletons = tuple(n for n in held if not n.startswith((SUBJECT, MEMBER)))
+        subjects = sum(n.startswith(SUBJECT) for n in held)
+        return Readiness(broker, store_ok, "; ".join(problems) or "ok", tuple(warnings), singletons, subjects,
+                         self.ownership.member, self.ownership.known_members())

@@ -40,6 +40,9 @@ class Metrics:
         self.lease_held = Gauge("tichwatch_lease_held", "1 while this node holds the lease of a singleton (retention, "
                                 "alerts-ticker, delivery:<receiver>, bulletin-schedule, reports)", ["lease"],
                                 registry=r)
+        self.subjects_owned = Gauge("tichwatch_subjects_owned", "Stations and cameras this node detects on (several "
+                                    "nodes: the subject leases it holds)", registry=r)
+        self.members = Gauge("tichwatch_members", "Nodes sharing the stations and cameras (1 alone)", registry=r)
         self.errors = Counter("tichwatch_internal_errors", "Unexpected errors caught and logged", ["where"],
                               registry=r)
         self.retention_rows = Counter("tichwatch_retention_rows_removed", "Rows removed by retention", ["kind"],

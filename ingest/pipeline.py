@@ -14,7 +14,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol, TypeVar, runtime_checkable
 
@@ -147,6 +147,10 @@ class Pipeline:
         self._stop = threading.Event()
         self._worker: threading.Thread | None = None
         self._last_fed: dict[str, float] = {}
+        self._unclaimed: dict[str, dict[str, Detection]] = {}
+        """Per subject another node owns, per kind, the latest detection this node made on it: what to claim when
+        this node takes the subject over (see `_claims`). One per (kind, subject): bounded by the configuration."""
+        self._unclaimed_lock = threading.Lock()  # the pipeline's worker and the frame workers note and claim
         self._frame_slots: dict[str, Frame] = {}
         self._frame_busy: set[str] = set()
         self._frame_lock = threading.Lock()
@@ -176,6 +180,10 @@ class Pipeline:
         self._accepting.set()
         self._worker = threading.Thread(target=self._run, name="pipeline", daemon=True)
         self._worker.start()
+
+    def queued(self) -> int:
+        """Messages waiting for the worker."""
+        return self._queue.qsize()
 
     def stop(self, timeout_s: float = 10.0) -> None:
         """Stop taking messages, commit and acknowledge what is queued, then stop the worker and frame pool."""
@@ -450,8 +458,10 @@ class Pipeline:
         saved = self._checkpoint(stations) if detect else None
         owned = self.owned(stations) if detect else set()
         observed = {sid: ts for sid, ts in newest_times(readings).items() if sid in owned}
+        claims = self._claims(owned)
+        unclaimed: list[Detection] = []
         try:
-            detections = self._detect_readings(readings, owned) if detect else []
+            detections = claims + self._detect_readings(readings, owned, unclaimed) if detect else []
             started = time.perf_counter()
             new, events = self._persist(detections, lambda conn, files: self._store_batch(
                 conn, readings, detections, files, observed))
@@ -460,7 +470,9 @@ class Pipeline:
         except Exception:
             if saved is not None:
                 self._restore(saved)  # what the detectors saw was not committed: as if they never had
+            self._note_unclaimed(claims, newer_kept=True)
             raise
+        self._note_unclaimed(unclaimed)
         self.metrics.batch_seconds.observe(time.perf_counter() - started)
         self.metrics.readings_stored.inc(len(new))
         self.metrics.readings_duplicate.inc(len(readings) - len(new))
@@ -558,9 +570,11 @@ class Pipeline:
                 log.error("%s failed warming on a reading of %s at %s (%s)", type(det).__name__, r.station_id,
                           r.ts, describe(exc))
 
-    def _detect_readings(self, readings: Sequence[Reading], owned: set[str]) -> list[Detection]:
-        """Feed readings newer than each station's last one, in time order, to the detectors: as updates on the
-        stations this node owns, as warm-up (state kept, nothing detected) on the others.
+    def _detect_readings(self, readings: Sequence[Reading], owned: set[str],
+                         unclaimed: list[Detection]) -> list[Detection]:
+        """Feed readings newer than each station's last one, in time order, to the detectors; return what they
+        detect on the stations this node owns, and add to `unclaimed` what they detect on the others (kept, not
+        committed: another node's to record, this node's to claim if it takes the station over).
 
         Late readings (not newer than what was fed) and redelivered ones are stored only: every committed reading
         is at most `_last_fed` of its station, so this also keeps duplicates away from the detectors."""
@@ -570,15 +584,49 @@ class Pipeline:
                 if r.ts <= self._last_fed.get(r.station_id, float("-inf")):
                     continue
                 self._last_fed[r.station_id] = r.ts
-                if r.station_id not in owned:  # another node's: keep the state to take over from, detect nothing
-                    for det in self.reading_detectors:
-                        self._warm_each(det, [r])
-                    continue
+                into = out if r.station_id in owned else unclaimed
                 for det in self.reading_detectors:
                     started = time.perf_counter()
-                    out.extend(det.update(r))
+                    into.extend(det.update(r))
                     self.metrics.detector_seconds.labels(type(det).__name__).observe(time.perf_counter() - started)
         return out
+
+    def _note_unclaimed(self, detections: Sequence[Detection], newer_kept: bool = False) -> None:
+        """Keep the latest detection of each (kind, subject) of a subject another node owns (with `newer_kept`,
+        claims put back: one noted since stays)."""
+        if not detections:
+            return
+        with self._unclaimed_lock:
+            for d in detections:
+                kinds = self._unclaimed.setdefault(d.subject, {})
+                if not (newer_kept and d.kind in kinds):
+                    kinds[d.kind] = d
+
+    def _claims(self, subjects: Iterable[str]) -> list[Detection]:
+        """The detections this node made on these subjects, now its own, while another node owned them, and that the
+        store does not already say: what a node that died, or a handover, left unrecorded (a crossing on the
+        reading the old owner never committed, the end of a condition while nobody owned the subject). Each is
+        claimed once. What the store says newer, or the same, is left alone: taking a subject over re-alerts
+        nothing."""
+        with self._unclaimed_lock:
+            if not self._unclaimed:
+                return []
+            pending = [d for s in subjects for d in self._unclaimed.pop(s, {}).values()]
+        return sorted((d for d in pending if self._unsaid(d)), key=lambda d: d.ts)
+
+    def _unsaid(self, d: Detection) -> bool:
+        """Whether the store's last detection of d's (kind, subject) says otherwise than d (or nothing, d being a
+        raise); when the store cannot say, yes (the alert engine keeps a repeated statement from alerting twice)."""
+        try:
+            last = self.store.latest_detection(d.kind, d.subject)
+        except Exception as exc:
+            log.warning("cannot read the last detection of %s %s (%s); claiming it", d.kind, d.subject, describe(exc))
+            return True
+        if last is None:
+            return d.active
+        if float(last["ts"]) > d.ts:
+            return False
+        return (bool(last["active"]), last["level"], int(last["severity"])) != (d.active, d.level, int(d.severity))
 
     def tick(self, now: float) -> None:
         """Let time-based checks (silence, offline cameras) run and commit what they detect on the subjects this node
@@ -590,22 +638,27 @@ class Pipeline:
             saved = [(det, det.checkpoint()) for det in detectors]
             for det in detectors:
                 detections.extend(det.tick(now))
+        claims: list[Detection] = []
+        unclaimed: list[Detection] = []
         if detections:
             owned = self.owned({d.subject for d in detections})
-            detections = [d for d in detections if d.subject in owned]
-        if not detections:
-            return
-        try:
-            events = self._persist(detections,
-                                   lambda conn, files: self._commit_detections(conn, detections, files, now))
-        except StoreUnavailable:
-            raise
-        except Exception:
-            with self.detect_lock:
-                for det, state in saved:
-                    det.restore(state)
-            raise
-        self._publish([], detections, events)
+            unclaimed = [d for d in detections if d.subject not in owned]
+            claims = self._claims(owned)
+            detections = claims + [d for d in detections if d.subject in owned]
+        if detections:
+            try:
+                events = self._persist(detections,
+                                       lambda conn, files: self._commit_detections(conn, detections, files, now))
+            except StoreUnavailable:
+                raise
+            except Exception:
+                with self.detect_lock:
+                    for det, state in saved:
+                        det.restore(state)
+                self._note_unclaimed(claims, newer_kept=True)
+                raise
+            self._publish([], detections, events)
+        self._note_unclaimed(unclaimed)
 
     def _commit_detections(self, conn: Connection, detections: Sequence[Detection], files: EvidenceFileMap,
                            now: float, observed: Mapping[str, float] | None = None) -> list[Event]:
@@ -660,7 +713,10 @@ class Pipeline:
                 return
             self.metrics.detector_seconds.labels(type(det).__name__).observe(time.perf_counter() - started)
         if not owner:
+            self._note_unclaimed(detections)
             detections = []
+        claims = self._claims([frame.camera_id]) if owner else []
+        detections = claims + detections
         if detections:  # first what officers act on; the latest frame and the judgement may fail on their own
             try:
                 events = self._persist(detections, lambda conn, files: self._commit_detections(
@@ -670,6 +726,7 @@ class Pipeline:
             except Exception:
                 for det, state in saved:  # not committed: the next frame detects the same again
                     det.restore(state)
+                self._note_unclaimed(claims, newer_kept=True)
                 raise
             self._publish([], detections, events)
         try:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Collection
 from functools import partial
 from typing import Any
@@ -27,10 +28,6 @@ log = logging.getLogger(__name__)
 KEEPALIVE = {"keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2, "keepalives_count": 3}
 """TCP keepalive on the leases' connection: the server notices a node cut off within about 11 s and frees its
 leases (the server's own side: PostgreSQL's tcp_keepalives_* settings, see the README)."""
-
-
-SUBJECT = "subject:"
-"""The prefix of a station's or camera's lease: its owner runs its detectors (see `Pipeline.owned`)."""
 
 Lease = Callable[[], bool]
 """Whether this node may run a singleton's step now (see `Leases.lease`)."""
@@ -65,43 +62,69 @@ class Leases:
         self._conn: psycopg.Connection[Any] | None = None
         self._held: set[str] = set()
         self._view: tuple[str, ...] = ()  # `_held`, sorted, for readers that must never wait on the database
+        self._held_view: frozenset[str] = frozenset()  # the same, to look up
         self._closed = False
+        self._checked_at = float("-inf")  # when a round trip last showed the session alive (time.monotonic)
 
     def holds(self, name: str) -> bool:
         """True when this node holds the lease `name` now: taken when free, checked alive when already held.
         False when another node holds it or the database cannot be reached (then nothing is held)."""
         return name in self._check({name}, unknown_held=False)
 
-    def holding(self, names: Collection[str]) -> set[str]:
-        """Which of `names` this node holds now, taking those that are free: two round trips however many names
-        (one to check the session alive, one to try the others); none when the database cannot be reached."""
-        return self._check(set(names), unknown_held=False)
+    def holding(self, names: Collection[str], unknown_held: bool = False, vouched_s: float = 0.0) -> set[str]:
+        """Which of `names` this node holds now, taking those that are free: at most two round trips however many
+        names (one to check the session alive, unless a round trip showed it alive within `vouched_s`; one to try
+        the others). When the database cannot be reached: none, or with `unknown_held` all of them (for a caller to
+        whom acting twice is safer than not acting: see `Ownership.owned`)."""
+        return self._check(set(names), unknown_held, vouched_s)
 
-    def owned(self, subjects: set[str]) -> set[str]:
-        """Which of these stations and cameras this node owns (their `subject:<id>` leases). When the database
-        cannot say (a restart, a cut network), all of them: a flood crossing must not go undetected because the
-        lease could not be checked; the open alert's unique index keeps two nodes from opening it twice."""
-        names = self._check({SUBJECT + s for s in subjects}, unknown_held=True)
-        return {name[len(SUBJECT):] for name in names}
+    def taken_by_anyone(self, names: Collection[str]) -> set[str] | None:
+        """Which of `names` some session (this node's or another's) holds now, read from `pg_locks` without taking
+        any; None when the database cannot be reached. On SQLite: those this node asked for."""
+        with self._lock:
+            if self._closed:
+                return None
+            if not self.shared:
+                return set(names) & self._held
+            if not names:
+                return set()
+            try:
+                rows = self._connection().execute(
+                    "SELECT t.name FROM (VALUES " + ", ".join(f"({_literal(n)}, {lease_key(n)})" for n in sorted(names))
+                    + ") AS t(name, key) WHERE EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' "
+                    "AND l.granted AND l.objsubid = 1 AND l.database = "
+                    "(SELECT oid FROM pg_database WHERE datname = current_database()) "
+                    "AND ((l.classid::bigint << 32) | l.objid::bigint) = t.key)").fetchall()
+            except psycopg.Error as exc:
+                self._drop(type(exc).__name__)
+                return None
+            self._checked_at = time.monotonic()
+            return {name for (name,) in rows}
 
     def lease(self, name: str) -> Lease:
         """The check a singleton loop makes before each step, for the lease `name`."""
         return partial(self.holds, name)
 
+    def is_held(self, name: str) -> bool:
+        """Whether this node held the lease `name` at its last check. Never waits."""
+        return name in self._held_view
+
     def held(self) -> list[str]:
         """The leases this node held at its last check, sorted (on SQLite: every one asked for). Never waits."""
         return list(self._view)
 
-    def release(self, name: str) -> None:
-        """Give a lease back (a loop that stops while the node runs on)."""
+    def release(self, *names: str) -> None:
+        """Give leases back (a loop that stops while the node runs on, subjects handed to another node): one round
+        trip however many."""
         with self._lock:
-            if name not in self._held:
+            mine = sorted(set(names) & self._held)
+            if not mine:
                 return
-            self._forget({name})
+            self._forget(set(mine))
             if self._conn is None or not self.shared:
                 return
             try:
-                self._conn.execute(f"SELECT pg_advisory_unlock({lease_key(name)})")
+                self._conn.execute("SELECT " + ", ".join(f"pg_advisory_unlock({lease_key(n)})" for n in mine))
             except psycopg.Error as exc:
                 self._drop(type(exc).__name__)
 
@@ -114,7 +137,7 @@ class Leases:
             self._conn = None
             self._forget(set(self._held))
 
-    def _check(self, names: set[str], unknown_held: bool) -> set[str]:
+    def _check(self, names: set[str], unknown_held: bool, vouched_s: float = 0.0) -> set[str]:
         with self._lock:
             if self._closed:
                 return set()
@@ -124,14 +147,16 @@ class Leases:
             try:
                 conn = self._connection()
                 held = names & self._held
-                if held:
+                if held and time.monotonic() - self._checked_at >= vouched_s:
                     conn.execute("SELECT 1")  # the locks live as long as this session: is it still there?
+                    self._checked_at = time.monotonic()
                 wanted = sorted(names - held)
                 taken: set[str] = set()
                 if wanted:
                     keys = ", ".join(f"({_literal(n)}, pg_try_advisory_lock({lease_key(n)}))" for n in wanted)
                     rows = conn.execute(f"SELECT * FROM (VALUES {keys}) AS t(name, taken)").fetchall()
                     taken = {name for name, ok in rows if ok}
+                    self._checked_at = time.monotonic()
                     self._remember(taken)
                 return held | taken
             except psycopg.Error as exc:
@@ -143,7 +168,7 @@ class Leases:
         if not names:
             return
         self._held |= names
-        self._view = tuple(sorted(self._held))
+        self._view, self._held_view = tuple(sorted(self._held)), frozenset(self._held)
         for name in sorted(names):
             if self.shared:
                 log.info("lease %s taken", name)
@@ -154,7 +179,7 @@ class Leases:
         if not names:
             return
         self._held -= names
-        self._view = tuple(sorted(self._held))
+        self._view, self._held_view = tuple(sorted(self._held)), frozenset(self._held)
         for name in sorted(names):
             self._on_change(name, False)
 
@@ -174,4 +199,5 @@ class Leases:
         if self._conn is not None:
             self._conn.close()
         self._conn = None
+        self._checked_at = float("-inf")
         self._forget(set(self._held))

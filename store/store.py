@@ -402,6 +402,11 @@ class Store:
             "SELECT * FROM detections WHERE ts >= ? AND subject = ? ORDER BY ts DESC, id DESC LIMIT ?",
             (since, subject, limit))
 
+    def latest_detection(self, kind: str, subject: str) -> Row | None:
+        """The last recorded detection of a kind about a subject (its ts, active, level and severity), if any."""
+        return self.query_one("SELECT ts, active, level, severity FROM detections WHERE subject = ? AND kind = ? "
+                              "ORDER BY ts DESC, id DESC LIMIT 1", (subject, kind))
+
     def detection_marks(self, subject: str, kinds: Sequence[str], start: float,
                         end: float) -> list[tuple[str, float, bool, str]]:
         """(kind, ts, active, reason) of the recorded detections of these kinds about a subject with
