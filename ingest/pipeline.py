@@ -9,13 +9,16 @@ alert changes the sinks made inside the same transaction, and each judged frame.
 """
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Protocol, TypeVar, runtime_checkable
 
 from tichwatch.config.schema import Settings
@@ -42,7 +45,16 @@ RETRY_FIRST_S = 0.5
 RETRY_MAX_S = 10.0
 """Longest wait between retries: the pipeline resumes at most this long after the store recovers."""
 
+UNCLAIMED_PER_KIND = 8
+"""Detections kept per kind and subject another node owns, to claim on taking it over (a takeover comes within
+seconds: more than a few changes of one kind in between would be a flapping sensor)."""
+
 T = TypeVar("T")
+
+
+def _statement(active: bool, level: str | None, severity: int) -> tuple[object, ...]:
+    """What a detection says, for comparing two: raised at a level and severity, or cleared (any clear is a clear)."""
+    return (True, level, severity) if active else (False,)
 T_co = TypeVar("T_co", covariant=True)
 
 
@@ -147,10 +159,12 @@ class Pipeline:
         self._stop = threading.Event()
         self._worker: threading.Thread | None = None
         self._last_fed: dict[str, float] = {}
-        self._unclaimed: dict[str, dict[str, Detection]] = {}
-        """Per subject another node owns, per kind, the latest detection this node made on it: what to claim when
-        this node takes the subject over (see `_claims`). One per (kind, subject): bounded by the configuration."""
+        self._unclaimed: dict[str, dict[str, deque[tuple[int, Detection]]]] = {}
+        """Per subject another node owns, per kind, the last detections this node made on it (at most
+        `UNCLAIMED_PER_KIND`, pictures on the newest only): what to claim when this node takes the subject over (see
+        `_claims`). Bounded by the configuration's subjects."""
         self._unclaimed_lock = threading.Lock()  # the pipeline's worker and the frame workers note and claim
+        self._noted = itertools.count()  # the order detections were made in (several at one time: kept in order)
         self._frame_slots: dict[str, Frame] = {}
         self._frame_busy: set[str] = set()
         self._frame_lock = threading.Lock()
@@ -470,7 +484,7 @@ class Pipeline:
         except Exception:
             if saved is not None:
                 self._restore(saved)  # what the detectors saw was not committed: as if they never had
-            self._note_unclaimed(claims, newer_kept=True)
+            self._note_unclaimed(claims)
             raise
         self._note_unclaimed(unclaimed)
         self.metrics.batch_seconds.observe(time.perf_counter() - started)
@@ -591,42 +605,56 @@ class Pipeline:
                     self.metrics.detector_seconds.labels(type(det).__name__).observe(time.perf_counter() - started)
         return out
 
-    def _note_unclaimed(self, detections: Sequence[Detection], newer_kept: bool = False) -> None:
-        """Keep the latest detection of each (kind, subject) of a subject another node owns (with `newer_kept`,
-        claims put back: one noted since stays)."""
+    def _note_unclaimed(self, detections: Sequence[Detection]) -> None:
+        """Keep detections made on subjects another node owns (the last `UNCLAIMED_PER_KIND` of each kind and
+        subject, in time order; the pictures of the newest only)."""
         if not detections:
             return
         with self._unclaimed_lock:
             for d in detections:
-                kinds = self._unclaimed.setdefault(d.subject, {})
-                if not (newer_kept and d.kind in kinds):
-                    kinds[d.kind] = d
+                kept = self._unclaimed.setdefault(d.subject, {}).setdefault(d.kind, deque(maxlen=UNCLAIMED_PER_KIND))
+                if kept and (kept[-1][1].snapshot_jpeg is not None or kept[-1][1].context_jpegs):
+                    kept[-1] = (kept[-1][0], replace(kept[-1][1], snapshot_jpeg=None, context_jpegs=()))
+                if kept and d.ts < kept[-1][1].ts:  # claims put back after a failed commit: before what came since
+                    merged = sorted([*kept, (next(self._noted), d)], key=lambda x: (x[1].ts, x[0]))
+                    kept.clear()
+                    kept.extend(merged)
+                else:
+                    kept.append((next(self._noted), d))
 
     def _claims(self, subjects: Iterable[str]) -> list[Detection]:
-        """The detections this node made on these subjects, now its own, while another node owned them, and that the
-        store does not already say: what a node that died, or a handover, left unrecorded (a crossing on the
-        reading the old owner never committed, the end of a condition while nobody owned the subject). Each is
-        claimed once. What the store says newer, or the same, is left alone: taking a subject over re-alerts
-        nothing."""
+        """The detections this node made on these subjects, now its own, while another node owned them, that the
+        store does not say: what a node that died, or a handover, left unrecorded (a crossing on the reading the old
+        owner never committed, the end of a condition while nobody owned the subject). Each is claimed once. What
+        the store says, or says later, is left alone: taking a subject over re-alerts nothing."""
         with self._unclaimed_lock:
             if not self._unclaimed:
                 return []
-            pending = [d for s in subjects for d in self._unclaimed.pop(s, {}).values()]
-        return sorted((d for d in pending if self._unsaid(d)), key=lambda d: d.ts)
+            pending = [list(kept) for s in subjects for kept in self._unclaimed.pop(s, {}).values()]
+        claimed = [(n, d) for kept in pending for n, d in self._unsaid(kept)]
+        return [d for _, d in sorted(claimed, key=lambda x: (x[1].ts, x[0]))]
 
-    def _unsaid(self, d: Detection) -> bool:
-        """Whether the store's last detection of d's (kind, subject) says otherwise than d (or nothing, d being a
-        raise); when the store cannot say, yes (the alert engine keeps a repeated statement from alerting twice)."""
+    def _unsaid(self, kept: list[tuple[int, Detection]]) -> list[tuple[int, Detection]]:
+        """Of one (kind, subject)'s detections, oldest first, those after the store's last one that change what was
+        last said (active or not, level, severity); all of them when the store cannot say (the alert engine keeps a
+        repeated statement from alerting twice)."""
+        d = kept[0][1]
         try:
             last = self.store.latest_detection(d.kind, d.subject)
         except Exception as exc:
-            log.warning("cannot read the last detection of %s %s (%s); claiming it", d.kind, d.subject, describe(exc))
-            return True
-        if last is None:
-            return d.active
-        if float(last["ts"]) > d.ts:
-            return False
-        return (bool(last["active"]), last["level"], int(last["severity"])) != (d.active, d.level, int(d.severity))
+            log.warning("cannot read the last detection of %s %s (%s); claiming them", d.kind, d.subject,
+                        describe(exc))
+            return kept
+        said_ts = float("-inf") if last is None else float(last["ts"])
+        said = _statement(False, None, 0) if last is None else _statement(bool(last["active"]), last["level"],
+                                                                          int(last["severity"]))
+        out = []
+        for n, d in kept:
+            state = _statement(d.active, d.level, int(d.severity))
+            if d.ts > said_ts and state != said:
+                out.append((n, d))
+                said = state
+        return out
 
     def tick(self, now: float) -> None:
         """Let time-based checks (silence, offline cameras) run and commit what they detect on the subjects this node
@@ -655,7 +683,7 @@ class Pipeline:
                 with self.detect_lock:
                     for det, state in saved:
                         det.restore(state)
-                self._note_unclaimed(claims, newer_kept=True)
+                self._note_unclaimed(claims)
                 raise
             self._publish([], detections, events)
         self._note_unclaimed(unclaimed)
@@ -726,7 +754,7 @@ class Pipeline:
             except Exception:
                 for det, state in saved:  # not committed: the next frame detects the same again
                     det.restore(state)
-                self._note_unclaimed(claims, newer_kept=True)
+                self._note_unclaimed(claims)
                 raise
             self._publish([], detections, events)
         try:

@@ -96,20 +96,30 @@ def test_a_crossing_the_dead_owner_never_recorded_is_claimed_once(tmp_path: Path
             n.deliver(series[i:i + 1])
         n.kill(n.b)  # b dies before committing the crossing; a stored the reading and saw it, not owning st1
         n.own(None)
-        n.deliver(series[crossing:crossing + 1])
+        bd2 = next(i for i, (_, level) in enumerate(series) if level > 7.3)
+        for i in range(crossing, bd2 + 1):  # nobody owns st1 while the river passes BĐ I, then BĐ II
+            n.deliver(series[i:i + 1])
         assert n.level_alerts() == []
         n.own(n.a)  # a takes st1 over at its next reading
-        n.deliver(series[crossing + 1:crossing + 2])
+        n.deliver(series[bd2 + 1:bd2 + 2])
         (alert,) = n.level_alerts()
-        assert alert.level == "BD1" and alert.started_ts == pytest.approx(series[crossing][0], abs=0.01)
-        n.deliver(series[crossing + 2:crossing + 6])
+        assert alert.level == "BD2" and alert.started_ts == pytest.approx(series[crossing][0], abs=0.01)
+        n.deliver(series[bd2 + 2:bd2 + 6])
         assert len(n.level_alerts()) == 1
-        assert _statements(n) == _alone(tmp_path / "alone", series[:crossing + 6])  # as if b had never died
+        assert _statements(n) == _alone(tmp_path / "alone", series[:bd2 + 6])  # as if b had never died
 
 
 def _statements(n: Nodes) -> list[tuple[str, bool, str | None, float]]:
-    rows = n.r.store.query_all("SELECT kind, active, level, ts FROM detections ORDER BY ts, kind")
-    return [(r["kind"], bool(r["active"]), r["level"], round(r["ts"], 2)) for r in rows]
+    """The recorded changes of what is said of st1, kind by kind (a repeated statement, e.g. a forecast's new
+    predicted time at the same level, is an update of the same alert: a takeover claims changes only)."""
+    rows = n.r.store.query_all("SELECT kind, active, level, ts FROM detections ORDER BY ts, id")
+    out, last = [], {}  # type: list[tuple[str, bool, str | None, float]], dict[str, tuple[bool, str | None]]
+    for r in rows:
+        state = (bool(r["active"]), r["level"] if r["active"] else None)
+        if last.get(r["kind"]) != state:
+            out.append((r["kind"], *state, round(r["ts"], 2)))
+            last[r["kind"]] = state
+    return out
 
 
 def _alone(data_dir: Path, series: list[tuple[float, float]]) -> list[tuple[str, bool, str | None, float]]:
