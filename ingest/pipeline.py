@@ -667,10 +667,8 @@ class Pipeline:
             for det in detectors:
                 detections.extend(det.tick(now))
         claims: list[Detection] = []
-        unclaimed: list[Detection] = []
-        if detections:
+        if detections:  # another node's subjects' are not kept to claim: silence is what each node sees itself
             owned = self.owned({d.subject for d in detections})
-            unclaimed = [d for d in detections if d.subject not in owned]
             claims = self._claims(owned)
             detections = claims + [d for d in detections if d.subject in owned]
         if detections:
@@ -686,7 +684,6 @@ class Pipeline:
                 self._note_unclaimed(claims)
                 raise
             self._publish([], detections, events)
-        self._note_unclaimed(unclaimed)
 
     def _commit_detections(self, conn: Connection, detections: Sequence[Detection], files: EvidenceFileMap,
                            now: float, observed: Mapping[str, float] | None = None) -> list[Event]:

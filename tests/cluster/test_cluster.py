@@ -1,0 +1,241 @@
+"""Three TichWatch nodes, one PostgreSQL database, one Mosquitto broker, all on loopback: a flood replayed for 20
+stations and 4 cameras while one node is SIGKILLed and another's network to the broker is cut for 30 s.
+
+What must hold (issue #18): every reading stored once; every alert opened once (one flood.level alert per station,
+no episode opened twice); notifications at most one extra for the kill, with the same idempotency key; the stations and
+cameras re-owned within the times the README states; each scheduled bulletin made once.
+
+The flood is the simulator's scenario (`tools/scenario.py`, a hydrograph through BĐ I–III and back), 30-minute samples
+of 46 hours replayed in about a minute; the cameras send the synthetic construction scenes every 5 s. Runs in the
+PostgreSQL pass of `make test` (the SQLite pass has no several nodes to test)."""
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from tests.adversarial.running import ServiceProcess
+from tests.alerts.servers import HttpRecorder
+from tests.cluster.proxy import CuttableProxy
+from tests.conftest import TEST_DATABASE_ENV
+from tests.support import STATION, make_settings, new_schema_url, wait_for
+from tichwatch.config.schema import CameraConfig, Settings, StationConfig
+from tichwatch.ingest.contract import Topics, encode_reading
+from tichwatch.residents.bulletins.schedule import last_slot
+from tichwatch.store.database import URL_ENV
+from tichwatch.tools.broker import MosquittoProcess, free_port
+from tichwatch.tools.camera_sim import SyntheticCameras
+from tichwatch.tools.postgres import PostgresProcess
+from tichwatch.tools.publisher import GatewayPublisher
+from tichwatch.tools.scenario import Scenario
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(os.environ.get(TEST_DATABASE_ENV) != "postgresql",
+                       reason="several nodes need PostgreSQL: this test runs in the PostgreSQL pass of `make test`"),
+]
+
+STATIONS = [f"st{i:02d}" for i in range(1, 21)]
+CAMERAS = [f"cam{i}" for i in range(1, 5)]
+SAMPLE_S = 1800  # the gauges' interval in river time
+ROUNDS = 92  # 46 hours: quiet, the wave through BĐ III, back below BĐ I
+ROUND_S = 0.65  # one sample of every station per round: the 46 hours in about a minute
+FRAME_S = 5  # each camera's interval (camera.offline after 3 × this, longer than a cut takes to be noticed)
+KEEPALIVE_S = 5
+KILL_AT, CUT_AT, CUT_S = 15, 25, 30.0  # rounds, rounds, seconds
+KILLED_REOWNED_S = 5.0
+"""Stated: a killed node's subjects are owned again within `MEMBERS_TTL_S` (1 s) + each one's next message."""
+CUT_REOWNED_S = 2 * KEEPALIVE_S + 5.0
+"""Stated: a node cut from the broker notices within twice its keep-alive (a ping unanswered), leaves within 1 s,
+and its subjects are owned again at their next message."""
+
+
+def _settings(name: str, data_dir: Path, mqtt_port: int, hook_url: str) -> Settings:
+    return make_settings(
+        data_dir, mqtt_port,
+        mqtt={"client_id": f"tw-cluster-{name}", "keepalive_s": KEEPALIVE_S},
+        stations=[{**STATION, "id": sid, "name": f"Trạm {sid}", "expected_interval_s": SAMPLE_S} for sid in STATIONS],
+        cameras=[{"id": cid, "site": f"Công trường {cid}", "lat": 21.0, "lon": 105.6, "expected_interval_s": FRAME_S}
+                 for cid in CAMERAS],
+        http={"port": free_port()},
+        alerts={"receivers": [{"name": "hook", "channel": {"type": "webhook", "url": f"{hook_url}/hook",
+                                                           "timeout_s": 5}},
+                              {"name": "admin", "channel": {"type": "log"}}],
+                "routes": [{"match": {"kinds": ["flood.level"]}, "receivers": ["hook"]},
+                           {"match": {"kinds": ["delivery."]}, "receivers": ["admin"]}],
+                "resolve_hold_s": 0, "delivery": {"poll_interval_s": 0.2}},
+        bulletins={"emergency_without_approval": True, "audio": False, "tick_interval_s": 1.0},
+    )
+
+
+class Replay:
+    """The gateways and cameras: every station's sample each round, every camera's frame every FRAME_S."""
+
+    def __init__(self, settings: Settings, broker_port: int):
+        self.settings = settings
+        mqtt = settings.mqtt.model_copy(update={"port": broker_port})
+        self.gateway = GatewayPublisher(mqtt, "cluster-gateways").connect()
+        self.cameras = GatewayPublisher(mqtt, "cluster-cameras").connect()
+        self.topics = Topics()
+        self.round = 0
+        self.published = 0
+        self.frames = 0
+        self.stop = threading.Event()
+        start = time.time() - ROUNDS * SAMPLE_S - 60
+        self.sample_ts = [start + k * SAMPLE_S for k in range(ROUNDS)]
+        self.scenario = Scenario(noise_m=0.003, spike_prob=0.0).anchored(start + 18 * 3600)
+        self.infos: list[Any] = []
+
+    def run_readings(self) -> None:
+        """Publish round by round, every ROUND_S."""
+        stations: list[StationConfig] = self.settings.stations
+        for k, ts in enumerate(self.sample_ts):
+            began = time.monotonic()
+            for station in stations:
+                level = self.scenario.reading(station, 3, ts)  # index 3: no stuck or silent spell of the scenario
+                assert level is not None
+                self.infos.append(self.gateway.publish(self.topics.reading(station.id),
+                                                       encode_reading(ts, level, seq=k)))
+                self.published += 1
+            self.round = k + 1
+            if self.stop.wait(max(0.0, ROUND_S - (time.monotonic() - began))):
+                return
+
+    def run_cameras(self) -> None:
+        cams: list[CameraConfig] = self.settings.cameras
+        source = SyntheticCameras(size_px=(480, 270), start_s=time.time(), order=[c.id for c in cams])
+        while not self.stop.wait(0 if self.frames == 0 else FRAME_S):
+            now = time.time()
+            for cam in cams:
+                self.cameras.publish(self.topics.frame(cam.id), source(cam, now), user_properties={"ts": f"{now:.3f}"})
+                self.frames += 1
+
+    def close(self) -> None:
+        self.stop.set()
+        for info in self.infos:
+            info.wait_for_publish(timeout=30)
+        self.gateway.close()
+        self.cameras.close()
+
+
+def _readyz(node: ServiceProcess) -> dict[str, Any]:
+    _, body = node.get("/readyz", timeout_s=5)
+    return body if isinstance(body, dict) and "subjects" in body else {"subjects": 0, "member": None, "members": []}
+
+
+def _owned(nodes: list[ServiceProcess]) -> int:
+    return sum(int(_readyz(n)["subjects"]) for n in nodes)
+
+
+def _timed(predicate: Any, timeout_s: float) -> float:
+    began = time.monotonic()
+    wait_for(predicate, timeout_s=timeout_s, interval_s=0.1)
+    return time.monotonic() - began
+
+
+def test_three_nodes_survive_a_kill_and_a_cut_network_alerting_once(
+        tmp_path: Path, broker: MosquittoProcess, postgres_server: PostgresProcess,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    url = new_schema_url(postgres_server.url)
+    monkeypatch.setenv(URL_ENV, url)
+    hook = HttpRecorder().start()
+    proxy = CuttableProxy(broker.port)
+    names = ("a", "b", "c")
+    for n in names:
+        (tmp_path / n).mkdir()
+    nodes = [ServiceProcess(tmp_path / n, _settings(n, tmp_path / n / "data", proxy.port if n == "c" else broker.port,
+                                                    hook.url)) for n in names]
+    a, b, c = nodes
+    replay: Replay | None = None
+    timings: dict[str, float] = {}
+    try:
+        starting = [threading.Thread(target=node.start) for node in nodes]
+        for t in starting:
+            t.start()
+        for t in starting:
+            t.join()
+        wait_for(lambda: sorted(_readyz(n)["member"] or 0 for n in nodes) == [0, 1, 2]
+                 and all(_readyz(n)["members"] == [0, 1, 2] for n in nodes), timeout_s=30, interval_s=0.2)
+
+        replay = Replay(a.settings, broker.port)
+        r = replay
+        threading.Thread(target=replay.run_cameras, daemon=True).start()
+        readings = threading.Thread(target=replay.run_readings, daemon=True)
+        readings.start()
+        wait_for(lambda: r.round >= KILL_AT - 2, timeout_s=60, interval_s=0.05)
+        assert _owned(nodes) == len(STATIONS) + len(CAMERAS)  # every subject owned once ...
+        assert all(_readyz(n)["subjects"] > 0 for n in nodes)  # ... spread over the three
+        wait_for(lambda: r.round >= KILL_AT, timeout_s=60, interval_s=0.05)
+        assert a.proc is not None
+        a.proc.send_signal(signal.SIGKILL)
+        a.proc.wait(10)
+        timings["killed"] = _timed(lambda: _owned([b, c]) == len(STATIONS) + len(CAMERAS), 30)
+        wait_for(lambda: r.round >= CUT_AT, timeout_s=60, interval_s=0.05)
+        proxy.cut()
+        cut_at = time.monotonic()
+        timings["cut"] = _timed(lambda: _owned([b]) == len(STATIONS) + len(CAMERAS), 30)
+        time.sleep(max(0.0, CUT_S - (time.monotonic() - cut_at)))
+        proxy.restore()
+        rejoined = _timed(lambda: (_readyz(c).get("member") is not None and _readyz(c)["subjects"] > 0), 30)
+        assert r.round < ROUNDS, "the replay ended before the cut node was back: the test measured less"
+        readings.join(120)
+        total = replay.published
+        assert total == ROUNDS * len(STATIONS)
+        wait_for(lambda: _stored(url) >= total, timeout_s=60, interval_s=0.5, message=lambda: f"{_stored(url)}")
+        wait_for(lambda: _undelivered(url) == 0, timeout_s=60, interval_s=0.5)
+        time.sleep(2.0)  # anything late (a redelivery, a second opening) shows now
+
+        # every reading stored once
+        assert _stored(url) == total
+        assert _query(url, "SELECT COUNT(*) FROM (SELECT station_id, seq FROM readings "
+                                      "GROUP BY station_id, seq HAVING COUNT(*) > 1) AS d")[0][0] == 0
+        # every alert opened once: one flood.level episode per station, no (kind, subject, start) twice
+        levels = Counter(r[0] for r in _query(url, "SELECT subject FROM alerts WHERE kind = 'flood.level'"))
+        assert levels == Counter(dict.fromkeys(STATIONS, 1)), levels
+        twice = _query(url, "SELECT kind, subject, started_ts FROM alerts GROUP BY kind, subject, "
+                                       "started_ts HAVING COUNT(*) > 1")
+        assert twice == []
+        # notifications: each sent, at most one more for the kill, a repeat with the same key
+        keys = Counter(r.headers.get("idempotency-key") for r in hook.requests)
+        outbox = {r[0] for r in _query(url, "SELECT idempotency_key FROM notifications "
+                                                       "WHERE receiver = 'hook'")}
+        assert set(keys) == outbox and len(outbox) >= len(STATIONS)
+        assert sum(keys.values()) - len(keys) <= 1, [k for k, n in keys.items() if n > 1]
+        # each scheduled bulletin made once (the schedule's slot: the daily time, or the hour in an emergency)
+        made = _query(url, "SELECT kind, created_ts FROM bulletins WHERE origin = 'schedule'")
+        slots = [last_slot(ts, kind == "emergency", a.settings.bulletins.daily_local, a.settings.timezone)
+                 for kind, ts in made]
+        assert made and len(set(slots)) == len(slots), made
+        # re-owned within the stated times
+        assert timings["killed"] <= KILLED_REOWNED_S, timings
+        assert timings["cut"] <= CUT_REOWNED_S, timings
+        assert rejoined <= 30 and _owned([b, c]) == len(STATIONS) + len(CAMERAS)
+        print(f"\nfailover: killed node's subjects re-owned in {timings['killed']:.1f} s, cut node's in "
+              f"{timings['cut']:.1f} s; the cut node owned its share again {rejoined:.1f} s after the network was back")
+    finally:
+        if replay is not None:
+            replay.close()
+        for node in nodes:
+            node.stop()
+        proxy.close()
+        hook.stop()
+
+
+def _stored(url: str) -> int:
+    return int(_query(url, "SELECT COUNT(*) FROM readings")[0][0])
+
+
+def _undelivered(url: str) -> int:
+    return int(_query(url, "SELECT COUNT(*) FROM notifications WHERE state = 'pending'")[0][0])
+
+
+def _query(url: str, sql: str) -> list[tuple[Any, ...]]:
+    with psycopg.connect(url) as conn:
+        return list(conn.execute(sql).fetchall())
