@@ -658,17 +658,20 @@ class Pipeline:
 
     def tick(self, now: float) -> None:
         """Let time-based checks (silence, offline cameras) run and commit what they detect on the subjects this node
-        owns; when that commit fails on its content, the detectors are put back, so the next tick detects the same
-        again."""
+        owns, with the claims of subjects it now owns (a node that died: its subjects' detections are recorded here
+        even when no further message of theirs comes); when that commit fails on its content, the detectors are put
+        back, so the next tick detects the same again."""
         detections: list[Detection] = []
         detectors: list[ReadingDetector | FrameDetector] = [*self.reading_detectors, *self.frame_detectors]
         with self.detect_lock:
             saved = [(det, det.checkpoint()) for det in detectors]
             for det in detectors:
                 detections.extend(det.tick(now))
+        with self._unclaimed_lock:
+            waiting = set(self._unclaimed)
         claims: list[Detection] = []
-        if detections:  # another node's subjects' are not kept to claim: silence is what each node sees itself
-            owned = self.owned({d.subject for d in detections})
+        if detections or waiting:  # another node's silences are not kept to claim: each node sees its own
+            owned = self.owned({d.subject for d in detections} | waiting)
             claims = self._claims(owned)
             detections = claims + [d for d in detections if d.subject in owned]
         if detections:

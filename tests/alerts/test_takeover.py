@@ -160,3 +160,21 @@ def test_the_fall_while_nobody_recorded_it_is_claimed(tmp_path: Path, series: li
         n.deliver(series[-1:])
         (alert,) = n.level_alerts()
         assert alert.clearing_ts is not None and alert.clearing_ts < series[-2][0]
+
+
+def test_a_crossing_is_claimed_at_the_next_tick_when_no_other_reading_comes(tmp_path: Path,
+                                                                          series: list[tuple[float, float]]) -> None:
+    """The owner dies just before a crossing, and the gauge reports next in ten minutes: the node that takes the
+    station over records the crossing at its pipeline's next tick, not at the next reading."""
+    crossing = _first(series, above=True)
+    with two_nodes(tmp_path / "data") as n:
+        n.own(n.b)
+        n.deliver(series[:crossing])
+        n.kill(n.b)
+        n.own(None)
+        n.deliver(series[crossing:crossing + 1])
+        n.own(n.a)  # a sees b gone: st1 is a's now, no reading of it comes
+        assert n.level_alerts() == []
+        n.a.tick(time.time())
+        (alert,) = n.level_alerts()
+        assert alert.started_ts == pytest.approx(series[crossing][0], abs=0.01)
