@@ -300,14 +300,17 @@ class Service:
         return stop
 
     def _caught_up(self) -> bool:
-        """Whether this node may own stations and cameras (several nodes): connected to the broker for
-        `CAUGHT_UP_S` and its pipeline's queue short (what a persistent session kept for it has been taken in)."""
+        """Whether this node may own stations and cameras (several nodes): to join, connected to the broker for
+        `CAUGHT_UP_S` with its pipeline's queue short (what a persistent session kept for it has been taken in); once
+        a member, for as long as it stays connected (a burst that fills the queue is no reason to hand over)."""
         if not self.mqtt.connected.is_set():
             self._connected_since = None
             return False
         now = time.monotonic()
         if self._connected_since is None:
             self._connected_since = now
+        if self.ownership.member is not None:
+            return True
         return now - self._connected_since >= CAUGHT_UP_S and self.pipeline.queued() < CAUGHT_UP_QUEUE
 
     def start_rain_forecast(self) -> Callable[[], None]:

@@ -165,6 +165,7 @@ class Pipeline:
         `_claims`). Bounded by the configuration's subjects."""
         self._unclaimed_lock = threading.Lock()  # the pipeline's worker and the frame workers note and claim
         self._noted = itertools.count()  # the order detections were made in (several at one time: kept in order)
+        self._from_tick: set[int] = set()  # the noted detections a tick made (silences): claimed only if still true
         self._frame_slots: dict[str, Frame] = {}
         self._frame_busy: set[str] = set()
         self._frame_lock = threading.Lock()
@@ -484,8 +485,7 @@ class Pipeline:
         except Exception:
             if saved is not None:
                 self._restore(saved)  # what the detectors saw was not committed: as if they never had
-            self._note_unclaimed(claims)
-            raise
+            raise  # claims included: one that fails on its content is not tried again (no poison for every batch)
         self._note_unclaimed(unclaimed)
         self.metrics.batch_seconds.observe(time.perf_counter() - started)
         self.metrics.readings_stored.inc(len(new))
@@ -605,22 +605,23 @@ class Pipeline:
                     self.metrics.detector_seconds.labels(type(det).__name__).observe(time.perf_counter() - started)
         return out
 
-    def _note_unclaimed(self, detections: Sequence[Detection]) -> None:
+    def _note_unclaimed(self, detections: Sequence[Detection], from_tick: bool = False) -> None:
         """Keep detections made on subjects another node owns (the last `UNCLAIMED_PER_KIND` of each kind and
-        subject, in time order; the pictures of the newest only)."""
+        subject, in the order made; the pictures of the newest only). `from_tick`: silences, which this node's own
+        view makes (cut from the broker, every station is silent): claimed only if the detector still holds them."""
         if not detections:
             return
         with self._unclaimed_lock:
             for d in detections:
                 kept = self._unclaimed.setdefault(d.subject, {}).setdefault(d.kind, deque(maxlen=UNCLAIMED_PER_KIND))
+                if len(kept) == kept.maxlen:
+                    self._from_tick.discard(kept[0][0])
                 if kept and (kept[-1][1].snapshot_jpeg is not None or kept[-1][1].context_jpegs):
                     kept[-1] = (kept[-1][0], replace(kept[-1][1], snapshot_jpeg=None, context_jpegs=()))
-                if kept and d.ts < kept[-1][1].ts:  # claims put back after a failed commit: before what came since
-                    merged = sorted([*kept, (next(self._noted), d)], key=lambda x: (x[1].ts, x[0]))
-                    kept.clear()
-                    kept.extend(merged)
-                else:
-                    kept.append((next(self._noted), d))
+                n = next(self._noted)
+                kept.append((n, d))
+                if from_tick:
+                    self._from_tick.add(n)
 
     def _claims(self, subjects: Iterable[str]) -> list[Detection]:
         """The detections this node made on these subjects, now its own, while another node owned them, that the
@@ -631,30 +632,46 @@ class Pipeline:
             if not self._unclaimed:
                 return []
             pending = [list(kept) for s in subjects for kept in self._unclaimed.pop(s, {}).values()]
-        claimed = [(n, d) for kept in pending for n, d in self._unsaid(kept)]
+            from_tick = {n for kept in pending for n, _ in kept if n in self._from_tick}
+            self._from_tick -= from_tick
+        claimed: list[tuple[int, Detection]] = []
+        for kept in pending:
+            try:
+                claimed += self._unsaid(kept, from_tick)
+            except Exception as exc:  # the store cannot say now: keep them for the next look, claim nothing blind
+                log.warning("cannot read what the store last said of %s %s (%s); claiming it later", kept[0][1].kind,
+                            kept[0][1].subject, describe(exc))
+                self._note_unclaimed([d for n, d in kept if n not in from_tick])
+                self._note_unclaimed([d for n, d in kept if n in from_tick], from_tick=True)
         return [d for _, d in sorted(claimed, key=lambda x: (x[1].ts, x[0]))]
 
-    def _unsaid(self, kept: list[tuple[int, Detection]]) -> list[tuple[int, Detection]]:
+    def _unsaid(self, kept: list[tuple[int, Detection]], from_tick: set[int]) -> list[tuple[int, Detection]]:
         """Of one (kind, subject)'s detections, oldest first, those after the store's last one that change what was
-        last said (active or not, level, severity); all of them when the store cannot say (the alert engine keeps a
-        repeated statement from alerting twice)."""
+        last said (active or not, level, severity); a silence (`from_tick`) only while a detector still holds it."""
         d = kept[0][1]
-        try:
-            last = self.store.latest_detection(d.kind, d.subject)
-        except Exception as exc:
-            log.warning("cannot read the last detection of %s %s (%s); claiming them", d.kind, d.subject,
-                        describe(exc))
-            return kept
+        last = self.store.latest_detection(d.kind, d.subject)
         said_ts = float("-inf") if last is None else float(last["ts"])
         said = _statement(False, None, 0) if last is None else _statement(bool(last["active"]), last["level"],
                                                                           int(last["severity"]))
         out = []
-        for n, d in kept:
+        for n, d in sorted(kept, key=lambda x: (x[1].ts, x[0])):
             state = _statement(d.active, d.level, int(d.severity))
-            if d.ts > said_ts and state != said:
+            if d.ts > said_ts and state != said and (n not in from_tick or self._still_holds(d)):
                 out.append((n, d))
                 said = state
         return out
+
+    def _still_holds(self, d: Detection) -> bool:
+        """Whether one of the detectors holds d's condition now (a silence this node saw while another node owned
+        the subject: not claimed if it has ended, or if no detector can tell)."""
+        now = self._clock()
+        with self.detect_lock:
+            for det in [*self.reading_detectors, *self.frame_detectors]:
+                holds = getattr(det, "holds", None)
+                verdict = holds(d.kind, d.subject, now) if holds is not None else None
+                if verdict is not None:
+                    return bool(verdict)
+        return False
 
     def tick(self, now: float) -> None:
         """Let time-based checks (silence, offline cameras) run and commit what they detect on the subjects this node
@@ -669,10 +686,14 @@ class Pipeline:
                 detections.extend(det.tick(now))
         with self._unclaimed_lock:
             waiting = set(self._unclaimed)
+        with self._frame_lock:
+            waiting -= self._frame_busy  # a camera being judged claims on its frame worker, in order
         claims: list[Detection] = []
-        if detections or waiting:  # another node's silences are not kept to claim: each node sees its own
+        unclaimed: list[Detection] = []
+        if detections or waiting:
             owned = self.owned({d.subject for d in detections} | waiting)
             claims = self._claims(owned)
+            unclaimed = [d for d in detections if d.subject not in owned]
             detections = claims + [d for d in detections if d.subject in owned]
         if detections:
             try:
@@ -684,9 +705,9 @@ class Pipeline:
                 with self.detect_lock:
                     for det, state in saved:
                         det.restore(state)
-                self._note_unclaimed(claims)
                 raise
             self._publish([], detections, events)
+        self._note_unclaimed(unclaimed, from_tick=True)
 
     def _commit_detections(self, conn: Connection, detections: Sequence[Detection], files: EvidenceFileMap,
                            now: float, observed: Mapping[str, float] | None = None) -> list[Event]:
@@ -754,7 +775,6 @@ class Pipeline:
             except Exception:
                 for det, state in saved:  # not committed: the next frame detects the same again
                     det.restore(state)
-                self._note_unclaimed(claims)
                 raise
             self._publish([], detections, events)
         try:

@@ -59,6 +59,8 @@ class Ownership:
         self._clock = clock
         self._lock = threading.Lock()  # member number and members' cache
         self._member: int | None = None
+        self._last_member: int | None = None  # taken again first when joining anew (its subjects stay put)
+        self._epoch = 0  # changes at each join and leave: an `owned` that overlapped one gives back what it took
         self._members: tuple[int, ...] = ()
         self._members_at = float("-inf")
         self._stop = threading.Event()
@@ -98,12 +100,14 @@ class Ownership:
         live = self.leases.taken_by_anyone({MEMBER + str(k) for k in range(MAX_MEMBERS)})
         if live is None:
             return False
-        for k in range(MAX_MEMBERS):
+        first = [] if self._last_member is None else [self._last_member]
+        for k in first + [k for k in range(MAX_MEMBERS) if k != self._last_member]:
             name = MEMBER + str(k)
             if name not in live and self.leases.holds(name):
                 with self._lock:
-                    self._member = k
+                    self._member = self._last_member = k
                     self._members_at = float("-inf")  # read them again: this node is one now
+                    self._epoch += 1
                 log.info("joined as member %d", k)
                 return True
         log.error("cannot join: all %d member leases are held", MAX_MEMBERS)
@@ -113,6 +117,7 @@ class Ownership:
         """Stop being a member and give every subject back (the other members take them at their next reading)."""
         with self._lock:
             was, self._member, self._members_at = self._member, None, float("-inf")
+            self._epoch += 1
         names = [n for n in self.leases.held() if n.startswith((SUBJECT, MEMBER))]
         if names:
             self.leases.release(*names)
@@ -126,6 +131,7 @@ class Ownership:
         (alone) whatever is free. When the database cannot say, those that belong to it by the last members known
         (all, alone): a crossing must not go undetected because a lease could not be checked; the open alert's unique
         index keeps two nodes from opening it twice."""
+        epoch = self._epoch
         members = self.members()
         me = self._member  # as this node took it: while the database cannot say, it may have lost it unknowingly
         if me is not None and me in members:
@@ -138,6 +144,9 @@ class Ownership:
         if handed:
             self.leases.release(*handed)
         names = self.leases.holding({SUBJECT + s for s in mine}, unknown_held=True, vouched_s=SESSION_VOUCHED_S)
+        if self._epoch != epoch:  # joined or left meanwhile: what was taken may no longer be this node's
+            self.leases.release(*names)
+            return set()
         return {name[len(SUBJECT):] for name in names}
 
     def start(self, ready: Callable[[], bool], interval_s: float = 1.0) -> None:
@@ -158,13 +167,16 @@ class Ownership:
         if self.leases.shared:
             self.leave()
 
+    def _holds_subjects(self) -> bool:
+        return any(n.startswith(SUBJECT) for n in self.leases.held())
+
     def _run(self, ready: Callable[[], bool], interval_s: float) -> None:
         while True:
             try:
                 if ready():
                     self.join()
-                elif self._member is not None:
-                    self.leave()
+                elif self._member is not None or (self.members() and self._holds_subjects()):
+                    self.leave()  # also gives back subjects a batch took while this node was leaving
                 self.members()
             except Exception:
                 log.exception("membership check failed; trying again")

@@ -177,6 +177,15 @@ class DustDetector:
                                              "expected_interval_s": cam.config.expected_interval_s}))
         return out
 
+    def holds(self, kind: str, subject: str, now: float) -> bool | None:
+        """Does the detector hold a camera's health condition (kind, camera) now? None when it cannot tell: not one of
+        its cameras or of those kinds (a plume is judged frame by frame)."""
+        cam = self._cameras.get(subject)
+        if cam is None:
+            return None
+        with cam.lock:
+            return cam.health.active().get(kind)
+
     def recent_judgements(self, camera_id: str) -> list[Judgement]:
         """The camera's recently judged frames, oldest first (empty for a camera not configured)."""
         cam = self._cameras.get(camera_id)

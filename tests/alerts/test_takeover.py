@@ -173,8 +173,68 @@ def test_a_crossing_is_claimed_at_the_next_tick_when_no_other_reading_comes(tmp_
         n.kill(n.b)
         n.own(None)
         n.deliver(series[crossing:crossing + 1])
-        n.own(n.a)  # a sees b gone: st1 is a's now, no reading of it comes
         assert n.level_alerts() == []
+        n.own(n.a)  # a sees b gone: st1 is a's now, no reading of it comes
         n.a.tick(time.time())
         (alert,) = n.level_alerts()
         assert alert.started_ts == pytest.approx(series[crossing][0], abs=0.01)
+
+
+def test_what_the_store_cannot_say_now_is_claimed_later_not_blind(tmp_path: Path, series: list[tuple[float, float]],
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    crossing = _first(series, above=True)
+    with two_nodes(tmp_path / "data") as n:
+        n.own(n.b)
+        n.deliver(series[:crossing])
+        n.kill(n.b)
+        n.own(None)
+        n.deliver(series[crossing:crossing + 1])
+        real = n.r.store.latest_detection
+
+        def unreadable(kind: str, subject: str) -> object:
+            raise OSError("the database is restarting")
+        monkeypatch.setattr(n.r.store, "latest_detection", unreadable)
+        n.own(n.a)
+        n.a.tick(time.time())
+        assert n.level_alerts() == []  # nothing claimed blind ...
+        monkeypatch.setattr(n.r.store, "latest_detection", real)
+        n.a.tick(time.time())
+        (alert,) = n.level_alerts()  # ... and nothing lost
+        assert alert.started_ts == pytest.approx(series[crossing][0], abs=0.01)
+
+
+def _offline_alerts(n: Nodes) -> list[Alert]:
+    return [a for a in storage.find_alerts(n.r.store.query_all, storage.AlertFilter(limit=100))
+            if a.kind == "sensor.offline"]
+
+
+def test_a_silence_seen_under_another_owner_is_claimed_while_it_lasts(tmp_path: Path,
+                                                                     series: list[tuple[float, float]]) -> None:
+    """The owner died as the gauge fell silent: the node taking the station over says so (its detector already
+    counts the station silent and would never say it again)."""
+    with two_nodes(tmp_path / "data") as n:
+        n.own(n.b)
+        n.deliver(series[:10])
+        n.kill(n.b)
+        n.own(None)
+        later = time.time() + 6 * 3600  # hours without a reading
+        n.a.tick(later)
+        assert _offline_alerts(n) == []
+        n.own(n.a)
+        n.a.tick(later + 5)
+        (alert,) = _offline_alerts(n)
+        assert alert.clearing_ts is None
+
+
+def test_a_silence_that_ended_is_not_claimed(tmp_path: Path, series: list[tuple[float, float]]) -> None:
+    """What a node cut from the broker sees: every station silent, then readings again. Taking a station over
+    afterwards says nothing of that silence (it was the node's, not the gauge's)."""
+    with two_nodes(tmp_path / "data") as n:
+        n.own(n.b)
+        n.deliver(series[:10])
+        n.own(None)
+        n.a.tick(time.time() + 6 * 3600)  # a's own view: silent ...
+        n.deliver(series[10:11])  # ... until its readings come again
+        n.own(n.a)
+        n.a.tick(time.time())
+        assert _offline_alerts(n) == []

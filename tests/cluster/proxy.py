@@ -68,7 +68,8 @@ class CuttableProxy:
             except OSError:
                 data = b""
             if not data:
-                _close(sink)
+                if not self._cut.is_set():  # an end that happens while cut never reaches the other side
+                    _close(sink)
                 return
             if self._cut.is_set():
                 continue  # lost on the way

@@ -50,9 +50,11 @@ ROUND_S = 0.65  # one sample of every station per round: the 46 hours in about a
 FRAME_S = 5  # each camera's interval (camera.offline after 3 × this, longer than a cut takes to be noticed)
 KEEPALIVE_S = 5
 KILL_AT, CUT_AT, CUT_S = 15, 25, 30.0  # rounds, rounds, seconds
-KILLED_REOWNED_S = 5.0
-"""Stated: a killed node's subjects are owned again within `MEMBERS_TTL_S` (1 s) + each one's next message."""
-CUT_REOWNED_S = 2 * KEEPALIVE_S + 5.0
+SLACK_S = 3.0  # a loaded 2-core machine: polling, scheduling
+KILLED_REOWNED_S = 1.0 + FRAME_S + SLACK_S
+"""Stated: a killed node's subjects are owned again within `MEMBERS_TTL_S` (1 s) + each one's next message (a
+camera's: FRAME_S)."""
+CUT_REOWNED_S = 2 * KEEPALIVE_S + 1.0 + FRAME_S + SLACK_S
 """Stated: a node cut from the broker notices within twice its keep-alive (a ping unanswered), leaves within 1 s,
 and its subjects are owned again at their next message."""
 

@@ -130,9 +130,9 @@ def test_a_killed_member_is_gone_within_a_second(url: str, clock: Clock) -> None
         other.leases.close()
 
 
-def test_when_the_database_cannot_say_a_member_keeps_its_share(clock: Clock) -> None:
-    """A restart or a cut network: the share by the last members known (alone: everything) — a crossing must not go
-    undetected because its lease could not be checked."""
+def test_when_the_database_cannot_say_a_lone_node_owns_everything(clock: Clock) -> None:
+    """A restart or a cut network, no member known: everything (a member: its share by the last members known) — a
+    crossing must not go undetected because its lease could not be checked."""
     unreachable = Ownership(Leases(f"postgresql://postgres@127.0.0.1:{free_port()}/postgres", connect_timeout_s=1),
                             clock)
     try:
@@ -146,3 +146,31 @@ def test_on_sqlite_one_node_owns_everything(tmp_path: Path) -> None:
     alone = Ownership(Leases(f"sqlite:///{tmp_path / 'db.sqlite3'}"))
     assert alone.join() and alone.owned({"st1", "cam1"}) == {"st1", "cam1"}
     assert alone.leases.held() == ["subject:cam1", "subject:st1"]  # what /readyz counts
+
+
+def test_a_node_that_is_not_a_member_gives_back_subjects_it_still_holds(nodes: list[Ownership], clock: Clock) -> None:
+    """A batch that took subjects while its node was leaving (cut from the broker) must not keep them from the
+    members: the membership loop gives them back."""
+    a, b, _ = nodes
+    b.join()
+    clock.tick()
+    assert a.leases.holding({"subject:st1"}) == {"subject:st1"}  # as a batch racing `leave` would have
+    a.start(ready=lambda: False, interval_s=0.05)
+    try:
+        wait_for(lambda: not a.leases.is_held("subject:st1"), timeout_s=5)
+        clock.tick()
+        assert b.owned({"st1"}) == {"st1"}
+    finally:
+        a.stop()
+
+
+def test_a_node_that_joins_again_takes_its_former_number(nodes: list[Ownership], clock: Clock) -> None:
+    """A restart of the database ends every session: each node joins again with the number it had, so its
+    subjects stay where they were (rendezvous hashing over renumbered members would move most of them)."""
+    for o in nodes:
+        o.join()
+    nodes[0].leave()
+    nodes[2].leave()
+    nodes[2].join()  # 2 is back first: it takes 2 again, not the free 0
+    nodes[0].join()
+    assert [o.member for o in nodes] == [0, 1, 2]
