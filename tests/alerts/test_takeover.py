@@ -162,17 +162,22 @@ def test_the_fall_while_nobody_recorded_it_is_claimed(tmp_path: Path, series: li
         assert alert.clearing_ts is not None and alert.clearing_ts < series[-2][0]
 
 
+def _owner_dies_before(n: Nodes, series: list[tuple[float, float]], crossing: int) -> None:
+    """b owns st1 up to the crossing and dies before committing it; a, not owning st1, sees the crossing."""
+    n.own(n.b)
+    n.deliver(series[:crossing])
+    n.kill(n.b)
+    n.own(None)
+    n.deliver(series[crossing:crossing + 1])
+
+
 def test_a_crossing_is_claimed_at_the_next_tick_when_no_other_reading_comes(tmp_path: Path,
                                                                           series: list[tuple[float, float]]) -> None:
     """The owner dies just before a crossing, and the gauge reports next in ten minutes: the node that takes the
     station over records the crossing at its pipeline's next tick, not at the next reading."""
     crossing = _first(series, above=True)
     with two_nodes(tmp_path / "data") as n:
-        n.own(n.b)
-        n.deliver(series[:crossing])
-        n.kill(n.b)
-        n.own(None)
-        n.deliver(series[crossing:crossing + 1])
+        _owner_dies_before(n, series, crossing)
         assert n.level_alerts() == []
         n.own(n.a)  # a sees b gone: st1 is a's now, no reading of it comes
         n.a.tick(time.time())
@@ -184,11 +189,7 @@ def test_what_the_store_cannot_say_now_is_claimed_later_not_blind(tmp_path: Path
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     crossing = _first(series, above=True)
     with two_nodes(tmp_path / "data") as n:
-        n.own(n.b)
-        n.deliver(series[:crossing])
-        n.kill(n.b)
-        n.own(None)
-        n.deliver(series[crossing:crossing + 1])
+        _owner_dies_before(n, series, crossing)
         real = n.r.store.latest_detection
 
         def unreadable(kind: str, subject: str) -> object:
