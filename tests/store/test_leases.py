@@ -129,3 +129,19 @@ def test_when_the_database_cannot_say_no_singleton_runs(tmp_path: Path) -> None:
         assert unreachable.held() == []
     finally:
         unreachable.close()
+
+
+def test_a_url_listing_two_database_hosts_reaches_the_writable_one(postgres_server: PostgresProcess) -> None:
+    """The three-node example's URL lists both PostgreSQL hosts (`target_session_attrs=read-write`): a host that does
+    not answer (the old primary, down) is passed over for the one that takes writes."""
+    url = new_schema_url(postgres_server.url)
+    scheme, rest = url.split("://", 1)
+    user, address = rest.split("@", 1)
+    host, tail = address.split("/", 1)
+    both = f"{scheme}://{user}@127.0.0.1:{free_port()},{host}/{tail}&target_session_attrs=read-write"
+    node = Leases(both, connect_timeout_s=2)
+    try:
+        assert node.holds("retention")
+        assert node.taken_by_anyone({"retention"}) == {"retention"}
+    finally:
+        node.close()
