@@ -1,6 +1,7 @@
-"""Store tables of the alert engine (migrations 2 and 8 of tichwatch.app.schema).
+"""Store tables of the alert engine (migrations 2, 8 and 17 of tichwatch.app.schema).
 
-- `alerts`: one row per episode of a (kind, subject); at most one open (not resolved) row per key.
+- `alerts`: one row per episode of a (kind, subject), unique by its start (17); at most one open (not resolved) row
+  per key.
 - `alert_log`: the audit log: every change of an alert or silence, with who, when and why.
 - `silences`: officer-made silences with matchers, a reason and an expiry.
 - `notifications`: the outbox and the log of what was sent (one row per message to one receiver), about an alert or
@@ -127,3 +128,20 @@ CREATE INDEX notifications_bulletin ON notifications (bulletin_id, receiver, id)
 """
 """Migration 8: the outbox carries bulletin deliveries too, so a notification is about an alert or a bulletin (exactly
 one). SQLite cannot drop a NOT NULL, hence the copy; ids, keys and states are kept, so nothing waiting is lost."""
+
+ALERT_EPISODES = """
+CREATE TEMPORARY TABLE alert_episode_moves AS
+SELECT id, (SELECT COUNT(*) FROM alerts AS earlier WHERE earlier.kind = alerts.kind
+            AND earlier.subject = alerts.subject AND earlier.started_ts = alerts.started_ts
+            AND earlier.id < alerts.id) AS moves
+FROM alerts;
+UPDATE alerts SET started_ts = started_ts + 0.000001 * (
+    SELECT moves FROM alert_episode_moves WHERE alert_episode_moves.id = alerts.id)
+WHERE id IN (SELECT id FROM alert_episode_moves WHERE moves > 0);
+DROP TABLE alert_episode_moves;
+CREATE UNIQUE INDEX alerts_episode ON alerts (kind, subject, started_ts);
+"""
+"""Migration 17: an alert's identity in the database is its episode — (kind, subject, started_ts), the time of the
+sample that began it — so no two nodes, nor a node taking a station over, can record one episode twice (the open
+key, `alerts_open_key`, only keeps two from being open at once). Rows of older databases that share an episode
+(none should) keep their first row's start and move the others' by a microsecond each so the index can be made."""

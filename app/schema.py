@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tichwatch.alerts.desk_schema import DESK_SCHEMA
-from tichwatch.alerts.schema import ALERTS_SCHEMA, NOTIFICATIONS_OF_BULLETINS
+from tichwatch.alerts.schema import ALERT_EPISODES, ALERTS_SCHEMA, NOTIFICATIONS_OF_BULLETINS
 from tichwatch.api.auth_schema import AUTH_SCHEMA, AUTH_THROTTLE_INDEX
 from tichwatch.config.loader import secret
 from tichwatch.learning.schema import LEARNING_SCHEMA
@@ -39,6 +39,7 @@ MIGRATIONS: tuple[str | Script, ...] = (
     SUBSCRIPTIONS_SCHEMA,  # 14: residents' subscriptions by hamlet (residents.subscriptions)
     RESIDENT_DELIVERY_SCHEMA,  # 15: deliveries to residents: ZNS / SMS rows, receipts, quota (residents.subscriptions)
     REPORTS_SCHEMA,  # 16: reports to the People's Committee (residents.reports)
+    ALERT_EPISODES,  # 17: an alert's episode (kind, subject, start) is unique (alerts)
 )
 """Every migration, in order; the position is the schema version."""
 
