@@ -25,7 +25,8 @@ test-postgresql: setup
 	TICHWATCH_TEST_DATABASE=postgresql .venv/bin/python -m pytest -q -p no:cacheprovider
 
 # The quick benchmarks (each prints its ratio against a baseline measured in the same run); bench/dust_transfer.py
-# trains models for about 20 min and bench/retention_prune.py prunes a million rows twice: each is run on its own.
+# trains models for about 20 min, bench/retention_prune.py prunes a million rows twice and bench/cluster_nodes.py runs
+# 1, 2 and 3 nodes under a province's load (about 5 min): each is run on its own.
 bench: setup
 	for b in ingest_throughput chart_query sse_fanout flood_detector_cost alert_latency dust_fps \
 	         frame_memory login_memory nonce_store postgres_ingest; do \

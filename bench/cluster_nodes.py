@@ -58,7 +58,7 @@ def _settings(name: str, tmp: Path, broker_port: int, hook_url: str, gauges: int
     stations += [{**STATION, "id": f"p{i:04d}", "name": f"Thăm dò {i}", "alarm": PROBE_ALARM,
                   "expected_interval_s": 3600} for i in range(probes)]
     return make_settings(
-        tmp / name / "data", broker_port,
+        tmp / name / "data", broker_port,  # a client id of its own per run: no session of an earlier run
         mqtt={"client_id": f"bench-node-{name}", "keepalive_s": 5},
         stations=stations,
         cameras=[{"id": f"c{i:04d}", "site": f"Công trường {i}", "lat": 21.0, "lon": 105.6, "expected_interval_s": 60}
@@ -119,7 +119,7 @@ def _readyz(node: ServiceProcess) -> dict[str, Any]:
 def _quantiles(values: list[float]) -> tuple[float, float, float]:
     if len(values) < 2:
         return (values[0], values[0], values[0]) if values else (float("nan"),) * 3
-    q = statistics.quantiles(values, n=100)
+    q = statistics.quantiles(values, n=100, method="inclusive")
     return q[49], q[98], max(values)
 
 
@@ -143,7 +143,7 @@ def measure(n: int, tmp: Path, broker: MosquittoProcess, server: PostgresProcess
     nodes = []
     for k in range(n):
         (run / str(k)).mkdir(parents=True)
-        nodes.append(ServiceProcess(run / str(k), _settings(str(k), run, broker.port, hook.url, args.gauges,
+        nodes.append(ServiceProcess(run / str(k), _settings(f"n{n}-{k}", run, broker.port, hook.url, args.gauges,
                                                              args.cameras, probes_needed)))
     probe_ids = [f"p{i:04d}" for i in range(probes_needed)]
     result: dict[str, Any] = {"nodes": n}
