@@ -76,7 +76,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     from tichwatch.api.app import create_app
     from tichwatch.app.service import Service
 
-    settings = _load(args.config)
+    configs: list[Path | None] = args.config or [None]
+    if len(configs) > 1:
+        if args.simulate:
+            log.error("--simulate runs one commune: give one --config")
+            return 2
+        return _run_communes(configs)
+    settings = _load(configs[0])
     if args.simulate and "learning" not in settings.model_fields_set:  # the demo's cameras alert from the start
         settings = settings.model_copy(update={"learning": settings.learning.model_copy(update={"period_frames": 0})})
     service = Service(settings)
@@ -95,6 +101,36 @@ def cmd_run(args: argparse.Namespace) -> int:
                                           lifespan="on"))
     log.info("HTTP on http://%s:%s (dashboard /, API /api/v1, docs /docs)", settings.http.host, settings.http.port)
     server.run()  # uvicorn handles SIGTERM/SIGINT: the lifespan shutdown drains and acknowledges the pipeline
+    return 0
+
+
+def _run_communes(configs: list[Path | None]) -> int:
+    """Several communes in one process: one service each (its own store or schema, broker session, officers),
+    one listener handing each request to the commune of its host."""
+    import uvicorn
+
+    from tichwatch.api.app import create_app
+    from tichwatch.api.communes import CommuneHosts, host_of
+    from tichwatch.app.service import Service
+    from tichwatch.config.communes import sharing_problems
+    from tichwatch.store.database import POSTGRESQL, URL_ENV, dialect_of
+
+    communes = [_load(c) for c in configs]
+    problems = sharing_problems(communes, dialect_of(secret(URL_ENV)) == POSTGRESQL)
+    if problems:
+        for problem in problems:
+            log.error("several communes: %s", problem)
+        return 2
+    apps = {}
+    for settings in communes:
+        service = Service(settings)
+        cli_accounts.bootstrap_admin(service.accounts, service.clock())
+        apps[host_of(settings.http.public_url)] = create_app(service)
+    http = communes[0].http
+    server = uvicorn.Server(uvicorn.Config(CommuneHosts(apps), host=http.host, port=http.port, log_config=None,
+                                          lifespan="on"))
+    log.info("HTTP on http://%s:%s for %d communes: %s", http.host, http.port, len(apps), ", ".join(sorted(apps)))
+    server.run()
     return 0
 
 
@@ -178,7 +214,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run the service")
-    run.add_argument("--config", type=Path, help="deployment file (default: the embedded Kiều Phú file)")
+    run.add_argument("--config", type=Path, action="append", help="deployment file (default: the embedded Kiều Phú "
+                     "file); given several times, one process serves several communes, each at the host of its "
+                     "http.public_url (README: Several communes)")
     run.add_argument("--simulate", action="store_true", help="also run simulated gateways and cameras; start a "
                      "local Mosquitto if none is listening")
     run.add_argument("--speed", type=float, default=600.0, help="simulation speed while the gauges catch up on the "

@@ -36,7 +36,7 @@ def _accounts(args: argparse.Namespace) -> Iterator[Accounts]:
     )
 
     settings = _load(args.config)
-    store = open_store(settings.store.data_dir)
+    store = open_store(settings.store.data_dir, schema=settings.store.database_schema)
     try:
         yield Accounts(store, settings.accounts)
     finally:
@@ -162,6 +162,21 @@ def cmd_apikey_revoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def _each_commune(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Run an account command on each --config in turn (a heading per commune when several); the worst exit code."""
+    def command(args: argparse.Namespace) -> int:
+        configs: list[Path | None] = args.config or [None]
+        codes = []
+        for config in configs:
+            if len(configs) > 1:
+                print(f"== {config}")
+            codes.append(func(argparse.Namespace(**{**vars(args), "config": config})))
+        return max(codes)
+
+    command.__doc__ = func.__doc__
+    return command
+
+
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the account and API key commands to the `tichwatch` parser."""
 
@@ -174,8 +189,10 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
             p.add_argument("--role", choices=ROLES, default=role_default)
         if reason:
             p.add_argument("--reason", help="why (kept in the officer audit log)")
-        p.add_argument("--config", type=Path, help="deployment file (default: the embedded Kiều Phú file)")
-        p.set_defaults(func=func)
+        p.add_argument("--config", type=Path, action="append", help="deployment file (default: the embedded Kiều "
+                       "Phú file); given several times, the same for each commune (an officer of several communes: "
+                       "README, Several communes)")
+        p.set_defaults(func=_each_commune(func))
 
     command("user-add", "create an officer account, or reset its password and role (signs its sessions out); "
             "password from TICHWATCH_NEW_PASSWORD or a prompt", cmd_user_add, "username", role_default="officer")

@@ -16,7 +16,7 @@ from tichwatch.residents.feeds.issued import CAP_MESSAGES_SCHEMA
 from tichwatch.residents.reports.schema import REPORTS_SCHEMA
 from tichwatch.residents.subscriptions.delivery_schema import RESIDENT_DELIVERY_SCHEMA
 from tichwatch.residents.subscriptions.schema import SUBSCRIPTIONS_SCHEMA
-from tichwatch.store.database import URL_ENV, Script
+from tichwatch.store.database import POSTGRESQL, URL_ENV, Script, dialect_of, in_schema
 from tichwatch.store.migrations import HEALTH_PROBE_SCHEMA, SAMPLES_SCHEMA
 from tichwatch.store.overrides import OVERRIDES_SCHEMA
 from tichwatch.store.rain import RAIN_SCHEMA
@@ -45,8 +45,11 @@ MIGRATIONS: tuple[str | Script, ...] = (
 
 
 def open_store(data_dir: Path, write_busy_timeout_s: float = 5.0, read_busy_timeout_s: float = 2.0,
-               url: str | None = None) -> Store:
+               url: str | None = None, schema: str | None = None) -> Store:
     """The deployment's store, migrated to the full schema: files in `data_dir`, the database at `url` (default: the
-    URL in the environment variable TICHWATCH_DATABASE_URL, else SQLite in `data_dir`)."""
-    return Store(data_dir, MIGRATIONS, write_busy_timeout_s, read_busy_timeout_s,
-                 url if url is not None else secret(URL_ENV))
+    URL in the environment variable TICHWATCH_DATABASE_URL, else SQLite in `data_dir`); on PostgreSQL, in `schema`
+    when given (made when missing)."""
+    url = url if url is not None else secret(URL_ENV)
+    if schema is not None and url is not None and dialect_of(url) == POSTGRESQL:
+        url = in_schema(url, schema)
+    return Store(data_dir, MIGRATIONS, write_busy_timeout_s, read_busy_timeout_s, url)

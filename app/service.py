@@ -116,7 +116,8 @@ class Service:
     def init_store(self) -> None:
         """The store, its monitor and retention, the metrics and the accounts."""
         s, clock = self.settings, self.clock
-        self.store = open_store(s.store.data_dir, s.store.write_busy_timeout_s, s.store.read_busy_timeout_s)
+        self.store = open_store(s.store.data_dir, s.store.write_busy_timeout_s, s.store.read_busy_timeout_s,
+                                schema=s.store.database_schema)
         self.disk = DiskSpace(s.store.data_dir, DiskThresholds.from_settings(s.store))
         self.store_monitor = StoreMonitor(self.store, s.store.probe_interval_s, self.disk.check, clock=clock)
         self.metrics = Metrics()

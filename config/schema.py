@@ -167,6 +167,10 @@ class StoreSettings(StrictModel):
 
     data_dir: Path = Field(Path("./data"), description="Directory for the database, frames and evidence "
                            "(env TICHWATCH_DATA_DIR overrides).")
+    database_schema: str | None = Field(None, pattern=r"^[a-z_][a-z0-9_]{0,62}$", description="On PostgreSQL: the "
+                                        "schema this commune's tables live in, made when missing (several communes "
+                                        "on one database, each its own: README, Several communes); none: the "
+                                        "database URL's own.")
     readings_retention_days: int = Field(3650, ge=1, description="How long readings (and detections) are kept, "
                                          "days.")
     evidence_retention_days: int = Field(180, ge=1, description="How long evidence snapshots and their context "

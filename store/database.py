@@ -192,6 +192,22 @@ def dialect_of(url: str | None) -> str:
     raise ValueError(f"database URL must start with sqlite:// or postgresql:// (got {url.split(':', 1)[0]!r}:…)")
 
 
+SCHEMA_NAME = r"^[a-z_][a-z0-9_]{0,62}$"
+"""A PostgreSQL schema a deployment may name (`store.database_schema`): plain lower-case, never quoted."""
+
+
+def in_schema(url: str, schema: str) -> str:
+    """The PostgreSQL URL whose connections work in `schema` (their search_path), whatever the URL said before, and
+    the schema made when missing. Several communes on one database each have their own (README: Several communes)."""
+    if not re.fullmatch(SCHEMA_NAME, schema):
+        raise ValueError(f"not a schema name: {schema!r} (lower-case letters, digits and _)")
+    base, _, query = url.partition("?")
+    kept = [part for part in query.split("&") if part and not part.startswith("options=")]
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    return f"{base}?" + "&".join([*kept, f"options=-csearch_path%3D{schema}"])
+
+
 def sqlite_path(url: str) -> str:
     """The file of a `sqlite:///…` URL (three slashes and a relative path, four and an absolute one)."""
     path = url.removeprefix("sqlite:").removeprefix("//").removeprefix("/")

@@ -22,7 +22,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from tichwatch.config.loader import parse_settings
 from tichwatch.config.schema import Settings
-from tichwatch.store.database import POSTGRESQL, URL_ENV, Error, connect
+from tichwatch.store.database import POSTGRESQL, URL_ENV, Error, connect, in_schema
 from tichwatch.store.store import DB_NAME, Store
 
 SECRETS: set[str] = set()
@@ -142,11 +142,7 @@ def separate_database() -> None:
 
 def new_schema_url(server_url: str) -> str:
     """A fresh schema on a PostgreSQL server, as the URL of a database whose connections use it (search_path)."""
-    base = server_url.split("?", 1)[0]
-    schema = f"s{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    return f"{base}?options=-csearch_path%3D{schema}"
+    return in_schema(server_url.split("?", 1)[0], f"s{uuid.uuid4().hex[:12]}")
 
 
 def table_names(store: Store) -> list[str]:

@@ -1,0 +1,79 @@
+"""Several communes behind one listener: each commune's app (its own service, store, officers and public pages) is
+reached at its own host name, the host of its `http.public_url` (kieuphu.example.vn, phuongtrung.example.vn, …).
+
+Host names, not path prefixes: every page, link, feed and API path of a commune stays what it is alone, and an
+officer's session (a cookie or a token of that commune's accounts) means nothing at another commune's host.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from contextlib import AsyncExitStack
+from typing import Any
+from urllib.parse import urlsplit
+
+from fastapi import FastAPI
+
+Scope = dict[str, Any]
+Receive = Any
+Send = Any
+
+
+def host_of(public_url: str) -> str:
+    """The host name a commune is reached at (lower case, no port)."""
+    host = urlsplit(public_url).hostname
+    if not host:
+        raise ValueError(f"http.public_url has no host: {public_url!r}")
+    return host.lower()
+
+
+class CommuneHosts:
+    """An ASGI app that hands each request to the app of the commune whose host it names, and starts and stops every
+    commune's app with its own lifespan."""
+
+    def __init__(self, apps: Mapping[str, FastAPI]):
+        self.apps = dict(apps)
+        self._addresses = sorted(self.apps)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        app = self.apps.get(_request_host(scope))
+        if app is None:
+            await _not_here(scope, send, self._addresses)
+            return
+        await app(scope, receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        """Start every commune's app (one that fails stops those started and fails the whole); stop them all."""
+        await receive()  # lifespan.startup
+        async with AsyncExitStack() as stack:
+            try:
+                for app in self.apps.values():
+                    await stack.enter_async_context(app.router.lifespan_context(app))
+            except Exception as exc:
+                await send({"type": "lifespan.startup.failed", "message": f"{type(exc).__name__}: {exc}"})
+                return
+            await send({"type": "lifespan.startup.complete"})
+            await receive()  # lifespan.shutdown
+        await send({"type": "lifespan.shutdown.complete"})
+
+
+def _request_host(scope: Scope) -> str:
+    for name, value in scope.get("headers", ()):
+        if name == b"host":
+            return (urlsplit("//" + value.decode("latin-1")).hostname or "").lower()
+    return ""
+
+
+async def _not_here(scope: Scope, send: Send, addresses: list[str]) -> None:
+    """404 for a host no commune is at, naming those that are (their public pages are public)."""
+    if scope["type"] == "websocket":
+        await send({"type": "websocket.close", "code": 1008})
+        return
+    body = json.dumps({"title": "No commune at this address", "status": 404, "communes": addresses},
+                      ensure_ascii=False).encode()
+    headers = [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 404, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
