@@ -43,6 +43,9 @@ class Metrics:
         self.subjects_owned = Gauge("tichwatch_subjects_owned", "Stations and cameras this node detects on (several "
                                     "nodes: the subject leases it holds)", registry=r)
         self.members = Gauge("tichwatch_members", "Nodes sharing the stations and cameras (1 alone)", registry=r)
+        self.ingest_lag = Gauge("tichwatch_ingest_lag_seconds", "How long the oldest message of the last committed "
+                                "batch waited between its arrival from the broker and its commit (a node falling "
+                                "behind)", registry=r)
         self.errors = Counter("tichwatch_internal_errors", "Unexpected errors caught and logged", ["where"],
                               registry=r)
         self.retention_rows = Counter("tichwatch_retention_rows_removed", "Rows removed by retention", ["kind"],

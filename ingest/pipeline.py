@@ -488,6 +488,7 @@ class Pipeline:
             raise  # claims included: one that fails on its content is not tried again (no poison for every batch)
         self._note_unclaimed(unclaimed)
         self.metrics.batch_seconds.observe(time.perf_counter() - started)
+        self.metrics.ingest_lag.set(max(0.0, self._clock() - min(msg.received_ts for msg, _ in items)))
         self.metrics.readings_stored.inc(len(new))
         self.metrics.readings_duplicate.inc(len(readings) - len(new))
         self._publish(new, detections, events)  # before the acks: listeners hear changes in commit order

@@ -145,6 +145,11 @@ def test_mosquitto_pub_reading_is_served_within_a_second(live_app: tuple[Service
     metrics = httpx.get(f"{base}/metrics").text
     assert "tichwatch_readings_stored_total 1.0" in metrics
     assert 'tichwatch_lease_held{lease="retention"} 1.0' in metrics
+    lag = next(float(line.split()[-1]) for line in metrics.splitlines()
+               if line.startswith("tichwatch_ingest_lag_seconds "))
+    assert 0 <= lag < 1.0  # the message waited less than the second it took to be served
+    ready_body = ready.json()
+    assert ready_body["subjects"] >= 1 and ready_body["members"] in ([], [0])  # alone: a member on PostgreSQL only
 
 
 def test_http_errors_are_problem_documents(live_app: tuple[Service, str]) -> None:
