@@ -24,6 +24,7 @@ def nginx_in_front(tmp_path: Path, upstreams: Sequence[str]) -> Iterator[str]:
     when nginx is not installed."""
     if not Path(NGINX).exists():
         pytest.skip("nginx is not installed (.ci/setup installs nginx-light)")
+    tmp_path.mkdir(parents=True, exist_ok=True)
     port = free_port()
     site = CONF.read_text(encoding="utf-8")
     servers = "\n    ".join(f"server {u};" for u in upstreams)
