@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
@@ -33,8 +34,9 @@ from tichwatch.api import (
     routes_zns,
 )
 from tichwatch.api.framing import DenyFraming
-from tichwatch.api.ratelimit import RateLimitMiddleware, TokenBuckets
+from tichwatch.api.ratelimit import PublicSlots, RateLimitMiddleware, TokenBuckets
 from tichwatch.api.snapshots import DataChanges, PublicSnapshots
+from tichwatch.config.schema import HttpSettings
 
 if TYPE_CHECKING:  # the composition root, for annotations only: api never imports app at run time
     from tichwatch.app.service import Service
@@ -54,8 +56,22 @@ class TichWatchAPI(FastAPI):
         await (self.front or self.inner)(scope, receive, send)
 
 
-def create_app(service: Service, manage_lifecycle: bool = True) -> FastAPI:
-    """Build the HTTP app around a service; with `manage_lifecycle` the app starts and stops it."""
+@dataclass(frozen=True)
+class SharedLimits:
+    """Request limits one process's apps share (several communes: a client rotating Host headers gets no more)."""
+
+    buckets: TokenBuckets
+    slots: PublicSlots
+
+    @classmethod
+    def of(cls, http: HttpSettings) -> SharedLimits:
+        """The limits an app with these settings has alone."""
+        return cls(TokenBuckets(http.rate_limit_per_min, http.rate_limit_burst), PublicSlots(http.public_concurrency))
+
+
+def create_app(service: Service, manage_lifecycle: bool = True, limits: SharedLimits | None = None) -> FastAPI:
+    """Build the HTTP app around a service; with `manage_lifecycle` the app starts and stops it; `limits` shared
+    with other apps of the process (default: its own)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -77,9 +93,10 @@ def create_app(service: Service, manage_lifecycle: bool = True) -> FastAPI:
     app.state.service = service
     problems.install(app)
     http = service.settings.http
-    app.add_middleware(RateLimitMiddleware, buckets=TokenBuckets(http.rate_limit_per_min, http.rate_limit_burst),
-                       trusted_proxies=frozenset(http.trusted_proxies), authenticated=auth.has_valid_credentials,
-                       public_slots=http.public_concurrency, queue_timeout_s=http.public_queue_timeout_s)
+    limits = limits or SharedLimits.of(http)
+    app.add_middleware(RateLimitMiddleware, buckets=limits.buckets, trusted_proxies=frozenset(http.trusted_proxies),
+                       authenticated=auth.has_valid_credentials, public_slots=limits.slots,
+                       queue_timeout_s=http.public_queue_timeout_s)
     app.add_middleware(DenyFraming)  # no page may be framed unless it says by whom (only the portal widget does)
     changes = DataChanges()
     changes.follow(service.bus)

@@ -20,11 +20,11 @@ Send = Any
 
 
 def host_of(public_url: str) -> str:
-    """The host name a commune is reached at (lower case, no port)."""
+    """The host name a commune is reached at (lower case, no port, no trailing dot)."""
     host = urlsplit(public_url).hostname
     if not host:
         raise ValueError(f"http.public_url has no host: {public_url!r}")
-    return host.lower()
+    return host.rstrip(".").lower()
 
 
 class CommuneHosts:
@@ -39,11 +39,19 @@ class CommuneHosts:
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
             return
-        app = self.apps.get(_request_host(scope))
-        if app is None:
-            await _not_here(scope, send, self._addresses)
+        try:
+            host = _request_host(scope)
+        except ValueError:
+            await _answer(scope, send, 400, {"title": "Bad Host header", "status": 400})
             return
-        await app(scope, receive, send)
+        app = self.apps.get(host)
+        if app is not None:
+            await app(scope, receive, send)
+        elif scope["type"] == "http" and scope["path"] == "/healthz":  # the process is alive, whatever the host
+            await _answer(scope, send, 200, {"status": "ok", "communes": self._addresses})
+        else:
+            await _answer(scope, send, 404, {"title": "No commune at this address", "status": 404,
+                                             "communes": self._addresses})
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         """Start every commune's app (one that fails stops those started and fails the whole); stop them all."""
@@ -61,19 +69,21 @@ class CommuneHosts:
 
 
 def _request_host(scope: Scope) -> str:
+    """The host name a request names (lower case, no port, no trailing dot); ValueError for a malformed one."""
     for name, value in scope.get("headers", ()):
         if name == b"host":
-            return (urlsplit("//" + value.decode("latin-1")).hostname or "").lower()
+            return (urlsplit("//" + value.decode("latin-1")).hostname or "").rstrip(".").lower()
     return ""
 
 
-async def _not_here(scope: Scope, send: Send, addresses: list[str]) -> None:
-    """404 for a host no commune is at, naming those that are (their public pages are public)."""
+async def _answer(scope: Scope, send: Send, status: int, document: dict[str, Any]) -> None:
+    """A JSON answer of the dispatcher itself: the process's health, or a host no commune is at (naming those that
+    are: their public pages are public)."""
     if scope["type"] == "websocket":
         await send({"type": "websocket.close", "code": 1008})
         return
-    body = json.dumps({"title": "No commune at this address", "status": 404, "communes": addresses},
-                      ensure_ascii=False).encode()
-    headers = [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": 404, "headers": headers})
+    body = json.dumps(document, ensure_ascii=False).encode()
+    kind = b"application/json" if status == 200 else b"application/problem+json"
+    headers = [(b"content-type", kind), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

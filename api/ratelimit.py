@@ -80,6 +80,22 @@ def client_address(request: Request, trusted_proxies: frozenset[str]) -> str:
     return peer
 
 
+class PublicSlots:
+    """At most `n` anonymous requests served at once; one instance may be shared by several apps in one process
+    (several communes: their crowds together take no more workers than one commune's)."""
+
+    def __init__(self, n: int):
+        self.n = n
+        self._slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
+
+    def semaphore(self) -> asyncio.Semaphore:
+        """The semaphore of the running event loop (a test client may run each request on a new loop)."""
+        loop = asyncio.get_running_loop()
+        if self._slots is None or self._slots[0] is not loop:
+            self._slots = (loop, asyncio.Semaphore(self.n))
+        return self._slots[1]
+
+
 class RateLimitMiddleware:
     """Limits requests per client address, except those with valid credentials (officers must never be locked out of
     acknowledging an alert by a crowd reading the public page); invalid credentials count like anonymous requests.
@@ -90,11 +106,10 @@ class RateLimitMiddleware:
 
     def __init__(self, app: ASGIApp, buckets: TokenBuckets, trusted_proxies: frozenset[str],
                  authenticated: Callable[[Request], bool], clock: Callable[[], float] = time.monotonic,
-                 public_slots: int = 4, queue_timeout_s: float = 10.0):
+                 public_slots: int | PublicSlots = 4, queue_timeout_s: float = 10.0):
         self.app = app
-        self.public_slots = public_slots
+        self.slots = public_slots if isinstance(public_slots, PublicSlots) else PublicSlots(public_slots)
         self.queue_timeout_s = queue_timeout_s
-        self._slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
         self.buckets = buckets
         self.trusted_proxies = trusted_proxies
         self.authenticated = authenticated
@@ -134,10 +149,7 @@ class RateLimitMiddleware:
     async def _in_slot(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Run an anonymous request in one of `public_slots`: public reads together never take more than that many
         workers from ingest and alert delivery; one that waits longer than `queue_timeout_s` is answered 503."""
-        loop = asyncio.get_running_loop()
-        if self._slots is None or self._slots[0] is not loop:  # a test client may run each request on a new loop
-            self._slots = (loop, asyncio.Semaphore(self.public_slots))
-        slots = self._slots[1]
+        slots = self.slots.semaphore()
         try:
             await asyncio.wait_for(slots.acquire(), self.queue_timeout_s)
         except TimeoutError:

@@ -166,6 +166,9 @@ def _each_commune(func: Callable[[argparse.Namespace], int]) -> Callable[[argpar
     """Run an account command on each --config in turn (a heading per commune when several); the worst exit code."""
     def command(args: argparse.Namespace) -> int:
         configs: list[Path | None] = args.config or [None]
+        if len(configs) > 1 and func is cmd_user_add and not secret("TICHWATCH_NEW_PASSWORD"):
+            return _fail("with several --config, give the password in TICHWATCH_NEW_PASSWORD (one password for "
+                         "every commune, not one prompt each)")
         codes = []
         for config in configs:
             if len(configs) > 1:

@@ -23,6 +23,7 @@ import psycopg
 import psycopg.adapt
 import psycopg.pq
 import psycopg.rows
+import psycopg.sql
 
 SQLITE = "sqlite"
 POSTGRESQL = "postgresql"
@@ -199,13 +200,17 @@ SCHEMA_NAME = r"^[a-z_][a-z0-9_]{0,62}$"
 def in_schema(url: str, schema: str) -> str:
     """The PostgreSQL URL whose connections work in `schema` (their search_path), whatever the URL said before, and
     the schema made when missing. Several communes on one database each have their own (README: Several communes)."""
-    if not re.fullmatch(SCHEMA_NAME, schema):
-        raise ValueError(f"not a schema name: {schema!r} (lower-case letters, digits and _)")
+    if not re.fullmatch(SCHEMA_NAME, schema) or schema.startswith("pg_"):
+        raise ValueError(f"not a schema name: {schema!r} (lower-case letters, digits and _, not pg_…)")
     base, _, query = url.partition("?")
-    kept = [part for part in query.split("&") if part and not part.startswith("options=")]
+    parts = [part for part in query.split("&") if part]
+    options = [p.removeprefix("options=") for p in parts if p.startswith("options=")]
+    kept = [p for p in parts if not p.startswith("options=")]
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-    return f"{base}?" + "&".join([*kept, f"options=-csearch_path%3D{schema}"])
+        if conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)).fetchone() is None:
+            conn.execute(psycopg.sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(psycopg.sql.Identifier(schema)))
+    others = [o for o in "%20".join(options).split("%20") if o and not o.startswith("-csearch_path")]
+    return f"{base}?" + "&".join([*kept, "options=" + "%20".join([*others, f"-csearch_path%3D{schema}"])])
 
 
 def sqlite_path(url: str) -> str:

@@ -19,6 +19,7 @@ import uvicorn
 
 from tests.accounts_support import CHEAP_HASHER
 from tests.conftest import TEST_DATABASE_ENV
+from tests.nginx import nginx_in_front
 from tests.support import STATION, make_settings, mosquitto_pub, secret, wait_for, write_config
 from tichwatch.api.accounts import Accounts, Role
 from tichwatch.api.app import create_app
@@ -35,12 +36,16 @@ PASSWORD = secret("officer-password-communes-1")
 POSTGRESQL = os.environ.get(TEST_DATABASE_ENV) == "postgresql"
 
 
-def _commune(tmp: Path, name: str, station: str, broker_port: int, port: int, **extra: Any) -> Settings:
+def _commune(tmp: Path, name: str, station: str, broker_port: int, port: int, extra_station: str | None = None,
+             **extra: Any) -> Settings:
     store: dict[str, Any] = {"data_dir": str(tmp / name)}
     if POSTGRESQL:
         store["database_schema"] = f"{name}_{uuid.uuid4().hex[:8]}"
+    store.update(extra.pop("store", {}))
+    ids = [station] + ([extra_station] if extra_station else [])
     return make_settings(tmp / name, broker_port, commune=f"Xã {name}",
-                         stations=[{**STATION, "id": station, "name": f"Trạm {station}"}],
+                         stations=[{**STATION, "id": sid, "name": f"Trạm {sid}"} for sid in ids],
+                         subscriptions={"link_secret_env": f"TICHWATCH_UNSUBSCRIBE_SECRET_{name.upper()}"},
                          mqtt={"topic_prefix": f"{name}/v1", "client_id": f"tw-{name}-{broker_port}"},
                          http={"host": "127.0.0.1", "port": port, "public_url": f"http://{name}.localhost:{port}"},
                          store=store, **extra)
@@ -49,8 +54,8 @@ def _commune(tmp: Path, name: str, station: str, broker_port: int, port: int, **
 @pytest.fixture
 def two(tmp_path: Path, broker: MosquittoProcess) -> Iterator[tuple[str, Service, Service]]:
     port = free_port()
-    services = [Service(_commune(tmp_path, "kieuphu", "kp1", broker.port, port)),
-                Service(_commune(tmp_path, "phuongtrung", "pt1", broker.port, port))]
+    services = [Service(_commune(tmp_path, "kieuphu", "kp1", broker.port, port, extra_station="st1")),
+                Service(_commune(tmp_path, "phuongtrung", "pt1", broker.port, port, extra_station="st1"))]
     for svc in services:
         svc.accounts.passwords.hasher = CHEAP_HASHER
     app = CommuneHosts({f"{n}.localhost": create_app(s) for n, s in zip(("kieuphu", "phuongtrung"), services)})
@@ -71,8 +76,15 @@ def _get(base: str, host: str, path: str, **kw: Any) -> httpx.Response:
 
 def test_each_commune_answers_at_its_own_host(two: tuple[str, Service, Service]) -> None:
     base, _, _ = two
-    assert [s["id"] for s in _get(base, "kieuphu", "/api/v1/stations").json()["stations"]] == ["kp1"]
-    assert [s["id"] for s in _get(base, "phuongtrung", "/api/v1/stations").json()["stations"]] == ["pt1"]
+    assert [s["id"] for s in _get(base, "kieuphu", "/api/v1/stations").json()["stations"]] == ["kp1", "st1"]
+    assert [s["id"] for s in _get(base, "phuongtrung", "/api/v1/stations").json()["stations"]] == ["pt1", "st1"]
+    port = base.rsplit(":", 1)[1]
+    for spelled in (f"KieuPhu.localhost:{port}", "kieuphu.localhost.", "kieuphu.localhost"):  # as browsers send it
+        answer = httpx.get(base + "/api/v1/stations", headers={"Host": spelled}, timeout=10)
+        assert [s["id"] for s in answer.json()["stations"]] == ["kp1", "st1"], spelled
+    assert httpx.get(base + "/api/v1/stations", headers={"Host": "[zz"}, timeout=10).status_code == 400
+    alive = httpx.get(base + "/healthz", headers={"Host": "127.0.0.1"}, timeout=10)  # a probe without a commune
+    assert alive.status_code == 200 and alive.json()["communes"] == ["kieuphu.localhost", "phuongtrung.localhost"]
     assert "Xã kieuphu" in _get(base, "kieuphu", "/widget").text  # the portal's widget names its commune
     assert "Xã phuongtrung" in _get(base, "phuongtrung", "/widget").text
     nowhere = _get(base, "elsewhere", "/api/v1/stations")
@@ -82,11 +94,11 @@ def test_each_commune_answers_at_its_own_host(two: tuple[str, Service, Service])
 
 def test_readings_reach_only_their_communes_store(two: tuple[str, Service, Service], broker: MosquittoProcess) -> None:
     _, kieuphu, phuongtrung = two
-    mosquitto_pub(broker.port, "kieuphu/v1/water/kp1/reading", f'{{"ts": {time.time() - 5}, "level_m": 6.9}}')
-    wait_for(lambda: kieuphu.store.count_readings("kp1") == 1)
+    mosquitto_pub(broker.port, "kieuphu/v1/water/st1/reading", f'{{"ts": {time.time() - 5}, "level_m": 6.9}}')
+    wait_for(lambda: kieuphu.store.count_readings("st1") == 1)  # st1: a station of both communes
     assert kieuphu.store.query_all("SELECT kind FROM alerts") != []  # above BĐ I: that commune's alert
     time.sleep(0.5)
-    assert phuongtrung.store.count_readings("kp1") == 0 and phuongtrung.store.query_all("SELECT id FROM alerts") == []
+    assert phuongtrung.store.count_readings("st1") == 0 and phuongtrung.store.query_all("SELECT id FROM alerts") == []
 
 
 def test_an_officer_is_an_officer_of_their_commune_only(two: tuple[str, Service, Service]) -> None:
@@ -104,16 +116,24 @@ def test_an_officer_is_an_officer_of_their_commune_only(two: tuple[str, Service,
 
 
 def test_what_communes_may_not_share_is_refused_before_anything_starts(tmp_path: Path) -> None:
-    a = _commune(tmp_path, "kieuphu", "kp1", 1883, 8080)
-    b = _commune(tmp_path, "phuongtrung", "pt1", 1883, 8080)
-    assert sharing_problems([a, b], postgresql=POSTGRESQL) == []
-    clash = _commune(tmp_path, "kieuphu", "kp9", 1883, 8081)  # same data dir, host, prefix; another port
-    problems = sharing_problems([a, clash], postgresql=False)
-    assert any("same http.host and http.port" in p for p in problems)
-    assert any("store.data_dir" in p for p in problems) and any("topic_prefix" in p for p in problems)
-    assert any("public_url host" in p for p in problems)
+    pg = "postgresql://tichwatch@db/tichwatch"
+    a = _commune(tmp_path, "kieuphu", "kp1", 1883, 8080, store={"data_dir": str(tmp_path / "a"),
+                                                                 "database_schema": "kieuphu"})
+    b = _commune(tmp_path, "phuongtrung", "pt1", 1883, 8080, store={"data_dir": str(tmp_path / "b"),
+                                                                     "database_schema": "phuongtrung"})
+    assert sharing_problems([a, b], None) == [] and sharing_problems([a, b], pg) == []
+    clash = _commune(tmp_path, "kieuphu", "kp9", 1883, 8081, store={"data_dir": str(tmp_path / "a"),
+                                                                     "database_schema": "kieuphu"})
+    problems = sharing_problems([a, clash], None)  # same data dir, host, prefix, link key; another port
+    for what in ("same http.host and http.port", "store.data_dir", "topic_prefix", "public_url host",
+                 "link_secret_env"):
+        assert any(what in p for p in problems), (what, problems)
+    assert any("database_schema must differ" in p for p in sharing_problems([a, clash], pg))
     no_schema = b.model_copy(update={"store": b.store.model_copy(update={"database_schema": None})})
-    assert any("database_schema" in p for p in sharing_problems([a, no_schema], postgresql=True))
+    assert any("needs store.database_schema" in p for p in sharing_problems([a, no_schema], pg))
+    assert any("one SQLite file" in p for p in sharing_problems([a, b], "sqlite:////var/lib/tw.sqlite3"))
+    same_id = b.model_copy(update={"mqtt": b.mqtt.model_copy(update={"client_id": a.mqtt.client_id})})
+    assert any("mqtt.client_id" in p for p in sharing_problems([a, same_id], None))
 
 
 @pytest.mark.slow
@@ -159,3 +179,14 @@ def test_an_officer_of_several_communes_is_added_to_each(tmp_path: Path, monkeyp
                 ["can.bo.huyen"] if member else [])
         finally:
             store.close()
+
+
+def test_the_proxy_keeps_each_communes_answers_apart(two: tuple[str, Service, Service], tmp_path: Path) -> None:
+    """The documented nginx micro-cache in front of one listener for two communes: within its second, each host
+    still gets its own commune's status (the cache key holds the host)."""
+    base, _, _ = two
+    with nginx_in_front(tmp_path / "nginx", [base.removeprefix("http://")]) as front:
+        for _ in range(3):
+            for name, station in (("kieuphu", "kp1"), ("phuongtrung", "pt1")):
+                body = httpx.get(f"{front}/api/v1/stations", headers={"Host": f"{name}.localhost"}, timeout=10)
+                assert body.status_code == 200 and station in {s["id"] for s in body.json()["stations"]}, name
