@@ -7,16 +7,17 @@ officer's session (a cookie or a token of that commune's accounts) means nothing
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import AsyncExitStack
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI
+from starlette.types import Receive, Scope, Send
 
-Scope = dict[str, Any]
-Receive = Any
-Send = Any
+if TYPE_CHECKING:
+    from tichwatch.app.service import Service
+
 
 
 def host_of(public_url: str) -> str:
@@ -25,6 +26,16 @@ def host_of(public_url: str) -> str:
     if not host:
         raise ValueError(f"http.public_url has no host: {public_url!r}")
     return host.rstrip(".").lower()
+
+
+def communes_app(services: Sequence[Service], manage_lifecycle: bool = True) -> CommuneHosts:
+    """One app for several communes' services: each at its public URL's host, all under the first one's request
+    limits, shared (a client naming another host gets no fresh budget)."""
+    from tichwatch.api.app import SharedLimits, create_app
+
+    limits = SharedLimits.of(services[0].settings.http)
+    return CommuneHosts({host_of(s.settings.http.public_url): create_app(s, manage_lifecycle, limits)
+                         for s in services})
 
 
 class CommuneHosts:

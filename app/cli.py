@@ -109,8 +109,7 @@ def _run_communes(configs: list[Path | None]) -> int:
     one listener handing each request to the commune of its host."""
     import uvicorn
 
-    from tichwatch.api.app import SharedLimits, create_app
-    from tichwatch.api.communes import CommuneHosts, host_of
+    from tichwatch.api.communes import communes_app
     from tichwatch.app.service import Service
     from tichwatch.config.communes import sharing_problems
     from tichwatch.store.database import URL_ENV
@@ -121,16 +120,14 @@ def _run_communes(configs: list[Path | None]) -> int:
         for problem in problems:
             log.error("several communes: %s", problem)
         return 2
-    http = communes[0].http
-    limits = SharedLimits.of(http)  # one crowd budget for the process, whichever host a client names
-    apps = {}
-    for settings in communes:
-        service = Service(settings)
+    services = [Service(settings) for settings in communes]
+    for service in services:
         cli_accounts.bootstrap_admin(service.accounts, service.clock())
-        apps[host_of(settings.http.public_url)] = create_app(service, limits=limits)
-    server = uvicorn.Server(uvicorn.Config(CommuneHosts(apps), host=http.host, port=http.port, log_config=None,
-                                          lifespan="on"))
-    log.info("HTTP on http://%s:%s for %d communes: %s", http.host, http.port, len(apps), ", ".join(sorted(apps)))
+    app = communes_app(services)
+    http = communes[0].http
+    server = uvicorn.Server(uvicorn.Config(app, host=http.host, port=http.port, log_config=None, lifespan="on"))
+    log.info("HTTP on http://%s:%s for %d communes: %s", http.host, http.port, len(app.apps),
+             ", ".join(sorted(app.apps)))
     server.run()
     return 0
 

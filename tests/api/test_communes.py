@@ -16,14 +16,14 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from fastapi.testclient import TestClient
 
-from tests.accounts_support import CHEAP_HASHER
+from tests.accounts_support import CHEAP_HASHER, cheap_service
 from tests.conftest import TEST_DATABASE_ENV
 from tests.nginx import nginx_in_front
 from tests.support import STATION, make_settings, mosquitto_pub, secret, wait_for, write_config
 from tichwatch.api.accounts import Accounts, Role
-from tichwatch.api.app import create_app
-from tichwatch.api.communes import CommuneHosts
+from tichwatch.api.communes import communes_app
 from tichwatch.app.cli import build_parser
 from tichwatch.app.schema import open_store
 from tichwatch.app.service import Service
@@ -58,7 +58,7 @@ def two(tmp_path: Path, broker: MosquittoProcess) -> Iterator[tuple[str, Service
                 Service(_commune(tmp_path, "phuongtrung", "pt1", broker.port, port, extra_station="st1"))]
     for svc in services:
         svc.accounts.passwords.hasher = CHEAP_HASHER
-    app = CommuneHosts({f"{n}.localhost": create_app(s) for n, s in zip(("kieuphu", "phuongtrung"), services)})
+    app = communes_app(services)  # as `tichwatch run` makes it
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -190,3 +190,21 @@ def test_the_proxy_keeps_each_communes_answers_apart(two: tuple[str, Service, Se
             for name, station in (("kieuphu", "kp1"), ("phuongtrung", "pt1")):
                 body = httpx.get(f"{front}/api/v1/stations", headers={"Host": f"{name}.localhost"}, timeout=10)
                 assert body.status_code == 200 and station in {s["id"] for s in body.json()["stations"]}, name
+
+
+def test_a_client_gets_no_fresh_budget_by_naming_another_commune(tmp_path: Path) -> None:
+    """The request limits are the process's: a client that spent its budget at one host is refused at the other."""
+    services = [cheap_service(tmp_path / n, commune=f"Xã {n}", stations=[{**STATION, "id": f"{n[:2]}1"}],
+                              http={"public_url": f"http://{n}.localhost", "rate_limit_per_min": 1,
+                                    "rate_limit_burst": 2})
+                for n in ("kieuphu", "phuongtrung")]
+    try:
+        with TestClient(communes_app(services, manage_lifecycle=False)) as client:
+            statuses = [client.get("/api/v1/stations/ki1/readings", headers={"Host": "kieuphu.localhost"}).status_code
+                        for _ in range(3)]
+            assert statuses == [200, 200, 429]
+            other = client.get("/api/v1/stations/ph1/readings", headers={"Host": "phuongtrung.localhost"})
+            assert other.status_code == 429
+    finally:
+        for svc in services:
+            svc.store.close()
