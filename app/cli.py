@@ -29,21 +29,36 @@ def _load(path: Path | None) -> Settings:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    """Validate a deployment file; print each error with its path in the file."""
-    try:
-        settings = load_settings(args.file)
-    except ConfigError as exc:
-        for issue in exc.issues:
-            print(issue)
-        print(f"{len(exc.issues)} error(s)")
+    """Validate deployment files; print each error with its path in the file. Several files: the communes one
+    process would run together, checked for what they may not share too."""
+    from tichwatch.config.communes import sharing_problems
+    from tichwatch.store.database import URL_ENV
+
+    communes: list[Settings] = []
+    errors = 0
+    for file in args.file:
+        try:
+            settings = load_settings(file)
+        except ConfigError as exc:
+            for issue in exc.issues:
+                print(issue)
+            errors += len(exc.issues)
+            continue
+        try:
+            load_areas(settings.impact)
+        except AreasError as exc:
+            print(f"{file}: impact.areas_geojson: {exc}")
+            errors += 1
+            continue
+        communes.append(settings)
+        print(f"{file}: ok ({len(settings.stations)} stations, {len(settings.cameras)} cameras)")
+    if len(args.file) > 1 and not errors:
+        for problem in sharing_problems(communes, secret(URL_ENV)):
+            print(f"several communes: {problem}")
+            errors += 1
+    if errors:
+        print(f"{errors} error(s)")
         return 1
-    try:
-        load_areas(settings.impact)
-    except AreasError as exc:
-        print(f"{args.file}: impact.areas_geojson: {exc}")
-        print("1 error(s)")
-        return 1
-    print(f"{args.file}: ok ({len(settings.stations)} stations, {len(settings.cameras)} cameras)")
     return 0
 
 
@@ -237,8 +252,9 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--config", type=Path)
     rep.set_defaults(func=cmd_replay)
 
-    chk = sub.add_parser("check-config", help="validate a deployment file")
-    chk.add_argument("file", type=Path)
+    chk = sub.add_parser("check-config", help="validate deployment files (several: communes run together, checked "
+                         "for what they may not share)")
+    chk.add_argument("file", type=Path, nargs="+")
     chk.set_defaults(func=cmd_check_config)
 
     cli_accounts.add_parsers(sub)

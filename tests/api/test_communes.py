@@ -25,6 +25,7 @@ from tests.support import STATION, make_settings, mosquitto_pub, secret, wait_fo
 from tichwatch.api.accounts import Accounts, Role
 from tichwatch.api.communes import communes_app
 from tichwatch.app.cli import build_parser
+from tichwatch.app.cli import main as cli_main
 from tichwatch.app.schema import open_store
 from tichwatch.app.service import Service
 from tichwatch.config.communes import sharing_problems
@@ -208,3 +209,14 @@ def test_a_client_gets_no_fresh_budget_by_naming_another_commune(tmp_path: Path)
     finally:
         for svc in services:
             svc.store.close()
+
+
+def test_check_config_names_what_communes_may_not_share(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    good = [write_config(tmp_path / f"{n}.yaml", _commune(tmp_path, n, f"{n[:2]}1", 1883, 8080))
+            for n in ("kieuphu", "phuongtrung")]
+    assert cli_main(["check-config", *map(str, good)]) == 0
+    clash = write_config(tmp_path / "again.yaml", _commune(tmp_path, "kieuphu", "kp9", 1883, 8080))
+    capsys.readouterr()
+    assert cli_main(["check-config", str(good[0]), str(clash)]) == 1
+    out = capsys.readouterr().out
+    assert "several communes:" in out and "store.data_dir" in out and "error(s)" in out
