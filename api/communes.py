@@ -51,7 +51,7 @@ class CommuneHosts:
             await self._lifespan(receive, send)
             return
         try:
-            host = _request_host(scope)
+            host = request_host(scope)
         except ValueError:
             await _answer(scope, send, 400, {"title": "Bad Host header", "status": 400})
             return
@@ -79,7 +79,7 @@ class CommuneHosts:
         await send({"type": "lifespan.shutdown.complete"})
 
 
-def _request_host(scope: Scope) -> str:
+def request_host(scope: Scope) -> str:
     """The host name a request names (lower case, no port, no trailing dot); ValueError for a malformed one."""
     for name, value in scope.get("headers", ()):
         if name == b"host":

@@ -217,6 +217,16 @@ class EventHub:
             else:
                 self._per_address.pop(sub.address, None)
 
+    def close(self) -> None:
+        """End every client's stream and the keep-alive timer (the clients reconnect, to another hub, and are told to
+        reload when their Last-Event-ID means nothing there)."""
+        if self._ticker is not None:
+            self._ticker.cancel()
+        for sub in self._subscribers:
+            sub.dropped = True
+            sub.chunks.clear()
+            sub._wake()
+
     def _dispatch(self) -> None:
         with self._lock:
             self._scheduled = False
@@ -300,6 +310,23 @@ def bulletin_data(e: BulletinChanged) -> dict[str, Any]:
     """A bulletin's step as the stream's `bulletin` event: which bulletin, what happened, its state (not who: the
     stream is public, the desk reads the rest with its credentials)."""
     return {"bulletin_id": e.bulletin_id, "action": e.action, "state": e.state, "ts": iso_utc(e.ts)}
+
+
+EVENT_TYPES = frozenset({"reading", "detection", "alert", "camera", "bulletin"})
+"""The stream's event types a client may ask for (`?types=`)."""
+STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+"""Headers of a stream's answer (no proxy may buffer or keep it)."""
+
+
+def parse_types(text: str | None) -> frozenset[str] | None:
+    """The event types a `types` query asks for (None: all); ValueError naming unknown ones."""
+    if not text:
+        return None
+    wanted = frozenset(t.strip() for t in text.split(",") if t.strip())
+    unknown = wanted - EVENT_TYPES
+    if unknown:
+        raise ValueError(f"unknown types {sorted(unknown)}; use {sorted(EVENT_TYPES)}")
+    return wanted
 
 
 def sse_format(event_id: str | None, type_: str, data: dict[str, Any]) -> str:

@@ -72,12 +72,21 @@ they reach the limiter at all) are not counted."""
 
 
 def client_address(request: Request, trusted_proxies: frozenset[str]) -> str:
-    """The client's address; X-Forwarded-For is believed only when the direct peer is a trusted proxy."""
-    peer = request.client.host if request.client else "unknown"
-    forwarded = request.headers.get("x-forwarded-for")
-    if forwarded and peer in trusted_proxies:
-        return forwarded.split(",")[-1].strip() or peer
-    return peer
+    """The client's address (`address_of` the request's scope)."""
+    return address_of(request.scope, trusted_proxies)
+
+
+def address_of(scope: Scope, trusted_proxies: frozenset[str]) -> str:
+    """The client's address. X-Forwarded-For (its last hop) is believed only when the direct peer is a trusted proxy,
+    or when there is no peer address: a request on the service's Unix socket, which only the public edge can reach
+    (`api/edge.py`), and the edge names the client it served."""
+    client = scope.get("client")
+    peer = client[0] if client else None
+    if peer is None or peer in trusted_proxies:
+        for name, value in scope["headers"]:
+            if name == b"x-forwarded-for":
+                return value.decode("latin-1").split(",")[-1].strip() or (peer or "unknown")
+    return peer or "unknown"
 
 
 class PublicSlots:

@@ -4,14 +4,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
-from tichwatch.api.live import HubFull, stream
+from tichwatch.api.live import STREAM_HEADERS, HubFull, parse_types, stream
 from tichwatch.api.problems import ApiProblem
 from tichwatch.api.ratelimit import client_address
 from tichwatch.api.state import service_of
 
 router = APIRouter(prefix="/api/v1", tags=["live"])
-
-EVENT_TYPES = frozenset({"reading", "detection", "alert", "camera", "bulletin"})
 
 
 @router.get("/stream", summary="Live events as Server-Sent Events, resumable with Last-Event-ID",
@@ -28,12 +26,10 @@ async def live_stream(request: Request,
 
     Not limited per request: the stream is limited by its total number of clients (503 with Retry-After when full) and
     one address's share of it, so residents behind one carrier-grade NAT address are not refused for each other."""
-    wanted = None
-    if types:
-        wanted = frozenset(t.strip() for t in types.split(",") if t.strip())
-        unknown = wanted - EVENT_TYPES
-        if unknown:
-            raise ApiProblem(400, "Unknown event type", f"unknown types {sorted(unknown)}; use {sorted(EVENT_TYPES)}")
+    try:
+        wanted = parse_types(types)
+    except ValueError as bad:
+        raise ApiProblem(400, "Unknown event type", str(bad)) from None
     service = service_of(request)
     hub = service.hub
     address = client_address(request, frozenset(service.settings.http.trusted_proxies))
@@ -43,4 +39,4 @@ async def live_stream(request: Request,
         raise ApiProblem(503, "Live stream full", f"{full}; try again shortly",
                          headers={"Retry-After": "30"}) from None
     return StreamingResponse(stream(hub, last_event_id, types=wanted, address=address), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+                             headers=STREAM_HEADERS)

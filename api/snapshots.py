@@ -39,6 +39,22 @@ _DROP_HEADERS = frozenset({b"content-length", b"content-encoding", b"etag", b"va
 _CREDENTIALS = frozenset({b"authorization", b"x-api-key"})
 
 
+class Languages:
+    """The language the endpoints choose for each Accept-Language header seen, remembered (up to MAX_SNAPSHOTS)."""
+
+    def __init__(self) -> None:
+        self._chosen: dict[bytes, str] = {}
+
+    def of(self, accept_language: bytes) -> str:
+        """The language an answer to this Accept-Language header is in."""
+        lang = self._chosen.get(accept_language)
+        if lang is None:
+            lang = choose_language(None, accept_language.decode("latin-1"), "")  # as the endpoints choose it
+            if len(self._chosen) < MAX_SNAPSHOTS:
+                self._chosen[accept_language] = lang
+        return lang
+
+
 class DataChanges:
     """Counts committed changes: a snapshot built at an older count is due for a rebuild. `writes` counts the
     requests that changed something through the API (an officer's mark, a bulletin): those are seen by the very next
@@ -131,7 +147,7 @@ class PublicSnapshots:
         self.clock = clock
         self.paths = paths
         self._entries: dict[tuple[str, bytes, str], _Entry] = {}
-        self._languages: dict[bytes, str] = {}  # Accept-Language header → the language the endpoints choose
+        self._languages = Languages()
         self.builds = 0  # answers built by the app (for tests and metrics)
 
     def _fresh(self, snap: Snapshot, now: float) -> bool:
@@ -163,11 +179,7 @@ class PublicSnapshots:
                 accept_encoding = value
             elif name == b"if-none-match":
                 if_none_match = value
-        lang = self._languages.get(accept_language)
-        if lang is None:
-            lang = choose_language(None, accept_language.decode("latin-1"), "")  # as the endpoints choose it
-            if len(self._languages) < MAX_SNAPSHOTS:
-                self._languages[accept_language] = lang
+        lang = self._languages.of(accept_language)
         key = (scope["path"], scope.get("query_string", b""), lang)
         entry = self._entries.get(key)
         if entry is None:
@@ -185,7 +197,7 @@ class PublicSnapshots:
                         if built is None:
                             return  # answered directly (not cacheable)
                         snap = entry.snapshot = built
-        await self._serve(snap, accept_encoding, if_none_match, scope["method"] == "HEAD", send)
+        await serve_snapshot(snap, accept_encoding, if_none_match, scope["method"] == "HEAD", send)
 
     async def _build(self, scope: Scope, receive: Receive, send: Send) -> Snapshot | None:
         """Run the app for this request; keep its answer when it is a cacheable 200, else pass it through."""
@@ -221,13 +233,14 @@ class PublicSnapshots:
         return snapshot_of(start.get("headers", []), b"".join(parts), self.clock(), generation, writes,
                            self.cache_control)
 
-    async def _serve(self, snap: Snapshot, accept_encoding: bytes, if_none_match: bytes, head: bool,
-                     send: Send) -> None:
-        if if_none_match and etag_matches(if_none_match.decode("latin-1"), snap.etag):
-            await send({"type": "http.response.start", "status": 304, "headers": snap.not_modified_headers})
-            await send({"type": "http.response.body", "body": b""})
-            return
-        gzip_ok = bool(accept_encoding) and wants_gzip(accept_encoding.decode("latin-1"))
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": snap.gzip_headers if gzip_ok else snap.plain_headers})
-        await send({"type": "http.response.body", "body": b"" if head else (snap.gzipped if gzip_ok else snap.body)})
+
+async def serve_snapshot(snap: Snapshot, accept_encoding: bytes, if_none_match: bytes, head: bool, send: Send) -> None:
+    """Answer from a snapshot: 304 when the client holds its ETag, else its gzipped or plain bytes."""
+    if if_none_match and etag_matches(if_none_match.decode("latin-1"), snap.etag):
+        await send({"type": "http.response.start", "status": 304, "headers": snap.not_modified_headers})
+        await send({"type": "http.response.body", "body": b""})
+        return
+    gzip_ok = bool(accept_encoding) and wants_gzip(accept_encoding.decode("latin-1"))
+    await send({"type": "http.response.start", "status": 200,
+                "headers": snap.gzip_headers if gzip_ok else snap.plain_headers})
+    await send({"type": "http.response.body", "body": b"" if head else (snap.gzipped if gzip_ok else snap.body)})

@@ -8,15 +8,20 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from tichwatch.app import cli_accounts
 from tichwatch.config.loader import ConfigError, load_settings, secret
-from tichwatch.config.schema import Settings
+from tichwatch.config.schema import HttpSettings, Settings
 from tichwatch.residents.impact_areas import AreasError, load_areas
 from tichwatch.tools.broker import MosquittoProcess, is_listening
 
 log = logging.getLogger("tichwatch")
+
+GRACEFUL_STOP_S = 5
+"""How long a stop waits for open HTTP connections (live streams) before closing them."""
 
 
 def _load(path: Path | None) -> Settings:
@@ -86,8 +91,6 @@ def _start_simulator(settings: Settings, speed: float, stop: threading.Event) ->
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run the service (and, with --simulate, simulated gateways and cameras) until SIGTERM/SIGINT."""
-    import uvicorn
-
     from tichwatch.api.app import create_app
     from tichwatch.app.service import Service
 
@@ -111,19 +114,42 @@ def cmd_run(args: argparse.Namespace) -> int:
         if broker is not None:
             service.stop_hooks.insert(0, broker.stop)  # hooks run in reverse: the simulator stops before the broker
         threading.Timer(1.0, lambda: _start_simulator(settings, args.speed, stop)).start()
-    app = create_app(service)
-    server = uvicorn.Server(uvicorn.Config(app, host=settings.http.host, port=settings.http.port, log_config=None,
-                                          lifespan="on"))
     log.info("HTTP on http://%s:%s (dashboard /, API /api/v1, docs /docs)", settings.http.host, settings.http.port)
-    server.run()  # uvicorn handles SIGTERM/SIGINT: the lifespan shutdown drains and acknowledges the pipeline
+    _serve(create_app(service), settings.http, service.stop_hooks)
     return 0
+
+
+def _serve(app: Any, http: HttpSettings, stop_hooks: list[Callable[[], None]], hosts: list[str] | None = None) -> None:
+    """Serve the app until SIGTERM/SIGINT: on a Unix socket behind the public edge process (`http.edge_process`),
+    else on the configured address itself; `hosts`: the communes' host names when it serves several."""
+    import uvicorn
+
+    # Streams never end by themselves: after this long, a stop closes the connections still open.
+    common: dict[str, Any] = {"log_config": None, "lifespan": "on", "timeout_graceful_shutdown": GRACEFUL_STOP_S}
+    if not http.edge_process:
+        uvicorn.Server(uvicorn.Config(app, host=http.host, port=http.port, **common)).run()
+        return
+    from tichwatch.app.edge_process import EdgeProcess
+
+    edge = EdgeProcess(http, hosts)
+    stop_hooks.append(edge.stop)  # the edge stops with the service (uvicorn re-raises SIGTERM after the app stops)
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            edge.stop()  # first: its live-stream connections to the service end with it, and nobody waits on them
+            super().handle_exit(sig, frame)
+
+    server = Server(uvicorn.Config(app, uds=edge.socket, backlog=4096, **common))
+    edge.start_when(lambda: server.started)
+    try:
+        server.run()  # uvicorn handles SIGTERM/SIGINT: the lifespan shutdown drains and acknowledges the pipeline
+    finally:
+        edge.stop()
 
 
 def _run_communes(configs: list[Path | None]) -> int:
     """Several communes in one process: one service each (its own store or schema, broker session, officers),
     one listener handing each request to the commune of its host."""
-    import uvicorn
-
     from tichwatch.api.communes import communes_app
     from tichwatch.app.service import Service
     from tichwatch.config.communes import sharing_problems
@@ -140,10 +166,9 @@ def _run_communes(configs: list[Path | None]) -> int:
         cli_accounts.bootstrap_admin(service.accounts, service.clock())
     app = communes_app(services)
     http = communes[0].http
-    server = uvicorn.Server(uvicorn.Config(app, host=http.host, port=http.port, log_config=None, lifespan="on"))
     log.info("HTTP on http://%s:%s for %d communes: %s", http.host, http.port, len(app.apps),
              ", ".join(sorted(app.apps)))
-    server.run()
+    _serve(app, http, services[0].stop_hooks, hosts=sorted(app.apps))
     return 0
 
 

@@ -101,7 +101,7 @@ def publish_load(mqtt: MqttSettings, rate: float, seconds: float, every: int, cl
 
 
 def measure(tmp: Path, broker: MosquittoProcess, rate: float, seconds: float, probes_per_s: float,
-            run: int, readers: bool = False) -> dict[str, float]:
+            run: int, readers: bool = False, no_edge: bool = False) -> dict[str, float]:
     """Publish `rate` readings per second for `seconds`; return the probes' latency percentiles and what arrived.
     With `readers`, the service also serves HTTP while wrk's crowd (bench/public_reads.py: 1,000 connections offering
     1,000 requests/s of /api/v1/status) reads it the whole time."""
@@ -119,7 +119,8 @@ def measure(tmp: Path, broker: MosquittoProcess, rate: float, seconds: float, pr
                              "notify_on": ["firing"]}],
               "routes": [{"match": {"kinds": ["bench."]}, "receivers": ["hook"]}], "resolve_hold_s": 0,
               "delivery": {"rate_limits": {"webhook_per_min": 10_000_000}}}
-    settings = make_settings(tmp / f"data-{run}", broker.port, alerts=alerts, mqtt={"client_id": f"bench-lat-{run}"})
+    settings = make_settings(tmp / f"data-{run}", broker.port, alerts=alerts, mqtt={"client_id": f"bench-lat-{run}"},
+                             http={"snapshot_refresh_s": 1.0})  # the deployment's refresh, not the tests' 0
     svc = Service(settings)
     every = max(1, round(rate / probes_per_s))
     svc.pipeline.reading_detectors.append(EchoDetector(every))
@@ -129,7 +130,7 @@ def measure(tmp: Path, broker: MosquittoProcess, rate: float, seconds: float, pr
     server = None
     if readers:
         port = free_port()
-        server = serve(create_app(svc, manage_lifecycle=False), port, 1000)
+        server = serve(create_app(svc, manage_lifecycle=False), port, 1000, None if no_edge else svc.settings.http)
         script = tmp / "crowd.lua"
         script.write_text(WRK_SCRIPT)
         crowd = subprocess.Popen(["wrk", "-t2", "-c1000", f"-d{int(seconds) + 5}s", "--timeout", "10s", "-s",
@@ -150,7 +151,7 @@ def measure(tmp: Path, broker: MosquittoProcess, rate: float, seconds: float, pr
         if crowd is not None:
             crowd.wait(timeout=seconds + 60)
         if server is not None:
-            server.should_exit = True
+            server.stop()
         svc.stop()
         hook.stop()
     latencies = sorted(received[i] - sent[i] for i in received if i in sent)
@@ -167,6 +168,8 @@ def main() -> None:
     ap.add_argument("--ingest-rate", type=float, default=None, help="skip the drain and use this readings/s")
     ap.add_argument("--with-readers", action="store_true", help="also measure at 50 %% while wrk's crowd reads the "
                     "public status (bench/public_reads.py's load: 1,000 connections, 1,000 requests/s)")
+    ap.add_argument("--no-edge", action="store_true", help="with --with-readers: the crowd reads the service's own "
+                    "process (no public edge process in front), as with http.edge_process: false")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp_s:
         tmp = Path(tmp_s)
@@ -185,7 +188,7 @@ def main() -> None:
             levels = [("10 %", 0.1, False), ("50 %", 0.5, False)]
             if args.with_readers:
                 levels.append(("50 % with the public crowd reading", 0.5, True))
-            results = [measure(tmp, broker, rate * share, args.seconds, args.probes_per_s, i, readers)
+            results = [measure(tmp, broker, rate * share, args.seconds, args.probes_per_s, i, readers, args.no_edge)
                        for i, (_, share, readers) in enumerate(levels)]
         finally:
             broker.stop()

@@ -82,14 +82,61 @@ def run_wrk(url: str, connections: int, seconds: int, script: Path, rate: float 
             "errors": float(errors + (int(non_ok.group(1)) if non_ok else 0))}
 
 
-def serve(app: Any, port: int, connections: int) -> Any:
-    """uvicorn in a thread, as the service runs it."""
+class Served:
+    """An app served as the service serves it; `stop()` ends it."""
+
+    def __init__(self, server: Any, edge: Any = None):
+        self.server = server
+        self.edge = edge
+
+    def stop(self) -> None:
+        """Stop the server (and the edge process in front of it)."""
+        if self.edge is not None:
+            self.edge.stop()
+        self.server.should_exit = True
+
+
+def serve(app: Any, port: int, connections: int, http: Any = None) -> Served:
+    """uvicorn in a thread, as the service runs it: with `http` (HttpSettings) on a Unix socket behind the public edge
+    process on `port`, as `tichwatch run` does with `http.edge_process`; without, on `port` itself."""
     import uvicorn
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, backlog=4096,
+
+    from tichwatch.app.edge_process import EdgeProcess
+    where: dict[str, Any] = {"host": "127.0.0.1", "port": port}
+    edge = None
+    if http is not None:
+        edge = EdgeProcess(http.model_copy(update={"host": "127.0.0.1", "port": port}))
+        where = {"uds": edge.socket}
+    server = uvicorn.Server(uvicorn.Config(app, **where, log_config=None, backlog=4096,
                                            limit_concurrency=connections + 200))
     threading.Thread(target=server.run, daemon=True).start()
     wait_for(lambda: server.started, timeout_s=20)
-    return server
+    if edge is not None:
+        edge.start_when(lambda: True)
+        wait_for(lambda: _answers(port), timeout_s=20)
+    return Served(server, edge)
+
+
+def _answers(port: int) -> bool:
+    import socket
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def serve_bare(body: bytes, headers: list[tuple[bytes, bytes]], port: int, connections: int, nice: int) -> Any:
+    """The bare handler in a process of its own at `nice` (the edge's priority: the same footing), until stopped."""
+    ctx = multiprocessing.get_context("spawn")
+    proc = ctx.Process(target=_bare_process, args=(body, headers, port, connections, nice), daemon=True)
+    proc.start()
+    wait_for(lambda: _answers(port), timeout_s=20)
+    return proc
+
+
+def _bare_process(body: bytes, headers: list[tuple[bytes, bytes]], port: int, connections: int, nice: int) -> None:
+    import uvicorn
+    os.nice(nice)
+    uvicorn.Server(uvicorn.Config(bare_app(body, headers), host="127.0.0.1", port=port, log_config=None,
+                                  backlog=4096, limit_concurrency=connections + 200)).run()
 
 
 def gateways(mqtt: Any, station_ids: list[str], rate: float, published: Any, stop: Any) -> None:
@@ -136,6 +183,8 @@ def main() -> None:
     ap.add_argument("--seconds", type=int, default=15)
     ap.add_argument("--readings-per-s", type=float, default=200.0)
     ap.add_argument("--rate", type=float, default=1000.0, help="requests/s the crowd offers in the first phase")
+    ap.add_argument("--no-edge", action="store_true", help="serve HTTP from the service's own process (no public "
+                    "edge process in front), as with http.edge_process: false")
     args = ap.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed (apt install wrk; .ci/setup installs it)")
@@ -147,9 +196,10 @@ def main() -> None:
         stations = [{"id": f"s{i:02d}", "name": f"Trạm {i}", "lat": 21.0, "lon": 105.6, "expected_interval_s": 600,
                      "alarm": {"bd1_m": 6.0, "bd2_m": 7.0, "bd3_m": 8.0}, "min_level_m": 2.0, "max_level_m": 12.0}
                     for i in range(20)]
-        svc = Service(make_settings(tmp / "data", broker.port, stations=stations))
+        # The deployment's snapshot refresh (1 s), not the tests' 0.
+        svc = Service(make_settings(tmp / "data", broker.port, stations=stations, http={"snapshot_refresh_s": 1.0}))
         port = free_port()
-        server = serve(create_app(svc), port, args.connections)
+        server = serve(create_app(svc), port, args.connections, None if args.no_edge else svc.settings.http)
         assert svc.mqtt.connected.wait(10)
         url = f"http://127.0.0.1:{port}/api/v1/status"
         spawn = multiprocessing.get_context("spawn")  # a fresh process: this one runs threads
@@ -176,14 +226,21 @@ def main() -> None:
         answer = httpx.get(url, headers={"Accept-Encoding": "gzip"})
         body, kept = answer.content, [(k.encode(), v.encode()) for k, v in answer.headers.items()
                                       if k in ("content-type", "etag", "cache-control")]
-        server.should_exit = True
+        server.stop()
         svc.stop()
         bare_port = free_port()
-        bare = serve(bare_app(body, kept), bare_port, args.connections)
-        base = run_wrk(f"http://127.0.0.1:{bare_port}/api/v1/status", flat_out, args.seconds, script)
-        bare.should_exit = True
+        if args.no_edge:
+            bare = serve(bare_app(body, kept), bare_port, args.connections)
+            base = run_wrk(f"http://127.0.0.1:{bare_port}/api/v1/status", flat_out, args.seconds, script)
+            bare.stop()
+        else:
+            bare_proc = serve_bare(body, kept, bare_port, args.connections, svc.settings.http.edge_nice)
+            base = run_wrk(f"http://127.0.0.1:{bare_port}/api/v1/status", flat_out, args.seconds, script)
+            bare_proc.terminate()
         broker.stop()
     ratio = ours["rps"] / base["rps"]
+    print("served " + ("by the service's own process (--no-edge); baseline in this process" if args.no_edge else
+                       "through the public edge process; baseline in a process at the edge's priority"))
     print(f"connections: {args.connections}, {args.seconds} s per phase, readings published: {published.value} "
           f"({args.readings_per_s:.0f}/s), behind when the crowd phase ended: {behind_at_end}, lost: {lost}")
     for name, r in ((f"{args.connections} connections offering {args.rate:.0f}/s: TichWatch /api/v1/status", crowd),

@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 CLIENT = r'''
 import asyncio, json, os, re, sys, time
@@ -123,7 +124,7 @@ def run_clients(port: int, clients: int, events: int, publish) -> list[float]:  
 
 
 def main() -> None:
-    import uvicorn
+    from public_reads import serve
 
     from tests.support import make_settings, wait_for
     from tichwatch.api.app import create_app
@@ -133,16 +134,20 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--clients", type=int, default=2000)
     ap.add_argument("--events", type=int, default=50)
+    ap.add_argument("--no-edge", action="store_true", help="the service's own process serves the clients (no public "
+                    "edge process in front), as with http.edge_process: false")
     args = ap.parse_args()
+    print("served " + ("by the service's own process (--no-edge)" if args.no_edge else
+                       "through the public edge process (its own hub, one stream from the service)"))
     with tempfile.TemporaryDirectory() as tmp:
         svc = Service(make_settings(Path(tmp) / "data"))
         port = free_port()
-        server = uvicorn.Server(uvicorn.Config(create_app(svc, manage_lifecycle=False), host="127.0.0.1", port=port,
-                                               log_config=None, limit_concurrency=args.clients + 100, backlog=4096))
-        threading.Thread(target=server.run, daemon=True).start()
-        wait_for(lambda: server.started, timeout_s=15)
+        served = serve(create_app(svc, manage_lifecycle=False), port, args.clients,
+                       None if args.no_edge else svc.settings.http)
+        if not args.no_edge:
+            wait_for(lambda: svc.hub.clients == 1, timeout_s=15)  # the edge follows the service's stream
         lat = run_clients(port, args.clients, args.events, lambda d: svc.hub.publish("reading", d))
-        server.should_exit = True
+        served.stop()
     bare = BareFanout()
     base = run_clients(bare.port, args.clients, args.events, bare.publish)
     expected = args.clients * args.events

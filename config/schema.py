@@ -250,6 +250,12 @@ class HttpSettings(StrictModel):
     sse_client_buffer_kib: int = Field(256, ge=16, le=65536, description="Events waiting for one slow live-stream "
                                        "client, KiB; beyond it the client's stream ends and it resumes with its "
                                        "Last-Event-ID.")
+    edge_process: bool = Field(True, description="`tichwatch run` serves HTTP through the public edge, a process "
+                               "of its own in front of the service: public answers kept and served from memory, "
+                               "everything else passed through (a crowd of readers then costs ingest and alert "
+                               "delivery nothing). Off: one process serves everything.")
+    edge_nice: int = Field(5, ge=0, le=19, description="CPU niceness of the edge process: on a saturated machine "
+                           "the kernel serves the service's ingest and alert delivery first.")
 
 
 class IndicatorSettings(StrictModel):

@@ -154,6 +154,13 @@ def test_tichwatch_run_serves_several_communes_and_stops_them_all(tmp_path: Path
                 return False
         wait_for(lambda: answers("kieuphu") and answers("phuongtrung"), timeout_s=60,
                  message=lambda: log.read_text()[-2000:])
+        for _ in range(2):  # the public edge keeps each commune's answers apart, and its live stream
+            for name, station in (("kieuphu", "kp1"), ("phuongtrung", "pt1")):
+                listed = _get(f"http://127.0.0.1:{port}", name, "/api/v1/stations").json()
+                assert [s["id"] for s in listed["stations"]] == [station], name
+        with httpx.stream("GET", f"http://127.0.0.1:{port}/api/v1/stream", headers={"Host": "kieuphu.localhost"},
+                          timeout=10) as watching:
+            assert watching.status_code == 200
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(60)

@@ -1,0 +1,583 @@
+"""The public edge: a process of its own in front of the service, so a crowd of readers costs the service nothing.
+
+`tichwatch run` (with `http.edge_process`, the default) starts the service's HTTP app on a Unix socket and this
+edge on the configured address. The edge keeps every anonymous GET answer the service marks `Cache-Control: public`
+(the public snapshots — status, stations, GeoJSON, bulletins, … — the dashboard page and its files, charts) and
+serves it from memory, gzipped once, with ETag / 304. It asks the service again only when an answer is due: a
+snapshot after `http.snapshot_refresh_s`, conditionally (If-None-Match: an unchanged answer costs the service a
+304), another answer after its max-age, and every snapshot at once after a write passed through the edge (an
+officer's mark is seen by the next read). While one request revalidates an answer, the others get the previous
+bytes. Everything else — officers, uploads, the live stream, private or uncacheable answers — passes through,
+streamed both ways, with the client's address in X-Forwarded-For.
+
+Why a process: ingest, detection and alert delivery share one interpreter lock with whatever serves HTTP in the
+same process; there a crowd of readers delayed alerts by seconds and ingest took 20–40 % of the public read rate
+(#17, `bench/public_reads.py`, `bench/alert_latency.py --with-readers`). The edge also runs at a lower CPU priority
+(`http.edge_nice`): on a saturated machine the kernel serves the service's ingest and delivery first.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import re
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any, NamedTuple
+from urllib.parse import parse_qs
+
+import httpx
+from starlette.types import Message, Receive, Scope, Send
+
+from tichwatch.api.communes import request_host
+from tichwatch.api.live import STREAM_HEADERS, EventHub, HubFull, parse_types, stream
+from tichwatch.api.logs import setup_logging
+from tichwatch.api.ratelimit import address_of
+from tichwatch.api.snapshots import (
+    MAX_QUERY_CHARS,
+    SNAPSHOT_PATHS,
+    Languages,
+    Snapshot,
+    serve_snapshot,
+    snapshot_of,
+)
+
+log = logging.getLogger("tichwatch.edge")
+
+MAX_ENTRY_BYTES = 4 * 1024 * 1024
+"""Answers larger than this pass through instead of being kept."""
+MAX_CACHE_BYTES = 64 * 1024 * 1024
+"""All kept answers together (plain and gzipped); the least recently used are forgotten first."""
+MAX_ENTRIES = 1024
+"""Distinct (host, origin, path, query, language) answers kept."""
+MAX_REQUEST_BYTES = 16 * 1024 * 1024
+"""Largest request body passed through (413 beyond); the service's own limits are smaller and apply after."""
+UNCACHEABLE_S = 60.0
+"""How long a request whose answer could not be kept goes straight through before the edge tries keeping it again."""
+STREAM_PATH = "/api/v1/stream"
+"""The live stream: fanned out by the edge itself to anonymous clients (`StreamRelay`)."""
+_HOP_BY_HOP = frozenset({b"connection", b"keep-alive", b"proxy-connection", b"transfer-encoding", b"te", b"trailer",
+                         b"upgrade", b"proxy-authorization", b"proxy-authenticate"})
+_NOT_FORWARDED = _HOP_BY_HOP | {b"x-forwarded-for", b"if-none-match", b"if-modified-since", b"accept-encoding",
+                                b"content-length"}
+_NOT_RETURNED = _HOP_BY_HOP | {b"date", b"server"}
+_CREDENTIALS = frozenset({b"authorization", b"x-api-key", b"cookie"})
+_MAX_AGE = re.compile(r"max-age=(\d+)")
+
+
+@dataclass
+class EdgeConfig:
+    """What the edge process needs: where it listens, the service's socket, and the public-read rules."""
+
+    host: str
+    port: int
+    upstream_uds: str
+    trusted_proxies: list[str] = field(default_factory=lambda: ["127.0.0.1", "::1"])
+    refresh_s: float = 1.0
+    nice: int = 5
+    sse_max_clients: int = 5000
+    sse_max_per_address: int = 2500
+    sse_client_buffer_kib: int = 256
+    hosts: list[str] = field(default_factory=list)
+    """The communes' host names when one process serves several (`tichwatch run --config A --config B`): each has
+    its own answers and live stream; empty: one commune, whatever the Host header says."""
+    parent_pid: int = 0
+    """Exit when this process is gone (0: do not watch)."""
+
+    def to_json(self) -> str:
+        """The config as one JSON argument for the edge's command line."""
+        return json.dumps(asdict(self))
+
+
+@dataclass
+class _Kept:
+    snapshot: Snapshot
+    upstream_etag: bytes | None
+    due: float
+    writes: int
+    follows_writes: bool
+    size: int
+    refreshing: bool = False
+
+
+def max_age_of(cache_control: str) -> int | None:
+    """The max-age of a `Cache-Control: public` answer a shared cache may keep, else None."""
+    value = cache_control.lower()
+    if "public" not in value or any(d in value for d in ("private", "no-store", "no-cache")):
+        return None
+    m = _MAX_AGE.search(value)
+    return int(m.group(1)) if m else None
+
+
+class Edge:
+    """The edge's ASGI app: kept public answers served from memory, everything else passed to the service."""
+
+    def __init__(self, upstream: httpx.AsyncClient, trusted_proxies: frozenset[str], refresh_s: float = 1.0,
+                 clock: Callable[[], float] = time.monotonic, snapshot_paths: frozenset[str] = SNAPSHOT_PATHS,
+                 max_cache_bytes: int = MAX_CACHE_BYTES, hub: Callable[[], EventHub] = EventHub,
+                 hosts: frozenset[str] = frozenset()):
+        self.upstream = upstream
+        self.hosts = hosts
+        self.relays = {host: StreamRelay(upstream, hub, host) for host in (hosts or {""})}
+        """The live stream's relay of each commune's host ("" for the only one)."""
+        self.trusted_proxies = trusted_proxies
+        self.refresh_s = refresh_s
+        self.clock = clock
+        self.snapshot_paths = snapshot_paths
+        self.max_cache_bytes = max_cache_bytes
+        self.writes = 0
+        """Requests that may have changed something, passed through: snapshots kept from before are due."""
+        self.fetches = 0
+        """Requests the edge made to the service to keep or revalidate an answer (for tests and metrics)."""
+        self._kept: OrderedDict[tuple[bytes, ...], _Kept] = OrderedDict()
+        self._kept_bytes = 0
+        self._uncacheable: dict[tuple[bytes, ...], float] = {}
+        self._languages = Languages()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        method = scope["method"]
+        host = self._host(scope) if method == "GET" and scope["path"] == STREAM_PATH else None
+        relay = self.relays.get(host) if host is not None else None
+        if relay is not None and not _has_credentials(scope):
+            await self._stream(scope, receive, send, relay)
+            return
+        if method in ("GET", "HEAD"):
+            key = self._key(scope)
+            if key is not None:
+                await self._read(scope, receive, send, key)
+                return
+        try:
+            await self._pass(scope, receive, send)
+        finally:
+            if method not in ("GET", "HEAD", "OPTIONS"):
+                self.writes += 1
+
+    def _host(self, scope: Scope) -> str | None:
+        """The commune a request is for: "" when there is one, else its host name (None: none of them)."""
+        if not self.hosts:
+            return ""
+        try:
+            host = request_host(scope)
+        except ValueError:
+            return None
+        return host if host in self.hosts else None
+
+    def _key(self, scope: Scope) -> tuple[bytes, ...] | None:
+        """The cache key of an anonymous read, or None when it must go through (credentials, a long query, a host
+        no commune is at)."""
+        query = scope.get("query_string", b"")
+        host = self._host(scope)
+        if len(query) > MAX_QUERY_CHARS or host is None:
+            return None
+        origin = accept_language = b""
+        for name, value in scope["headers"]:
+            if name in _CREDENTIALS:
+                return None
+            if name == b"origin":
+                origin = value
+            elif name == b"accept-language":
+                accept_language = value
+        key = (host.encode(), origin, scope["path"].encode(), query, self._languages.of(accept_language).encode())
+        until = self._uncacheable.get(key)
+        if until is not None:
+            if until > self.clock():
+                return None
+            del self._uncacheable[key]
+        return key
+
+    async def _read(self, scope: Scope, receive: Receive, send: Send, key: tuple[bytes, ...]) -> None:
+        kept = self._kept.get(key)
+        now = self.clock()
+        if kept is not None:
+            self._kept.move_to_end(key)
+            if kept.refreshing or not self._due(kept, now):
+                await self._serve(scope, kept.snapshot, send)
+                return
+            kept.refreshing = True
+            try:
+                await self._fetch(scope, receive, send, key, kept)
+            finally:
+                kept.refreshing = False
+            return
+        await self._fetch(scope, receive, send, key, None)
+
+    def _due(self, kept: _Kept, now: float) -> bool:
+        return now >= kept.due or (kept.follows_writes and kept.writes != self.writes)
+
+    async def _serve(self, scope: Scope, snap: Snapshot, send: Send) -> None:
+        accept_encoding = if_none_match = b""
+        for name, value in scope["headers"]:
+            if name == b"accept-encoding":
+                accept_encoding = value
+            elif name == b"if-none-match":
+                if_none_match = value
+        await serve_snapshot(snap, accept_encoding, if_none_match, scope["method"] == "HEAD", send)
+
+    async def _fetch(self, scope: Scope, receive: Receive, send: Send, key: tuple[bytes, ...],
+                     kept: _Kept | None) -> None:
+        """Ask the service for this answer (conditionally when one is kept); keep it when it may be kept, else pass
+        it through as it comes."""
+        headers = [*self._headers(scope), (b"accept-encoding", b"identity")]  # kept plain, gzipped here once
+        if kept is not None and kept.upstream_etag:
+            headers.append((b"if-none-match", kept.upstream_etag))
+        writes = self.writes
+        self.fetches += 1
+        try:
+            request = self.upstream.build_request("GET", _target(scope), headers=headers)
+            response = await self.upstream.send(request, stream=True)
+        except httpx.HTTPError as e:
+            if kept is not None:  # the service is restarting or busy: the kept answer is better than none
+                await self._serve(scope, kept.snapshot, send)
+                return
+            await _unavailable(send, e)
+            return
+        try:
+            if response.status_code == 304 and kept is not None:
+                kept.due = self.clock() + self._ttl(kept.follows_writes, kept.snapshot)
+                kept.writes = writes
+                await self._serve(scope, kept.snapshot, send)
+                return
+            snap = await self._keepable(response, scope["path"])
+            if snap is None:
+                self._forget(key)
+                if len(self._uncacheable) < MAX_ENTRIES:
+                    self._uncacheable[key] = self.clock() + UNCACHEABLE_S
+                await _relay(response, scope, receive, send)
+                return
+            follows = scope["path"] in self.snapshot_paths
+            self._keep(key, _Kept(snap, response.headers.get("etag", "").encode() or None,
+                                  self.clock() + self._ttl(follows, snap), writes, follows,
+                                  len(snap.body) + len(snap.gzipped)))
+            await self._serve(scope, snap, send)
+        finally:
+            await response.aclose()
+
+    def _ttl(self, follows_writes: bool, snap: Snapshot) -> float:
+        """How long a kept answer is served before it is asked for again."""
+        if follows_writes:
+            return self.refresh_s
+        cache_control = next((v for k, v in snap.plain_headers if k == b"cache-control"), b"").decode("latin-1")
+        return float(max_age_of(cache_control) or 0)
+
+    async def _keepable(self, response: httpx.Response, path: str) -> Snapshot | None:
+        """A snapshot of this answer when a shared cache may keep it (read whole), else None (nothing read)."""
+        if response.status_code != 200 or "set-cookie" in response.headers:
+            return None
+        max_age = max_age_of(response.headers.get("cache-control", ""))
+        if max_age is None or (max_age < 1 and path not in self.snapshot_paths):
+            return None
+        length = response.headers.get("content-length")
+        if length is None or not length.isdigit() or int(length) > MAX_ENTRY_BYTES:
+            return None
+        if response.headers.get("content-encoding", "identity") != "identity":
+            return None
+        body = await response.aread()
+        raw = [(k.lower(), v) for k, v in response.headers.raw if k.lower() not in _NOT_RETURNED]
+        return snapshot_of(raw, body, self.clock(), 0, 0, b"public, max-age=5")
+
+    def _keep(self, key: tuple[bytes, ...], kept: _Kept) -> None:
+        self._forget(key)
+        self._kept[key] = kept
+        self._kept_bytes += kept.size
+        while self._kept_bytes > self.max_cache_bytes or len(self._kept) > MAX_ENTRIES:
+            _, old = self._kept.popitem(last=False)
+            self._kept_bytes -= old.size
+
+    def _forget(self, key: tuple[bytes, ...]) -> None:
+        old = self._kept.pop(key, None)
+        if old is not None:
+            self._kept_bytes -= old.size
+
+    def _headers(self, scope: Scope) -> list[tuple[bytes, bytes]]:
+        """The request's headers for the service: hop-by-hop ones dropped, the client's address as the only
+        X-Forwarded-For hop (the service believes it from its Unix socket, which only the edge can reach)."""
+        headers = [(k, v) for k, v in scope["headers"] if k not in _NOT_FORWARDED]
+        headers.append((b"x-forwarded-for", address_of(scope, self.trusted_proxies).encode()))
+        return headers
+
+    async def _pass(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass a request through to the service and its answer back, streamed."""
+        body = bytearray()
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > MAX_REQUEST_BYTES:
+                await _answer(send, 413, "Too large", f"request bodies are limited to {MAX_REQUEST_BYTES} bytes")
+                return
+        headers = self._headers(scope)
+        headers += [(k, v) for k, v in scope["headers"] if k in (b"if-none-match", b"if-modified-since")]
+        encoding = next((v for k, v in scope["headers"] if k == b"accept-encoding"), b"identity")
+        headers.append((b"accept-encoding", encoding))  # as the client asked (httpx would add gzip of its own)
+        # An officer's live stream never ends: no read timeout on it.
+        timeout = httpx.Timeout(30.0, read=None) if scope["path"] == STREAM_PATH else self.upstream.timeout
+        try:
+            request = self.upstream.build_request(scope["method"], _target(scope), headers=headers,
+                                                  content=bytes(body), timeout=timeout)
+            response = await self.upstream.send(request, stream=True)
+        except httpx.HTTPError as e:
+            await _unavailable(send, e)
+            return
+        try:
+            await _relay(response, scope, receive, send)
+        finally:
+            await response.aclose()
+
+    async def _stream(self, scope: Scope, receive: Receive, send: Send, relay: StreamRelay) -> None:
+        """The live stream from the edge's own hub (the same checks and answers as the service's route)."""
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        try:
+            wanted = parse_types(",".join(query.get("types", [])) or None)
+        except ValueError as bad:
+            await _answer(send, 400, "Unknown event type", str(bad))
+            return
+        hub = relay.hub
+        address = address_of(scope, self.trusted_proxies)
+        try:
+            hub.admit(address)
+        except HubFull as full:
+            await _answer(send, 503, "Live stream full", f"{full}; try again shortly", retry_after="30")
+            return
+        last_event_id = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"last-event-id"), None)
+        headers = [(b"content-type", b"text/event-stream; charset=utf-8"),
+                   *((k.lower().encode(), v.encode()) for k, v in STREAM_HEADERS.items())]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await _send_until_gone(stream(hub, last_event_id, types=wanted, address=address), scope, receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                for relay in self.relays.values():
+                    relay.start(asyncio.get_running_loop())
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                for relay in self.relays.values():
+                    await relay.stop()
+                await self.upstream.aclose()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def _target(scope: Scope) -> str:
+    path: bytes = scope.get("raw_path") or scope["path"].encode()
+    query = scope.get("query_string", b"")
+    return (path + (b"?" + query if query else b"")).decode("latin-1")
+
+
+async def _relay(response: httpx.Response, scope: Scope, receive: Receive, send: Send) -> None:
+    """Send the service's answer on to the client as it comes."""
+    headers = [(k.lower(), v) for k, v in response.headers.raw if k.lower() not in _NOT_RETURNED]
+    await send({"type": "http.response.start", "status": response.status_code, "headers": headers})
+    if scope["method"] == "HEAD":
+        await send({"type": "http.response.body", "body": b""})
+        return
+    await _send_until_gone(response.aiter_raw(), scope, receive, send)
+
+
+async def _send_until_gone(chunks: AsyncIterator[bytes], scope: Scope, receive: Receive, send: Send) -> None:
+    """Send a body's chunks as they come; stop when the client goes away (a live stream would otherwise go on for
+    nobody)."""
+    async def copy() -> None:
+        async for chunk in chunks:
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def gone() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+
+    copying = asyncio.ensure_future(copy())
+    watching = asyncio.ensure_future(gone())
+    try:
+        await asyncio.wait({copying, watching}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (copying, watching):
+            task.cancel()
+        await asyncio.gather(copying, watching, return_exceptions=True)
+        closing = getattr(chunks, "aclose", None)
+        if closing is not None:
+            await closing()
+    if copying.done() and not copying.cancelled() and copying.exception() is not None:
+        log.warning("edge: the answer to %s broke off: %s", scope["path"], copying.exception())
+
+
+def _has_credentials(scope: Scope) -> bool:
+    return any(name in _CREDENTIALS for name, _ in scope["headers"])
+
+
+class SseMessage(NamedTuple):
+    """One message of an event stream."""
+
+    id: str | None
+    event: str | None
+    data: str | None
+
+
+async def sse_messages(chunks: AsyncIterator[bytes], max_message_bytes: int = 1024 * 1024
+                       ) -> AsyncIterator[SseMessage]:
+    """The messages of an event stream as its bytes arrive (comments and `retry:` skipped; a message larger than
+    `max_message_bytes` is an error)."""
+    buffer = b""
+    async for chunk in chunks:
+        buffer += chunk
+        while b"\n\n" in buffer:
+            block, buffer = buffer.split(b"\n\n", 1)
+            fields: dict[str, list[str]] = {}
+            for line in block.decode("utf-8").split("\n"):
+                if not line or line.startswith(":"):
+                    continue
+                name, _, value = line.partition(":")
+                fields.setdefault(name, []).append(value[1:] if value.startswith(" ") else value)
+            if "event" in fields or "data" in fields:
+                yield SseMessage(fields.get("id", [None])[-1], fields.get("event", ["message"])[-1],
+                                 "\n".join(fields["data"]) if "data" in fields else None)
+        if len(buffer) > max_message_bytes:
+            raise ValueError(f"an event of more than {max_message_bytes} bytes")
+
+
+class StreamRelay:
+    """The live stream of the edge's anonymous clients: one stream from the service, fanned out by a hub of the
+    edge's own (ids of its own, Last-Event-ID resumed from its ring). When the service says the edge missed events
+    (it restarted), the hub is replaced: its clients reconnect and are told to reload."""
+
+    def __init__(self, upstream: httpx.AsyncClient, hub: Callable[[], EventHub], host: str = ""):
+        self.upstream = upstream
+        self.host = host
+        self.new_hub = hub
+        self.hub = hub()
+        self.connected = False
+        self.resets = 0
+        self._last_id: str | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Bind the hub and follow the service's stream (reconnecting) on this loop."""
+        self._loop = loop
+        self.hub.bind(loop)
+        self._task = loop.create_task(self._run())
+
+    async def stop(self) -> None:
+        """Stop following and end the clients' streams."""
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        self.hub.close()
+
+    async def _run(self) -> None:
+        delay = 0.2
+        while True:
+            try:
+                headers = {"last-event-id": self._last_id} if self._last_id else {}
+                if self.host:
+                    headers["host"] = self.host
+                async with self.upstream.stream("GET", STREAM_PATH, headers=headers,
+                                                timeout=httpx.Timeout(10.0, read=60.0)) as response:
+                    if response.status_code != 200:
+                        raise httpx.HTTPError(f"status {response.status_code}")
+                    self.connected = True
+                    delay = 0.2
+                    async for message in sse_messages(response.aiter_bytes()):
+                        self._take(message)
+            except (httpx.HTTPError, OSError, ValueError) as e:
+                log.warning("edge: the service's live stream: %s; again in %.1f s", e or type(e).__name__, delay)
+            finally:
+                self.connected = False
+            await asyncio.sleep(delay)
+            delay = min(5.0, delay * 2)
+
+    def _take(self, message: SseMessage) -> None:
+        if message.event == "reset":
+            self._replace_hub()
+        elif message.data is not None and message.event:
+            self.hub.publish(message.event, json.loads(message.data))
+        if message.id:
+            self._last_id = message.id
+
+    def _replace_hub(self) -> None:
+        old, self.hub = self.hub, self.new_hub()
+        self.resets += 1
+        if self._loop is not None:
+            self.hub.bind(self._loop)
+        old.close()
+
+
+async def _answer(send: Send, status: int, title: str, detail: str, retry_after: str | None = None) -> None:
+    body = json.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail}).encode()
+    headers = [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]
+    if retry_after:
+        headers.append((b"retry-after", retry_after.encode()))
+    message: Message = {"type": "http.response.start", "status": status, "headers": headers}
+    await send(message)
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _unavailable(send: Send, error: Exception) -> None:
+    log.warning("edge: the service did not answer: %s", error)
+    await _answer(send, 503, "Service unavailable", "the service is starting or restarting; try again shortly",
+                  retry_after="2")
+
+
+def upstream_client(uds: str) -> httpx.AsyncClient:
+    """The edge's connections to the service's Unix socket (kept alive; a live stream holds one each)."""
+    return httpx.AsyncClient(transport=httpx.AsyncHTTPTransport(uds=uds), base_url="http://tichwatch",
+                             timeout=httpx.Timeout(30.0, read=120.0),
+                             limits=httpx.Limits(max_connections=None, max_keepalive_connections=128))
+
+
+def _watch_parent(parent_pid: int, server: Any) -> None:
+    """Stop the edge when the service's process is gone (killed: nothing else would stop it)."""
+    while not server.should_exit:
+        if os.getppid() != parent_pid:
+            log.warning("edge: the service's process %d is gone; stopping", parent_pid)
+            server.should_exit = True
+            return
+        time.sleep(0.5)
+
+
+def run(config: EdgeConfig) -> None:
+    """Serve the edge until SIGTERM/SIGINT or until the service's process is gone."""
+    import uvicorn
+
+    if config.nice:
+        os.nice(config.nice)
+    def hub() -> EventHub:
+        return EventHub(max_clients=config.sse_max_clients, max_per_address=config.sse_max_per_address,
+                        client_buffer_bytes=config.sse_client_buffer_kib * 1024)
+    app = Edge(upstream_client(config.upstream_uds), frozenset(config.trusted_proxies), config.refresh_s, hub=hub,
+               hosts=frozenset(config.hosts))
+    server = uvicorn.Server(uvicorn.Config(app, host=config.host, port=config.port, log_config=None, lifespan="on",
+                                           backlog=4096, timeout_graceful_shutdown=3))
+    if config.parent_pid:
+        threading.Thread(target=_watch_parent, args=(config.parent_pid, server), name="edge-parent",
+                         daemon=True).start()
+    server.run()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m tichwatch.api.edge CONFIG_JSON`: the edge process, as `tichwatch run` starts it."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    ap.add_argument("config", help="EdgeConfig as JSON")
+    args = ap.parse_args(argv)
+    setup_logging()
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per request passed through
+    run(EdgeConfig(**json.loads(args.config)))
+
+
+if __name__ == "__main__":
+    main()
