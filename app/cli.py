@@ -125,7 +125,9 @@ def _serve(app: Any, http: HttpSettings, stop_hooks: list[Callable[[], None]], h
     import uvicorn
 
     # Streams never end by themselves: after this long, a stop closes the connections still open.
-    common: dict[str, Any] = {"log_config": None, "lifespan": "on", "timeout_graceful_shutdown": GRACEFUL_STOP_S}
+    # access_log off: setup_logging drops uvicorn's access lines anyway, after uvicorn formatted them.
+    common: dict[str, Any] = {"log_config": None, "lifespan": "on", "timeout_graceful_shutdown": GRACEFUL_STOP_S,
+                              "access_log": False}
     if not http.edge_process:
         uvicorn.Server(uvicorn.Config(app, host=http.host, port=http.port, **common)).run()
         return

@@ -136,14 +136,18 @@ def main() -> None:
     ap.add_argument("--events", type=int, default=50)
     ap.add_argument("--no-edge", action="store_true", help="the service's own process serves the clients (no public "
                     "edge process in front), as with http.edge_process: false")
+    ap.add_argument("--edge-nice", type=int, default=0, help="the edge process's niceness (default 0: the bare "
+                    "fan-out's; the service's default is 5)")
     args = ap.parse_args()
     print("served " + ("by the service's own process (--no-edge)" if args.no_edge else
                        "through the public edge process (its own hub, one stream from the service)"))
     with tempfile.TemporaryDirectory() as tmp:
         svc = Service(make_settings(Path(tmp) / "data"))
         port = free_port()
+        # The edge at the bare fan-out's priority (this process's): the same footing (the service's edge_nice
+        # decides who yields on a saturated machine, not what a fan-out costs).
         served = serve(create_app(svc, manage_lifecycle=False), port, args.clients,
-                       None if args.no_edge else svc.settings.http)
+                       None if args.no_edge else svc.settings.http.model_copy(update={"edge_nice": args.edge_nice}))
         if not args.no_edge:
             wait_for(lambda: svc.hub.clients == 1, timeout_s=15)  # the edge follows the service's stream
         lat = run_clients(port, args.clients, args.events, lambda d: svc.hub.publish("reading", d))
