@@ -40,7 +40,7 @@ from tichwatch.residents.subscriptions.sending import ResidentDelivery
 from tichwatch.store.disk_space import DiskLevel, DiskSpace, DiskThresholds
 from tichwatch.store.leases import Leases
 from tichwatch.store.monitor import StoreMonitor
-from tichwatch.store.ownership import MEMBER, SUBJECT, Ownership
+from tichwatch.store.ownership import Ownership, is_singleton
 from tichwatch.store.retention import RetentionWorker
 from tichwatch.tools import dust_reference
 
@@ -91,10 +91,11 @@ class Service:
         """The configuration: the file's stations; the alarm levels in force are the station registry's."""
         self.started_ts: float | None = None
         self.leases: Leases | None = None
-        self.ownership = Ownership(Leases("sqlite://"))
-        """Which stations and cameras this node detects on (`store.ownership`; made by `start_leases`)."""
-        self._connected_since: float | None = None
         """This node's leases while it runs (see `start_leases`)."""
+        self.ownership = Ownership(Leases("sqlite://"))
+        """Which stations and cameras this node detects on (`store.ownership`; made again by `start_leases` on the
+        store's database: until then, on SQLite's terms, it owns everything and holds nothing)."""
+        self._connected_since: float | None = None
         self.stop_hooks: list[Callable[[], None]] = []  # run last on stop (e.g. the demo's own broker and simulator)
         self._stops: list[Callable[[], None]] = []  # what each start_* step left to undo, in start order
         for name in self.settings.bulletins.deprecated_set:
@@ -248,12 +249,12 @@ class Service:
         each one's lease, and move to another node when it dies; on SQLite this node holds them all. Given back
         last on stop."""
         def told(name: str, held: bool) -> None:
-            if not name.startswith((SUBJECT, MEMBER)):  # subjects: counted, not a series each
+            if is_singleton(name):  # subjects: counted, not a series each
                 self.metrics.lease_held.labels(name).set(held)
         leases = Leases(self.store.url, on_change=told)
         self.leases = leases
-        self.ownership = Ownership(leases)
-        self.metrics.subjects_owned.set_function(lambda: sum(n.startswith(SUBJECT) for n in leases.held()))
+        ownership = self.ownership = Ownership(leases)
+        self.metrics.subjects_owned.set_function(ownership.subjects_held)
         self.metrics.members.set_function(lambda: len(self.ownership.known_members()) if leases.shared else 1)
         self.retention.lease = leases.lease("retention")
         self.alerts.use_leases(leases.lease)
@@ -399,8 +400,7 @@ class Service:
         if probe is not None and probe.disk is not None and probe.disk.level is not DiskLevel.OK:
             warnings.append(f"{probe.disk.level.value}: {probe.disk.detail}")
         store_ok = not any(p.startswith("store:") for p in problems)
-        held = self.leases.held() if self.leases is not None else []
-        singletons = tuple(n for n in held if not n.startswith((SUBJECT, MEMBER)))
-        subjects = sum(n.startswith(SUBJECT) for n in held)
-        return Readiness(broker, store_ok, "; ".join(problems) or "ok", tuple(warnings), singletons, subjects,
+        singletons = tuple(n for n in self.leases.held() if is_singleton(n)) if self.leases is not None else ()
+        return Readiness(broker, store_ok, "; ".join(problems) or "ok", tuple(warnings), singletons,
+                         self.ownership.subjects_held(),
                          self.ownership.member, self.ownership.known_members())

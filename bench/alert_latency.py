@@ -55,6 +55,10 @@ class EchoDetector:
     def warm(self, history: Sequence[Reading]) -> None:
         """Nothing to learn."""
 
+    def holds(self, kind: str, subject: str, now: float) -> bool | None:
+        """A probe's alert is left open: it cannot tell."""
+        return None
+
     def checkpoint(self, station_ids: object = None) -> object:
         """The only state: the alert raised last."""
         return self._previous

@@ -69,6 +69,10 @@ class ReadingDetector(Protocol):
     def tick(self, now: float) -> list[Detection]:
         """Time passes without samples (dead-man checks, expiry); called periodically with the current time."""
 
+    def holds(self, kind: str, subject: str, now: float) -> bool | None:
+        """Does the detector hold the condition (kind, subject) now? None when it cannot tell (not its kind or
+        subject): a restart puts open alerts to it, a takeover claims a silence only while it still holds."""
+
 
 class FrameDetector(Protocol):
     """A detector over camera frames. One instance serves all cameras; state is kept per camera."""
@@ -84,3 +88,7 @@ class FrameDetector(Protocol):
 
     def tick(self, now: float) -> list[Detection]:
         """Time passes without frames (offline checks); called periodically with the current time."""
+
+    def holds(self, kind: str, subject: str, now: float) -> bool | None:
+        """Does the detector hold the condition (kind, subject) now? None when it cannot tell (not its kind or
+        subject): a restart puts open alerts to it, a takeover claims a silence only while it still holds."""

@@ -667,9 +667,9 @@ class Pipeline:
         the subject: not claimed if it has ended, or if no detector can tell)."""
         now = self._clock()
         with self.detect_lock:
-            for det in [*self.reading_detectors, *self.frame_detectors]:
-                holds = getattr(det, "holds", None)
-                verdict = holds(d.kind, d.subject, now) if holds is not None else None
+            detectors: list[ReadingDetector | FrameDetector] = [*self.reading_detectors, *self.frame_detectors]
+            for det in detectors:
+                verdict = det.holds(d.kind, d.subject, now)
                 if verdict is not None:
                     return bool(verdict)
         return False

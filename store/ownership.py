@@ -40,6 +40,11 @@ learns it at most this much later, and may detect on a subject another node just
 keeps them from opening it twice. Singletons (`Leases.holds`) are checked at every step."""
 
 
+def is_singleton(lease: str) -> bool:
+    """Is this lease a singleton's (retention, a dispatcher, …), not a subject's or a member's?"""
+    return not lease.startswith((SUBJECT, MEMBER))
+
+
 def belongs_to(members: Sequence[int], subject: str) -> int:
     """The member a subject belongs to: the highest hash of (member, subject) (rendezvous hashing: when a member
     joins or goes, only the subjects that belong to it, or did, move)."""
@@ -167,15 +172,16 @@ class Ownership:
         if self.leases.shared:
             self.leave()
 
-    def _holds_subjects(self) -> bool:
-        return any(n.startswith(SUBJECT) for n in self.leases.held())
+    def subjects_held(self) -> int:
+        """How many stations and cameras this node holds the lease of now (as last taken; no round trip)."""
+        return sum(n.startswith(SUBJECT) for n in self.leases.held())
 
     def _run(self, ready: Callable[[], bool], interval_s: float) -> None:
         while True:
             try:
                 if ready():
                     self.join()
-                elif self._member is not None or (self.members() and self._holds_subjects()):
+                elif self._member is not None or (self.members() and self.subjects_held()):
                     self.leave()  # also gives back subjects a batch took while this node was leaving
                 self.members()
             except Exception:
