@@ -35,7 +35,7 @@ import httpx
 from starlette.types import Message, Receive, Scope, Send
 
 from tichwatch.api.communes import request_host
-from tichwatch.api.live import STREAM_HEADERS, EventHub, HubFull, parse_types, stream
+from tichwatch.api.live import KEEP_ALIVE, STREAM_HEADERS, EventHub, HubFull, opening, parse_types
 from tichwatch.api.logs import setup_logging
 from tichwatch.api.ratelimit import address_of
 from tichwatch.api.snapshots import (
@@ -59,6 +59,9 @@ MAX_REQUEST_BYTES = 16 * 1024 * 1024
 """Largest request body passed through (413 beyond); the service's own limits are smaller and apply after."""
 UNCACHEABLE_S = 60.0
 """How long a request whose answer could not be kept goes straight through before the edge tries keeping it again."""
+EDGE_BATCH_S = 0.001
+"""The edge's hub gathers events this long before writing them to its clients (the service's hub already gathered
+them for 5 ms)."""
 STREAM_PATH = "/api/v1/stream"
 """The live stream: fanned out by the edge itself to anonymous clients (`StreamRelay`)."""
 _HOP_BY_HOP = frozenset({b"connection", b"keep-alive", b"proxy-connection", b"transfer-encoding", b"te", b"trailer",
@@ -356,7 +359,21 @@ class Edge:
         headers = [(b"content-type", b"text/event-stream; charset=utf-8"),
                    *((k.lower().encode(), v.encode()) for k, v in STREAM_HEADERS.items())]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await _send_until_gone(stream(hub, last_event_id, types=wanted, address=address), scope, receive, send)
+        # The request's own task writes the events (no generator, no second task per client: a stream's cost is
+        # the number of clients times what each event costs each of them); a watcher ends it when the client goes.
+        sub = hub.subscribe(wanted, address)
+        watching = asyncio.ensure_future(_gone(receive))
+        watching.add_done_callback(lambda _: sub.end())
+        try:
+            chunk: bytes | None = opening(hub, sub, last_event_id)
+            while chunk is not None:
+                await send({"type": "http.response.body", "body": chunk or KEEP_ALIVE, "more_body": True})
+                chunk = await sub.next_chunk()
+            if not watching.done():
+                await send({"type": "http.response.body", "body": b""})  # dropped behind: it resumes from the ring
+        finally:
+            watching.cancel()
+            hub.unsubscribe(sub)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -397,12 +414,8 @@ async def _send_until_gone(chunks: AsyncIterator[bytes], scope: Scope, receive: 
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await send({"type": "http.response.body", "body": b""})
 
-    async def gone() -> None:
-        while (await receive())["type"] != "http.disconnect":
-            pass
-
     copying = asyncio.ensure_future(copy())
-    watching = asyncio.ensure_future(gone())
+    watching = asyncio.ensure_future(_gone(receive))
     try:
         await asyncio.wait({copying, watching}, return_when=asyncio.FIRST_COMPLETED)
     finally:
@@ -414,6 +427,12 @@ async def _send_until_gone(chunks: AsyncIterator[bytes], scope: Scope, receive: 
             await closing()
     if copying.done() and not copying.cancelled() and copying.exception() is not None:
         log.warning("edge: the answer to %s broke off: %s", scope["path"], copying.exception())
+
+
+async def _gone(receive: Receive) -> None:
+    """Return when the client has gone (its connection closed)."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
 
 
 def _has_credentials(scope: Scope) -> bool:
@@ -557,8 +576,9 @@ def run(config: EdgeConfig) -> None:
     if config.nice:
         os.nice(config.nice)
     def hub() -> EventHub:
+        # batch_s: events come from the service already gathered into its own batches of 5 ms
         return EventHub(max_clients=config.sse_max_clients, max_per_address=config.sse_max_per_address,
-                        client_buffer_bytes=config.sse_client_buffer_kib * 1024)
+                        client_buffer_bytes=config.sse_client_buffer_kib * 1024, batch_s=EDGE_BATCH_S)
     app = Edge(upstream_client(config.upstream_uds), frozenset(config.trusted_proxies), config.refresh_s, hub=hub,
                hosts=frozenset(config.hosts))
     # access_log off: uvicorn would format a line per request only for setup_logging to drop it (uvicorn.access is

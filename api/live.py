@@ -80,6 +80,12 @@ class Subscriber:
         self.dropped = False  # fell too far behind: the stream ends, the browser resumes with its Last-Event-ID
         self.waiter: asyncio.Future[None] | None = None
 
+    def end(self) -> None:
+        """End this client's stream (it went, or fell too far behind): its waiting `next_chunk` returns None."""
+        self.dropped = True
+        self.chunks.clear()
+        self._wake()
+
     def _wake(self) -> None:
         waiter = self.waiter
         if waiter is not None and not waiter.done():
@@ -223,9 +229,7 @@ class EventHub:
         if self._ticker is not None:
             self._ticker.cancel()
         for sub in self._subscribers:
-            sub.dropped = True
-            sub.chunks.clear()
-            sub._wake()
+            sub.end()
 
     def _dispatch(self) -> None:
         with self._lock:
@@ -335,6 +339,20 @@ def sse_format(event_id: str | None, type_: str, data: dict[str, Any]) -> str:
     return f"{head}event: {type_}\ndata: {json.dumps(data, ensure_ascii=False, separators=(',', ':'))}\n\n"
 
 
+KEEP_ALIVE = b": keep-alive\n\n"
+
+
+def opening(hub: EventHub, sub: Subscriber, last_event_id: str | None) -> bytes:
+    """What a new client is sent first: a reset (its Last-Event-ID means nothing here, or is older than the ring) or
+    the events it missed, then the reconnection delay."""
+    missed, reset = hub.since(last_event_id, upto=sub.seq)
+    reload = sse_format(None, "reset", {"reason": "events were missed; reload the page state"}).encode()
+    parts = [reload] if reset else []
+    parts += [e.wire for e in missed if sub.types is None or e.type in sub.types]
+    parts.append(b"retry: 3000\n\n")
+    return b"".join(parts)
+
+
 async def stream(hub: EventHub, last_event_id: str | None, types: frozenset[str] | None = None,
                  address: str = "") -> AsyncGenerator[bytes, None]:
     """The SSE body: missed events first (or a reset), then live events, with keep-alive comments.
@@ -344,19 +362,11 @@ async def stream(hub: EventHub, last_event_id: str | None, types: frozenset[str]
     """
     sub = hub.subscribe(types, address)
     try:
-        missed, reset = hub.since(last_event_id, upto=sub.seq)
-        if reset:
-            yield sse_format(None, "reset", {"reason": "events were missed; reload the page state"}).encode()
-        wanted = [e.wire for e in missed if types is None or e.type in types]
-        if wanted:
-            yield b"".join(wanted)
-        yield b"retry: 3000\n\n"
+        yield opening(hub, sub, last_event_id)
         while True:
             chunk = await sub.next_chunk()
             if chunk is None:
                 return
-            yield chunk or b": keep-alive\n\n"
+            yield chunk or KEEP_ALIVE
     finally:
         hub.unsubscribe(sub)
-
-
