@@ -37,7 +37,7 @@ from starlette.types import Message, Receive, Scope, Send
 from tichwatch.api.communes import request_host
 from tichwatch.api.live import KEEP_ALIVE, STREAM_HEADERS, EventHub, HubFull, opening, parse_types
 from tichwatch.api.logs import setup_logging
-from tichwatch.api.ratelimit import address_of
+from tichwatch.api.ratelimit import EDGE_RENEWAL, address_of
 from tichwatch.api.snapshots import (
     MAX_QUERY_CHARS,
     SNAPSHOT_PATHS,
@@ -57,6 +57,8 @@ MAX_ENTRIES = 1024
 """Distinct (host, origin, path, query, language) answers kept."""
 MAX_REQUEST_BYTES = 16 * 1024 * 1024
 """Largest request body passed through (413 beyond); the service's own limits are smaller and apply after."""
+MAX_BUFFERED_BYTES = 64 * 1024 * 1024
+"""Request bodies being read at once, all together (503 beyond): slow large uploads cannot take the edge's memory."""
 UNCACHEABLE_S = 60.0
 """How long a request whose answer could not be kept goes straight through before the edge tries keeping it again."""
 EDGE_BATCH_S = 0.001
@@ -67,9 +69,14 @@ STREAM_PATH = "/api/v1/stream"
 _HOP_BY_HOP = frozenset({b"connection", b"keep-alive", b"proxy-connection", b"transfer-encoding", b"te", b"trailer",
                          b"upgrade", b"proxy-authorization", b"proxy-authenticate"})
 _NOT_FORWARDED = _HOP_BY_HOP | {b"x-forwarded-for", b"if-none-match", b"if-modified-since", b"accept-encoding",
-                                b"content-length"}
+                                b"content-length", EDGE_RENEWAL}
 _NOT_RETURNED = _HOP_BY_HOP | {b"date", b"server"}
-_CREDENTIALS = frozenset({b"authorization", b"x-api-key", b"cookie"})
+_NOT_FILLED = frozenset({b"cookie", b"range", b"if-range"})
+"""Request headers an answer kept for everyone must not depend on."""
+_CREDENTIALS = frozenset({b"authorization", b"x-api-key"})
+"""What the service authenticates by (not cookies: a browser's analytics cookie does not make a read private)."""
+RETRY_RENEWAL_S = 1.0
+"""When renewing a kept answer failed, the kept one is served this long before the next try."""
 _MAX_AGE = re.compile(r"max-age=(\d+)")
 
 
@@ -135,11 +142,13 @@ class Edge:
         self.max_cache_bytes = max_cache_bytes
         self.writes = 0
         """Requests that may have changed something, passed through: snapshots kept from before are due."""
+        self._buffered = 0
         self.fetches = 0
         """Requests the edge made to the service to keep or revalidate an answer (for tests and metrics)."""
         self._kept: OrderedDict[tuple[bytes, ...], _Kept] = OrderedDict()
         self._kept_bytes = 0
-        self._uncacheable: dict[tuple[bytes, ...], float] = {}
+        self._uncacheable: OrderedDict[tuple[bytes, ...], float] = OrderedDict()
+        self._filling: dict[tuple[bytes, ...], asyncio.Future[None]] = {}
         self._languages = Languages()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -160,11 +169,7 @@ class Edge:
             if key is not None:
                 await self._read(scope, receive, send, key)
                 return
-        try:
-            await self._pass(scope, receive, send)
-        finally:
-            if method not in ("GET", "HEAD", "OPTIONS"):
-                self.writes += 1
+        await self._pass(scope, receive, send)
 
     def _host(self, scope: Scope) -> str | None:
         """The commune a request is for: "" when there is one, else its host name (None: none of them)."""
@@ -201,19 +206,32 @@ class Edge:
 
     async def _read(self, scope: Scope, receive: Receive, send: Send, key: tuple[bytes, ...]) -> None:
         kept = self._kept.get(key)
-        now = self.clock()
-        if kept is not None:
-            self._kept.move_to_end(key)
-            if kept.refreshing or not self._due(kept, now):
-                await self._serve(scope, kept.snapshot, send)
+        if kept is None:
+            filling = self._filling.get(key)
+            if filling is not None:  # another request is asking for it: wait for its answer, then serve that
+                await asyncio.shield(filling)
+                kept = self._kept.get(key)
+                if kept is None:
+                    await self._pass(scope, receive, send)
+                else:
+                    await self._serve(scope, kept.snapshot, send)
                 return
-            kept.refreshing = True
+            filling = self._filling[key] = asyncio.get_running_loop().create_future()
             try:
-                await self._fetch(scope, receive, send, key, kept)
+                await self._fetch(scope, receive, send, key, None)
             finally:
-                kept.refreshing = False
+                del self._filling[key]
+                filling.set_result(None)
             return
-        await self._fetch(scope, receive, send, key, None)
+        self._kept.move_to_end(key)
+        if kept.refreshing or not self._due(kept, self.clock()):
+            await self._serve(scope, kept.snapshot, send)
+            return
+        kept.refreshing = True
+        try:
+            await self._fetch(scope, receive, send, key, kept)
+        finally:
+            kept.refreshing = False
 
     def _due(self, kept: _Kept, now: float) -> bool:
         return now >= kept.due or (kept.follows_writes and kept.writes != self.writes)
@@ -229,33 +247,46 @@ class Edge:
 
     async def _fetch(self, scope: Scope, receive: Receive, send: Send, key: tuple[bytes, ...],
                      kept: _Kept | None) -> None:
-        """Ask the service for this answer (conditionally when one is kept); keep it when it may be kept, else pass
-        it through as it comes."""
-        headers = [*self._headers(scope), (b"accept-encoding", b"identity")]  # kept plain, gzipped here once
-        if kept is not None and kept.upstream_etag:
-            headers.append((b"if-none-match", kept.upstream_etag))
+        """Ask the service for this answer — to keep it, or conditionally to renew a kept one — and serve it. A
+        renewal is the edge's own request (not charged to this client's limits) and whatever it gets but a new
+        answer or a 304, the kept answer is served (one client's 429 or a busy service never empties the cache);
+        an answer that may not be kept passes through as it comes."""
+        headers = [(k, v) for k, v in self._headers(scope) if k not in _NOT_FILLED]
+        headers.append((b"accept-encoding", b"identity"))  # kept plain, gzipped here once
+        if kept is not None:
+            headers.append((EDGE_RENEWAL, b"1"))
+            if kept.upstream_etag:
+                headers.append((b"if-none-match", kept.upstream_etag))
         writes = self.writes
         self.fetches += 1
         try:
             request = self.upstream.build_request("GET", _target(scope), headers=headers)
             response = await self.upstream.send(request, stream=True)
         except httpx.HTTPError as e:
-            if kept is not None:  # the service is restarting or busy: the kept answer is better than none
+            if kept is not None:  # the service is restarting: the kept answer is better than none
+                kept.due, kept.writes = self.clock() + RETRY_RENEWAL_S, writes
                 await self._serve(scope, kept.snapshot, send)
                 return
             await _unavailable(send, e)
             return
         try:
-            if response.status_code == 304 and kept is not None:
-                kept.due = self.clock() + self._ttl(kept.follows_writes, kept.snapshot)
-                kept.writes = writes
+            if kept is not None and response.status_code != 200:
+                if response.status_code == 304:
+                    kept.due = self.clock() + self._ttl(kept.follows_writes, kept.snapshot)
+                    kept.writes = writes
+                else:
+                    log.warning("edge: renewing %s got %d; the kept answer is served", scope["path"],
+                                response.status_code)
+                    kept.due, kept.writes = self.clock() + RETRY_RENEWAL_S, writes
                 await self._serve(scope, kept.snapshot, send)
                 return
             snap = await self._keepable(response, scope["path"])
             if snap is None:
                 self._forget(key)
-                if len(self._uncacheable) < MAX_ENTRIES:
+                if response.status_code == 200:  # an answer nobody else may be given: go straight through a while
                     self._uncacheable[key] = self.clock() + UNCACHEABLE_S
+                    while len(self._uncacheable) > MAX_ENTRIES:
+                        self._uncacheable.popitem(last=False)
                 await _relay(response, scope, receive, send)
                 return
             follows = scope["path"] in self.snapshot_paths
@@ -287,7 +318,9 @@ class Edge:
             return None
         body = await response.aread()
         raw = [(k.lower(), v) for k, v in response.headers.raw if k.lower() not in _NOT_RETURNED]
-        return snapshot_of(raw, body, self.clock(), 0, 0, b"public, max-age=5")
+        # Vary: Origin as well: a cache in front must not give one origin's CORS answer to another
+        return snapshot_of(raw, body, self.clock(), 0, 0, b"public, max-age=5",
+                           vary=b"Accept-Encoding, Accept-Language, Origin")
 
     def _keep(self, key: tuple[bytes, ...], kept: _Kept) -> None:
         self._forget(key)
@@ -310,18 +343,35 @@ class Edge:
         return headers
 
     async def _pass(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Pass a request through to the service and its answer back, streamed."""
+        """Pass a request through to the service and its answer back (the body read first, within the limits; the
+        answer streamed). A writing request the service answers 2xx makes every kept snapshot due."""
+        declared = next((v for k, v in scope["headers"] if k == b"content-length"), b"0")
+        if not declared.isdigit() or int(declared) > MAX_REQUEST_BYTES:
+            await _answer(send, 413, "Too large", f"request bodies are limited to {MAX_REQUEST_BYTES} bytes")
+            return
         body = bytearray()
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            body += message.get("body", b"")
-            more = message.get("more_body", False)
-            if len(body) > MAX_REQUEST_BYTES:
-                await _answer(send, 413, "Too large", f"request bodies are limited to {MAX_REQUEST_BYTES} bytes")
-                return
+        try:
+            more = True
+            while more:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return
+                chunk = message.get("body", b"")
+                if len(body) + len(chunk) > MAX_REQUEST_BYTES:
+                    await _answer(send, 413, "Too large", f"request bodies are limited to {MAX_REQUEST_BYTES} bytes")
+                    return
+                if self._buffered + len(chunk) > MAX_BUFFERED_BYTES:
+                    await _answer(send, 503, "Busy", "too many large requests at once; try again shortly",
+                                  retry_after="5")
+                    return
+                body += chunk
+                self._buffered += len(chunk)
+                more = message.get("more_body", False)
+            await self._forward(scope, receive, send, bytes(body))
+        finally:
+            self._buffered -= len(body)
+
+    async def _forward(self, scope: Scope, receive: Receive, send: Send, body: bytes) -> None:
         headers = self._headers(scope)
         headers += [(k, v) for k, v in scope["headers"] if k in (b"if-none-match", b"if-modified-since")]
         encoding = next((v for k, v in scope["headers"] if k == b"accept-encoding"), b"identity")
@@ -330,12 +380,14 @@ class Edge:
         timeout = httpx.Timeout(30.0, read=None) if scope["path"] == STREAM_PATH else self.upstream.timeout
         try:
             request = self.upstream.build_request(scope["method"], _target(scope), headers=headers,
-                                                  content=bytes(body), timeout=timeout)
+                                                  content=body, timeout=timeout)
             response = await self.upstream.send(request, stream=True)
         except httpx.HTTPError as e:
             await _unavailable(send, e)
             return
         try:
+            if scope["method"] not in ("GET", "HEAD", "OPTIONS") and response.status_code < 300:
+                self.writes += 1  # before the answer goes out: the writer's next read sees what it changed
             await _relay(response, scope, receive, send)
         finally:
             await response.aclose()
@@ -348,6 +400,10 @@ class Edge:
         except ValueError as bad:
             await _answer(send, 400, "Unknown event type", str(bad))
             return
+        if not relay.connected:  # the browser tries again after Retry-After rather than showing a silent stream live
+            await _answer(send, 503, "Live stream unavailable", "the service's stream is restarting; try again "
+                          "shortly", retry_after="5")
+            return
         hub = relay.hub
         address = address_of(scope, self.trusted_proxies)
         try:
@@ -355,16 +411,17 @@ class Edge:
         except HubFull as full:
             await _answer(send, 503, "Live stream full", f"{full}; try again shortly", retry_after="30")
             return
+        # Subscribed before the first await: a hub replaced meanwhile still ends this client's stream.
+        sub = hub.subscribe(wanted, address)
         last_event_id = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"last-event-id"), None)
         headers = [(b"content-type", b"text/event-stream; charset=utf-8"),
                    *((k.lower().encode(), v.encode()) for k, v in STREAM_HEADERS.items())]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
         # The request's own task writes the events (no generator, no second task per client: a stream's cost is
         # the number of clients times what each event costs each of them); a watcher ends it when the client goes.
-        sub = hub.subscribe(wanted, address)
         watching = asyncio.ensure_future(_gone(receive))
         watching.add_done_callback(lambda _: sub.end())
         try:
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
             chunk: bytes | None = opening(hub, sub, last_event_id)
             while chunk is not None:
                 await send({"type": "http.response.body", "body": chunk or KEEP_ALIVE, "more_body": True})
@@ -513,7 +570,7 @@ class StreamRelay:
                     delay = 0.2
                     async for message in sse_messages(response.aiter_bytes()):
                         self._take(message)
-            except (httpx.HTTPError, OSError, ValueError) as e:
+            except (httpx.HTTPError, OSError, ValueError, UnicodeDecodeError) as e:
                 log.warning("edge: the service's live stream: %s; again in %.1f s", e or type(e).__name__, delay)
             finally:
                 self.connected = False
@@ -523,8 +580,14 @@ class StreamRelay:
     def _take(self, message: SseMessage) -> None:
         if message.event == "reset":
             self._replace_hub()
+            self._last_id = None  # the id from before means nothing to the service now
         elif message.data is not None and message.event:
-            self.hub.publish(message.event, json.loads(message.data))
+            try:
+                data = json.loads(message.data)
+            except ValueError:
+                log.warning("edge: an event of the service's stream that is not JSON was skipped (id %s)", message.id)
+            else:
+                self.hub.publish(message.event, data)
         if message.id:
             self._last_id = message.id
 
@@ -577,8 +640,10 @@ def run(config: EdgeConfig) -> None:
         os.nice(config.nice)
     def hub() -> EventHub:
         # batch_s: events come from the service already gathered into its own batches of 5 ms
+        # boot: unique per hub (a hub replaced within the same second must not resume the old one's ids)
         return EventHub(max_clients=config.sse_max_clients, max_per_address=config.sse_max_per_address,
-                        client_buffer_bytes=config.sse_client_buffer_kib * 1024, batch_s=EDGE_BATCH_S)
+                        client_buffer_bytes=config.sse_client_buffer_kib * 1024, batch_s=EDGE_BATCH_S,
+                        boot=str(time.time_ns()))
     app = Edge(upstream_client(config.upstream_uds), frozenset(config.trusted_proxies), config.refresh_s, hub=hub,
                hosts=frozenset(config.hosts))
     # access_log off: uvicorn would format a line per request only for setup_logging to drop it (uvicorn.access is

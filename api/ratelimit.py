@@ -21,6 +21,9 @@ from tichwatch.api.problems import problem
 SNAPSHOT_BUILD = "tichwatch.snapshot_build"
 """Scope key set on a request that (re)builds a public snapshot: it is the service's own cost, bounded by the refresh
 time, and never charged to the client that happened to trigger it."""
+EDGE_RENEWAL = b"x-tichwatch-renewal"
+"""Header of the public edge's own requests renewing an answer it keeps (believed on the service's Unix socket only):
+the edge's cost, bounded by the refresh time, never charged to the client that happened to trigger it."""
 EXEMPT_PREFIXES = ("/healthz", "/readyz", "/metrics", "/api/v1/stream")
 """Probes from the operator's monitoring are never limited; nor is the live stream, which has its own limits on
 clients (in total and per address, api/live.py), not on requests."""
@@ -134,7 +137,8 @@ class RateLimitMiddleware:
             await self.app(scope, receive, send)
             return
         client = client_address(request, self.trusted_proxies)
-        wait_s = 0.0 if scope.get(SNAPSHOT_BUILD) else self.buckets.take(client, self.clock())
+        free = scope.get(SNAPSHOT_BUILD) or (scope.get("client") is None and EDGE_RENEWAL in dict(scope["headers"]))
+        wait_s = 0.0 if free else self.buckets.take(client, self.clock())
         if wait_s > 0:
             retry = str(max(1, math.ceil(wait_s)))
             resp = problem(429, "Too many requests", f"more than the allowed requests per minute from your "
@@ -152,7 +156,7 @@ class RateLimitMiddleware:
         try:
             await self._in_slot(scope, receive, counting)
         finally:
-            if not scope.get(SNAPSHOT_BUILD) and sent > BYTES_PER_TOKEN:
+            if not free and sent > BYTES_PER_TOKEN:
                 self.buckets.charge(client, sent / BYTES_PER_TOKEN - 1)
 
     async def _in_slot(self, scope: Scope, receive: Receive, send: Send) -> None:

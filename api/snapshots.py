@@ -100,13 +100,13 @@ class _Entry:
 
 
 def snapshot_of(headers: Iterable[tuple[bytes, bytes]], body: bytes, built: float, generation: int, writes: int,
-                cache_control: bytes) -> Snapshot:
+                cache_control: bytes, vary: bytes = b"Accept-Encoding, Accept-Language") -> Snapshot:
     """A snapshot of a built 200 answer: the body gzipped once, an ETag of its bytes, the app's headers (its own
     Cache-Control, else `cache_control`) without the ones the snapshot sets itself."""
     kept = [(k, v) for k, v in headers if k.lower() not in _DROP_HEADERS]
     etag = b'"' + hashlib.blake2b(body, digest_size=12).hexdigest().encode() + b'"'
     own = [] if any(k.lower() == b"cache-control" for k, _ in kept) else [(b"cache-control", cache_control)]
-    common = [*kept, *own, (b"etag", etag), (b"vary", b"Accept-Encoding, Accept-Language")]
+    common = [*kept, *own, (b"etag", etag), (b"vary", vary)]
     gzipped = gzip.compress(body, 6, mtime=0)
     return Snapshot(body, gzipped, etag, built, generation, writes,
                     plain_headers=[*common, (b"content-length", str(len(body)).encode())],

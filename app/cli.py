@@ -138,7 +138,9 @@ def _serve(app: Any, http: HttpSettings, stop_hooks: list[Callable[[], None]], h
 
     class Server(uvicorn.Server):
         def handle_exit(self, sig: int, frame: Any) -> None:
-            edge.stop()  # first: its live-stream connections to the service end with it, and nobody waits on them
+            # First the edge (not waited for here, on the event loop's thread): its live-stream connections to the
+            # service end with it within its own 3 s, so the stop below does not wait on them.
+            edge.terminate()
             super().handle_exit(sig, frame)
 
     server = Server(uvicorn.Config(app, uds=edge.socket, backlog=4096, **common))

@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +21,10 @@ log = logging.getLogger("tichwatch.edge")
 
 RESTART_DELAY_S = 1.0
 """Wait before starting an edge that exited by itself again (doubled on each quick exit, up to 30 s)."""
+STEADY_S = 60.0
+"""An edge that ran this long before it exited is started again after RESTART_DELAY_S, not a longer delay."""
+GIVE_UP_AFTER = 5
+"""Quick exits in a row (the port taken, say) after which the service stops (systemd restarts the whole)."""
 
 
 class EdgeProcess:
@@ -37,6 +43,8 @@ class EdgeProcess:
         self._proc: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
         self.starts = 0
+        self.give_up: Callable[[], None] = lambda: os.kill(os.getpid(), signal.SIGTERM)
+        """What to do when the edge cannot be kept running (default: stop this process as SIGTERM does)."""
 
     def start_when(self, ready: Callable[[], bool]) -> None:
         """Start the edge (and keep it running) once `ready()` says the service listens on its socket."""
@@ -46,16 +54,27 @@ class EdgeProcess:
         while not ready():
             if self._stopping.wait(0.05):
                 return
-        delay = RESTART_DELAY_S
+        delay, quick_exits = RESTART_DELAY_S, 0
         while not self._stopping.is_set():
             with self._lock:
                 if self._stopping.is_set():
                     return
                 self._proc = subprocess.Popen([sys.executable, "-m", "tichwatch.api.edge", self.config.to_json()])
                 self.starts += 1
+            started = time.monotonic()
             log.info("public edge started (pid %d) on %s:%s", self._proc.pid, self.config.host, self.config.port)
             rc = self._proc.wait()
             if self._stopping.is_set():
+                return
+            if time.monotonic() - started >= STEADY_S:
+                delay, quick_exits = RESTART_DELAY_S, 0  # it ran a good while: the next exit is not a crash loop
+            else:
+                quick_exits += 1
+            if quick_exits >= GIVE_UP_AFTER:
+                log.critical("public edge exited %d times within %.0f s of starting (code %s; is %s:%s taken?): "
+                             "stopping the service, which serves nobody without it", quick_exits, STEADY_S, rc,
+                             self.config.host, self.config.port)
+                self.give_up()
                 return
             log.error("public edge exited (code %s); starting it again in %.0f s", rc, delay)
             if self._stopping.wait(delay):
@@ -66,6 +85,13 @@ class EdgeProcess:
         """The running edge's process id."""
         proc = self._proc
         return proc.pid if proc is not None and proc.poll() is None else None
+
+    def terminate(self) -> None:
+        """Ask the edge to stop (SIGTERM) without waiting: safe in a signal handler on the event loop's thread."""
+        self._stopping.set()
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
 
     def stop(self, *_: Any) -> None:
         """Stop the edge (SIGTERM, then SIGKILL after 5 s) and remove its socket's folder."""

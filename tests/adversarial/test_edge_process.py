@@ -6,6 +6,7 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -87,3 +88,24 @@ def test_the_edge_goes_with_a_killed_service_and_with_a_stopped_one(running: Ser
         assert time.monotonic() - started < 15
     wait_for(lambda: not _alive(edge), timeout_s=10)
     assert "TichWatch stopped" in running.tail()
+
+
+def test_an_edge_that_cannot_start_stops_the_service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its port taken: a few quick tries, then the service is told to stop (for systemd to restart it) rather than
+    running with nobody able to reach it."""
+    from tichwatch.app import edge_process
+    from tichwatch.config.schema import HttpSettings
+
+    monkeypatch.setattr(edge_process, "RESTART_DELAY_S", 0.05)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        edge = edge_process.EdgeProcess(HttpSettings(port=taken.getsockname()[1]))
+        gave_up = threading.Event()
+        edge.give_up = gave_up.set
+        edge.start_when(lambda: True)
+        try:
+            assert gave_up.wait(60), "the service kept running without a public listener"
+            assert edge.starts == edge_process.GIVE_UP_AFTER
+        finally:
+            edge.stop()

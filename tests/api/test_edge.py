@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import socket
 import tempfile
 import threading
 import time
@@ -17,8 +18,10 @@ import uvicorn
 
 from tests.support import make_settings, wait_for
 from tichwatch.api import edge as edge_module
+from tichwatch.api.accounts import Role
 from tichwatch.api.app import create_app
 from tichwatch.api.edge import Edge, max_age_of, upstream_client
+from tichwatch.api.live import EventHub
 from tichwatch.app.service import Service
 from tichwatch.ingest.contract import Topics, encode_reading
 from tichwatch.tools.broker import MosquittoProcess, free_port
@@ -103,6 +106,11 @@ def test_a_write_through_the_edge_makes_the_next_read_ask_again(fronted: Fronted
         wait_for(lambda: "st1" in fronted.service.store.latest_readings(), timeout_s=10)
         assert client.get("/api/v1/status").json() == before, "within refresh_s the kept answer is served"
         client.post("/api/v1/auth/login", json={"username": "nobody", "password": "wrong-password"})
+        assert client.get("/api/v1/status").json() == before, "a refused write changed nothing: still kept"
+        fronted.service.accounts.add_user("truc.ban", "a-long-enough-password-1", Role.OFFICER, time.time())
+        signed = client.post("/api/v1/auth/login", json={"username": "truc.ban",
+                                                         "password": "a-long-enough-password-1"})
+        assert signed.status_code == 200
         after = client.get("/api/v1/status").json()
         assert after["stations"]["st1"]["level_m"] == pytest.approx(7.25)
         fetches = fronted.edge.fetches
@@ -210,3 +218,70 @@ def test_max_age_of() -> None:
     assert max_age_of("no-store") is None
     assert max_age_of("public") is None
     assert max_age_of("max-age=60") is None
+
+
+def test_renewals_are_the_edges_own_and_a_refused_one_keeps_the_kept_answer(fronted: Fronted) -> None:
+    """A client that spent its request budget cannot empty the cache for everyone by being the one whose read renews
+    an answer; a browser's cookie does not make a read private."""
+    edge = fronted.edge
+    real = edge.clock
+    with httpx.Client(base_url=fronted.url) as client:
+        first = client.get("/static/common.js", headers={"X-Forwarded-For": "10.9.9.9"})
+        assert first.status_code == 200 and "max-age=300" in first.headers["cache-control"]
+        while client.post("/api/v1/auth/login", json={"username": "x", "password": "wrong-password"},
+                          headers={"X-Forwarded-For": "10.9.9.9"}).status_code != 429:
+            pass
+        edge.clock = lambda: real() + 301  # the kept file is due
+        fetches = edge.fetches
+        renewed = client.get("/static/common.js", headers={"X-Forwarded-For": "10.9.9.9"})
+        assert renewed.status_code == 200 and renewed.content == first.content
+        assert edge.fetches == fetches + 1
+        with_cookie = client.get("/static/common.js", headers={"Cookie": "_ga=GA1.1.1"})
+        assert with_cookie.content == first.content and edge.fetches == fetches + 1, "served as kept, not asked"
+        ranged = client.get("/static/common.js", headers={"Range": "bytes=0-9"})
+        assert ranged.content == first.content, "a kept answer is the whole file whatever Range the reader sent"
+    edge.clock = real
+
+
+def test_a_crowd_on_a_cold_answer_asks_the_service_once(fronted: Fronted) -> None:
+    async def crowd() -> list[int]:
+        async with httpx.AsyncClient(base_url=fronted.url) as client:
+            answers = await asyncio.gather(*(client.get("/api/v1/stations.geojson") for _ in range(30)))
+        return [a.status_code for a in answers]
+    fetches = fronted.edge.fetches
+    assert asyncio.run(crowd()) == [200] * 30
+    assert fronted.edge.fetches == fetches + 1
+
+
+def test_a_slow_upload_crowd_cannot_take_the_edges_memory(fronted: Fronted, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(edge_module, "MAX_BUFFERED_BYTES", 3000)
+    host, port = fronted.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as raw:  # declared, never sent: refused at once
+        raw.sendall(f"POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                    f"Content-Length: {edge_module.MAX_REQUEST_BYTES + 1}\r\n\r\n".encode())
+        assert raw.recv(4096).startswith(b"HTTP/1.1 413")
+    with httpx.Client(base_url=fronted.url) as client:
+        assert client.post("/api/v1/auth/login", content=b"x" * 5000).status_code == 503
+        assert fronted.edge._buffered == 0
+
+
+def test_the_relay_skips_what_is_not_json_and_forgets_the_id_a_reset_voided() -> None:
+    relay = edge_module.StreamRelay(httpx.AsyncClient(), EventHub)
+    relay._take(edge_module.SseMessage("b1-1", "reading", '{"station_id": "st1"}'))
+    relay._take(edge_module.SseMessage("b1-2", "reading", "not json"))
+    assert relay.hub.last_seq == 1 and relay._last_id == "b1-2", "skipped, and not asked for again"
+    before = relay.hub
+    relay._take(edge_module.SseMessage(None, "reset", "{}"))
+    assert relay.hub is not before and relay._last_id is None
+
+
+def test_no_silent_stream_while_the_edge_cannot_follow_the_service(fronted: Fronted) -> None:
+    relay = fronted.edge.relays[""]
+    wait_for(lambda: relay.connected, timeout_s=10)
+    relay.connected = False  # as while the service's stream is down
+    try:
+        with httpx.Client(base_url=fronted.url) as client:
+            refused = client.get("/api/v1/stream")
+            assert refused.status_code == 503 and refused.headers["retry-after"]
+    finally:
+        relay.connected = True
