@@ -111,10 +111,6 @@ def _stored(url: str) -> int:
     return int(row[0]) if row else 0
 
 
-def _readyz(node: ServiceProcess) -> dict[str, Any]:
-    _, body = node.get("/readyz", timeout_s=5)
-    return body if isinstance(body, dict) and "members" in body else {"members": [], "member": None, "subjects": 0}
-
 
 def _quantiles(values: list[float]) -> tuple[float, float, float]:
     if len(values) < 2:
@@ -154,7 +150,7 @@ def measure(n: int, tmp: Path, broker: MosquittoProcess, server: PostgresProcess
             t.start()
         for t in starting:
             t.join()
-        wait_for(lambda: all(len(_readyz(node)["members"]) == n for node in nodes), timeout_s=60, interval_s=0.2)
+        wait_for(lambda: all(len(node.readyz()["members"]) == n for node in nodes), timeout_s=60, interval_s=0.2)
         mqtt = nodes[0].settings.mqtt.model_copy(update={"client_id": "bench-quiet"})
         before = _stored(url)
         quiet = GatewayPublisher(mqtt, "bench-quiet").connect()  # every probe gauge reports its quiet level first
@@ -191,7 +187,7 @@ def measure(n: int, tmp: Path, broker: MosquittoProcess, server: PostgresProcess
 
         # failover: member 0 killed under load, crossings at once
         if n > 1:
-            victim = next(node for node in nodes if _readyz(node)["member"] == 0)
+            victim = next(node for node in nodes if node.readyz()["member"] == 0)
             out = ctx.Queue()
             load = ctx.Process(target=publish_load, args=(mqtt, args.gauges, args.cameras, 10.0, [], out))
             load.start()

@@ -63,6 +63,12 @@ class ServiceProcess:
         except (urllib.error.URLError, OSError):
             return 0, None
 
+    def readyz(self) -> dict[str, Any]:
+        """The /readyz document (a node's membership and subjects too); one that says nothing when unreachable."""
+        _, body = self.get("/readyz", timeout_s=5)
+        return body if isinstance(body, dict) and "subjects" in body else {"subjects": 0, "member": None,
+                                                                              "members": []}
+
     def metric(self, name: str, labels: str = "") -> float:
         """The value of one Prometheus sample on /metrics (0 when absent), e.g. metric("x_total", 'camera="c"')."""
         with urllib.request.urlopen(self.url + "/metrics", timeout=10) as resp:

@@ -208,13 +208,9 @@ class Reader:
         self._thread.join(15)
 
 
-def _readyz(node: ServiceProcess) -> dict[str, Any]:
-    _, body = node.get("/readyz", timeout_s=5)
-    return body if isinstance(body, dict) and "subjects" in body else {"subjects": 0, "member": None, "members": []}
-
 
 def _owned(nodes: list[ServiceProcess]) -> int:
-    return sum(int(_readyz(n)["subjects"]) for n in nodes)
+    return sum(int(n.readyz()["subjects"]) for n in nodes)
 
 
 def _timed(predicate: Any, timeout_s: float) -> float:
@@ -256,8 +252,8 @@ def test_three_nodes_survive_a_kill_and_a_cut_network_alerting_once(
             t.start()
         for t in starting:
             t.join()
-        wait_for(lambda: sorted(_readyz(n)["member"] or 0 for n in nodes) == [0, 1, 2]
-                 and all(_readyz(n)["members"] == [0, 1, 2] for n in nodes), timeout_s=30, interval_s=0.2)
+        wait_for(lambda: sorted(n.readyz()["member"] or 0 for n in nodes) == [0, 1, 2]
+                 and all(n.readyz()["members"] == [0, 1, 2] for n in nodes), timeout_s=30, interval_s=0.2)
         front = stack.enter_context(nginx_in_front(tmp_path / "nginx", [n.url.removeprefix("http://")
                                                                         for n in nodes]))
         reader = Reader(front)
@@ -270,7 +266,7 @@ def test_three_nodes_survive_a_kill_and_a_cut_network_alerting_once(
         readings.start()
         wait_for(lambda: r.round >= KILL_AT - 2, timeout_s=60, interval_s=0.05)
         assert _owned(nodes) == len(STATIONS) + len(CAMERAS)  # every subject owned once ...
-        assert all(_readyz(n)["subjects"] > 0 for n in nodes)  # ... spread over the three
+        assert all(n.readyz()["subjects"] > 0 for n in nodes)  # ... spread over the three
         wait_for(lambda: r.round >= KILL_AT, timeout_s=60, interval_s=0.05)
         assert a.proc is not None
         a.proc.send_signal(signal.SIGKILL)
@@ -282,7 +278,7 @@ def test_three_nodes_survive_a_kill_and_a_cut_network_alerting_once(
         timings["cut"] = _timed(lambda: _owned([b]) == len(STATIONS) + len(CAMERAS), 30)
         time.sleep(max(0.0, CUT_S - (time.monotonic() - cut_at)))
         proxy.restore()
-        rejoined = _timed(lambda: (_readyz(c).get("member") is not None and _readyz(c)["subjects"] > 0), 30)
+        rejoined = _timed(lambda: (c.readyz().get("member") is not None and c.readyz()["subjects"] > 0), 30)
         assert r.round < ROUNDS, "the replay ended before the cut node was back: the test measured less"
         readings.join(120)
         total = replay.published
