@@ -237,13 +237,17 @@ class Edge:
         return now >= kept.due or (kept.follows_writes and kept.writes != self.writes)
 
     async def _serve(self, scope: Scope, snap: Snapshot, send: Send) -> None:
+        """Serve a kept answer, with its Age once it is a second old or more (a cache or browser after the edge
+        then counts its max-age from when the service made it, not from now)."""
         accept_encoding = if_none_match = b""
         for name, value in scope["headers"]:
             if name == b"accept-encoding":
                 accept_encoding = value
             elif name == b"if-none-match":
                 if_none_match = value
-        await serve_snapshot(snap, accept_encoding, if_none_match, scope["method"] == "HEAD", send)
+        age = int(self.clock() - snap.built)
+        await serve_snapshot(snap, accept_encoding, if_none_match, scope["method"] == "HEAD", send,
+                             [(b"age", str(age).encode())] if age >= 1 else None)
 
     async def _fetch(self, scope: Scope, receive: Receive, send: Send, key: tuple[bytes, ...],
                      kept: _Kept | None) -> None:
@@ -274,6 +278,7 @@ class Edge:
                 if response.status_code == 304:
                     kept.due = self.clock() + self._ttl(kept.follows_writes, kept.snapshot)
                     kept.writes = writes
+                    kept.snapshot.built = self.clock()  # as good as new: its Age starts again
                 else:
                     log.warning("edge: renewing %s got %d; the kept answer is served", scope["path"],
                                 response.status_code)

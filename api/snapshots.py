@@ -234,13 +234,16 @@ class PublicSnapshots:
                            self.cache_control)
 
 
-async def serve_snapshot(snap: Snapshot, accept_encoding: bytes, if_none_match: bytes, head: bool, send: Send) -> None:
-    """Answer from a snapshot: 304 when the client holds its ETag, else its gzipped or plain bytes."""
+async def serve_snapshot(snap: Snapshot, accept_encoding: bytes, if_none_match: bytes, head: bool, send: Send,
+                         extra: list[tuple[bytes, bytes]] | None = None) -> None:
+    """Answer from a snapshot: 304 when the client holds its ETag, else its gzipped or plain bytes; `extra` headers
+    added to either."""
     if if_none_match and etag_matches(if_none_match.decode("latin-1"), snap.etag):
-        await send({"type": "http.response.start", "status": 304, "headers": snap.not_modified_headers})
+        headers = snap.not_modified_headers + extra if extra else snap.not_modified_headers
+        await send({"type": "http.response.start", "status": 304, "headers": headers})
         await send({"type": "http.response.body", "body": b""})
         return
     gzip_ok = bool(accept_encoding) and wants_gzip(accept_encoding.decode("latin-1"))
-    await send({"type": "http.response.start", "status": 200,
-                "headers": snap.gzip_headers if gzip_ok else snap.plain_headers})
+    headers = snap.gzip_headers if gzip_ok else snap.plain_headers
+    await send({"type": "http.response.start", "status": 200, "headers": headers + extra if extra else headers})
     await send({"type": "http.response.body", "body": b"" if head else (snap.gzipped if gzip_ok else snap.body)})

@@ -231,10 +231,13 @@ def test_renewals_are_the_edges_own_and_a_refused_one_keeps_the_kept_answer(fron
         while client.post("/api/v1/auth/login", json={"username": "x", "password": "wrong-password"},
                           headers={"X-Forwarded-For": "10.9.9.9"}).status_code != 429:
             pass
+        edge.clock = lambda: real() + 100
+        aged = client.get("/static/common.js")
+        assert aged.content == first.content and 100 <= int(aged.headers["age"]) <= 102
         edge.clock = lambda: real() + 301  # the kept file is due
         fetches = edge.fetches
         renewed = client.get("/static/common.js", headers={"X-Forwarded-For": "10.9.9.9"})
-        assert renewed.status_code == 200 and renewed.content == first.content
+        assert renewed.status_code == 200 and renewed.content == first.content and "age" not in renewed.headers
         assert edge.fetches == fetches + 1
         with_cookie = client.get("/static/common.js", headers={"Cookie": "_ga=GA1.1.1"})
         assert with_cookie.content == first.content and edge.fetches == fetches + 1, "served as kept, not asked"
