@@ -163,7 +163,12 @@ def test_tichwatch_run_serves_several_communes_and_stops_them_all(tmp_path: Path
             assert watching.status_code == 200
     finally:
         proc.send_signal(signal.SIGTERM)
-        proc.wait(60)
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.kill()  # not left behind by a failing test
+            proc.wait()
+            raise
     text = log.read_text()
     assert text.count("TichWatch stopped") == 2, text[-3000:]
     assert proc.returncode in (0, -signal.SIGTERM)
