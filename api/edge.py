@@ -37,6 +37,7 @@ from starlette.types import Message, Receive, Scope, Send
 from tichwatch.api.communes import request_host
 from tichwatch.api.live import KEEP_ALIVE, STREAM_HEADERS, EventHub, HubFull, opening, parse_types
 from tichwatch.api.logs import setup_logging
+from tichwatch.api.problems import problem
 from tichwatch.api.ratelimit import EDGE_RENEWAL, address_of
 from tichwatch.api.snapshots import (
     MAX_QUERY_CHARS,
@@ -57,6 +58,7 @@ MAX_ENTRIES = 1024
 """Distinct (host, origin, path, query, language) answers kept."""
 MAX_REQUEST_BYTES = 16 * 1024 * 1024
 """Largest request body passed through (413 beyond); the service's own limits are smaller and apply after."""
+TOO_LARGE = f"request bodies are limited to {MAX_REQUEST_BYTES} bytes"
 MAX_BUFFERED_BYTES = 64 * 1024 * 1024
 """Request bodies being read at once, all together (503 beyond): slow large uploads cannot take the edge's memory."""
 UNCACHEABLE_S = 60.0
@@ -271,7 +273,7 @@ class Edge:
                 kept.due, kept.writes = self.clock() + RETRY_RENEWAL_S, writes
                 await self._serve(scope, kept.snapshot, send)
                 return
-            await _unavailable(send, e)
+            await _unavailable(scope, send, e)
             return
         try:
             if kept is not None and response.status_code != 200:
@@ -352,7 +354,7 @@ class Edge:
         answer streamed). A writing request the service answers 2xx makes every kept snapshot due."""
         declared = next((v for k, v in scope["headers"] if k == b"content-length"), b"0")
         if not declared.isdigit() or int(declared) > MAX_REQUEST_BYTES:
-            await _answer(send, 413, "Too large", f"request bodies are limited to {MAX_REQUEST_BYTES} bytes")
+            await _answer(scope, send, 413, "Too large", TOO_LARGE)
             return
         body = bytearray()
         try:
@@ -363,10 +365,10 @@ class Edge:
                     return
                 chunk = message.get("body", b"")
                 if len(body) + len(chunk) > MAX_REQUEST_BYTES:
-                    await _answer(send, 413, "Too large", f"request bodies are limited to {MAX_REQUEST_BYTES} bytes")
+                    await _answer(scope, send, 413, "Too large", TOO_LARGE)
                     return
                 if self._buffered + len(chunk) > MAX_BUFFERED_BYTES:
-                    await _answer(send, 503, "Busy", "too many large requests at once; try again shortly",
+                    await _answer(scope, send, 503, "Busy", "too many large requests at once; try again shortly",
                                   retry_after="5")
                     return
                 body += chunk
@@ -388,7 +390,7 @@ class Edge:
                                                   content=body, timeout=timeout)
             response = await self.upstream.send(request, stream=True)
         except httpx.HTTPError as e:
-            await _unavailable(send, e)
+            await _unavailable(scope, send, e)
             return
         try:
             if scope["method"] not in ("GET", "HEAD", "OPTIONS") and response.status_code < 300:
@@ -403,10 +405,10 @@ class Edge:
         try:
             wanted = parse_types(",".join(query.get("types", [])) or None)
         except ValueError as bad:
-            await _answer(send, 400, "Unknown event type", str(bad))
+            await _answer(scope, send, 400, "Unknown event type", str(bad))
             return
         if not relay.connected:  # the browser tries again after Retry-After rather than showing a silent stream live
-            await _answer(send, 503, "Live stream unavailable", "the service's stream is restarting; try again "
+            await _answer(scope, send, 503, "Live stream unavailable", "the service's stream is restarting; try again "
                           "shortly", retry_after="5")
             return
         hub = relay.hub
@@ -414,7 +416,7 @@ class Edge:
         try:
             hub.admit(address)
         except HubFull as full:
-            await _answer(send, 503, "Live stream full", f"{full}; try again shortly", retry_after="30")
+            await _answer(scope, send, 503, "Live stream full", f"{full}; try again shortly", retry_after="30")
             return
         # Subscribed before the first await: a hub replaced meanwhile still ends this client's stream.
         sub = hub.subscribe(wanted, address)
@@ -604,19 +606,22 @@ class StreamRelay:
         old.close()
 
 
-async def _answer(send: Send, status: int, title: str, detail: str, retry_after: str | None = None) -> None:
-    body = json.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail}).encode()
-    headers = [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]
+async def _answer(scope: Scope, send: Send, status: int, title: str, detail: str,
+                  retry_after: str | None = None) -> None:
+    """A problem document of the edge's own (`problems.problem`, as the service answers)."""
+    response = problem(status, title, detail)
     if retry_after:
-        headers.append((b"retry-after", retry_after.encode()))
-    message: Message = {"type": "http.response.start", "status": status, "headers": headers}
-    await send(message)
-    await send({"type": "http.response.body", "body": body})
+        response.headers["Retry-After"] = retry_after
+    await response(scope, _no_body, send)
 
 
-async def _unavailable(send: Send, error: Exception) -> None:
+async def _no_body() -> Message:
+    return {"type": "http.request", "body": b"", "more_body": False}
+
+
+async def _unavailable(scope: Scope, send: Send, error: Exception) -> None:
     log.warning("edge: the service did not answer: %s", error)
-    await _answer(send, 503, "Service unavailable", "the service is starting or restarting; try again shortly",
+    await _answer(scope, send, 503, "Service unavailable", "the service is starting or restarting; try again shortly",
                   retry_after="2")
 
 
